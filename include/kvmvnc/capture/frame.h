@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "kvmvnc/base/geometry.h"
+
+namespace kvmvnc::capture {
+
+// One captured picture in the pipeline's only pixel format, XRGB8888: a
+// little-endian uint32 0x00RRGGBB per pixel, so bytes B, G, R, X in memory
+// (libyuv calls it ARGB, TurboJPEG BGRX, libvncserver 32 bpp with red shift
+// 16). Every source converts into it once; nothing downstream converts again.
+//
+// A Frame owns its pixels. Frames are recycled through FrameMailbox, so
+// allocate() keeps the buffer's capacity and steady-state capture allocates
+// nothing. Not thread-safe: one thread owns a frame at a time.
+struct Frame {
+    static constexpr int kBytesPerPixel = 4;
+
+    int width = 0;
+    int height = 0;
+    int stride = 0;  // bytes per row
+    std::vector<uint8_t> pixels;
+    uint64_t sequence = 0;  // set by the capture thread, increasing
+    std::chrono::steady_clock::time_point timestamp{};
+
+    void allocate(int w, int h) {
+        width = w;
+        height = h;
+        stride = w * kBytesPerPixel;
+        pixels.resize(static_cast<size_t>(stride) * static_cast<size_t>(h));
+    }
+    Size size() const { return {width, height}; }
+    uint8_t *row(int y) { return pixels.data() + static_cast<size_t>(y) * stride; }
+    const uint8_t *row(int y) const { return pixels.data() + static_cast<size_t>(y) * stride; }
+};
+
+}  // namespace kvmvnc::capture

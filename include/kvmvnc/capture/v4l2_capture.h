@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kvmvnc/base/unique_fd.h"
+#include "kvmvnc/capture/frame_source.h"
+#include "kvmvnc/capture/jpeg_decoder.h"
+#include "kvmvnc/capture/v4l2_options.h"
+
+namespace kvmvnc::capture {
+
+// Captures from a V4L2 device (USB HDMI dongle, TC358743 bridge, vivid).
+//
+// MMAP streaming with a small ring of buffers; each capture() drains every
+// filled buffer and converts only the newest, so a slow consumer sees the
+// latest picture rather than a backlog. Bridges with DV timings are probed
+// (QUERY_DV_TIMINGS: ENOLINK = no signal, ENOLCK = no sync, ERANGE = out of
+// range), applied with S_DV_TIMINGS, and re-probed when
+// V4L2_EVENT_SOURCE_CHANGE fires; the stream restarts at the new size. An
+// unplugged device (ENODEV, missing node) becomes NoDevice and is reopened
+// about once a second until it returns.
+//
+// Thread-bound: owned and driven by the capture thread.
+class V4l2Capture final : public FrameSource {
+public:
+    explicit V4l2Capture(V4l2Options options);
+    ~V4l2Capture() override;
+
+    CaptureResult capture(Frame &frame, std::chrono::milliseconds timeout) override;
+    SourceStatus status() const override;
+    std::string description() const override;
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    // One mmap()ed V4L2 buffer, unmapped on destruction. Move-only.
+    class Mapping {
+    public:
+        Mapping(void *address, size_t length) : address_(address), length_(length) {}
+        Mapping(Mapping &&other) noexcept;
+        Mapping &operator=(Mapping &&other) noexcept;
+        Mapping(const Mapping &) = delete;
+        Mapping &operator=(const Mapping &) = delete;
+        ~Mapping();
+
+        const uint8_t *data() const { return static_cast<const uint8_t *>(address_); }
+        size_t length() const { return length_; }
+
+    private:
+        void *address_ = nullptr;
+        size_t length_ = 0;
+    };
+
+    struct SignalProbe;  // defined in v4l2_capture.cpp
+
+    CaptureResult run(Frame &frame, Clock::time_point deadline);
+    CaptureResult noFrame() const;
+    void start();
+    int openDevice();
+    SignalProbe probeSignal();
+    int applyDvTimings(const SignalProbe &probe);
+    int configureFormat();
+    void setFrameRate();
+    int startStreaming();
+    void stopStreaming();
+    void closeDevice();
+    void restartStream();
+    void handleStall(Clock::time_point now);
+    void handleEvents();
+    void handlePollError();
+    bool dequeue(Frame &frame);
+    int requeue(uint32_t index);
+    bool convert(const uint8_t *data, size_t bytes, Frame &frame);
+    void fail(const char *operation, int error);
+    void giveUp(std::string detail);
+    void setStatus(SignalState state, std::string detail);
+
+    V4l2Options options_;
+    SourceStatus status_{SignalState::NoDevice, {}};
+    UniqueFd fd_;
+    JpegDecoder jpeg_;
+
+    // The negotiated stream, valid once haveFormat_ is set.
+    bool haveFormat_ = false;
+    PixelFormat format_ = PixelFormat::Yuyv;
+    int width_ = 0;
+    int height_ = 0;
+    int stride_ = 0;
+    double fps_ = 0;
+
+    // DV timings applied for the current stream (bridges only).
+    bool hasDvTimings_ = false;
+    uint32_t dvWidth_ = 0;
+    uint32_t dvHeight_ = 0;
+    uint64_t dvPixelClock_ = 0;
+
+    std::vector<Mapping> buffers_;
+    bool ownsQueue_ = false;  // REQBUFS succeeded on fd_
+    bool streaming_ = false;
+    uint64_t sequence_ = 0;
+    bool warnedBadFrame_ = false;  // once per stream
+    std::string loggedStream_;
+
+    Clock::time_point nextAttempt_{};  // next open or re-probe while not streaming
+    Clock::time_point stallCheck_{};   // no frame by then: look at the signal
+    Clock::time_point streamStart_{};
+};
+
+}  // namespace kvmvnc::capture
