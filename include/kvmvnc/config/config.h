@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "kvmvnc/base/log.h"
+#include "kvmvnc/capture/pixel_format.h"
+
+namespace kvmvnc::config {
+
+enum class SourceKind { Virtual, V4l2 };
+
+struct ServerSection {
+    std::string listen = "0.0.0.0";
+    int port = 5900;
+    std::string passwdFile;  // absolute, or empty for no authentication
+    std::string desktopName = "kvmvnc";
+    int maxClients = 16;
+};
+
+struct CaptureSection {
+    SourceKind source = SourceKind::Virtual;
+    std::string device = "/dev/video0";
+    std::optional<capture::PixelFormat> format;  // nullopt: auto
+    int width = 0;  // 0: auto (device's size; 1920 for the virtual target)
+    int height = 0;
+    int fps = 0;     // 0: auto (device default; 30 for the virtual target)
+    int input = -1;  // V4L2 input index, -1: keep
+};
+
+struct VirtualSection {
+    int bootSeconds = 3;  // BIOS screen shown after power-on
+    bool animate = true;  // moving element and clock; false gives a still picture
+};
+
+struct LogSection {
+    log::Level level = log::Level::Info;
+};
+
+// The whole configuration, immutable once loaded. Every key is described in
+// one table (config.cpp) that parses it and prints --help-config.
+struct Config {
+    std::string path;  // the file it came from, empty for defaults
+    ServerSection server;
+    CaptureSection capture;
+    VirtualSection virtualTarget;
+    LogSection log;
+};
+
+// A configuration problem, as one line naming the file, line and key:
+// "kvmvnc.ini:12: [capture] fps: 500 is out of range 1..240".
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Reads and validates an INI file. Relative paths in it are taken relative
+// to the file's directory. Throws ConfigError.
+Config loadConfig(const std::string &path);
+
+// Parses INI text; `name` names it in errors and `baseDir` anchors relative
+// paths. Throws ConfigError.
+Config parseConfig(std::string_view text, const std::string &name, const std::string &baseDir);
+
+// Every key with its default, range and help, for --help-config.
+std::string describeKeys();
+
+}  // namespace kvmvnc::config

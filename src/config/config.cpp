@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/config/config.h"
+
+#include <arpa/inet.h>
+#include <ini.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <vector>
+
+namespace kvmvnc::config {
+
+namespace {
+
+// Parses `value` into the config; returns an error text, or "" when valid.
+using Setter = std::function<std::string(Config &, std::string_view value)>;
+
+struct Key {
+    const char *section;
+    const char *name;
+    const char *defaultValue;
+    std::string range;
+    const char *help;
+    Setter set;
+};
+
+std::string trimmed(std::string_view text) {
+    size_t begin = text.find_first_not_of(" \t");
+    size_t end = text.find_last_not_of(" \t");
+    return begin == std::string_view::npos ? std::string{}
+                                           : std::string(text.substr(begin, end - begin + 1));
+}
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+Key intKey(const char *section, const char *name, const char *defaultValue, int min, int max,
+           const char *help, std::function<int &(Config &)> field, int specialValue = -2,
+           const char *specialMeaning = nullptr) {
+    std::string range = std::to_string(min) + ".." + std::to_string(max);
+    if (specialMeaning)
+        range = std::to_string(specialValue) + " (" + specialMeaning + ") or " + range;
+    return {section, name, defaultValue, range, help,
+            [=](Config &config, std::string_view value) -> std::string {
+                int parsed = 0;
+                auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+                if (ec != std::errc() || end != value.data() + value.size())
+                    return "'" + std::string(value) + "' is not a whole number";
+                if (parsed != specialValue && (parsed < min || parsed > max))
+                    return std::to_string(parsed) + " is out of range " + range;
+                field(config) = parsed;
+                return {};
+            }};
+}
+
+Key boolKey(const char *section, const char *name, const char *defaultValue, const char *help,
+            std::function<bool &(Config &)> field) {
+    return {section, name, defaultValue, "true or false", help,
+            [=](Config &config, std::string_view value) -> std::string {
+                std::string v = lower(value);
+                if (v == "true" || v == "yes" || v == "on" || v == "1")
+                    field(config) = true;
+                else if (v == "false" || v == "no" || v == "off" || v == "0")
+                    field(config) = false;
+                else
+                    return "'" + std::string(value) + "' is not true or false";
+                return {};
+            }};
+}
+
+bool isAddress(const std::string &text) {
+    in_addr v4;
+    in6_addr v6;
+    return inet_pton(AF_INET, text.c_str(), &v4) == 1 ||
+           inet_pton(AF_INET6, text.c_str(), &v6) == 1;
+}
+
+const std::vector<Key> &keys() {
+    static const std::vector<Key> table = {
+        {"server", "listen", "0.0.0.0", "an IPv4 or IPv6 address",
+         "Address to accept RFB connections on (0.0.0.0 all IPv4, :: all IPv6).",
+         [](Config &config, std::string_view value) -> std::string {
+             std::string address(value);
+             if (!isAddress(address))
+                 return "'" + address + "' is not an IPv4 or IPv6 address";
+             config.server.listen = address;
+             return {};
+         }},
+        intKey("server", "port", "5900", 1, 65535, "TCP port for RFB (VNC) clients.",
+               [](Config &c) -> int & { return c.server.port; }),
+        {"server", "passwd_file", "", "a path (relative to this file)",
+         "TigerVNC vncpasswd file: full password, then optionally the view-only one. "
+         "Unset: no authentication (a warning is logged).",
+         [](Config &config, std::string_view value) -> std::string {
+             config.server.passwdFile = std::string(value);
+             return {};
+         }},
+        {"server", "desktop_name", "kvmvnc", "text",
+         "Name viewers show in their title bar.",
+         [](Config &config, std::string_view value) -> std::string {
+             if (value.empty())
+                 return "must not be empty";
+             config.server.desktopName = std::string(value);
+             return {};
+         }},
+        intKey("server", "max_clients", "16", 1, 256,
+               "Viewers served at once; further connections are refused.",
+               [](Config &c) -> int & { return c.server.maxClients; }),
+        {"capture", "source", "virtual", "virtual or v4l2",
+         "Where the picture comes from: the built-in virtual target, or a V4L2 device.",
+         [](Config &config, std::string_view value) -> std::string {
+             std::string v = lower(value);
+             if (v == "virtual")
+                 config.capture.source = SourceKind::Virtual;
+             else if (v == "v4l2")
+                 config.capture.source = SourceKind::V4l2;
+             else
+                 return "'" + std::string(value) + "' is not virtual or v4l2";
+             return {};
+         }},
+        {"capture", "device", "/dev/video0", "a device path",
+         "V4L2 capture device (source = v4l2).",
+         [](Config &config, std::string_view value) -> std::string {
+             if (value.empty())
+                 return "must not be empty";
+             config.capture.device = std::string(value);
+             return {};
+         }},
+        {"capture", "format", "auto", "auto, YUYV, UYVY, RGB24, BGR24 or MJPEG",
+         "Pixel format asked of the device; auto prefers UYVY on HDMI bridges and MJPEG on "
+         "USB dongles.",
+         [](Config &config, std::string_view value) -> std::string {
+             if (lower(value) == "auto") {
+                 config.capture.format.reset();
+                 return {};
+             }
+             auto format = capture::parsePixelFormat(value);
+             if (!format)
+                 return "'" + std::string(value) +
+                        "' is not auto, YUYV, UYVY, RGB24, BGR24 or MJPEG";
+             config.capture.format = format;
+             return {};
+         }},
+        intKey("capture", "width", "0", 160, 8192,
+               "Picture width; 0 keeps the device's (1920 on the virtual target).",
+               [](Config &c) -> int & { return c.capture.width; }, 0, "auto"),
+        intKey("capture", "height", "0", 120, 8192,
+               "Picture height; 0 keeps the device's (1080 on the virtual target).",
+               [](Config &c) -> int & { return c.capture.height; }, 0, "auto"),
+        intKey("capture", "fps", "0", 1, 240,
+               "Frames per second asked of the source; 0 keeps the device's (30 on the "
+               "virtual target).",
+               [](Config &c) -> int & { return c.capture.fps; }, 0, "auto"),
+        intKey("capture", "input", "-1", 0, 63,
+               "V4L2 input to select (vivid's HDMI input is 3); -1 keeps the current one.",
+               [](Config &c) -> int & { return c.capture.input; }, -1, "keep"),
+        intKey("virtual", "boot_seconds", "3", 0, 60,
+               "Seconds the virtual target shows its BIOS screen (720x400) after power-on "
+               "before its desktop.",
+               [](Config &c) -> int & { return c.virtualTarget.bootSeconds; }),
+        boolKey("virtual", "animate", "true",
+                "Moving element and clock on the virtual desktop; false gives a still "
+                "picture (tests, benchmarks).",
+                [](Config &c) -> bool & { return c.virtualTarget.animate; }),
+        {"log", "level", "info", "debug, info, warning or error", "Least severe message logged.",
+         [](Config &config, std::string_view value) -> std::string {
+             std::string v = lower(value);
+             if (!log::parseLevel(v.c_str(), config.log.level))
+                 return "'" + std::string(value) + "' is not debug, info, warning or error";
+             return {};
+         }},
+    };
+    return table;
+}
+
+// Feeds inih one line at a time so that errors can name their line (the
+// library's own line numbers need a build option Debian does not set).
+struct LineReader {
+    std::string_view text;
+    size_t position = 0;
+    int line = 0;
+    std::vector<int> overlongLines;
+};
+
+char *readLine(char *buffer, int size, void *stream) {
+    auto *reader = static_cast<LineReader *>(stream);
+    if (reader->position >= reader->text.size())
+        return nullptr;
+    std::string_view rest = reader->text.substr(reader->position);
+    size_t newline = rest.find('\n');
+    size_t length = newline == std::string_view::npos ? rest.size() : newline + 1;
+    reader->position += length;
+    ++reader->line;
+    size_t room = static_cast<size_t>(size) - 1;
+    if (length > room) {
+        // Too long for inih's buffer: report it rather than parse a fragment.
+        reader->overlongLines.push_back(reader->line);
+        length = 0;
+    }
+    std::memcpy(buffer, rest.data(), length);
+    buffer[length] = '\0';
+    return buffer;
+}
+
+struct ParseState {
+    Config config;
+    LineReader reader;
+    const std::string &name;
+    std::vector<std::string> errors;
+    std::vector<std::pair<std::string, std::string>> seen;  // section, key
+};
+
+int onValue(void *user, const char *section, const char *name, const char *value) {
+    auto *state = static_cast<ParseState *>(user);
+    std::string sectionName = lower(section);
+    std::string keyName = lower(name);
+    std::string where = state->name + ":" + std::to_string(state->reader.line) + ": [" +
+                        sectionName + "] " + keyName + ": ";
+    for (const auto &key : keys()) {
+        if (sectionName != key.section || keyName != key.name)
+            continue;
+        for (const auto &previous : state->seen) {
+            if (previous.first == sectionName && previous.second == keyName) {
+                state->errors.push_back(where + "given twice");
+                return 0;
+            }
+        }
+        state->seen.emplace_back(sectionName, keyName);
+        std::string problem = key.set(state->config, trimmed(value));
+        if (!problem.empty()) {
+            state->errors.push_back(where + problem);
+            return 0;
+        }
+        return 1;
+    }
+    bool knownSection = std::any_of(keys().begin(), keys().end(),
+                                    [&](const Key &key) { return sectionName == key.section; });
+    state->errors.push_back(where + (knownSection ? "unknown key (see kvmvncd --help-config)"
+                                                  : "unknown section (see kvmvncd --help-config)"));
+    return 0;
+}
+
+std::string resolvePath(const std::string &path, const std::string &baseDir) {
+    if (path.empty() || path.front() == '/' || baseDir.empty())
+        return path;
+    return (std::filesystem::path(baseDir) / path).lexically_normal().string();
+}
+
+}  // namespace
+
+Config parseConfig(std::string_view text, const std::string &name, const std::string &baseDir) {
+    ParseState state{Config{}, LineReader{text, 0, 0, {}}, name, {}, {}};
+    int result = ini_parse_stream(readLine, &state.reader, onValue, &state);
+    for (int line : state.reader.overlongLines)
+        state.errors.insert(state.errors.begin(),
+                            name + ":" + std::to_string(line) + ": line too long");
+    if (state.errors.empty() && result > 0)
+        state.errors.push_back(name + ":" + std::to_string(result) +
+                               ": syntax error (expected [section] or key = value)");
+    if (state.errors.empty() && result < 0)
+        state.errors.push_back(name + ": cannot parse");
+    if (!state.errors.empty())
+        throw ConfigError(state.errors.front());
+
+    Config &config = state.config;
+    if ((config.capture.width == 0) != (config.capture.height == 0))
+        throw ConfigError(name + ": [capture] width, height: give both or neither");
+    config.server.passwdFile = resolvePath(config.server.passwdFile, baseDir);
+    config.path = name;
+    return config;
+}
+
+Config loadConfig(const std::string &path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        throw ConfigError(path + ": cannot open: " + std::strerror(errno));
+    std::ostringstream contents;
+    contents << file.rdbuf();
+    size_t slash = path.rfind('/');
+    std::string baseDir = slash == std::string::npos ? "." : path.substr(0, slash);
+    if (baseDir.empty())
+        baseDir = "/";
+    return parseConfig(contents.str(), path, baseDir);
+}
+
+std::string describeKeys() {
+    std::ostringstream out;
+    const char *section = "";
+    for (const auto &key : keys()) {
+        if (std::strcmp(section, key.section) != 0) {
+            section = key.section;
+            out << (out.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
+        }
+        out << "  " << key.name << " = " << key.defaultValue << "\n"
+            << "      " << key.help << "\n"
+            << "      values: " << key.range << "\n";
+    }
+    return out.str();
+}
+
+}  // namespace kvmvnc::config
