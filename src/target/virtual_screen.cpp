@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/target/virtual_screen.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+#include "kvmvnc/gfx/canvas.h"
+
+namespace kvmvnc::target {
+
+namespace {
+
+using gfx::Canvas;
+using gfx::Color;
+using gfx::rgb;
+using std::chrono::milliseconds;
+
+constexpr int kCellWidth = 9;  // VGA text mode cell: 9x16
+constexpr int kCellHeight = 16;
+
+void biosLine(Canvas &canvas, int row, int column, const std::string &text,
+              Color color = rgb(0xaa, 0xaa, 0xaa)) {
+    canvas.drawText(column * kCellWidth, row * kCellHeight, text, color, 1, kCellWidth);
+}
+
+void renderBios(const MachineView &view, Canvas &canvas) {
+    canvas.fill(0);
+    const double p = view.biosProgress;
+    const Color white = rgb(0xff, 0xff, 0xff);
+    const Color yellow = rgb(0xff, 0xff, 0x55);
+
+    // An "energy star"-like logo box in the top right corner.
+    biosLine(canvas, 0, 66, "┌───────────┐", rgb(0x55, 0xff, 0x55));
+    biosLine(canvas, 1, 66, "│  kvmvnc   │", rgb(0x55, 0xff, 0x55));
+    biosLine(canvas, 2, 66, "│ virtual █ │", rgb(0x55, 0xff, 0x55));
+    biosLine(canvas, 3, 66, "└───────────┘", rgb(0x55, 0xff, 0x55));
+
+    biosLine(canvas, 0, 0, "kvmvnc Virtual BIOS v1.04", white);
+    biosLine(canvas, 1, 0, "Copyright (C) 2026 The kvmvnc authors");
+    biosLine(canvas, 3, 0, "Virtual Target Board KVM-01, Revision 1.0", yellow);
+    biosLine(canvas, 5, 0, "Main Processor : Virtual x86-64 CPU @ 1.00 GHz");
+
+    constexpr unsigned kMemoryKiB = 4194304;
+    const double memoryPart = std::min(1.0, p / 0.5);
+    unsigned tested = static_cast<unsigned>(memoryPart * (kMemoryKiB / 1024)) * 1024;
+    char memory[64];
+    std::snprintf(memory, sizeof(memory), "Memory Testing : %uK%s", tested,
+                  memoryPart >= 1.0 ? " OK" : "");
+    biosLine(canvas, 6, 0, memory);
+    if (p >= 0.55)
+        biosLine(canvas, 8, 0, "Detecting Primary Master ... None");
+    if (p >= 0.65)
+        biosLine(canvas, 9, 0, "Detecting USB Devices    ... 1 Keyboard, 1 Mouse");
+    if (p >= 0.8)
+        biosLine(canvas, 11, 0, "Booting from Hard Disk ...", white);
+    char boot[48];
+    std::snprintf(boot, sizeof(boot), "Boot #%u", view.bootCount);
+    biosLine(canvas, 13, 0, boot);
+
+    biosLine(canvas, 23, 0, "Press DEL to enter SETUP, F12 for Boot Menu", white);
+    biosLine(canvas, 24, 0, "11/22/2026-KVM01-VT-01");
+}
+
+// Position along a back-and-forth path of `length` at `speed` units/s.
+int bounce(milliseconds t, int length, int speed) {
+    if (length <= 0)
+        return 0;
+    long long travelled = t.count() * speed / 1000 % (2LL * length);
+    return static_cast<int>(travelled < length ? travelled : 2LL * length - travelled);
+}
+
+void renderDesktop(const ScreenInputs &in, Canvas &canvas) {
+    const int width = canvas.width();
+    const int height = canvas.height();
+    // Layout in units of a 960x540 screen, scaled to the real one.
+    const int s = std::max(1, std::min(width / 960, height / 540));
+    const int logicalWidth = width / s;
+    const int logicalHeight = height / s;
+    auto rect = [s](int x, int y, int w, int h) { return Rect{x * s, y * s, w * s, h * s}; };
+    auto text = [&](int x, int y, const std::string &t, Color c) {
+        canvas.drawText(x * s, y * s, t, c, s);
+    };
+
+    canvas.fillGradient({0, 0, width, height}, rgb(0x1d, 0x4e, 0x6f), rgb(0x0b, 0x1e, 0x2c));
+
+    // Top bar with title and clock.
+    canvas.fillRect(rect(0, 0, logicalWidth, 22), rgb(0x14, 0x16, 0x1a));
+    text(8, 3, "kvmvnc virtual target", rgb(0xf0, 0xf0, 0xf0));
+    text(logicalWidth - 8 - 8 * static_cast<int>(in.clock.size()), 3, in.clock,
+         rgb(0xf0, 0xf0, 0xf0));
+
+    // A terminal window.
+    const Color terminalText = rgb(0xc8, 0xd0, 0xc8);
+    canvas.fillRect(rect(20, 40, 560, 20), rgb(0x3a, 0x3f, 0x47));
+    text(28, 42, "root@virtual-target: ~", rgb(0xe0, 0xe0, 0xe0));
+    canvas.fillRect(rect(20, 60, 560, 200), rgb(0x0c, 0x0c, 0x0c));
+    const char *lines[] = {
+        "root@virtual-target:~# uname -srm",
+        "Linux 6.1.0-kvmvnc x86_64",
+        "root@virtual-target:~# cat /etc/motd",
+        "This machine is simulated by kvmvncd. It stands in",
+        "for the server behind a real KVM over IP.",
+        "root@virtual-target:~# ",
+    };
+    int y = 66;
+    for (const char *line : lines) {
+        text(28, y, line, terminalText);
+        y += 18;
+    }
+    const bool cursorOn = in.animationTime.count() / 500 % 2 == 0;
+    if (cursorOn)
+        canvas.fillRect(rect(28 + 8 * 23, y - 18, 8, 16), terminalText);
+
+    // System panel.
+    const int panelX = std::max(600, logicalWidth - 360);
+    canvas.fillRect(rect(panelX, 40, 340, 20), rgb(0x3a, 0x3f, 0x47));
+    text(panelX + 8, 42, "System", rgb(0xe0, 0xe0, 0xe0));
+    canvas.fillRect(rect(panelX, 60, 340, 100), rgb(0xec, 0xee, 0xf0));
+    char line[96];
+    std::snprintf(line, sizeof(line), "Display  %dx%d @ %d Hz", width, height, in.refreshRate);
+    text(panelX + 10, 68, line, rgb(0x20, 0x20, 0x20));
+    const long long seconds = in.view.sincePowerOn.count() / 1000;
+    std::snprintf(line, sizeof(line), "Uptime   %02lld:%02lld:%02lld", seconds / 3600,
+                  seconds / 60 % 60, seconds % 60);
+    text(panelX + 10, 88, line, rgb(0x20, 0x20, 0x20));
+    std::snprintf(line, sizeof(line), "Boots    %u", in.view.bootCount);
+    text(panelX + 10, 108, line, rgb(0x20, 0x20, 0x20));
+
+    // The moving element: a ball bouncing through the lower part.
+    constexpr int kRadius = 20;
+    const int areaTop = 290;
+    const int areaHeight = std::max(0, logicalHeight - areaTop - 2 * kRadius - 10);
+    const int areaWidth = std::max(0, logicalWidth - 40 - 2 * kRadius);
+    const int ballX = 20 + kRadius + bounce(in.animationTime, areaWidth, 240);
+    const int ballY = areaTop + kRadius + bounce(in.animationTime, areaHeight, 130);
+    canvas.fillCircle(ballX * s, ballY * s, kRadius * s, rgb(0xf5, 0xa6, 0x23));
+    canvas.fillCircle((ballX - 6) * s, (ballY - 6) * s, 5 * s, rgb(0xff, 0xd8, 0x8a));
+}
+
+std::string clockText() {
+    std::time_t now = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&now, &local);
+    char text[32];
+    std::strftime(text, sizeof(text), "%a %d %b %H:%M:%S", &local);
+    return text;
+}
+
+}  // namespace
+
+void renderVirtualScreen(const ScreenInputs &inputs, capture::Frame &out) {
+    Size size = inputs.view.outputSize;
+    out.allocate(size.width, size.height);
+    Canvas canvas(out.pixels.data(), out.width, out.height, out.stride);
+    if (inputs.view.phase == MachinePhase::Bios)
+        renderBios(inputs.view, canvas);
+    else
+        renderDesktop(inputs, canvas);
+}
+
+ScreenInputs stillInputs(const MachineView &view, int refreshRate) {
+    ScreenInputs inputs;
+    inputs.view = view;
+    inputs.view.sincePowerOn = milliseconds{0};
+    inputs.view.biosProgress = 1.0;
+    inputs.clock = "--- -- --- --:--:--";
+    inputs.refreshRate = refreshRate;
+    return inputs;
+}
+
+VirtualScreen::VirtualScreen(std::shared_ptr<const VirtualMachine> machine, int fps, bool animate)
+    : machine_(std::move(machine)),
+      fps_(fps),
+      animate_(animate),
+      period_(std::chrono::duration_cast<Clock::duration>(std::chrono::seconds{1}) / fps),
+      start_(Clock::now()),
+      nextFrameAt_(start_) {}
+
+capture::CaptureResult VirtualScreen::capture(capture::Frame &frame, milliseconds timeout) {
+    Clock::time_point now = Clock::now();
+    if (now < nextFrameAt_) {
+        std::this_thread::sleep_for(std::min<Clock::duration>(nextFrameAt_ - now, timeout));
+        now = Clock::now();
+        if (now < nextFrameAt_)
+            return capture::CaptureResult::Timeout;
+    }
+    nextFrameAt_ += period_;
+    if (nextFrameAt_ < now)
+        nextFrameAt_ = now + period_;
+
+    MachineView view = machine_->view(now);
+    if (view.phase == MachinePhase::Off) {
+        status_ = {capture::SignalState::NoSignal, "the virtual target is powered off"};
+        rendered_ = false;
+        return capture::CaptureResult::Unavailable;
+    }
+    status_ = {};
+
+    ScreenInputs inputs;
+    if (animate_) {
+        inputs.view = view;
+        inputs.animationTime = std::chrono::duration_cast<milliseconds>(now - start_);
+        inputs.clock = clockText();
+        inputs.refreshRate = fps_;
+    } else {
+        inputs = stillInputs(view, fps_);
+    }
+    if (rendered_ && inputs == lastInputs_)
+        return capture::CaptureResult::Timeout;
+    renderVirtualScreen(inputs, frame);
+    lastInputs_ = std::move(inputs);
+    rendered_ = true;
+    return capture::CaptureResult::Frame;
+}
+
+std::string VirtualScreen::description() const {
+    return "virtual target at " + std::to_string(fps_) + " fps" +
+           (animate_ ? "" : " (still)");
+}
+
+}  // namespace kvmvnc::target

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/target/virtual_screen.h"
+
+#include <gtest/gtest.h>
+
+namespace kvmvnc::target {
+
+using capture::CaptureResult;
+using capture::Frame;
+using std::chrono::milliseconds;
+
+namespace {
+std::shared_ptr<VirtualMachine> desktopMachine(Size size) {
+    return std::make_shared<VirtualMachine>(MachineOptions{size, milliseconds{0}});
+}
+
+CaptureResult captureWithin(VirtualScreen &screen, Frame &frame, milliseconds budget) {
+    auto deadline = std::chrono::steady_clock::now() + budget;
+    CaptureResult result = CaptureResult::Timeout;
+    while (result == CaptureResult::Timeout && std::chrono::steady_clock::now() < deadline)
+        result = screen.capture(frame, milliseconds{50});
+    return result;
+}
+}  // namespace
+
+TEST(VirtualScreenTest, StillPictureIsRenderedOnceAndMatchesTheRenderer) {
+    auto machine = desktopMachine({1024, 768});
+    VirtualScreen screen(machine, 60, false);
+    Frame frame;
+    ASSERT_EQ(captureWithin(screen, frame, milliseconds{1000}), CaptureResult::Frame);
+    EXPECT_EQ(frame.size(), (Size{1024, 768}));
+
+    Frame expected;
+    renderVirtualScreen(stillInputs(machine->view(), 60), expected);
+    EXPECT_EQ(frame.pixels, expected.pixels);
+
+    // Nothing changes, so nothing new is produced.
+    EXPECT_EQ(captureWithin(screen, frame, milliseconds{200}), CaptureResult::Timeout);
+}
+
+TEST(VirtualScreenTest, AnimatedDesktopKeepsChanging) {
+    auto machine = desktopMachine({960, 540});
+    VirtualScreen screen(machine, 60, true);
+    Frame first;
+    Frame second;
+    ASSERT_EQ(captureWithin(screen, first, milliseconds{1000}), CaptureResult::Frame);
+    ASSERT_EQ(captureWithin(screen, second, milliseconds{1000}), CaptureResult::Frame);
+    EXPECT_NE(first.pixels, second.pixels);
+}
+
+TEST(VirtualScreenTest, PoweredOffMeansNoSignal) {
+    auto machine = desktopMachine({640, 480});
+    machine->powerOff();
+    VirtualScreen screen(machine, 30, false);
+    Frame frame;
+    EXPECT_EQ(captureWithin(screen, frame, milliseconds{1000}), CaptureResult::Unavailable);
+    EXPECT_EQ(screen.status().state, capture::SignalState::NoSignal);
+
+    machine->powerOn();
+    EXPECT_EQ(captureWithin(screen, frame, milliseconds{1000}), CaptureResult::Frame);
+    EXPECT_EQ(screen.status().state, capture::SignalState::Ok);
+}
+
+TEST(VirtualScreenTest, ResolutionChangeProducesAFrameOfTheNewSize) {
+    auto machine = desktopMachine({800, 600});
+    VirtualScreen screen(machine, 60, false);
+    Frame frame;
+    ASSERT_EQ(captureWithin(screen, frame, milliseconds{1000}), CaptureResult::Frame);
+    machine->setDesktopSize({1280, 1024});
+    ASSERT_EQ(captureWithin(screen, frame, milliseconds{1000}), CaptureResult::Frame);
+    EXPECT_EQ(frame.size(), (Size{1280, 1024}));
+}
+
+TEST(VirtualScreenTest, BiosIsVgaTextModeWithText) {
+    MachineView view;
+    view.phase = MachinePhase::Bios;
+    view.outputSize = kBiosTextModeSize;
+    view.biosProgress = 1.0;
+    Frame frame;
+    renderVirtualScreen(stillInputs(view, 30), frame);
+    EXPECT_EQ(frame.size(), (Size{720, 400}));
+    int lit = 0;
+    for (int y = 0; y < 16; ++y)  // the first text row holds the BIOS name
+        for (int x = 0; x < 300; ++x)
+            lit += frame.row(y)[x * 4] != 0;
+    EXPECT_GT(lit, 200);
+}
+
+TEST(VirtualScreenTest, BiosMemoryCountAdvancesDuringTheSelfTest) {
+    MachineView view;
+    view.phase = MachinePhase::Bios;
+    view.outputSize = kBiosTextModeSize;
+    ScreenInputs early;
+    early.view = view;
+    early.view.biosProgress = 0.1;
+    ScreenInputs late = early;
+    late.view.biosProgress = 0.4;
+    Frame a;
+    Frame b;
+    renderVirtualScreen(early, a);
+    renderVirtualScreen(late, b);
+    EXPECT_NE(a.pixels, b.pixels);
+}
+
+}  // namespace kvmvnc::target
