@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "kvmvnc/base/geometry.h"
+#include "kvmvnc/capture/frame.h"
+
+namespace kvmvnc::diff {
+
+// Finds what changed between a new frame and the live framebuffer and brings
+// the framebuffer up to date by copying only what differs.
+//
+// The frame is compared in tiles of kTileSize x kTileSize, walking memory in
+// row order: each row of each tile is compared with memcmp and copied only
+// when it differs. A changed tile reports its exact vertical extent, and
+// changed tiles next to each other in a tile row merge into one rectangle, so
+// one typed character marks one small rectangle and a static screen marks
+// nothing at all.
+//
+// Thread-bound (the frame pump); keeps its scratch space between frames so
+// steady state allocates nothing.
+class TileDiffer {
+public:
+    static constexpr int kTileSize = 64;
+
+    // `framebuffer` must have the frame's size; `stride` is its bytes per row.
+    // Appends changed rectangles to `changed` and returns the number of
+    // changed tiles.
+    size_t update(const capture::Frame &frame, uint8_t *framebuffer, int stride,
+                  std::vector<Rect> &changed);
+
+private:
+    struct TileSpan {
+        int firstRow;
+        int lastRow;
+    };
+    std::vector<TileSpan> spans_;
+};
+
+}  // namespace kvmvnc::diff

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/diff/tile_differ.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace kvmvnc::diff {
+
+size_t TileDiffer::update(const capture::Frame &frame, uint8_t *framebuffer, int stride,
+                          std::vector<Rect> &changed) {
+    constexpr int bpp = capture::Frame::kBytesPerPixel;
+    const int width = frame.width;
+    const int height = frame.height;
+    const int tilesAcross = (width + kTileSize - 1) / kTileSize;
+    spans_.resize(tilesAcross);
+    size_t changedTiles = 0;
+
+    for (int bandY = 0; bandY < height; bandY += kTileSize) {
+        const int bandBottom = std::min(bandY + kTileSize, height);
+        std::fill(spans_.begin(), spans_.end(), TileSpan{-1, -1});
+
+        for (int y = bandY; y < bandBottom; ++y) {
+            const uint8_t *src = frame.row(y);
+            uint8_t *dst = framebuffer + static_cast<ptrdiff_t>(y) * stride;
+            for (int tile = 0; tile < tilesAcross; ++tile) {
+                const int x = tile * kTileSize;
+                const size_t bytes = static_cast<size_t>(std::min(kTileSize, width - x)) * bpp;
+                const size_t offset = static_cast<size_t>(x) * bpp;
+                if (std::memcmp(src + offset, dst + offset, bytes) == 0)
+                    continue;
+                std::memcpy(dst + offset, src + offset, bytes);
+                TileSpan &span = spans_[tile];
+                if (span.firstRow < 0)
+                    span.firstRow = y;
+                span.lastRow = y;
+            }
+        }
+
+        // Merge runs of changed tiles into one rectangle each.
+        for (int tile = 0; tile < tilesAcross;) {
+            if (spans_[tile].firstRow < 0) {
+                ++tile;
+                continue;
+            }
+            int top = spans_[tile].firstRow;
+            int bottom = spans_[tile].lastRow;
+            int end = tile;
+            while (end < tilesAcross && spans_[end].firstRow >= 0) {
+                top = std::min(top, spans_[end].firstRow);
+                bottom = std::max(bottom, spans_[end].lastRow);
+                ++end;
+            }
+            changedTiles += end - tile;
+            const int x = tile * kTileSize;
+            const int right = std::min(end * kTileSize, width);
+            changed.push_back({x, top, right - x, bottom - top + 1});
+            tile = end;
+        }
+    }
+    return changedTiles;
+}
+
+}  // namespace kvmvnc::diff

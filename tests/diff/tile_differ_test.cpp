@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/diff/tile_differ.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+namespace kvmvnc::diff {
+
+using capture::Frame;
+
+namespace {
+
+void setPixel(Frame &frame, int x, int y, uint32_t value) {
+    std::memcpy(frame.row(y) + x * 4, &value, 4);
+}
+
+bool covered(const std::vector<Rect> &rects, int x, int y) {
+    for (const Rect &r : rects)
+        if (x >= r.x && x < r.right() && y >= r.y && y < r.bottom())
+            return true;
+    return false;
+}
+
+class TileDifferTest : public testing::TestWithParam<Size> {
+protected:
+    void SetUp() override {
+        size = GetParam();
+        frame.allocate(size.width, size.height);
+        std::mt19937 random(7);
+        for (auto &byte : frame.pixels)
+            byte = static_cast<uint8_t>(random());
+        framebuffer = frame.pixels;
+    }
+
+    size_t update() {
+        changed.clear();
+        return differ.update(frame, framebuffer.data(), frame.stride, changed);
+    }
+
+    Size size;
+    Frame frame;
+    std::vector<uint8_t> framebuffer;
+    std::vector<Rect> changed;
+    TileDiffer differ;
+};
+
+}  // namespace
+
+TEST_P(TileDifferTest, IdenticalFramesChangeNothing) {
+    EXPECT_EQ(update(), 0u);
+    EXPECT_TRUE(changed.empty());
+}
+
+TEST_P(TileDifferTest, OnePixelMarksOneRowOfOneTile) {
+    const int x = size.width - 1;
+    const int y = size.height / 2;
+    setPixel(frame, x, y, 0x00abcdef);
+    EXPECT_EQ(update(), 1u);
+    ASSERT_EQ(changed.size(), 1u);
+    const int tileX = x / TileDiffer::kTileSize * TileDiffer::kTileSize;
+    EXPECT_EQ(changed[0], (Rect{tileX, y, size.width - tileX, 1}));
+    EXPECT_EQ(framebuffer, frame.pixels);
+}
+
+TEST_P(TileDifferTest, RandomChangesAreAllFoundAndCopied) {
+    std::mt19937 random(11);
+    std::vector<std::pair<int, int>> touched;
+    for (int i = 0; i < 50; ++i) {
+        int x = static_cast<int>(random() % size.width);
+        int y = static_cast<int>(random() % size.height);
+        setPixel(frame, x, y, static_cast<uint32_t>(random()) | 1);
+        touched.emplace_back(x, y);
+    }
+    update();
+    EXPECT_EQ(framebuffer, frame.pixels);
+    for (auto [x, y] : touched)
+        EXPECT_TRUE(covered(changed, x, y)) << x << "," << y;
+    for (const Rect &r : changed) {
+        EXPECT_GE(r.x, 0);
+        EXPECT_GE(r.y, 0);
+        EXPECT_LE(r.right(), size.width);
+        EXPECT_LE(r.bottom(), size.height);
+    }
+    // A second pass over the same frame finds nothing.
+    EXPECT_EQ(update(), 0u);
+}
+
+TEST_P(TileDifferTest, FullChangeCoversTheWholeFrame) {
+    for (auto &byte : frame.pixels)
+        byte = static_cast<uint8_t>(~byte);
+    const int tiles = ((size.width + 63) / 64) * ((size.height + 63) / 64);
+    EXPECT_EQ(update(), static_cast<size_t>(tiles));
+    long long area = 0;
+    for (const Rect &r : changed)
+        area += static_cast<long long>(r.width) * r.height;
+    EXPECT_EQ(area, static_cast<long long>(size.width) * size.height);
+}
+
+TEST(TileDifferMergeTest, NeighbouringTilesMergeIntoOneRectangle) {
+    Frame frame;
+    frame.allocate(256, 128);
+    std::vector<uint8_t> framebuffer = frame.pixels;
+    // A change straddling the first tile boundary of a row of tiles.
+    for (int x = 60; x < 70; ++x)
+        for (int y = 10; y < 20; ++y)
+            setPixel(frame, x, y, 0x00ff0000);
+    TileDiffer differ;
+    std::vector<Rect> changed;
+    EXPECT_EQ(differ.update(frame, framebuffer.data(), frame.stride, changed), 2u);
+    ASSERT_EQ(changed.size(), 1u);
+    EXPECT_EQ(changed[0], (Rect{0, 10, 128, 10}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, TileDifferTest,
+                         testing::Values(Size{1920, 1080}, Size{720, 400}, Size{130, 70},
+                                         Size{64, 64}, Size{1, 1}),
+                         [](const testing::TestParamInfo<Size> &param) {
+                             return std::to_string(param.param.width) + "x" +
+                                    std::to_string(param.param.height);
+                         });
+
+}  // namespace kvmvnc::diff
