@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kvmvnc/base/geometry.h"
+#include "kvmvnc/rfb/vnc_password_file.h"
+
+struct _rfbScreenInfo;
+struct _rfbClientRec;
+
+namespace kvmvnc::rfb {
+
+struct RfbServerOptions {
+    std::string listen = "0.0.0.0";  // IPv4 or IPv6 literal
+    int port = 5900;
+    std::string desktopName = "kvmvnc";
+    std::optional<VncPasswords> passwords;  // nullopt: no authentication
+    int maxClients = 16;
+    Size initialSize{1024, 768};
+};
+
+// The RFB server: libvncserver in threaded mode, serving one XRGB8888
+// framebuffer that this class owns.
+//
+// libvncserver runs a listener thread plus an input and an output thread per
+// viewer; each output thread encodes for its own viewer with the encoding
+// and JPEG quality that viewer asked for (Tight/JPEG, ZRLE, Hextile, Raw...),
+// so quality is per viewer. Tight never sends a rectangle wider than 2048
+// pixels (libvncserver splits wider ones), which keeps 4K working in
+// TigerVNC.
+//
+// Threading: framebuffer(), markModified() and resize() belong to one
+// producer thread (the frame pump). Writing pixels while output threads read
+// them is allowed: every write is followed by markModified(), so a viewer
+// that caught a half-written rectangle gets it again. resize() swaps the
+// framebuffer under every viewer's send lock, so no encoder ever reads a
+// freed buffer. Callbacks from libvncserver threads never throw: a failure
+// closes that one viewer.
+class RfbServer {
+public:
+    // Starts listening; throws std::runtime_error when it cannot (address
+    // in use, bad address).
+    explicit RfbServer(const RfbServerOptions &options);
+    ~RfbServer();
+    RfbServer(const RfbServer &) = delete;
+    RfbServer &operator=(const RfbServer &) = delete;
+
+    Size size() const { return size_; }
+    uint8_t *framebuffer() { return framebuffer_.get(); }
+    int stride() const { return size_.width * 4; }
+
+    // A live resolution change: viewers that support DesktopSize or
+    // ExtendedDesktopSize follow it; the others are disconnected, since
+    // they would keep drawing a picture of the wrong size. The new
+    // framebuffer starts black.
+    void resize(Size size);
+    void markModified(const std::vector<Rect> &rects);
+
+    int clientCount() const { return clients_.load(); }
+    // The port actually listened on.
+    int port() const;
+
+    // Called from libvncserver threads through trampolines.
+    int onNewClient(_rfbClientRec *client) noexcept;
+    void onClientGone(_rfbClientRec *client) noexcept;
+
+private:
+    _rfbScreenInfo *screen_ = nullptr;
+    std::unique_ptr<uint8_t[]> framebuffer_;
+    Size size_;
+    std::string desktopName_;
+    std::string listenAddress_;  // libvncserver keeps a pointer to it
+    std::vector<std::string> passwords_;
+    std::vector<char *> passwordList_;  // NULL-terminated, as libvncserver wants
+    int maxClients_;
+    std::atomic<int> clients_{0};
+    std::atomic<uint64_t> nextClientId_{1};
+};
+
+}  // namespace kvmvnc::rfb

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kvmvnc::rfb {
+
+// The passwords of a TigerVNC vncpasswd file: 8 bytes of DES-obfuscated full
+// password, optionally followed by 8 bytes of view-only password. VNC
+// passwords are at most 8 characters; longer ones were truncated on writing.
+struct VncPasswords {
+    std::string full;
+    std::string viewOnly;  // empty when the file has none
+};
+
+// Reads and de-obfuscates a vncpasswd file. Throws std::runtime_error with
+// the path and the reason when the file is missing, unreadable or not 8 or
+// 16 bytes long.
+VncPasswords loadVncPasswordFile(const std::string &path);
+
+// The 8 (or 16) bytes a vncpasswd file holds for `passwords`.
+std::vector<uint8_t> encodeVncPasswordFile(const VncPasswords &passwords);
+
+}  // namespace kvmvnc::rfb

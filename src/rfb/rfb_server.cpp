@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/rfb/rfb_server.h"
+
+#include <arpa/inet.h>
+#include <rfb/rfb.h>
+// rfbregion.h has no C++ guard of its own.
+extern "C" {
+#include <rfb/rfbregion.h>
+}
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include "kvmvnc/base/log.h"
+
+namespace kvmvnc::rfb {
+
+namespace {
+
+constexpr const char *kLog = "rfb";
+
+// libvncserver logs through two global function pointers; route them into
+// our log so the daemon has one format. Its messages are chatty
+// (per-connection encodings, pixel formats), so they go in at debug level
+// except errors.
+void libraryLog(const char *format, ...) {
+    if (log::level() > log::Level::Debug)
+        return;
+    char text[512];
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(text, sizeof(text), format, args);
+    va_end(args);
+    log::write(log::Level::Debug, "vnc", "%s", text);
+}
+
+void libraryError(const char *format, ...) {
+    char text[512];
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(text, sizeof(text), format, args);
+    va_end(args);
+    log::write(log::Level::Warning, "vnc", "%s", text);
+}
+
+RfbServer *serverOf(rfbClientPtr client) {
+    return static_cast<RfbServer *>(client->screen->screenData);
+}
+
+enum rfbNewClientAction newClientTrampoline(rfbClientPtr client) {
+    return static_cast<enum rfbNewClientAction>(serverOf(client)->onNewClient(client));
+}
+
+void clientGoneTrampoline(rfbClientPtr client) { serverOf(client)->onClientGone(client); }
+
+// Runs in each viewer's output thread just before every update. TigerVNC
+// rejects Tight rectangles wider than 2048 pixels (today all but solid
+// fills; its code says fills will follow). libvncserver keeps its Tight
+// rectangles within 2048 except the solid areas it extracts when the viewer
+// enabled LastRect, which span the whole update width. On wider screens,
+// turn that extraction off for the viewer: solid parts then still go out
+// as fills, cut at 2048 like everything else.
+constexpr int kMaxTightWidth = 2048;
+void beforeUpdate(rfbClientPtr client) {
+    if (client->screen->width > kMaxTightWidth)
+        client->enableLastRectEncoding = FALSE;
+}
+
+// Our pipeline's XRGB8888: red in bits 16-23, blue in the low byte.
+void setXrgbFormat(rfbScreenInfoPtr screen) {
+    rfbPixelFormat &format = screen->serverFormat;
+    format.redShift = 16;
+    format.greenShift = 8;
+    format.blueShift = 0;
+    format.redMax = format.greenMax = format.blueMax = 255;
+}
+
+struct ClientTag {
+    uint64_t id;
+};
+
+}  // namespace
+
+RfbServer::RfbServer(const RfbServerOptions &options)
+    : size_(options.initialSize), desktopName_(options.desktopName), maxClients_(options.maxClients) {
+    rfbLog = libraryLog;
+    rfbErr = libraryError;
+
+    framebuffer_ = std::make_unique<uint8_t[]>(static_cast<size_t>(size_.width) * size_.height * 4);
+    std::memset(framebuffer_.get(), 0, static_cast<size_t>(size_.width) * size_.height * 4);
+    screen_ = rfbGetScreen(nullptr, nullptr, size_.width, size_.height, 8, 3, 4);
+    if (!screen_)
+        throw std::runtime_error("cannot create the RFB screen");
+    setXrgbFormat(screen_);
+    screen_->frameBuffer = reinterpret_cast<char *>(framebuffer_.get());
+    screen_->screenData = this;
+    screen_->desktopName = desktopName_.c_str();
+    screen_->newClientHook = newClientTrampoline;
+    screen_->displayHook = beforeUpdate;
+    // A KVM is watched by several people at once: a new viewer never
+    // disconnects the others, whatever its shared flag says.
+    screen_->alwaysShared = TRUE;
+    // The target's own pointer is part of the captured picture; drawing a
+    // server cursor as well would show two.
+    screen_->cursor = nullptr;
+    // Send as soon as a viewer asks; frames are already paced by capture.
+    screen_->deferUpdateTime = 0;
+    screen_->deferPtrUpdateTime = 0;
+    screen_->httpPort = 0;
+    screen_->httpDir = nullptr;
+    screen_->autoPort = FALSE;
+
+    in_addr v4{};
+    in6_addr v6{};
+    if (inet_pton(AF_INET, options.listen.c_str(), &v4) == 1) {
+        screen_->listenInterface = v4.s_addr;
+        screen_->port = options.port;
+        screen_->ipv6port = 0;
+    } else if (inet_pton(AF_INET6, options.listen.c_str(), &v6) == 1) {
+        listenAddress_ = options.listen;
+        screen_->listen6Interface = listenAddress_.data();
+        screen_->ipv6port = options.port;
+        screen_->port = 0;
+    } else {
+        rfbScreenCleanup(screen_);
+        throw std::runtime_error("listen: '" + options.listen + "' is not an IP address");
+    }
+
+    if (options.passwords) {
+        passwords_.push_back(options.passwords->full);
+        if (!options.passwords->viewOnly.empty())
+            passwords_.push_back(options.passwords->viewOnly);
+        for (auto &password : passwords_)
+            passwordList_.push_back(password.data());
+        passwordList_.push_back(nullptr);
+        screen_->authPasswdData = passwordList_.data();
+        // Passwords from this index on give view-only access.
+        screen_->authPasswdFirstViewOnly = 1;
+        screen_->passwordCheck = rfbCheckPasswordByList;
+    }
+
+    rfbInitServer(screen_);
+    const bool listening = screen_->listenSock != RFB_INVALID_SOCKET ||
+                           screen_->listen6Sock != RFB_INVALID_SOCKET;
+    if (!listening) {
+        int error = errno;
+        rfbShutdownServer(screen_, TRUE);
+        rfbScreenCleanup(screen_);
+        screen_ = nullptr;
+        throw std::runtime_error("cannot listen on " + options.listen + " port " +
+                                 std::to_string(options.port) + ": " + std::strerror(error));
+    }
+    rfbRunEventLoop(screen_, -1, TRUE);
+    LOG_INFO(kLog, "listening on %s port %d (%s)", options.listen.c_str(), options.port,
+             options.passwords ? (passwords_.size() > 1 ? "VNC password, view-only password"
+                                                        : "VNC password")
+                               : "no authentication");
+}
+
+RfbServer::~RfbServer() {
+    if (!screen_)
+        return;
+    rfbShutdownServer(screen_, TRUE);
+    rfbScreenCleanup(screen_);
+}
+
+int RfbServer::port() const {
+    return screen_->port > 0 ? screen_->port : screen_->ipv6port;
+}
+
+int RfbServer::onNewClient(rfbClientPtr client) noexcept {
+    const uint64_t id = nextClientId_.fetch_add(1);
+    if (clients_.load() >= maxClients_) {
+        LOG_WARN(kLog, "refusing viewer %s: already serving %d viewers", client->host,
+                 maxClients_);
+        return RFB_CLIENT_REFUSE;
+    }
+    clients_.fetch_add(1);
+    client->clientData = new (std::nothrow) ClientTag{id};
+    client->clientGoneHook = clientGoneTrampoline;
+    LOG_INFO(kLog, "viewer %llu connected from %s (%d connected)",
+             static_cast<unsigned long long>(id), client->host, clients_.load());
+    return RFB_CLIENT_ACCEPT;
+}
+
+void RfbServer::onClientGone(rfbClientPtr client) noexcept {
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    client->clientData = nullptr;
+    clients_.fetch_sub(1);
+    LOG_INFO(kLog, "viewer %llu from %s disconnected (%d connected)",
+             static_cast<unsigned long long>(tag ? tag->id : 0), client->host, clients_.load());
+    delete tag;
+}
+
+void RfbServer::resize(Size size) {
+    if (size == size_)
+        return;
+    auto next = std::make_unique<uint8_t[]>(static_cast<size_t>(size.width) * size.height * 4);
+    std::memset(next.get(), 0, static_cast<size_t>(size.width) * size.height * 4);
+
+    // This does what rfbNewFramebuffer does, minus its reset of the server
+    // pixel format to libvncserver's default: that reset would have every
+    // viewer's translation rebuilt for the wrong format and, until we put
+    // ours back, encode in wrong colours. Every viewer's send lock (and a
+    // reference, so none is freed meanwhile) is held while the buffer is
+    // swapped, so no output thread reads the old buffer once it is freed.
+    std::vector<rfbClientPtr> locked;
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
+        rfbIncrClientRef(client);
+        pthread_mutex_lock(&client->sendMutex);
+        locked.push_back(client);
+    }
+    rfbReleaseClientIterator(iterator);
+
+    pthread_mutex_lock(&screen_->cursorMutex);
+    screen_->width = size.width;
+    screen_->height = size.height;
+    screen_->paddedWidthInBytes = size.width * 4;
+    screen_->frameBuffer = reinterpret_cast<char *>(next.get());
+    screen_->cursorX = std::min(screen_->cursorX, size.width - 1);
+    screen_->cursorY = std::min(screen_->cursorY, size.height - 1);
+    pthread_mutex_unlock(&screen_->cursorMutex);
+
+    for (rfbClientPtr client : locked) {
+        // Viewers without DesktopSize (or with server-side scaling, whose
+        // scaled copy still has the old size) cannot follow.
+        const bool canFollow = client->useNewFBSize && client->scaledScreen == screen_;
+        pthread_mutex_lock(&client->updateMutex);
+        sraRgnDestroy(client->modifiedRegion);
+        client->modifiedRegion = sraRgnCreateRect(0, 0, size.width, size.height);
+        sraRgnMakeEmpty(client->copyRegion);
+        client->copyDX = 0;
+        client->copyDY = 0;
+        if (canFollow)
+            client->newFBSizePending = TRUE;
+        pthread_cond_signal(&client->updateCond);
+        pthread_mutex_unlock(&client->updateMutex);
+        if (!canFollow) {
+            LOG_WARN(kLog, "closing viewer %s: it cannot follow the resolution change to %dx%d",
+                     client->host, size.width, size.height);
+            rfbCloseClient(client);
+        }
+    }
+    std::unique_ptr<uint8_t[]> old = std::exchange(framebuffer_, std::move(next));
+    size_ = size;
+
+    for (rfbClientPtr client : locked) {
+        pthread_mutex_unlock(&client->sendMutex);
+        rfbDecrClientRef(client);
+    }
+    LOG_INFO(kLog, "resolution now %dx%d", size.width, size.height);
+}
+
+void RfbServer::markModified(const std::vector<Rect> &rects) {
+    for (const Rect &rect : rects)
+        rfbMarkRectAsModified(screen_, rect.x, rect.y, rect.right(), rect.bottom());
+}
+
+}  // namespace kvmvnc::rfb

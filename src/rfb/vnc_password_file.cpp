@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/rfb/vnc_password_file.h"
+
+// The fixed-key DES obfuscation of vncpasswd files is what TigerVNC writes;
+// OpenSSL 3 keeps single DES only in its low-level (deprecated) API.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/des.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+namespace kvmvnc::rfb {
+
+namespace {
+
+// The key every VNC implementation obfuscates stored passwords with. VNC's
+// DES takes key bytes with their bits mirrored, so mirror them for OpenSSL.
+constexpr uint8_t kObfuscationKey[8] = {23, 82, 107, 6, 35, 78, 88, 7};
+
+uint8_t mirrorBits(uint8_t byte) {
+    uint8_t out = 0;
+    for (int bit = 0; bit < 8; ++bit)
+        if (byte & (1 << bit))
+            out |= static_cast<uint8_t>(0x80 >> bit);
+    return out;
+}
+
+void desBlock(const uint8_t in[8], uint8_t out[8], bool encrypt) {
+    DES_cblock key;
+    for (int i = 0; i < 8; ++i)
+        key[i] = mirrorBits(kObfuscationKey[i]);
+    DES_key_schedule schedule;
+    DES_set_key_unchecked(&key, &schedule);
+    DES_cblock input;
+    DES_cblock output;
+    std::memcpy(input, in, 8);
+    DES_ecb_encrypt(&input, &output, &schedule, encrypt ? DES_ENCRYPT : DES_DECRYPT);
+    std::memcpy(out, output, 8);
+}
+
+std::string decodeBlock(const uint8_t *block) {
+    uint8_t plain[8];
+    desBlock(block, plain, false);
+    return std::string(reinterpret_cast<const char *>(plain), strnlen(reinterpret_cast<const char *>(plain), 8));
+}
+
+void encodeBlock(const std::string &password, std::vector<uint8_t> &out) {
+    uint8_t plain[8] = {};
+    std::memcpy(plain, password.data(), std::min<size_t>(password.size(), 8));
+    uint8_t cipher[8];
+    desBlock(plain, cipher, true);
+    out.insert(out.end(), cipher, cipher + 8);
+}
+
+}  // namespace
+
+VncPasswords loadVncPasswordFile(const std::string &path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        throw std::runtime_error(path + ": cannot open password file: " + std::strerror(errno));
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),
+                               std::istreambuf_iterator<char>());
+    if (bytes.size() != 8 && bytes.size() != 16)
+        throw std::runtime_error(path + ": not a vncpasswd file (" + std::to_string(bytes.size()) +
+                                 " bytes, expected 8 or 16)");
+    VncPasswords passwords;
+    passwords.full = decodeBlock(bytes.data());
+    if (bytes.size() == 16)
+        passwords.viewOnly = decodeBlock(bytes.data() + 8);
+    if (passwords.full.empty())
+        throw std::runtime_error(path + ": the password in it is empty");
+    return passwords;
+}
+
+std::vector<uint8_t> encodeVncPasswordFile(const VncPasswords &passwords) {
+    std::vector<uint8_t> out;
+    encodeBlock(passwords.full, out);
+    if (!passwords.viewOnly.empty())
+        encodeBlock(passwords.viewOnly, out);
+    return out;
+}
+
+}  // namespace kvmvnc::rfb
