@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <memory>
+
+#include "kvmvnc/app/frame_pump.h"
+#include "kvmvnc/capture/capture_thread.h"
+#include "kvmvnc/capture/frame_mailbox.h"
+#include "kvmvnc/config/config.h"
+#include "kvmvnc/rfb/rfb_server.h"
+#include "kvmvnc/target/virtual_machine.h"
+
+namespace kvmvnc::app {
+
+// kvmvncd's running parts, built from a Config and torn down in reverse:
+// the capture thread feeds the frame pump, which feeds the RFB server.
+//
+// Construction throws on start-up errors (password file, listen address);
+// once running, device and viewer errors are handled where they happen and
+// never stop the daemon.
+class Daemon {
+public:
+    explicit Daemon(const config::Config &config);
+    ~Daemon();
+
+    // Serves until SIGINT or SIGTERM; returns the exit status. The caller
+    // must have blocked those signals in every thread (blockStopSignals()).
+    int run();
+
+    // The simulated machine when the source is the virtual target, else null.
+    std::shared_ptr<target::VirtualMachine> virtualMachine() const { return machine_; }
+    rfb::RfbServer &server() { return *server_; }
+
+    // Blocks SIGINT and SIGTERM in the calling thread and the threads it
+    // creates later, so run() can wait for them; ignores SIGPIPE.
+    static void blockStopSignals();
+
+private:
+    std::shared_ptr<target::VirtualMachine> machine_;
+    capture::FrameMailbox mailbox_;
+    std::unique_ptr<rfb::RfbServer> server_;
+    std::unique_ptr<capture::CaptureThread> capture_;
+    std::unique_ptr<FramePump> pump_;
+};
+
+}  // namespace kvmvnc::app

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "kvmvnc/capture/frame_mailbox.h"
+#include "kvmvnc/diff/tile_differ.h"
+#include "kvmvnc/rfb/rfb_server.h"
+
+namespace kvmvnc::app {
+
+// Counters of what reached the framebuffer, for logs and benchmarks.
+struct PumpStats {
+    uint64_t frames = 0;        // frames taken from the mailbox
+    uint64_t changedFrames = 0; // frames with at least one changed tile
+    uint64_t changedTiles = 0;
+    uint64_t resizes = 0;
+};
+
+// The thread between capture and the RFB server: takes the newest frame
+// from the mailbox, follows its resolution (a live resize for viewers),
+// brings the framebuffer up to date through the TileDiffer and marks only
+// what changed. It is the framebuffer's only writer.
+//
+// start() and stop() belong to one controlling thread; stats() may be read
+// from any thread.
+class FramePump {
+public:
+    FramePump(capture::FrameMailbox &mailbox, rfb::RfbServer &server);
+    ~FramePump();
+    FramePump(const FramePump &) = delete;
+    FramePump &operator=(const FramePump &) = delete;
+
+    void start();
+    void stop();
+    PumpStats stats() const;
+
+private:
+    void run();
+
+    capture::FrameMailbox &mailbox_;
+    rfb::RfbServer &server_;
+    diff::TileDiffer differ_;
+    std::vector<Rect> changed_;
+    std::atomic<bool> running_{false};
+    std::atomic<uint64_t> frames_{0};
+    std::atomic<uint64_t> changedFrames_{0};
+    std::atomic<uint64_t> changedTiles_{0};
+    std::atomic<uint64_t> resizes_{0};
+    std::thread thread_;
+};
+
+}  // namespace kvmvnc::app

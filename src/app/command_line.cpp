@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/app/command_line.h"
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "kvmvnc/app/daemon.h"
+#include "kvmvnc/base/log.h"
+#include "kvmvnc/config/config.h"
+
+namespace kvmvnc::app {
+
+CommandLine parseCommandLine(const std::vector<std::string> &args) {
+    CommandLine line;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string &arg = args[i];
+        if (arg == "--help" || arg == "-h") {
+            line.action = CommandLine::Action::Help;
+        } else if (arg == "--help-config") {
+            line.action = CommandLine::Action::HelpConfig;
+        } else if (arg == "--version") {
+            line.action = CommandLine::Action::Version;
+        } else if (arg == "--check-config") {
+            line.action = CommandLine::Action::CheckConfig;
+        } else if (arg == "--config" || arg == "-c") {
+            if (i + 1 >= args.size())
+                throw std::invalid_argument(arg + " needs a file name");
+            line.configPath = args[++i];
+        } else if (arg.rfind("--config=", 0) == 0) {
+            line.configPath = arg.substr(9);
+        } else {
+            throw std::invalid_argument("unknown argument '" + arg + "' (try --help)");
+        }
+    }
+    return line;
+}
+
+std::string usageText() {
+    return "Usage: kvmvncd [--config FILE] [--check-config]\n"
+           "       kvmvncd --help | --help-config | --version\n"
+           "\n"
+           "Serves the screen of the machine behind this KVM to VNC (RFB) viewers.\n"
+           "Without --config it runs the built-in virtual target on port 5900.\n"
+           "\n"
+           "  -c, --config FILE  read settings from the INI file FILE\n"
+           "      --check-config check the configuration and exit\n"
+           "      --help-config  list every configuration key with default and range\n"
+           "      --version      print the version\n";
+}
+
+int kvmvncdMain(int argc, char **argv) {
+    CommandLine line;
+    try {
+        line = parseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const std::invalid_argument &error) {
+        std::fprintf(stderr, "kvmvncd: %s\n", error.what());
+        return 2;
+    }
+    switch (line.action) {
+    case CommandLine::Action::Help:
+        std::fputs(usageText().c_str(), stdout);
+        return 0;
+    case CommandLine::Action::HelpConfig:
+        std::fputs(config::describeKeys().c_str(), stdout);
+        return 0;
+    case CommandLine::Action::Version:
+        std::printf("kvmvncd %s\n", KVMVNC_VERSION);
+        return 0;
+    case CommandLine::Action::Run:
+    case CommandLine::Action::CheckConfig:
+        break;
+    }
+
+    config::Config cfg;
+    try {
+        if (!line.configPath.empty())
+            cfg = config::loadConfig(line.configPath);
+    } catch (const config::ConfigError &error) {
+        std::fprintf(stderr, "kvmvncd: %s\n", error.what());
+        return 2;
+    }
+    if (line.action == CommandLine::Action::CheckConfig) {
+        std::printf("%s: OK\n", line.configPath.empty() ? "defaults" : line.configPath.c_str());
+        return 0;
+    }
+
+    Daemon::blockStopSignals();
+    try {
+        Daemon daemon(cfg);
+        return daemon.run();
+    } catch (const std::exception &error) {
+        LOG_ERROR("daemon", "%s", error.what());
+        return 1;
+    }
+}
+
+}  // namespace kvmvnc::app

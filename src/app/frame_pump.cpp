@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/app/frame_pump.h"
+
+#include <pthread.h>
+
+namespace kvmvnc::app {
+
+FramePump::FramePump(capture::FrameMailbox &mailbox, rfb::RfbServer &server)
+    : mailbox_(mailbox), server_(server) {}
+
+FramePump::~FramePump() { stop(); }
+
+void FramePump::start() {
+    if (running_.exchange(true))
+        return;
+    thread_ = std::thread([this] { run(); });
+}
+
+void FramePump::stop() {
+    running_.store(false);
+    if (thread_.joinable())
+        thread_.join();
+}
+
+PumpStats FramePump::stats() const {
+    return {frames_.load(), changedFrames_.load(), changedTiles_.load(), resizes_.load()};
+}
+
+void FramePump::run() {
+    pthread_setname_np(pthread_self(), "kvm-pump");
+    while (running_.load(std::memory_order_relaxed)) {
+        std::unique_ptr<capture::Frame> frame = mailbox_.waitNext(std::chrono::milliseconds{100});
+        if (!frame)
+            continue;
+        if (frame->size() != server_.size()) {
+            server_.resize(frame->size());
+            resizes_.fetch_add(1, std::memory_order_relaxed);
+        }
+        changed_.clear();
+        size_t tiles = differ_.update(*frame, server_.framebuffer(), server_.stride(), changed_);
+        if (tiles > 0) {
+            server_.markModified(changed_);
+            changedFrames_.fetch_add(1, std::memory_order_relaxed);
+            changedTiles_.fetch_add(tiles, std::memory_order_relaxed);
+        }
+        frames_.fetch_add(1, std::memory_order_relaxed);
+        mailbox_.recycle(std::move(frame));
+    }
+}
+
+}  // namespace kvmvnc::app
