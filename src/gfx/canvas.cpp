@@ -17,26 +17,12 @@ Rect clip(Rect rect, int width, int height) {
     return {x0, y0, x1 - x0, y1 - y0};
 }
 
-uint8_t lerp(uint32_t a, uint32_t b, int num, int den) {
-    return static_cast<uint8_t>((a * (den - num) + b * num) / den);
-}
-
 }  // namespace
 
 void Canvas::fillRect(Rect rect, Color color) {
     Rect r = clip(rect, width_, height_);
     for (int y = r.y; y < r.bottom(); ++y)
         std::fill_n(rowPtr(y) + r.x, r.width, color);
-}
-
-void Canvas::fillGradient(Rect rect, Color top, Color bottom) {
-    int span = std::max(rect.height - 1, 1);
-    for (int line = 0; line < rect.height; ++line) {
-        Color c = rgb(lerp((top >> 16) & 0xff, (bottom >> 16) & 0xff, line, span),
-                      lerp((top >> 8) & 0xff, (bottom >> 8) & 0xff, line, span),
-                      lerp(top & 0xff, bottom & 0xff, line, span));
-        fillRect({rect.x, rect.y + line, rect.width, 1}, c);
-    }
 }
 
 void Canvas::strokeRect(Rect rect, Color color, int thickness) {

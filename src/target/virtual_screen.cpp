@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <thread>
+#include <vector>
 
 #include "kvmvnc/gfx/canvas.h"
 
@@ -71,7 +73,30 @@ int bounce(milliseconds t, int length, int speed) {
     return static_cast<int>(travelled < length ? travelled : 2LL * length - travelled);
 }
 
-void renderDesktop(const ScreenInputs &in, Canvas &canvas) {
+// A wallpaper whose colour changes along both axes, like the photos and
+// gradients of real desktops: content that is expensive for lossless
+// encodings and that Tight sends as JPEG. Computed once per size and thread.
+const std::vector<Color> &wallpaper(Size size) {
+    thread_local Size cachedSize;
+    thread_local std::vector<Color> pixels;
+    if (cachedSize == size)
+        return pixels;
+    pixels.resize(static_cast<size_t>(size.width) * size.height);
+    for (int y = 0; y < size.height; ++y) {
+        const int dy = size.height > 1 ? y * 255 / (size.height - 1) : 0;
+        for (int x = 0; x < size.width; ++x) {
+            const int dx = size.width > 1 ? x * 255 / (size.width - 1) : 0;
+            pixels[static_cast<size_t>(y) * size.width + x] =
+                rgb(static_cast<uint8_t>(0x1d - dy * 0x12 / 255 + dx * 0x18 / 255),
+                    static_cast<uint8_t>(0x4e - dy * 0x30 / 255 + dx * 0x10 / 255),
+                    static_cast<uint8_t>(0x6f - dy * 0x43 / 255 - dx * 0x20 / 255));
+        }
+    }
+    cachedSize = size;
+    return pixels;
+}
+
+void renderDesktop(const ScreenInputs &in, Canvas &canvas, capture::Frame &out) {
     const int width = canvas.width();
     const int height = canvas.height();
     // Layout in units of a 960x540 screen, scaled to the real one.
@@ -83,7 +108,10 @@ void renderDesktop(const ScreenInputs &in, Canvas &canvas) {
         canvas.drawText(x * s, y * s, t, c, s);
     };
 
-    canvas.fillGradient({0, 0, width, height}, rgb(0x1d, 0x4e, 0x6f), rgb(0x0b, 0x1e, 0x2c));
+    const std::vector<Color> &background = wallpaper({width, height});
+    for (int y = 0; y < height; ++y)
+        std::memcpy(out.row(y), &background[static_cast<size_t>(y) * width],
+                    static_cast<size_t>(width) * sizeof(Color));
 
     // Top bar with title and clock.
     canvas.fillRect(rect(0, 0, logicalWidth, 22), rgb(0x14, 0x16, 0x1a));
@@ -157,7 +185,7 @@ void renderVirtualScreen(const ScreenInputs &inputs, capture::Frame &out) {
     if (inputs.view.phase == MachinePhase::Bios)
         renderBios(inputs.view, canvas);
     else
-        renderDesktop(inputs, canvas);
+        renderDesktop(inputs, canvas, out);
 }
 
 ScreenInputs stillInputs(const MachineView &view, int refreshRate) {

@@ -54,11 +54,4 @@ TEST_F(CanvasTest, ScaledTextCoversFourTimesThePixels) {
     EXPECT_EQ(count(rgb(255, 0, 0)), 4 * single);
 }
 
-TEST_F(CanvasTest, GradientRunsFromTopToBottomColour) {
-    canvas.fillGradient({0, 0, kWidth, kHeight}, rgb(0, 0, 0), rgb(0, 0, 200));
-    EXPECT_EQ(canvas.pixel(0, 0), rgb(0, 0, 0));
-    EXPECT_EQ(canvas.pixel(0, kHeight - 1), rgb(0, 0, 200));
-    EXPECT_LT(canvas.pixel(0, 10) & 0xff, canvas.pixel(0, 20) & 0xff);
-}
-
 }  // namespace kvmvnc::gfx

@@ -30,8 +30,6 @@ public:
 
     void fill(Color color) { fillRect({0, 0, width_, height_}, color); }
     void fillRect(Rect rect, Color color);
-    // Vertical gradient from `top` to `bottom` over the rectangle.
-    void fillGradient(Rect rect, Color top, Color bottom);
     void strokeRect(Rect rect, Color color, int thickness = 1);
     void fillCircle(int cx, int cy, int radius, Color color);
 
