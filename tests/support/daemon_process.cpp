@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "daemon_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace kvmvnc::testing {
+
+namespace {
+
+bool portAccepts(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof(address)) == 0;
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace
+
+std::string daemonBinary() {
+    const char *fromEnv = std::getenv("KVMVNCD");
+    return fromEnv ? fromEnv : KVMVNC_DAEMON_PATH;
+}
+
+int freePort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof(address)) != 0)
+        throw std::runtime_error("bind for a free port failed");
+    socklen_t length = sizeof(address);
+    ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+DaemonProcess::DaemonProcess(const std::string &configText, int port)
+    : port_(port > 0 ? port : freePort()) {
+    char templ[] = "/tmp/kvmvnc-test-XXXXXX";
+    if (!::mkdtemp(templ))
+        throw std::runtime_error("mkdtemp failed");
+    dir_ = templ;
+    configPath_ = dir_ + "/kvmvnc.ini";
+    logPath_ = dir_ + "/kvmvncd.log";
+    std::ofstream(configPath_) << "[server]\nlisten = 127.0.0.1\nport = " << port_ << "\n"
+                               << configText;
+}
+
+DaemonProcess::~DaemonProcess() {
+    stop();
+    std::remove(configPath_.c_str());
+    std::remove(logPath_.c_str());
+    ::rmdir(dir_.c_str());
+}
+
+bool DaemonProcess::start(std::chrono::milliseconds timeout) {
+    std::string binary = daemonBinary();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        int logFd = ::open(logPath_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ::dup2(logFd, STDERR_FILENO);
+        ::dup2(logFd, STDOUT_FILENO);
+        ::execl(binary.c_str(), binary.c_str(), "--config", configPath_.c_str(),
+                static_cast<char *>(nullptr));
+        ::_exit(127);
+    }
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (!isRunning())
+            return false;
+        if (portAccepts(port_))
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+    return false;
+}
+
+bool DaemonProcess::isRunning() {
+    if (pid_ <= 0)
+        return false;
+    int status = 0;
+    pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+        pid_ = -1;
+        exitStatus_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+        return false;
+    }
+    return true;
+}
+
+int DaemonProcess::waitForExit(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (isRunning()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return -1;
+        std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    return exitStatus_;
+}
+
+int DaemonProcess::stop() {
+    if (pid_ <= 0)
+        return 0;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 500; ++i) {
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return -1000;
+}
+
+std::string DaemonProcess::log() const {
+    std::ifstream file(logPath_);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+}  // namespace kvmvnc::testing

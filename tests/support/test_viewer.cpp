@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "test_viewer.h"
+
+#include <rfb/rfbclient.h>
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+namespace kvmvnc::testing {
+
+namespace {
+
+int gViewerTag;
+
+TestViewer *viewerOf(rfbClient *client) {
+    return static_cast<TestViewer *>(rfbClientGetClientData(client, &gViewerTag));
+}
+
+// libvncclient is chatty; keep its output for failures only.
+void quietLog(const char *, ...) {}
+
+}  // namespace
+
+TestViewer::TestViewer(ViewerOptions options) : options_(std::move(options)) {}
+
+TestViewer::~TestViewer() {
+    if (client_) {
+        if (client_->frameBuffer) {
+            free(client_->frameBuffer);
+            client_->frameBuffer = nullptr;
+        }
+        rfbClientCleanup(client_);
+    }
+}
+
+bool TestViewer::connect() {
+    rfbClientLog = quietLog;
+    rfbClientErr = quietLog;
+    rfbClient *client = rfbGetClient(8, 3, 4);
+    // The pipeline's XRGB8888, so the viewer's bytes compare with frames.
+    client->format.redShift = 16;
+    client->format.greenShift = 8;
+    client->format.blueShift = 0;
+    client->format.bigEndian = FALSE;
+    client->appData.encodingsString = options_.encodings.c_str();
+    client->appData.compressLevel = options_.compressLevel;
+    client->appData.enableJPEG = options_.qualityLevel >= 0 ? TRUE : FALSE;
+    client->appData.qualityLevel = options_.qualityLevel >= 0 ? options_.qualityLevel : 5;
+    client->serverHost = strdup(options_.host.c_str());
+    client->serverPort = options_.port;
+    client->canHandleNewFBSize = TRUE;
+    client->GotFrameBufferUpdate = onRect;
+    client->FinishedFrameBufferUpdate = onUpdateDone;
+    client->GetPassword = onPassword;
+    rfbClientSetClientData(client, &gViewerTag, this);
+    if (!rfbInitClient(client, nullptr, nullptr)) {
+        // rfbInitClient has freed the client.
+        error_ = "connection or authentication failed";
+        return false;
+    }
+    client_ = client;
+    alive_ = true;
+    return true;
+}
+
+bool TestViewer::pump(std::chrono::milliseconds timeout) {
+    if (!isConnected())
+        return false;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+        auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+            deadline - std::chrono::steady_clock::now());
+        int ready = WaitForMessage(client_, static_cast<unsigned>(std::max<int64_t>(left.count(), 0)));
+        if (ready < 0) {
+            alive_ = false;
+            error_ = "wait failed";
+            return false;
+        }
+        if (ready > 0 && !HandleRFBServerMessage(client_)) {
+            alive_ = false;
+            error_ = "server closed the connection";
+            return false;
+        }
+    } while (std::chrono::steady_clock::now() < deadline);
+    return true;
+}
+
+bool TestViewer::pumpUntil(const std::function<bool()> &done, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline || !pump(std::chrono::milliseconds{20}))
+            return done();
+    }
+    return true;
+}
+
+bool TestViewer::waitForPicture(Size size, const std::vector<uint8_t> &expected,
+                                std::chrono::milliseconds timeout) {
+    const std::vector<uint8_t> want = withoutPadding(expected);
+    return pumpUntil([&] { return this->size() == size && picture() == want; }, timeout);
+}
+
+Size TestViewer::size() const {
+    if (!client_)
+        return {};
+    return {client_->width, client_->height};
+}
+
+std::vector<uint8_t> TestViewer::picture() const {
+    if (!client_ || !client_->frameBuffer)
+        return {};
+    const size_t bytes = static_cast<size_t>(client_->width) * client_->height * 4;
+    return withoutPadding(std::vector<uint8_t>(client_->frameBuffer, client_->frameBuffer + bytes));
+}
+
+void TestViewer::resetCounters() {
+    updates_ = rects_ = pixels_ = 0;
+    widestRect_ = 0;
+}
+
+void TestViewer::onRect(rfbClient *client, int, int, int w, int h) {
+    TestViewer *viewer = viewerOf(client);
+    ++viewer->rects_;
+    viewer->pixels_ += static_cast<uint64_t>(w) * h;
+    viewer->widestRect_ = std::max(viewer->widestRect_, w);
+}
+
+void TestViewer::onUpdateDone(rfbClient *client) { ++viewerOf(client)->updates_; }
+
+char *TestViewer::onPassword(rfbClient *client) {
+    TestViewer *viewer = viewerOf(client);
+    // libvncclient frees what this returns.
+    return strdup(viewer->options_.password.value_or("").c_str());
+}
+
+std::vector<uint8_t> withoutPadding(std::vector<uint8_t> pixels) {
+    for (size_t i = 3; i < pixels.size(); i += 4)
+        pixels[i] = 0;
+    return pixels;
+}
+
+std::string describeDifference(const TestViewer &viewer, Size size,
+                               const std::vector<uint8_t> &expected) {
+    char text[160];
+    if (viewer.size() != size) {
+        std::snprintf(text, sizeof(text), "viewer is %dx%d, expected %dx%d", viewer.size().width,
+                      viewer.size().height, size.width, size.height);
+        return text;
+    }
+    const std::vector<uint8_t> got = viewer.picture();
+    const std::vector<uint8_t> want = withoutPadding(expected);
+    size_t differing = 0;
+    size_t first = 0;
+    for (size_t i = 0; i + 3 < got.size() && i + 3 < want.size(); i += 4) {
+        if (std::memcmp(&got[i], &want[i], 3) != 0 && differing++ == 0)
+            first = i;
+    }
+    if (differing == 0)
+        return "pictures are equal";
+    const size_t pixel = first / 4;
+    std::snprintf(text, sizeof(text),
+                  "%zu pixels differ, first at (%zu, %zu): #%02x%02x%02x, expected #%02x%02x%02x",
+                  differing, pixel % size.width, pixel / size.width, got[first + 2],
+                  got[first + 1], got[first], want[first + 2], want[first + 1], want[first]);
+    return text;
+}
+
+double psnr(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b) {
+    if (a.size() != b.size() || a.empty())
+        return 0.0;
+    double sum = 0.0;
+    size_t samples = 0;
+    for (size_t i = 0; i < a.size(); i += 4) {
+        for (size_t c = 0; c < 3; ++c) {
+            double d = static_cast<double>(a[i + c]) - static_cast<double>(b[i + c]);
+            sum += d * d;
+            ++samples;
+        }
+    }
+    if (sum == 0.0)
+        return std::numeric_limits<double>::infinity();
+    double mse = sum / static_cast<double>(samples);
+    return 10.0 * std::log10(255.0 * 255.0 / mse);
+}
+
+}  // namespace kvmvnc::testing

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kvmvnc/base/geometry.h"
+
+struct _rfbClient;
+
+namespace kvmvnc::testing {
+
+struct ViewerOptions {
+    std::string host = "127.0.0.1";
+    int port = 5900;
+    std::string encodings = "tight";  // libvncclient encodings string, e.g. "raw", "zrle"
+    int qualityLevel = -1;            // -1: no JPEG (lossless); 0..9: Tight JPEG quality
+    int compressLevel = 1;
+    std::optional<std::string> password;
+};
+
+// A real RFB viewer for tests and benchmarks, built on libvncclient: it
+// negotiates like any viewer, keeps a framebuffer in the pipeline's XRGB8888
+// format (so pixels compare directly with rendered frames) and records what
+// each update carried. Runs in the calling thread; not thread-safe.
+class TestViewer {
+public:
+    explicit TestViewer(ViewerOptions options);
+    ~TestViewer();
+    TestViewer(const TestViewer &) = delete;
+    TestViewer &operator=(const TestViewer &) = delete;
+
+    // Connects and authenticates; false (with lastError()) on refusal.
+    bool connect();
+    bool isConnected() const { return client_ != nullptr && alive_; }
+    const std::string &lastError() const { return error_; }
+
+    // Handles server messages for up to `timeout`; false once the server
+    // has closed the connection.
+    bool pump(std::chrono::milliseconds timeout);
+    // Pumps until `done` holds or `timeout` passes; returns done().
+    bool pumpUntil(const std::function<bool()> &done, std::chrono::milliseconds timeout);
+    // Pumps until the framebuffer equals `expected` (XRGB8888, width*4
+    // stride) or `timeout` passes.
+    bool waitForPicture(Size size, const std::vector<uint8_t> &expected,
+                        std::chrono::milliseconds timeout);
+
+    Size size() const;
+    // The viewer's picture, XRGB8888 rows of size().width * 4 bytes, the
+    // padding byte of each pixel zeroed (encodings differ in what they put
+    // there).
+    std::vector<uint8_t> picture() const;
+
+    // What updates have carried since connecting (or resetCounters()).
+    uint64_t updates() const { return updates_; }
+    uint64_t rects() const { return rects_; }
+    uint64_t pixels() const { return pixels_; }
+    int widestRect() const { return widestRect_; }
+    void resetCounters();
+
+private:
+    static void onRect(_rfbClient *client, int x, int y, int w, int h);
+    static void onUpdateDone(_rfbClient *client);
+    static char *onPassword(_rfbClient *client);
+
+    ViewerOptions options_;
+    _rfbClient *client_ = nullptr;
+    bool alive_ = false;
+    std::string error_;
+    uint64_t updates_ = 0;
+    uint64_t rects_ = 0;
+    uint64_t pixels_ = 0;
+    int widestRect_ = 0;
+};
+
+// `pixels` with the padding byte of each XRGB8888 pixel set to zero.
+std::vector<uint8_t> withoutPadding(std::vector<uint8_t> pixels);
+
+// "1234 pixels differ, first at (x, y): #rrggbb, expected #rrggbb", or why
+// the sizes differ; for test failure messages.
+std::string describeDifference(const TestViewer &viewer, Size size,
+                               const std::vector<uint8_t> &expected);
+
+// Mean squared error between two XRGB8888 pictures over R, G and B, as
+// peak signal-to-noise ratio in dB (infinity when equal).
+double psnr(const std::vector<uint8_t> &a, const std::vector<uint8_t> &b);
+
+}  // namespace kvmvnc::testing
