@@ -7,6 +7,7 @@
 #include "kvmvnc/app/daemon.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/config/config.h"
+#include "kvmvnc/rfb/vnc_password_file.h"
 
 namespace kvmvnc::app {
 
@@ -80,6 +81,13 @@ int kvmvncdMain(int argc, char **argv) {
         return 2;
     }
     if (line.action == CommandLine::Action::CheckConfig) {
+        try {
+            if (!cfg.server.passwdFile.empty())
+                rfb::loadVncPasswordFile(cfg.server.passwdFile);
+        } catch (const std::exception &error) {
+            std::fprintf(stderr, "kvmvncd: %s\n", error.what());
+            return 2;
+        }
         std::printf("%s: OK\n", line.configPath.empty() ? "defaults" : line.configPath.c_str());
         return 0;
     }

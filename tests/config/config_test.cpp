@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 namespace kvmvnc::config {
@@ -144,6 +145,18 @@ TEST(ConfigTest, LoadResolvesPathsAgainstTheFilesDirectory) {
     std::string expectedDir = dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir;
     EXPECT_EQ(config.server.passwdFile, expectedDir + "/vncpasswd");
     std::remove(path.c_str());
+}
+
+// The commented examples in config/ are what users copy: they must load.
+TEST(ConfigTest, ShippedExamplesLoad) {
+    int loaded = 0;
+    for (const auto &entry : std::filesystem::directory_iterator(KVMVNC_CONFIG_DIR)) {
+        if (entry.path().extension() != ".ini")
+            continue;
+        EXPECT_NO_THROW(loadConfig(entry.path().string())) << entry.path();
+        ++loaded;
+    }
+    EXPECT_GE(loaded, 3);
 }
 
 TEST(ConfigTest, HelpListsEveryKeyWithDefaultAndRange) {

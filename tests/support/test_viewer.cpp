@@ -49,6 +49,7 @@ bool TestViewer::connect() {
     client->appData.compressLevel = options_.compressLevel;
     client->appData.enableJPEG = options_.qualityLevel >= 0 ? TRUE : FALSE;
     client->appData.qualityLevel = options_.qualityLevel >= 0 ? options_.qualityLevel : 5;
+    free(client->serverHost);  // rfbGetClient's default
     client->serverHost = strdup(options_.host.c_str());
     client->serverPort = options_.port;
     client->canHandleNewFBSize = TRUE;

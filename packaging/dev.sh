@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The developer's entry point on Debian 12 (bookworm):
+#
+#   packaging/dev.sh run [kvmvncd options]   install what is missing, build, and
+#                                            start kvmvncd on the virtual target
+#   packaging/dev.sh test                    install what is missing, build, and
+#                                            run the whole test suite
+#   packaging/dev.sh build                   install what is missing and build
+#
+# Builds go to build/ (KVMVNC_BUILD_DIR to change it). Under CI (CI=true)
+# warnings are errors and the suite also runs under AddressSanitizer and
+# UndefinedBehaviorSanitizer.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+build_dir=${KVMVNC_BUILD_DIR:-build}
+jobs=$(nproc)
+
+# Debian packages by purpose; the build needs the first list, the tests both.
+build_packages=(
+    cmake ninja-build g++ pkg-config
+    libvncserver-dev libturbojpeg0-dev libyuv-dev libinih-dev libssl-dev
+    console-setup-linux  # the VGA console font embedded at build time
+)
+test_packages=(
+    libgtest-dev
+    xvfb tigervnc-viewer imagemagick vncsnapshot  # real viewers for the integration tests
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+install_missing() {
+    local missing=() package
+    for package in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+            missing+=("$package")
+        fi
+    done
+    ((${#missing[@]})) || return 0
+    log "installing ${missing[*]}"
+    local sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || { echo "run as root or install sudo: missing ${missing[*]}" >&2; exit 1; }
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+}
+
+configure_and_build() {
+    local dir=$1
+    shift
+    log "building in $dir"
+    cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+    cmake --build "$dir" -j "$jobs"
+}
+
+werror=OFF
+[[ "${CI:-}" == "true" ]] && werror=ON
+
+command=${1:-}
+shift || true
+case "$command" in
+run)
+    install_missing "${build_packages[@]}"
+    configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror" -DKVMVNC_BUILD_TESTS=OFF
+    log "kvmvncd on the virtual target: connect with  vncviewer 127.0.0.1::5900  (Ctrl-C stops)"
+    exec "$build_dir/src/app/kvmvncd" --config config/virtual.ini "$@"
+    ;;
+build)
+    install_missing "${build_packages[@]}" "${test_packages[@]}"
+    configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror"
+    ;;
+test)
+    install_missing "${build_packages[@]}" "${test_packages[@]}"
+    configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror"
+    log "running the test suite"
+    ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
+    if [[ "${CI:-}" == "true" || -n "${KVMVNC_SANITIZE:-}" ]]; then
+        configure_and_build "$build_dir-asan" -DKVMVNC_WERROR="$werror" -DKVMVNC_SANITIZE=ON \
+            -DCMAKE_BUILD_TYPE=Debug
+        log "running the test suite under ASan and UBSan"
+        ctest --test-dir "$build_dir-asan" --output-on-failure -j "$jobs"
+    fi
+    ;;
+*)
+    sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac
