@@ -27,24 +27,26 @@ constexpr const char *kLog = "rfb";
 // our log so the daemon has one format. Its messages are chatty
 // (per-connection encodings, pixel formats), so they go in at debug level
 // except errors.
-void libraryLog(const char *format, ...) {
-    if (log::level() > log::Level::Debug)
+void forwardLibraryMessage(log::Level level, const char *format, va_list args) {
+    if (log::level() > level)
         return;
     char text[512];
+    std::vsnprintf(text, sizeof(text), format, args);
+    log::write(level, "vnc", "%s", text);
+}
+
+void libraryLog(const char *format, ...) {
     va_list args;
     va_start(args, format);
-    std::vsnprintf(text, sizeof(text), format, args);
+    forwardLibraryMessage(log::Level::Debug, format, args);
     va_end(args);
-    log::write(log::Level::Debug, "vnc", "%s", text);
 }
 
 void libraryError(const char *format, ...) {
-    char text[512];
     va_list args;
     va_start(args, format);
-    std::vsnprintf(text, sizeof(text), format, args);
+    forwardLibraryMessage(log::Level::Warning, format, args);
     va_end(args);
-    log::write(log::Level::Warning, "vnc", "%s", text);
 }
 
 RfbServer *serverOf(rfbClientPtr client) {

@@ -12,6 +12,7 @@
 #include "kvmvnc/target/virtual_screen.h"
 #include "raw_rfb_connection.h"
 #include "test_viewer.h"
+#include "virtual_target_picture.h"
 
 namespace kvmvnc::testing {
 
@@ -24,17 +25,6 @@ std::string stillConfig(Size size, int bootSeconds = 0, const std::string &extra
     return "[capture]\nwidth = " + std::to_string(size.width) + "\nheight = " +
            std::to_string(size.height) + "\n[virtual]\nboot_seconds = " +
            std::to_string(bootSeconds) + "\nanimate = false\n" + extra;
-}
-
-// What the still virtual target shows in `phase` at `size`.
-std::vector<uint8_t> stillPicture(target::MachinePhase phase, Size size) {
-    target::MachineView view;
-    view.phase = phase;
-    view.outputSize = size;
-    view.bootCount = 1;
-    capture::Frame frame;
-    target::renderVirtualScreen(target::stillInputs(view, 30), frame);
-    return withoutPadding(frame.pixels);
 }
 
 ViewerOptions viewerFor(const DaemonProcess &daemon, const std::string &encodings,

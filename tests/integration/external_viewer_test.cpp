@@ -15,6 +15,7 @@
 #include "ppm_image.h"
 #include "subprocess.h"
 #include "test_viewer.h"
+#include "virtual_target_picture.h"
 
 namespace kvmvnc::testing {
 
@@ -23,13 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 
 Image stillImage(target::MachinePhase phase, Size size) {
-    target::MachineView view;
-    view.phase = phase;
-    view.outputSize = size;
-    view.bootCount = 1;
-    capture::Frame frame;
-    target::renderVirtualScreen(target::stillInputs(view, 30), frame);
-    return {size, withoutPadding(frame.pixels)};
+    return {size, stillPicture(phase, size)};
 }
 
 std::string stillConfig(Size size, int bootSeconds) {

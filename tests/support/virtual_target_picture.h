@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kvmvnc/base/geometry.h"
+#include "kvmvnc/target/virtual_machine.h"
+
+namespace kvmvnc::testing {
+
+// What the still (non-animated) virtual target shows in `phase` at `size`
+// after its first power-on, XRGB8888 with the padding byte zeroed: the
+// picture a viewer of `kvmvncd` with `[virtual] animate = false` must get.
+std::vector<uint8_t> stillPicture(target::MachinePhase phase, Size size);
+
+}  // namespace kvmvnc::testing
