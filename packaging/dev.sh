@@ -23,6 +23,7 @@ build_packages=(
     cmake ninja-build g++ pkg-config
     libvncserver-dev libturbojpeg0-dev libyuv-dev libinih-dev libssl-dev
     console-setup-linux  # the VGA console font embedded at build time
+    libxkbcommon-dev xkb-data  # keymap tables generated from xkb layouts
 )
 test_packages=(
     libgtest-dev

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "kvmvnc/base/geometry.h"
+#include "kvmvnc/input/hid_reports.h"
+#include "kvmvnc/input/hid_sink.h"
+#include "kvmvnc/input/keysym_map.h"
+
+namespace kvmvnc::input {
+
+// Identifies one viewer to the router.
+using ViewerId = uint64_t;
+
+struct InputStats {
+    uint64_t keyReports = 0;
+    uint64_t mouseReports = 0;
+    uint64_t unmappedKeysyms = 0;  // keysyms the target's layout cannot type
+    uint64_t failedWrites = 0;
+    bool hostListening = true;
+};
+
+// Turns viewers' RFB key and pointer events into the USB HID reports a real
+// keyboard and mouse would send, for one target.
+//
+// Two key paths: QEMU Extended Key Events carry the physical key (XT scan
+// code), which maps to a HID usage whatever the layouts; plain keysyms are
+// looked up in the target's layout (KeysymMap), and the Shift or AltGr the
+// character needs on that layout is added or removed around the key press,
+// in reports of its own, so hosts see the modifier change before the key.
+//
+// Keys are remembered per viewer: when a viewer leaves, the keys it held are
+// released, and when the last viewer that sent input leaves, everything is.
+//
+// Thread-safe: libvncserver calls it from every viewer's input thread.
+class InputRouter {
+public:
+    InputRouter(std::shared_ptr<const KeysymMap> layout, HidSink &sink);
+
+    void keysymEvent(ViewerId viewer, bool down, uint32_t keysym);
+    void scancodeEvent(ViewerId viewer, bool down, uint32_t xtKeycode);
+    void pointerEvent(ViewerId viewer, uint8_t rfbButtons, int x, int y, Size screen);
+
+    // Releases what `viewer` held; when no viewer that sent input is left,
+    // releases every key and button.
+    void viewerLeft(ViewerId viewer);
+    void releaseAll();
+
+    InputStats stats() const;
+    const KeysymMap &layout() const { return *layout_; }
+
+private:
+    struct Pressed {
+        ViewerId viewer;
+        uint8_t usage;
+    };
+
+    void sendKeyboard();  // with mutex_ held
+    void record(HidWriteResult result);
+
+    const std::shared_ptr<const KeysymMap> layout_;
+    HidSink &sink_;
+    mutable std::mutex mutex_;
+    KeyboardState keyboard_;
+    MouseState mouse_;
+    std::map<std::pair<ViewerId, uint32_t>, uint8_t> keysymKeys_;  // (viewer, keysym) -> usage
+    std::multimap<ViewerId, uint8_t> heldBy_;                      // usages each viewer holds
+    std::set<ViewerId> viewers_;
+    InputStats stats_;
+};
+
+}  // namespace kvmvnc::input

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/input/input_router.h"
+
+#include "kvmvnc/base/log.h"
+#include "kvmvnc/input/hid_usage.h"
+
+namespace kvmvnc::input {
+
+namespace {
+constexpr const char *kLog = "input";
+}  // namespace
+
+InputRouter::InputRouter(std::shared_ptr<const KeysymMap> layout, HidSink &sink)
+    : layout_(std::move(layout)), sink_(sink) {}
+
+void InputRouter::record(HidWriteResult result) {
+    const bool listening = result != HidWriteResult::HostNotListening;
+    if (listening != stats_.hostListening) {
+        if (listening)
+            LOG_INFO(kLog, "the target's USB host is listening again");
+        else
+            LOG_WARN(kLog, "the target's USB host is not listening (unplugged or asleep)");
+        stats_.hostListening = listening;
+    }
+    if (result == HidWriteResult::Failed)
+        ++stats_.failedWrites;
+}
+
+void InputRouter::sendKeyboard() {
+    ++stats_.keyReports;
+    record(sink_.writeKeyboard(keyboard_.report()));
+}
+
+void InputRouter::keysymEvent(ViewerId viewer, bool down, uint32_t keysym) {
+    std::lock_guard lock(mutex_);
+    viewers_.insert(viewer);
+    const auto key = std::make_pair(viewer, keysym);
+    if (!down) {
+        auto it = keysymKeys_.find(key);
+        if (it == keysymKeys_.end())
+            return;  // a release for a key we never pressed (or already let go)
+        const uint8_t usage = it->second;
+        keysymKeys_.erase(it);
+        for (auto held = heldBy_.lower_bound(viewer); held != heldBy_.upper_bound(viewer); ++held) {
+            if (held->second == usage) {
+                heldBy_.erase(held);
+                break;
+            }
+        }
+        if (keyboard_.release(usage))
+            sendKeyboard();
+        // The key is up: give the modifiers back their held state.
+        if (!isModifierUsage(usage) && keyboard_.setModifierOverride(0, 0))
+            sendKeyboard();
+        return;
+    }
+
+    auto stroke = layout_->lookup(keysym);
+    if (!stroke) {
+        ++stats_.unmappedKeysyms;
+        LOG_DEBUG(kLog, "keysym 0x%04x cannot be typed on layout %s", keysym,
+                  layout_->name().c_str());
+        return;
+    }
+    if (keysymKeys_.count(key))
+        return;  // auto-repeat: the key is already down; the target repeats itself
+    if (!isModifierUsage(stroke->usage)) {
+        // Shift and AltGr as the character needs them on the target's layout,
+        // whatever the viewer's layout made the viewer hold.
+        const uint8_t held = keyboard_.heldModifiers();
+        uint8_t add = 0;
+        uint8_t remove = 0;
+        if ((stroke->modifiers & modifier::kShift) && !(held & modifier::kShift))
+            add |= modifier::kLeftShift;
+        if (!(stroke->modifiers & modifier::kShift) && (held & modifier::kShift))
+            remove |= modifier::kShift;
+        if ((stroke->modifiers & modifier::kAltGr) && !(held & modifier::kAltGr))
+            add |= modifier::kAltGr;
+        if (!(stroke->modifiers & modifier::kAltGr) && (held & modifier::kAltGr))
+            remove |= modifier::kAltGr;
+        if (keyboard_.setModifierOverride(add, remove))
+            sendKeyboard();
+    }
+    keysymKeys_[key] = stroke->usage;
+    heldBy_.emplace(viewer, stroke->usage);
+    if (keyboard_.press(stroke->usage))
+        sendKeyboard();
+}
+
+void InputRouter::scancodeEvent(ViewerId viewer, bool down, uint32_t xtKeycode) {
+    std::lock_guard lock(mutex_);
+    viewers_.insert(viewer);
+    auto usage = usageForXtKeycode(xtKeycode);
+    if (!usage) {
+        LOG_DEBUG(kLog, "no USB key for XT key code 0x%02x", xtKeycode);
+        return;
+    }
+    if (down) {
+        heldBy_.emplace(viewer, *usage);
+    } else {
+        for (auto held = heldBy_.lower_bound(viewer); held != heldBy_.upper_bound(viewer); ++held) {
+            if (held->second == *usage) {
+                heldBy_.erase(held);
+                break;
+            }
+        }
+    }
+    if (down ? keyboard_.press(*usage) : keyboard_.release(*usage))
+        sendKeyboard();
+}
+
+void InputRouter::pointerEvent(ViewerId viewer, uint8_t rfbButtons, int x, int y, Size screen) {
+    std::lock_guard lock(mutex_);
+    viewers_.insert(viewer);
+    for (const AbsoluteMouseReport &report : mouse_.apply(rfbButtons, x, y, screen)) {
+        ++stats_.mouseReports;
+        record(sink_.writeMouse(report));
+    }
+}
+
+void InputRouter::viewerLeft(ViewerId viewer) {
+    std::lock_guard lock(mutex_);
+    if (viewers_.erase(viewer) == 0)
+        return;  // never sent input: nothing of its to release
+    bool changed = false;
+    for (auto held = heldBy_.lower_bound(viewer); held != heldBy_.upper_bound(viewer);) {
+        changed |= keyboard_.release(held->second);
+        held = heldBy_.erase(held);
+    }
+    for (auto it = keysymKeys_.begin(); it != keysymKeys_.end();)
+        it = it->first.first == viewer ? keysymKeys_.erase(it) : std::next(it);
+    if (viewers_.empty()) {
+        changed |= keyboard_.releaseAll();
+        heldBy_.clear();
+        keysymKeys_.clear();
+        ++stats_.mouseReports;
+        record(sink_.writeMouse(mouse_.releaseAll()));
+    } else if (heldBy_.empty()) {
+        changed |= keyboard_.setModifierOverride(0, 0);
+    }
+    if (changed)
+        sendKeyboard();
+}
+
+void InputRouter::releaseAll() {
+    std::lock_guard lock(mutex_);
+    heldBy_.clear();
+    keysymKeys_.clear();
+    keyboard_.releaseAll();
+    sendKeyboard();
+    ++stats_.mouseReports;
+    record(sink_.writeMouse(mouse_.releaseAll()));
+}
+
+InputStats InputRouter::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+}  // namespace kvmvnc::input

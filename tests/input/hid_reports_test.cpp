@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/input/hid_reports.h"
+
+#include <gtest/gtest.h>
+
+#include "kvmvnc/input/hid_usage.h"
+
+namespace kvmvnc::input {
+
+TEST(KeyboardStateTest, KeysAndModifiersMakeTheBootReport) {
+    KeyboardState keyboard;
+    EXPECT_EQ(keyboard.report(), (KeyboardReport{0, 0, 0, 0, 0, 0, 0, 0}));
+    EXPECT_TRUE(keyboard.press(usage::kLeftShift));
+    EXPECT_TRUE(keyboard.press(usage::kA));
+    EXPECT_EQ(keyboard.report(), (KeyboardReport{0x02, 0, 0x04, 0, 0, 0, 0, 0}));
+    EXPECT_FALSE(keyboard.press(usage::kA)) << "pressing a held key changes nothing";
+    EXPECT_TRUE(keyboard.release(usage::kLeftShift));
+    EXPECT_EQ(keyboard.report(), (KeyboardReport{0, 0, 0x04, 0, 0, 0, 0, 0}));
+}
+
+TEST(KeyboardStateTest, EveryModifierHasItsBit) {
+    const uint8_t usages[] = {0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7};
+    KeyboardState keyboard;
+    uint8_t expected = 0;
+    for (int i = 0; i < 8; ++i) {
+        keyboard.press(usages[i]);
+        expected |= static_cast<uint8_t>(1 << i);
+        EXPECT_EQ(keyboard.report()[0], expected);
+    }
+    EXPECT_EQ(keyboard.report()[2], 0) << "modifiers take no key slot";
+}
+
+TEST(KeyboardStateTest, SixKeysFitTheSeventhIsRollover) {
+    KeyboardState keyboard;
+    for (uint8_t key = 0x04; key < 0x0a; ++key)
+        keyboard.press(key);
+    EXPECT_EQ(keyboard.report(), (KeyboardReport{0, 0, 4, 5, 6, 7, 8, 9}));
+    keyboard.press(0x0a);
+    EXPECT_EQ(keyboard.report(), (KeyboardReport{0, 0, 1, 1, 1, 1, 1, 1}));
+    keyboard.release(0x04);
+    EXPECT_EQ(keyboard.report(), (KeyboardReport{0, 0, 5, 6, 7, 8, 9, 0x0a}));
+}
+
+TEST(KeyboardStateTest, ModifierOverrideAddsAndRemoves) {
+    KeyboardState keyboard;
+    keyboard.press(usage::kLeftShift);
+    keyboard.setModifierOverride(modifier::kAltGr, modifier::kShift);
+    EXPECT_EQ(keyboard.report()[0], modifier::kAltGr);
+    keyboard.setModifierOverride(0, 0);
+    EXPECT_EQ(keyboard.report()[0], modifier::kLeftShift);
+}
+
+TEST(KeyboardStateTest, ReleaseAllLeavesNothingPressed) {
+    KeyboardState keyboard;
+    keyboard.press(usage::kLeftControl);
+    keyboard.press(usage::kDelete);
+    keyboard.setModifierOverride(modifier::kLeftShift, 0);
+    EXPECT_TRUE(keyboard.releaseAll());
+    EXPECT_EQ(keyboard.report(), KeyboardReport{});
+    EXPECT_FALSE(keyboard.releaseAll());
+}
+
+TEST(MouseStateTest, ScalesPixelsToTheFullUsbRange) {
+    EXPECT_EQ(MouseState::scale(0, 1920), 0);
+    EXPECT_EQ(MouseState::scale(1919, 1920), 32767);
+    EXPECT_EQ(MouseState::scale(960, 1920), 16392);
+    EXPECT_EQ(MouseState::scale(-5, 1920), 0) << "clamped";
+    EXPECT_EQ(MouseState::scale(5000, 1920), 32767) << "clamped";
+    EXPECT_EQ(MouseState::scale(0, 1), 0);
+}
+
+TEST(MouseStateTest, ButtonsAndPositionMakeTheReport) {
+    MouseState mouse;
+    auto reports = mouse.apply(rfbbutton::kLeft | rfbbutton::kRight, 1919, 0, {1920, 1080});
+    ASSERT_EQ(reports.size(), 1u);
+    // HID buttons: 1 left, 2 right, 3 middle.
+    EXPECT_EQ(reports[0], (AbsoluteMouseReport{0x03, 0xff, 0x7f, 0, 0, 0, 0}));
+    reports = mouse.apply(rfbbutton::kMiddle, 0, 1079, {1920, 1080});
+    EXPECT_EQ(reports[0], (AbsoluteMouseReport{0x04, 0, 0, 0xff, 0x7f, 0, 0}));
+}
+
+TEST(MouseStateTest, WheelButtonsBecomeOneStepPerPress) {
+    MouseState mouse;
+    auto reports = mouse.apply(rfbbutton::kWheelUp, 10, 10, {100, 100});
+    ASSERT_EQ(reports.size(), 2u);
+    EXPECT_EQ(static_cast<int8_t>(reports[1][5]), 1);
+    EXPECT_EQ(mouse.apply(0, 10, 10, {100, 100}).size(), 1u) << "releasing the wheel scrolls nothing";
+    reports = mouse.apply(rfbbutton::kWheelDown, 10, 10, {100, 100});
+    EXPECT_EQ(static_cast<int8_t>(reports[1][5]), -1);
+    mouse.apply(0, 10, 10, {100, 100});
+    reports = mouse.apply(rfbbutton::kWheelRight, 10, 10, {100, 100});
+    EXPECT_EQ(static_cast<int8_t>(reports[1][6]), 1);
+    EXPECT_EQ(reports[1][0], 0) << "wheel buttons are not mouse buttons";
+}
+
+TEST(MouseStateTest, ReleaseAllKeepsThePosition) {
+    MouseState mouse;
+    mouse.apply(rfbbutton::kLeft, 99, 99, {100, 100});
+    EXPECT_EQ(mouse.releaseAll(), (AbsoluteMouseReport{0, 0xff, 0x7f, 0xff, 0x7f, 0, 0}));
+}
+
+}  // namespace kvmvnc::input
