@@ -16,6 +16,7 @@ extern "C" {
 #include <utility>
 
 #include "kvmvnc/base/log.h"
+#include "qemu_extensions.h"
 
 namespace kvmvnc::rfb {
 
@@ -59,6 +60,14 @@ enum rfbNewClientAction newClientTrampoline(rfbClientPtr client) {
 
 void clientGoneTrampoline(rfbClientPtr client) { serverOf(client)->onClientGone(client); }
 
+void keyTrampoline(rfbBool down, rfbKeySym keysym, rfbClientPtr client) {
+    serverOf(client)->onKey(down, keysym, client);
+}
+
+void pointerTrampoline(int buttons, int x, int y, rfbClientPtr client) {
+    serverOf(client)->onPointer(buttons, x, y, client);
+}
+
 // Runs in each viewer's output thread just before every update. TigerVNC
 // rejects Tight rectangles wider than 2048 pixels (today all but solid
 // fills; its code says fills will follow). libvncserver keeps its Tight
@@ -81,16 +90,33 @@ void setXrgbFormat(rfbScreenInfoPtr screen) {
     format.redMax = format.greenMax = format.blueMax = 255;
 }
 
+// Our data for one viewer, in client->clientData from acceptance until the
+// client-gone hook, which libvncserver calls once all its threads are done.
 struct ClientTag {
     uint64_t id;
+    QemuClientState qemu;
 };
+
+uint64_t idOf(rfbClientPtr client) {
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    return tag ? tag->id : 0;
+}
 
 }  // namespace
 
+QemuClientState *qemuStateOf(rfbClientPtr client) {
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    return tag ? &tag->qemu : nullptr;
+}
+
 RfbServer::RfbServer(const RfbServerOptions &options)
-    : size_(options.initialSize), desktopName_(options.desktopName), maxClients_(options.maxClients) {
+    : size_(options.initialSize),
+      desktopName_(options.desktopName),
+      maxClients_(options.maxClients),
+      input_(options.input) {
     rfbLog = libraryLog;
     rfbErr = libraryError;
+    registerQemuExtensions();
 
     framebuffer_ = std::make_unique<uint8_t[]>(static_cast<size_t>(size_.width) * size_.height * 4);
     std::memset(framebuffer_.get(), 0, static_cast<size_t>(size_.width) * size_.height * 4);
@@ -103,6 +129,8 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     screen_->desktopName = desktopName_.c_str();
     screen_->newClientHook = newClientTrampoline;
     screen_->displayHook = beforeUpdate;
+    screen_->kbdAddEvent = keyTrampoline;
+    screen_->ptrAddEvent = pointerTrampoline;
     // A KVM is watched by several people at once: a new viewer never
     // disconnects the others, whatever its shared flag says.
     screen_->alwaysShared = TRUE;
@@ -182,15 +210,43 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
         return RFB_CLIENT_REFUSE;
     }
     clients_.fetch_add(1);
-    client->clientData = new (std::nothrow) ClientTag{id};
+    client->clientData = new (std::nothrow) ClientTag{id, {}};
     client->clientGoneHook = clientGoneTrampoline;
     LOG_INFO(kLog, "viewer %llu connected from %s (%d connected)",
              static_cast<unsigned long long>(id), client->host, clients_.load());
     return RFB_CLIENT_ACCEPT;
 }
 
+void RfbServer::onKey(bool down, uint32_t keysym, rfbClientPtr client) noexcept {
+    if (input_ && !client->viewOnly)
+        input_->keysymEvent(idOf(client), down, keysym);
+}
+
+void RfbServer::onExtendedKey(bool down, uint32_t keysym, uint32_t keycode,
+                              rfbClientPtr client) noexcept {
+    if (input_ && !client->viewOnly)
+        input_->scancodeEvent(idOf(client), down, keycode, keysym);
+}
+
+void RfbServer::onPointer(int buttons, int x, int y, rfbClientPtr client) noexcept {
+    if (input_ && !client->viewOnly)
+        input_->pointerEvent(idOf(client), static_cast<uint8_t>(buttons), x, y,
+                             {client->screen->width, client->screen->height});
+}
+
+void RfbServer::setKeyboardLeds(uint8_t hidLeds) {
+    leds_.store(hidLeds);
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator))
+        sendLedState(client, hidLeds);
+    rfbReleaseClientIterator(iterator);
+}
+
 void RfbServer::onClientGone(rfbClientPtr client) noexcept {
     auto *tag = static_cast<ClientTag *>(client->clientData);
+    if (input_ && tag)
+        input_->viewerLeft(tag->id);
+    detachQemuExtensions(client);
     client->clientData = nullptr;
     clients_.fetch_sub(1);
     LOG_INFO(kLog, "viewer %llu from %s disconnected (%d connected)",

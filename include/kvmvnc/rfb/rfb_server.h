@@ -16,6 +16,20 @@ struct _rfbClientRec;
 
 namespace kvmvnc::rfb {
 
+// Where viewers' keyboard and pointer events go. Called from libvncserver's
+// per-viewer input threads, concurrently; never for view-only viewers.
+class RfbInputHandler {
+public:
+    virtual ~RfbInputHandler() = default;
+    virtual void keysymEvent(uint64_t viewer, bool down, uint32_t keysym) = 0;
+    // QEMU Extended Key Event: the physical key as an XT key code (0 when the
+    // viewer could not tell; then `keysym` is all there is).
+    virtual void scancodeEvent(uint64_t viewer, bool down, uint32_t xtKeycode,
+                               uint32_t keysym) = 0;
+    virtual void pointerEvent(uint64_t viewer, uint8_t buttons, int x, int y, Size screen) = 0;
+    virtual void viewerLeft(uint64_t viewer) = 0;
+};
+
 struct RfbServerOptions {
     std::string listen = "0.0.0.0";  // IPv4 or IPv6 literal
     int port = 5900;
@@ -23,6 +37,7 @@ struct RfbServerOptions {
     std::optional<VncPasswords> passwords;  // nullopt: no authentication
     int maxClients = 16;
     Size initialSize{1024, 768};
+    RfbInputHandler *input = nullptr;  // borrowed; must outlive the server
 };
 
 // The RFB server: libvncserver in threaded mode, serving one XRGB8888
@@ -63,12 +78,22 @@ public:
     void markModified(const std::vector<Rect> &rects);
 
     int clientCount() const { return clients_.load(); }
+
+    // The keyboard LEDs the target set (HID bits: 1 Num, 2 Caps, 4 Scroll),
+    // sent to viewers that asked for QEMU LED state (-261). Thread-safe.
+    void setKeyboardLeds(uint8_t hidLeds);
+    uint8_t keyboardLeds() const { return leds_.load(); }
     // The port actually listened on.
     int port() const;
 
     // Called from libvncserver threads through trampolines.
     int onNewClient(_rfbClientRec *client) noexcept;
     void onClientGone(_rfbClientRec *client) noexcept;
+    void onKey(bool down, uint32_t keysym, _rfbClientRec *client) noexcept;
+    void onExtendedKey(bool down, uint32_t keysym, uint32_t keycode,
+                       _rfbClientRec *client) noexcept;
+    void onPointer(int buttons, int x, int y, _rfbClientRec *client) noexcept;
+    RfbInputHandler *inputHandler() const { return input_; }
 
 private:
     _rfbScreenInfo *screen_ = nullptr;
@@ -81,6 +106,8 @@ private:
     int maxClients_;
     std::atomic<int> clients_{0};
     std::atomic<uint64_t> nextClientId_{1};
+    RfbInputHandler *input_;
+    std::atomic<uint8_t> leds_{0};
 };
 
 }  // namespace kvmvnc::rfb

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "qemu_extensions.h"
+
+#include <rfb/rfb.h>
+
+#include <mutex>
+
+#include "kvmvnc/base/log.h"
+#include "kvmvnc/rfb/rfb_server.h"
+
+namespace kvmvnc::rfb {
+
+namespace {
+
+constexpr const char *kLog = "rfb";
+constexpr int kQemuExtendedKeyEvent = -258;
+constexpr int kQemuLedState = -261;
+constexpr uint8_t kQemuClientMessage = 255;
+constexpr uint8_t kQemuExtendedKeySubtype = 0;
+
+rfbProtocolExtension gExtension;
+int gPseudoEncodings[] = {kQemuExtendedKeyEvent, kQemuLedState, 0};
+
+RfbServer *serverOf(rfbClientPtr client) {
+    return static_cast<RfbServer *>(client->screen->screenData);
+}
+
+// A FramebufferUpdate holding one pseudo-rectangle of `encoding` with
+// `payload` bytes after it. Sent under the client's send lock, like
+// libvncserver's own updates.
+bool sendPseudoRect(rfbClientPtr client, int encoding, const uint8_t *payload, size_t size) {
+    uint8_t message[4 + 12 + 1] = {rfbFramebufferUpdate, 0, 0, 1};
+    uint8_t *rect = message + 4;  // x, y, w, h all zero
+    const uint32_t value = static_cast<uint32_t>(encoding);
+    rect[8] = static_cast<uint8_t>(value >> 24);
+    rect[9] = static_cast<uint8_t>(value >> 16);
+    rect[10] = static_cast<uint8_t>(value >> 8);
+    rect[11] = static_cast<uint8_t>(value);
+    if (size > 0)
+        message[16] = payload[0];
+    LOCK(client->sendMutex);
+    const bool ok = rfbWriteExact(client, reinterpret_cast<char *>(message),
+                                  static_cast<int>(16 + size)) > 0;
+    UNLOCK(client->sendMutex);
+    return ok;
+}
+
+// QEMU's LED bits are Scroll 1, Num 2, Caps 4; HID's are Num 1, Caps 2, Scroll 4.
+uint8_t qemuLeds(uint8_t hidLeds) {
+    return static_cast<uint8_t>(((hidLeds & 0x04) ? 1 : 0) | ((hidLeds & 0x01) ? 2 : 0) |
+                                ((hidLeds & 0x02) ? 4 : 0));
+}
+
+rfbBool onNewClient(rfbClientPtr, void **data) {
+    *data = nullptr;  // the state is RfbServer's: qemuStateOf()
+    return TRUE;
+}
+
+rfbBool onEnablePseudoEncoding(rfbClientPtr client, void **, int encoding) {
+    QemuClientState *state = qemuStateOf(client);
+    if (!state)
+        return FALSE;
+    if (encoding == kQemuExtendedKeyEvent) {
+        {
+            std::lock_guard lock(state->mutex);
+            if (state->extendedKeys)
+                return TRUE;
+            state->extendedKeys = true;
+        }
+        // Viewers send extended key events only after this answer.
+        if (!sendPseudoRect(client, kQemuExtendedKeyEvent, nullptr, 0))
+            rfbCloseClient(client);
+        return TRUE;
+    }
+    if (encoding == kQemuLedState) {
+        {
+            std::lock_guard lock(state->mutex);
+            state->leds = true;
+        }
+        sendLedState(client, serverOf(client)->keyboardLeds());
+        return TRUE;
+    }
+    return FALSE;
+}
+
+rfbBool onMessage(rfbClientPtr client, void *, const rfbClientToServerMsg *message) {
+    if (message->type != kQemuClientMessage)
+        return FALSE;
+    QemuClientState *state = qemuStateOf(client);
+    uint8_t subtype = 0;
+    if (rfbReadExact(client, reinterpret_cast<char *>(&subtype), 1) <= 0) {
+        rfbCloseClient(client);
+        return TRUE;
+    }
+    if (subtype != kQemuExtendedKeySubtype) {
+        // Its length is unknown, so the stream cannot be followed any further.
+        LOG_WARN(kLog, "closing viewer %s: unknown QEMU message sub-type %u", client->host,
+                 subtype);
+        rfbCloseClient(client);
+        return TRUE;
+    }
+    uint8_t body[10];  // down-flag (2), keysym (4), keycode (4)
+    if (rfbReadExact(client, reinterpret_cast<char *>(body), sizeof(body)) <= 0) {
+        rfbCloseClient(client);
+        return TRUE;
+    }
+    const bool down = (body[0] << 8 | body[1]) != 0;
+    const uint32_t keysym = uint32_t{body[2]} << 24 | uint32_t{body[3]} << 16 |
+                            uint32_t{body[4]} << 8 | body[5];
+    const uint32_t keycode = uint32_t{body[6]} << 24 | uint32_t{body[7]} << 16 |
+                             uint32_t{body[8]} << 8 | body[9];
+    bool announced = false;
+    if (state) {
+        std::lock_guard lock(state->mutex);
+        announced = state->extendedKeys;
+    }
+    if (!announced) {
+        LOG_WARN(kLog, "closing viewer %s: extended key event before -258 was agreed",
+                 client->host);
+        rfbCloseClient(client);
+        return TRUE;
+    }
+    if (!client->viewOnly)
+        serverOf(client)->onExtendedKey(down, keysym, keycode, client);
+    return TRUE;
+}
+
+}  // namespace
+
+void registerQemuExtensions() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        gExtension.newClient = onNewClient;
+        gExtension.pseudoEncodings = gPseudoEncodings;
+        gExtension.enablePseudoEncoding = onEnablePseudoEncoding;
+        gExtension.handleMessage = onMessage;
+        rfbRegisterProtocolExtension(&gExtension);
+    });
+}
+
+void detachQemuExtensions(rfbClientPtr client) {
+    // Unlink and free our list node ourselves: 0.9.14's rfbDisableExtension
+    // unlinks it without freeing it, and a fixed version would free it, so
+    // calling it and freeing afterwards would be wrong on one or the other.
+    rfbExtensionData **link = &client->extensions;
+    while (*link) {
+        if ((*link)->extension == &gExtension) {
+            rfbExtensionData *node = *link;
+            *link = node->next;
+            free(node);  // allocated by libvncserver with calloc; its data is null
+            return;
+        }
+        link = &(*link)->next;
+    }
+}
+
+void sendLedState(rfbClientPtr client, uint8_t hidLeds) {
+    QemuClientState *state = qemuStateOf(client);
+    if (!state)
+        return;
+    {
+        std::lock_guard lock(state->mutex);
+        if (!state->leds || state->sentLeds == hidLeds)
+            return;
+        state->sentLeds = hidLeds;
+    }
+    const uint8_t payload = qemuLeds(hidLeds);
+    if (!sendPseudoRect(client, kQemuLedState, &payload, 1))
+        rfbCloseClient(client);
+}
+
+}  // namespace kvmvnc::rfb

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+
+struct _rfbClientRec;
+
+namespace kvmvnc::rfb {
+
+// QEMU's RFB extensions, registered with libvncserver (which has neither):
+//   -258  QEMU Extended Key Event: the viewer sends physical keys (message
+//         255, sub-type 0) once the server answers with a -258 pseudo-rect;
+//   -261  QEMU LED State: the server sends the keyboard LEDs as a pseudo-rect
+//         with one byte (1 Scroll, 2 Num, 4 Caps).
+// Idempotent; call before the server accepts viewers.
+void registerQemuExtensions();
+
+// What one viewer agreed to. Lives in RfbServer's per-viewer data (never in
+// libvncserver's extension data, which it frees with free(), possibly twice).
+struct QemuClientState {
+    std::mutex mutex;  // input thread (SetEncodings) vs LED sender
+    bool extendedKeys = false;
+    bool leds = false;
+    int sentLeds = -1;
+};
+
+// Implemented by RfbServer: the state of `client`, null until it is accepted.
+QemuClientState *qemuStateOf(_rfbClientRec *client);
+
+// Unlinks the extension from a viewer that is gone and frees the list node
+// libvncserver allocated for it (0.9.14 never frees it otherwise).
+void detachQemuExtensions(_rfbClientRec *client);
+
+// Sends the LED state to `client` if it asked for -261 and has not been told
+// this state yet. Takes the client's send lock.
+void sendLedState(_rfbClientRec *client, uint8_t hidLeds);
+
+}  // namespace kvmvnc::rfb
