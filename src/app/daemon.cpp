@@ -4,9 +4,12 @@
 #include <signal.h>
 
 #include <cstring>
+#include <stdexcept>
 
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/capture/v4l2_capture.h"
+#include "kvmvnc/input/gadget_hid.h"
+#include "kvmvnc/target/virtual_hid.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
 #include "kvmvnc/target/virtual_screen.h"
 
@@ -17,6 +20,41 @@ namespace {
 constexpr const char *kLog = "daemon";
 constexpr Size kVirtualDefaultSize{1920, 1080};
 constexpr int kVirtualDefaultFps = 30;
+
+// Hands viewers' input from the RFB server to the input router.
+class RouterAdapter final : public rfb::RfbInputHandler {
+public:
+    explicit RouterAdapter(input::InputRouter &router) : router_(router) {}
+    void keysymEvent(uint64_t viewer, bool down, uint32_t keysym) override {
+        router_.keysymEvent(viewer, down, keysym);
+    }
+    void scancodeEvent(uint64_t viewer, bool down, uint32_t keycode, uint32_t keysym) override {
+        // Viewers that cannot tell the physical key send key code 0.
+        if (keycode == 0)
+            router_.keysymEvent(viewer, down, keysym);
+        else
+            router_.scancodeEvent(viewer, down, keycode);
+    }
+    void pointerEvent(uint64_t viewer, uint8_t buttons, int x, int y, Size screen) override {
+        router_.pointerEvent(viewer, buttons, x, y, screen);
+    }
+    void viewerLeft(uint64_t viewer) override { router_.viewerLeft(viewer); }
+
+private:
+    input::InputRouter &router_;
+};
+
+std::shared_ptr<const input::KeysymMap> loadLayout(const config::HidSection &hid) {
+    std::vector<std::string> dirs;
+    if (!hid.keymapsDir.empty())
+        dirs.push_back(hid.keymapsDir);
+    else
+        dirs = {KVMVNC_KEYMAPS_INSTALL_DIR, KVMVNC_KEYMAPS_BUILD_DIR};
+    auto layout = std::make_shared<const input::KeysymMap>(
+        input::KeysymMap::forLayout(hid.layout, dirs));
+    LOG_INFO(kLog, "keyboard layout %s (%zu keysyms)", layout->name().c_str(), layout->size());
+    return layout;
+}
 
 }  // namespace
 
@@ -47,10 +85,13 @@ Daemon::Daemon(const config::Config &cfg) {
         LOG_WARN(kLog, "**********************************************************");
     }
 
+    std::shared_ptr<const input::KeysymMap> layout = loadLayout(cfg.hid);
+
     std::unique_ptr<capture::FrameSource> source;
     Size startSize;
     if (cfg.capture.source == config::SourceKind::Virtual) {
         target::MachineOptions machineOptions;
+        machineOptions.keyboardLayout = layout;
         if (cfg.capture.width > 0)
             machineOptions.desktopSize = {cfg.capture.width, cfg.capture.height};
         else
@@ -74,7 +115,23 @@ Daemon::Daemon(const config::Config &cfg) {
     }
     serverOptions.initialSize = startSize;
 
+    const bool virtualHid =
+        cfg.hid.target == config::HidTarget::Virtual ||
+        (cfg.hid.target == config::HidTarget::Auto && machine_ != nullptr);
+    if (virtualHid) {
+        if (!machine_)
+            throw std::runtime_error("[hid] target = virtual needs [capture] source = virtual");
+        hid_ = std::make_unique<target::VirtualHid>(machine_);
+        LOG_INFO(kLog, "keyboard and mouse go to the virtual target");
+    } else {
+        hid_ = std::make_unique<input::GadgetHid>(cfg.hid.keyboard, cfg.hid.mouse);
+    }
+    router_ = std::make_unique<input::InputRouter>(layout, *hid_);
+    routerAdapter_ = std::make_unique<RouterAdapter>(*router_);
+    serverOptions.input = routerAdapter_.get();
+
     server_ = std::make_unique<rfb::RfbServer>(serverOptions);
+    hid_->setLedCallback([server = server_.get()](uint8_t leds) { server->setKeyboardLeds(leds); });
     capture_ = std::make_unique<capture::CaptureThread>(std::move(source), mailbox_, startSize);
     pump_ = std::make_unique<FramePump>(mailbox_, *server_);
     pump_->start();
@@ -87,7 +144,10 @@ Daemon::~Daemon() {
     capture_->stop();
     mailbox_.close();
     pump_->stop();
+    hid_->setLedCallback(nullptr);
     server_.reset();
+    // No viewer can send input any more: leave nothing pressed on the target.
+    router_->releaseAll();
 }
 
 int Daemon::run() {

@@ -172,6 +172,56 @@ const std::vector<Key> &keys() {
                 "Moving element and clock on the virtual desktop; false gives a still "
                 "picture (tests, benchmarks).",
                 [](Config &c) -> bool & { return c.virtualTarget.animate; }),
+        {"hid", "target", "auto", "auto, gadget or virtual",
+         "Where keyboard and mouse reports go: the USB gadget devices, or the virtual "
+         "target; auto picks the virtual target when capturing it.",
+         [](Config &config, std::string_view value) -> std::string {
+             std::string v = lower(value);
+             if (v == "auto")
+                 config.hid.target = HidTarget::Auto;
+             else if (v == "gadget")
+                 config.hid.target = HidTarget::Gadget;
+             else if (v == "virtual")
+                 config.hid.target = HidTarget::Virtual;
+             else
+                 return "'" + std::string(value) + "' is not auto, gadget or virtual";
+             return {};
+         }},
+        {"hid", "keyboard", "/dev/hidg0", "a path",
+         "Keyboard gadget device; any path works (a FIFO or file receives the 8-byte boot "
+         "reports).",
+         [](Config &config, std::string_view value) -> std::string {
+             if (value.empty())
+                 return "must not be empty";
+             config.hid.keyboard = std::string(value);
+             return {};
+         }},
+        {"hid", "mouse", "/dev/hidg1", "a path",
+         "Absolute mouse gadget device; any path works (7-byte reports).",
+         [](Config &config, std::string_view value) -> std::string {
+             if (value.empty())
+                 return "must not be empty";
+             config.hid.mouse = std::string(value);
+             return {};
+         }},
+        {"hid", "layout", "us", "an xkb layout, optionally with variant: de, fr, de(nodeadkeys)",
+         "The target's keyboard layout, for viewers that send keysyms (QEMU extended key "
+         "events need none).",
+         [](Config &config, std::string_view value) -> std::string {
+             std::string layout(value);
+             if (layout.empty() || layout.find('/') != std::string::npos ||
+                 layout.find("..") != std::string::npos)
+                 return "'" + layout + "' is not a layout name";
+             config.hid.layout = layout;
+             return {};
+         }},
+        {"hid", "keymaps_dir", "", "a directory",
+         "Where the generated keymap tables are; unset: the installed ones, then the build "
+         "tree's.",
+         [](Config &config, std::string_view value) -> std::string {
+             config.hid.keymapsDir = std::string(value);
+             return {};
+         }},
         {"log", "level", "info", "debug, info, warning or error", "Least severe message logged.",
          [](Config &config, std::string_view value) -> std::string {
              std::string v = lower(value);
@@ -276,6 +326,9 @@ Config parseConfig(std::string_view text, const std::string &name, const std::st
     if ((config.capture.width == 0) != (config.capture.height == 0))
         throw ConfigError(name + ": [capture] width, height: give both or neither");
     config.server.passwdFile = resolvePath(config.server.passwdFile, baseDir);
+    config.hid.keyboard = resolvePath(config.hid.keyboard, baseDir);
+    config.hid.mouse = resolvePath(config.hid.mouse, baseDir);
+    config.hid.keymapsDir = resolvePath(config.hid.keymapsDir, baseDir);
     config.path = name;
     return config;
 }

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "kvmvnc/input/hid_usage.h"
+
 namespace kvmvnc::target {
 
 VirtualMachine::VirtualMachine(MachineOptions options) : options_(options) { powerOn(); }
@@ -19,6 +21,7 @@ void VirtualMachine::powerOn(Clock::time_point at) {
 void VirtualMachine::powerOff() {
     std::lock_guard lock(mutex_);
     poweredOn_ = false;
+    lastKeyboard_ = {};
 }
 
 void VirtualMachine::reset(Clock::time_point at) {
@@ -43,6 +46,7 @@ MachineView VirtualMachine::view(Clock::time_point now) const {
     std::lock_guard lock(mutex_);
     MachineView view;
     view.bootCount = bootCount_;
+    view.input = input_;
     if (!poweredOn_)
         return view;
     view.sincePowerOn =
@@ -59,6 +63,145 @@ MachineView VirtualMachine::view(Clock::time_point now) const {
         view.biosProgress = 1.0;
     }
     return view;
+}
+
+}  // namespace kvmvnc::target
+
+namespace kvmvnc::target {
+
+namespace {
+
+namespace usage = input::usage;
+namespace modifier = input::modifier;
+namespace led = input::led;
+
+constexpr size_t kMaxCommandLength = 60;
+
+void appendUtf8(std::string &out, char32_t c) {
+    if (c < 0x80) {
+        out += static_cast<char>(c);
+    } else if (c < 0x800) {
+        out += static_cast<char>(0xc0 | (c >> 6));
+        out += static_cast<char>(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+        out += static_cast<char>(0xe0 | (c >> 12));
+        out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (c & 0x3f));
+    } else {
+        out += static_cast<char>(0xf0 | (c >> 18));
+        out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
+        out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+        out += static_cast<char>(0x80 | (c & 0x3f));
+    }
+}
+
+void eraseLastCharacter(std::string &text) {
+    while (!text.empty()) {
+        const bool continuation = (static_cast<uint8_t>(text.back()) & 0xc0) == 0x80;
+        text.pop_back();
+        if (!continuation)
+            break;
+    }
+}
+
+}  // namespace
+
+void VirtualMachine::setLedListener(std::function<void(uint8_t)> listener) {
+    std::lock_guard lock(mutex_);
+    ledListener_ = std::move(listener);
+}
+
+void VirtualMachine::typeKey(uint8_t key, uint8_t modifiers) {
+    const bool ctrl = modifiers & (modifier::kLeftControl | modifier::kRightControl);
+    const bool alt = modifiers & (modifier::kLeftAlt | modifier::kRightAlt);
+    switch (key) {
+    case usage::kCapsLock:
+        input_.leds ^= led::kCapsLock;
+        return;
+    case usage::kNumLock:
+        input_.leds ^= led::kNumLock;
+        return;
+    case usage::kScrollLock:
+        input_.leds ^= led::kScrollLock;
+        return;
+    case usage::kEnter:
+    case 0x58:  // keypad Enter
+        input_.terminal.push_back(input_.commandLine);
+        if (input_.terminal.size() > kTerminalLines)
+            input_.terminal.erase(input_.terminal.begin());
+        input_.commandLine.clear();
+        return;
+    case usage::kBackspace:
+        eraseLastCharacter(input_.commandLine);
+        return;
+    case usage::kDelete:
+        if (ctrl && alt) {
+            // Ctrl+Alt+Del: what a PC does, a warm reboot.
+            poweredOnAt_ = Clock::now();
+            ++bootCount_;
+        }
+        return;
+    default:
+        break;
+    }
+    if (ctrl || (modifiers & (modifier::kLeftAlt | modifier::kLeftGui | modifier::kRightGui)))
+        return;  // a shortcut, not text
+    bool shift = modifiers & modifier::kShift;
+    if (key >= usage::kA && key <= usage::kA + 25 && (input_.leds & led::kCapsLock))
+        shift = !shift;
+    const uint8_t layoutModifiers = static_cast<uint8_t>((shift ? modifier::kLeftShift : 0) |
+                                                         (modifiers & modifier::kAltGr));
+    std::optional<uint32_t> keysym;
+    if (options_.keyboardLayout)
+        keysym = options_.keyboardLayout->keysymFor({key, layoutModifiers});
+    const char32_t character = keysym ? input::KeysymMap::characterForKeysym(*keysym) : 0;
+    if (character != 0 && input_.commandLine.size() < kMaxCommandLength)
+        appendUtf8(input_.commandLine, character);
+}
+
+bool VirtualMachine::keyboardReport(const input::KeyboardReport &report) {
+    std::function<void(uint8_t)> listener;
+    uint8_t leds = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (!poweredOn_)
+            return false;
+        const uint8_t ledsBefore = input_.leds;
+        for (size_t i = 2; i < report.size(); ++i) {
+            const uint8_t key = report[i];
+            if (key <= usage::kErrorRollOver)
+                continue;
+            const bool wasDown = std::find(lastKeyboard_.begin() + 2, lastKeyboard_.end(), key) !=
+                                 lastKeyboard_.end();
+            if (!wasDown)
+                typeKey(key, report[0]);
+        }
+        lastKeyboard_ = report;
+        ++input_.version;
+        if (input_.leds != ledsBefore) {
+            listener = ledListener_;
+            leds = input_.leds;
+        }
+    }
+    if (listener)
+        listener(leds);
+    return true;
+}
+
+bool VirtualMachine::mouseReport(const input::AbsoluteMouseReport &report) {
+    std::lock_guard lock(mutex_);
+    if (!poweredOn_)
+        return false;
+    const uint8_t pressed = static_cast<uint8_t>(report[0] & ~input_.buttons);
+    for (int bit = 0; bit < 8; ++bit)
+        input_.clicks += (pressed >> bit) & 1;
+    input_.buttons = report[0];
+    input_.pointerX = static_cast<uint16_t>(report[1] | report[2] << 8);
+    input_.pointerY = static_cast<uint16_t>(report[3] | report[4] << 8);
+    input_.pointerSeen = true;
+    input_.wheel += static_cast<int8_t>(report[5]);
+    ++input_.version;
+    return true;
 }
 
 }  // namespace kvmvnc::target

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kvmvnc/gfx/canvas.h"
+#include "kvmvnc/input/hid_usage.h"
 
 namespace kvmvnc::target {
 
@@ -73,6 +74,8 @@ int bounce(milliseconds t, int length, int speed) {
     return static_cast<int>(travelled < length ? travelled : 2LL * length - travelled);
 }
 
+void drawPointer(Canvas &canvas, int x, int y, int scale);
+
 // A wallpaper whose colour changes along both axes, like the photos and
 // gradients of real desktops: content that is expensive for lossless
 // encodings and that Tight sends as JPEG. Computed once per size and thread.
@@ -124,22 +127,43 @@ void renderDesktop(const ScreenInputs &in, Canvas &canvas, capture::Frame &out) 
     canvas.fillRect(rect(20, 40, 560, 20), rgb(0x3a, 0x3f, 0x47));
     text(28, 42, "root@virtual-target: ~", rgb(0xe0, 0xe0, 0xe0));
     canvas.fillRect(rect(20, 60, 560, 200), rgb(0x0c, 0x0c, 0x0c));
-    const char *lines[] = {
+    const char *motd[] = {
         "root@virtual-target:~# uname -srm",
         "Linux 6.1.0-kvmvnc x86_64",
         "root@virtual-target:~# cat /etc/motd",
         "This machine is simulated by kvmvncd. It stands in",
         "for the server behind a real KVM over IP.",
-        "root@virtual-target:~# ",
     };
+    const std::string prompt = "root@virtual-target:~# ";
     int y = 66;
-    for (const char *line : lines) {
+    for (const char *line : motd) {
         text(28, y, line, terminalText);
         y += 18;
     }
+    for (const std::string &command : in.view.input.terminal) {
+        text(28, y, prompt + command, terminalText);
+        y += 18;
+    }
+    text(28, y, prompt + in.view.input.commandLine, terminalText);
+    const int typed = static_cast<int>(gfx::decodeUtf8(prompt + in.view.input.commandLine).size());
     const bool cursorOn = in.animationTime.count() / 500 % 2 == 0;
     if (cursorOn)
-        canvas.fillRect(rect(28 + 8 * 23, y - 18, 8, 16), terminalText);
+        canvas.fillRect(rect(28 + 8 * typed, y, 8, 16), terminalText);
+
+    // Keyboard LEDs, as the target's keyboard shows them.
+    const struct {
+        const char *label;
+        uint8_t bit;
+    } leds[] = {{"NUM", input::led::kNumLock},
+                {"CAPS", input::led::kCapsLock},
+                {"SCRL", input::led::kScrollLock}};
+    int ledX = logicalWidth - 16 - 8 * static_cast<int>(in.clock.size()) - 3 * 44;
+    for (const auto &ledInfo : leds) {
+        const bool on = in.view.input.leds & ledInfo.bit;
+        canvas.fillRect(rect(ledX, 5, 8, 12), on ? rgb(0x4c, 0xe0, 0x5a) : rgb(0x3a, 0x3f, 0x47));
+        text(ledX + 10, 3, ledInfo.label, on ? rgb(0xf0, 0xf0, 0xf0) : rgb(0x70, 0x76, 0x80));
+        ledX += 44;
+    }
 
     // System panel.
     const int panelX = std::max(600, logicalWidth - 360);
@@ -155,6 +179,11 @@ void renderDesktop(const ScreenInputs &in, Canvas &canvas, capture::Frame &out) 
     text(panelX + 10, 88, line, rgb(0x20, 0x20, 0x20));
     std::snprintf(line, sizeof(line), "Boots    %u", in.view.bootCount);
     text(panelX + 10, 108, line, rgb(0x20, 0x20, 0x20));
+    const InputView &input = in.view.input;
+    std::snprintf(line, sizeof(line), "Pointer  %d,%d  clicks %u  wheel %d",
+                  input.pointerX * width / 32768, input.pointerY * height / 32768, input.clicks,
+                  input.wheel);
+    text(panelX + 10, 128, line, rgb(0x20, 0x20, 0x20));
 
     // The moving element: a ball bouncing through the lower part.
     constexpr int kRadius = 20;
@@ -165,6 +194,29 @@ void renderDesktop(const ScreenInputs &in, Canvas &canvas, capture::Frame &out) 
     const int ballY = areaTop + kRadius + bounce(in.animationTime, areaHeight, 130);
     canvas.fillCircle(ballX * s, ballY * s, kRadius * s, rgb(0xf5, 0xa6, 0x23));
     canvas.fillCircle((ballX - 6) * s, (ballY - 6) * s, 5 * s, rgb(0xff, 0xd8, 0x8a));
+
+    if (in.view.input.pointerSeen)
+        drawPointer(canvas, in.view.input.pointerX * width / 32768,
+                    in.view.input.pointerY * height / 32768, s);
+}
+
+// The classic arrow: B border, W fill, tip at the top left.
+void drawPointer(Canvas &canvas, int x, int y, int scale) {
+    static const char *const kArrow[] = {
+        "B",           "BB",          "BWB",         "BWWB",        "BWWWB",       "BWWWWB",
+        "BWWWWWB",     "BWWWWWWB",    "BWWWWWWWB",   "BWWWWWWWWB",  "BWWWWWBBBBB", "BWWBWWB",
+        "BWB BWWB",    "BB  BWWB",    "B    BWWB",   "     BWWB",   "      BB",
+    };
+    int row = 0;
+    for (const char *line : kArrow) {
+        for (int column = 0; line[column] != '\0'; ++column) {
+            if (line[column] == ' ')
+                continue;
+            canvas.fillRect({x + column * scale, y + row * scale, scale, scale},
+                            line[column] == 'B' ? rgb(0, 0, 0) : rgb(0xff, 0xff, 0xff));
+        }
+        ++row;
+    }
 }
 
 std::string clockText() {

@@ -10,7 +10,7 @@ using std::chrono::milliseconds;
 class VirtualMachineTest : public testing::Test {
 protected:
     VirtualMachine::Clock::time_point t0 = VirtualMachine::Clock::now();
-    VirtualMachine machine{{{1280, 720}, milliseconds{3000}}};
+    VirtualMachine machine{{{1280, 720}, milliseconds{3000}, nullptr}};
 };
 
 TEST_F(VirtualMachineTest, BootsThroughTheBiosToTheDesktop) {
@@ -47,6 +47,84 @@ TEST_F(VirtualMachineTest, DesktopResolutionChangesLive) {
     machine.setDesktopSize({3840, 2160});
     EXPECT_EQ(machine.view(VirtualMachine::Clock::now() + milliseconds{5000}).outputSize,
               (Size{3840, 2160}));
+}
+
+}  // namespace kvmvnc::target
+
+namespace kvmvnc::target {
+
+namespace {
+input::KeyboardReport keys(uint8_t modifiers, uint8_t k1 = 0, uint8_t k2 = 0) {
+    return {modifiers, 0, k1, k2, 0, 0, 0, 0};
+}
+}  // namespace
+
+class VirtualMachineInputTest : public testing::Test {
+protected:
+    void SetUp() override {
+        MachineOptions options{{1024, 768}, std::chrono::milliseconds{0}, nullptr};
+        options.keyboardLayout = std::make_shared<const input::KeysymMap>(
+            input::KeysymMap::forLayout("de", {KVMVNC_KEYMAPS_BUILD_DIR}));
+        machine = std::make_unique<VirtualMachine>(options);
+    }
+    void type(uint8_t modifiers, uint8_t key) {
+        ASSERT_TRUE(machine->keyboardReport(keys(modifiers, key)));
+        ASSERT_TRUE(machine->keyboardReport(keys(modifiers)));
+    }
+    std::unique_ptr<VirtualMachine> machine;
+};
+
+TEST_F(VirtualMachineInputTest, DecodesReportsWithItsOwnLayout) {
+    type(0x02, 0x0b);  // Shift+H
+    type(0, 0x0c);     // i
+    type(0, 0x1c);     // the German z key
+    type(0x40, 0x14);  // AltGr+Q is @ on German
+    EXPECT_EQ(machine->view().input.commandLine, "Hiz@");
+    type(0, 0x2a);  // Backspace
+    EXPECT_EQ(machine->view().input.commandLine, "Hiz");
+    type(0, 0x28);  // Enter
+    EXPECT_EQ(machine->view().input.commandLine, "");
+    EXPECT_EQ(machine->view().input.terminal, std::vector<std::string>{"Hiz"});
+}
+
+TEST_F(VirtualMachineInputTest, HeldKeyTypesOnceAndShortcutsTypeNothing) {
+    ASSERT_TRUE(machine->keyboardReport(keys(0, 0x04)));
+    ASSERT_TRUE(machine->keyboardReport(keys(0, 0x04, 0x05)));
+    type(0x01, 0x06);  // Ctrl+C
+    EXPECT_EQ(machine->view().input.commandLine, "ab");
+}
+
+TEST_F(VirtualMachineInputTest, CapsLockTogglesItsLedAndTheCase) {
+    std::vector<uint8_t> ledChanges;
+    machine->setLedListener([&](uint8_t leds) { ledChanges.push_back(leds); });
+    type(0, 0x39);  // Caps Lock
+    type(0, 0x04);
+    type(0x02, 0x04);
+    type(0, 0x39);
+    EXPECT_EQ(machine->view().input.commandLine, "Aa");
+    EXPECT_EQ(ledChanges, (std::vector<uint8_t>{0x02, 0x00}));
+}
+
+TEST_F(VirtualMachineInputTest, CtrlAltDelReboots) {
+    const unsigned boots = machine->view().bootCount;
+    type(0x05, 0x4c);
+    EXPECT_EQ(machine->view().bootCount, boots + 1);
+}
+
+TEST_F(VirtualMachineInputTest, MouseReportsMoveThePointerAndCountClicks) {
+    ASSERT_TRUE(machine->mouseReport({0x01, 0x00, 0x40, 0xff, 0x7f, 0, 0}));
+    ASSERT_TRUE(machine->mouseReport({0x00, 0x00, 0x40, 0xff, 0x7f, 0xff, 0}));
+    InputView input = machine->view().input;
+    EXPECT_EQ(input.pointerX, 0x4000);
+    EXPECT_EQ(input.pointerY, 0x7fff);
+    EXPECT_EQ(input.clicks, 1u);
+    EXPECT_EQ(input.wheel, -1);
+}
+
+TEST_F(VirtualMachineInputTest, NoHostListensWhileOff) {
+    machine->powerOff();
+    EXPECT_FALSE(machine->keyboardReport(keys(0, 0x04)));
+    EXPECT_FALSE(machine->mouseReport({}));
 }
 
 }  // namespace kvmvnc::target

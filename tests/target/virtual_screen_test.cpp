@@ -11,7 +11,7 @@ using std::chrono::milliseconds;
 
 namespace {
 std::shared_ptr<VirtualMachine> desktopMachine(Size size) {
-    return std::make_shared<VirtualMachine>(MachineOptions{size, milliseconds{0}});
+    return std::make_shared<VirtualMachine>(MachineOptions{size, milliseconds{0}, nullptr});
 }
 
 CaptureResult captureWithin(VirtualScreen &screen, Frame &frame, milliseconds budget) {

@@ -7,6 +7,8 @@
 #include "kvmvnc/capture/capture_thread.h"
 #include "kvmvnc/capture/frame_mailbox.h"
 #include "kvmvnc/config/config.h"
+#include "kvmvnc/input/hid_sink.h"
+#include "kvmvnc/input/input_router.h"
 #include "kvmvnc/rfb/rfb_server.h"
 #include "kvmvnc/target/virtual_machine.h"
 
@@ -35,8 +37,13 @@ public:
     // creates later, so run() can wait for them; ignores SIGPIPE.
     static void blockStopSignals();
 
+    input::InputRouter &inputRouter() { return *router_; }
+
 private:
     std::shared_ptr<target::VirtualMachine> machine_;
+    std::unique_ptr<input::HidSink> hid_;
+    std::unique_ptr<input::InputRouter> router_;
+    std::unique_ptr<rfb::RfbInputHandler> routerAdapter_;
     capture::FrameMailbox mailbox_;
     std::unique_ptr<rfb::RfbServer> server_;
     std::unique_ptr<capture::CaptureThread> capture_;

@@ -36,6 +36,16 @@ struct VirtualSection {
     bool animate = true;  // moving element and clock; false gives a still picture
 };
 
+enum class HidTarget { Auto, Gadget, Virtual };
+
+struct HidSection {
+    HidTarget target = HidTarget::Auto;  // auto: the virtual target's when capturing it
+    std::string keyboard = "/dev/hidg0";
+    std::string mouse = "/dev/hidg1";
+    std::string layout = "us";
+    std::string keymapsDir;  // empty: the installed tables, then the build tree's
+};
+
 struct LogSection {
     log::Level level = log::Level::Info;
 };
@@ -47,6 +57,7 @@ struct Config {
     ServerSection server;
     CaptureSection capture;
     VirtualSection virtualTarget;
+    HidSection hid;
     LogSection log;
 };
 

@@ -2,9 +2,16 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "kvmvnc/base/geometry.h"
+#include "kvmvnc/input/hid_reports.h"
+#include "kvmvnc/input/keysym_map.h"
 
 namespace kvmvnc::target {
 
@@ -18,6 +25,23 @@ enum class MachinePhase {
 struct MachineOptions {
     Size desktopSize{1920, 1080};
     std::chrono::milliseconds biosDuration{3000};
+    // The keyboard layout the machine's "operating system" uses to turn keys
+    // into characters: the [hid] layout the daemon types for. Null: US.
+    std::shared_ptr<const input::KeysymMap> keyboardLayout;
+};
+
+// What the machine's keyboard and mouse have done, as its screen shows it.
+struct InputView {
+    std::vector<std::string> terminal;  // typed command lines, oldest first
+    std::string commandLine;            // being typed
+    uint16_t pointerX = 0;              // 0..32767 across the screen
+    uint16_t pointerY = 0;
+    bool pointerSeen = false;
+    uint8_t buttons = 0;   // HID button bits
+    unsigned clicks = 0;   // button presses so far
+    int wheel = 0;         // sum of wheel steps
+    uint8_t leds = 0;      // HID LED bits: 1 Num, 2 Caps, 4 Scroll
+    unsigned version = 0;  // changes whenever anything above does
 };
 
 // A consistent picture of the machine at one instant, for rendering.
@@ -27,6 +51,7 @@ struct MachineView {
     std::chrono::milliseconds sincePowerOn{};  // 0 when off
     double biosProgress = 0.0;                 // 0..1 through the self test
     unsigned bootCount = 0;                    // power-ons since start
+    InputView input;
 };
 
 // The simulated machine behind the virtual target: the one place that knows
@@ -57,9 +82,24 @@ public:
 
     MachineView view(Clock::time_point now = Clock::now()) const;
 
+    // USB HID reports from the "cable", decoded as a host's USB stack would.
+    // False while the machine is off: no host is listening then.
+    bool keyboardReport(const input::KeyboardReport &report);
+    bool mouseReport(const input::AbsoluteMouseReport &report);
+    // Told the LED bits whenever the machine changes them (Caps Lock...);
+    // called without the machine's lock held.
+    void setLedListener(std::function<void(uint8_t)> listener);
+
+    static constexpr size_t kTerminalLines = 4;
+
 private:
+    void typeKey(uint8_t usage, uint8_t modifiers);  // with mutex_ held
+
     mutable std::mutex mutex_;
     MachineOptions options_;
+    input::KeyboardReport lastKeyboard_{};
+    InputView input_;
+    std::function<void(uint8_t)> ledListener_;
     bool poweredOn_ = false;
     Clock::time_point poweredOnAt_{};
     unsigned bootCount_ = 0;

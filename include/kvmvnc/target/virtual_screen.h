@@ -22,7 +22,9 @@ struct ScreenInputs {
         return view.phase == other.view.phase && view.outputSize == other.view.outputSize &&
                view.sincePowerOn == other.view.sincePowerOn &&
                view.biosProgress == other.view.biosProgress &&
-               view.bootCount == other.view.bootCount && animationTime == other.animationTime &&
+               view.bootCount == other.view.bootCount &&
+               view.input.version == other.view.input.version &&
+               animationTime == other.animationTime &&
                clock == other.clock && refreshRate == other.refreshRate;
     }
 };
