@@ -26,9 +26,9 @@ RfbServer *serverOf(rfbClientPtr client) {
 }
 
 // A FramebufferUpdate holding one pseudo-rectangle of `encoding` with
-// `payload` bytes after it. Sent under the client's send lock, like
-// libvncserver's own updates.
-bool sendPseudoRect(rfbClientPtr client, int encoding, const uint8_t *payload, size_t size) {
+// `payload` bytes after it; the caller holds the client's send lock.
+bool sendPseudoRectLocked(rfbClientPtr client, int encoding, const uint8_t *payload,
+                          size_t size) {
     uint8_t message[4 + 12 + 1] = {rfbFramebufferUpdate, 0, 0, 1};
     uint8_t *rect = message + 4;  // x, y, w, h all zero
     const uint32_t value = static_cast<uint32_t>(encoding);
@@ -38,9 +38,14 @@ bool sendPseudoRect(rfbClientPtr client, int encoding, const uint8_t *payload, s
     rect[11] = static_cast<uint8_t>(value);
     if (size > 0)
         message[16] = payload[0];
+    return rfbWriteExact(client, reinterpret_cast<char *>(message), static_cast<int>(16 + size)) >
+           0;
+}
+
+// The same, taking the send lock, as libvncserver's own updates do.
+bool sendPseudoRect(rfbClientPtr client, int encoding, const uint8_t *payload, size_t size) {
     LOCK(client->sendMutex);
-    const bool ok = rfbWriteExact(client, reinterpret_cast<char *>(message),
-                                  static_cast<int>(16 + size)) > 0;
+    const bool ok = sendPseudoRectLocked(client, encoding, payload, size);
     UNLOCK(client->sendMutex);
     return ok;
 }
@@ -152,6 +157,29 @@ void detachQemuExtensions(rfbClientPtr client) {
         }
         link = &(*link)->next;
     }
+}
+
+void beforeUpdateLocked(rfbClientPtr client) {
+    if (QemuClientState *state = qemuStateOf(client)) {
+        std::lock_guard lock(state->mutex);
+        state->supportedMessagesPending = client->enableSupportedMessages;
+    }
+}
+
+void afterUpdateLocked(rfbClientPtr client) {
+    QemuClientState *state = qemuStateOf(client);
+    if (!state)
+        return;
+    {
+        std::lock_guard lock(state->mutex);
+        // libvncserver clears the flag when it sends the list.
+        const bool listSent = state->supportedMessagesPending && !client->enableSupportedMessages;
+        state->supportedMessagesPending = client->enableSupportedMessages;
+        if (!state->extendedKeys || !listSent)
+            return;
+    }
+    if (!sendPseudoRectLocked(client, kQemuExtendedKeyEvent, nullptr, 0))
+        rfbCloseClient(client);
 }
 
 void sendLedState(rfbClientPtr client, uint8_t hidLeds) {

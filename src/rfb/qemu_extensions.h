@@ -21,6 +21,7 @@ void registerQemuExtensions();
 struct QemuClientState {
     std::mutex mutex;  // input thread (SetEncodings) vs LED sender
     bool extendedKeys = false;
+    bool supportedMessagesPending = false;  // as before the update being sent
     bool leds = false;
     int sentLeds = -1;
 };
@@ -31,6 +32,13 @@ QemuClientState *qemuStateOf(_rfbClientRec *client);
 // Unlinks the extension from a viewer that is gone and frees the list node
 // libvncserver allocated for it (0.9.14 never frees it otherwise).
 void detachQemuExtensions(_rfbClientRec *client);
+
+// Called around each update, with the client's send lock held. After the
+// update that carried libvncserver's SupportedMessages list, the -258 offer
+// is repeated: libvncclient (Remmina and others) replaces its table of
+// supported messages with that list, which does not know ours.
+void beforeUpdateLocked(_rfbClientRec *client);
+void afterUpdateLocked(_rfbClientRec *client);
 
 // Sends the LED state to `client` if it asked for -261 and has not been told
 // this state yet. Takes the client's send lock.

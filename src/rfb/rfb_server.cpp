@@ -79,7 +79,11 @@ constexpr int kMaxTightWidth = 2048;
 void beforeUpdate(rfbClientPtr client) {
     if (client->screen->width > kMaxTightWidth)
         client->enableLastRectEncoding = FALSE;
+    beforeUpdateLocked(client);
 }
+
+// Runs in the output thread after each update, with the send lock held.
+void afterUpdate(rfbClientPtr client, int) { afterUpdateLocked(client); }
 
 // Our pipeline's XRGB8888: red in bits 16-23, blue in the low byte.
 void setXrgbFormat(rfbScreenInfoPtr screen) {
@@ -129,6 +133,7 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     screen_->desktopName = desktopName_.c_str();
     screen_->newClientHook = newClientTrampoline;
     screen_->displayHook = beforeUpdate;
+    screen_->displayFinishedHook = afterUpdate;
     screen_->kbdAddEvent = keyTrampoline;
     screen_->ptrAddEvent = pointerTrampoline;
     // A KVM is watched by several people at once: a new viewer never
