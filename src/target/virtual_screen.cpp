@@ -76,9 +76,10 @@ int bounce(milliseconds t, int length, int speed) {
 
 void drawPointer(Canvas &canvas, int x, int y, int scale);
 
-// A wallpaper whose colour changes along both axes, like the photos and
-// gradients of real desktops: content that is expensive for lossless
-// encodings and that Tight sends as JPEG. Computed once per size and thread.
+// A wallpaper whose colour changes along both axes, with the fine grain of
+// a photo (a fixed per-pixel dither): content that is expensive for
+// lossless encodings and that Tight reliably sends as JPEG, as it would a
+// real desktop's. Computed once per size and thread.
 const std::vector<Color> &wallpaper(Size size) {
     thread_local Size cachedSize;
     thread_local std::vector<Color> pixels;
@@ -89,10 +90,13 @@ const std::vector<Color> &wallpaper(Size size) {
         const int dy = size.height > 1 ? y * 255 / (size.height - 1) : 0;
         for (int x = 0; x < size.width; ++x) {
             const int dx = size.width > 1 ? x * 255 / (size.width - 1) : 0;
+            const uint32_t hash = (static_cast<uint32_t>(x) * 73856093u) ^
+                                  (static_cast<uint32_t>(y) * 19349663u);
+            const int grain = static_cast<int>((hash >> 7) % 5) - 2;
             pixels[static_cast<size_t>(y) * size.width + x] =
-                rgb(static_cast<uint8_t>(0x1d - dy * 0x12 / 255 + dx * 0x18 / 255),
-                    static_cast<uint8_t>(0x4e - dy * 0x30 / 255 + dx * 0x10 / 255),
-                    static_cast<uint8_t>(0x6f - dy * 0x43 / 255 - dx * 0x20 / 255));
+                rgb(static_cast<uint8_t>(0x1d - dy * 0x12 / 255 + dx * 0x18 / 255 + grain),
+                    static_cast<uint8_t>(0x4e - dy * 0x30 / 255 + dx * 0x10 / 255 + grain),
+                    static_cast<uint8_t>(0x6f - dy * 0x43 / 255 - dx * 0x20 / 255 + grain));
         }
     }
     cachedSize = size;
