@@ -27,7 +27,7 @@ build_packages=(
 )
 test_packages=(
     libgtest-dev
-    xvfb tigervnc-viewer imagemagick vncsnapshot  # real viewers for the integration tests
+    xvfb tigervnc-viewer imagemagick vncsnapshot xdotool  # real viewers for the integration tests
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -113,7 +113,7 @@ TEST_F(InputRouterTest, ScancodesNeedNoLayout) {
 
 TEST_F(InputRouterTest, SeventhKeyIsRollover) {
     useLayout("us");
-    for (uint32_t keysym : {'a', 'b', 'c', 'd', 'e', 'f', 'g'})
+    for (uint32_t keysym : std::initializer_list<uint32_t>{'a', 'b', 'c', 'd', 'e', 'f', 'g'})
         router->keysymEvent(1, true, keysym);
     EXPECT_EQ(sink.keyboard.back(), (KeyboardReport{0, 0, 1, 1, 1, 1, 1, 1}));
 }

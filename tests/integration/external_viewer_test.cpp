@@ -6,11 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <thread>
 
 #include "daemon_process.h"
+#include "kvmvnc/input/hid_reports.h"
 #include "kvmvnc/target/virtual_screen.h"
 #include "ppm_image.h"
 #include "subprocess.h"
@@ -73,7 +77,8 @@ private:
 class ExternalViewerTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        for (const char *program : {"Xvfb", "vncviewer", "import", "vncsnapshot", "convert"})
+        for (const char *program :
+             {"Xvfb", "vncviewer", "import", "vncsnapshot", "convert", "xdotool"})
             ASSERT_TRUE(haveProgram(program))
                 << program << " is missing: packaging/dev.sh installs the test tools";
         char templ[] = "/tmp/kvmvnc-viewer-XXXXXX";
@@ -209,6 +214,68 @@ TEST_F(ExternalViewerTest, TigerVncFollowsALiveResolutionChange) {
         stillImage(target::MachinePhase::Bios, target::kBiosTextModeSize), 30s));
     EXPECT_TRUE(waitForExactPicture(stillImage(target::MachinePhase::Desktop, desktop), 30s));
     EXPECT_TRUE(viewer_.isRunning()) << "vncviewer gave up on the resize";
+}
+
+// TigerVNC sends QEMU extended key events: what xdotool types into its
+// window reaches the keyboard device as the physical keys, exactly as a USB
+// keyboard would report them.
+TEST_F(ExternalViewerTest, TigerVncTypingAndClickingReachTheUsbDevices) {
+    daemon_ = std::make_unique<DaemonProcess>(
+        stillConfig({800, 600}, 0) + "[hid]\ntarget = gadget\nkeyboard = kbd\nmouse = mouse\n");
+    std::ofstream(daemon_->path("kbd")).flush();
+    std::ofstream(daemon_->path("mouse")).flush();
+    ASSERT_TRUE(daemon_->start()) << daemon_->log();
+    startTigerVnc({"-PreferredEncoding=ZRLE", "-FullColor=1"});
+    ASSERT_TRUE(waitForExactPicture(stillImage(target::MachinePhase::Desktop, {800, 600}), 30s));
+
+    const std::vector<std::string> display = {"DISPLAY=" + x_.display()};
+    const std::string window = dir_ + "/window";
+    ASSERT_EQ(runCommand({"xdotool", "search", "--name", "TigerVNC"}, display, 10s, window), 0);
+    std::string id;
+    std::ifstream(window) >> id;
+    ASSERT_FALSE(id.empty());
+    ASSERT_EQ(runCommand({"xdotool", "windowfocus", "--sync", id}, display), 0);
+    ASSERT_EQ(runCommand({"xdotool", "type", "--delay", "80", "Hi"}, display), 0);
+    ASSERT_EQ(runCommand({"xdotool", "mousemove", "--window", id, "400", "300", "click", "1"},
+                         display),
+              0);
+
+    auto read = [&](const char *name) {
+        std::ifstream file(daemon_->path(name), std::ios::binary);
+        return std::vector<uint8_t>{std::istreambuf_iterator<char>(file),
+                                    std::istreambuf_iterator<char>()};
+    };
+    const std::vector<uint8_t> typed = {
+        0x02, 0, 0,    0, 0, 0, 0, 0,  // Left Shift
+        0x02, 0, 0x0b, 0, 0, 0, 0, 0,  // Shift + H
+        0x00, 0, 0x0b, 0, 0, 0, 0, 0,  // Shift up
+        0x00, 0, 0,    0, 0, 0, 0, 0,  // H up
+        0x00, 0, 0x0c, 0, 0, 0, 0, 0,  // i
+        0x00, 0, 0,    0, 0, 0, 0, 0,  // i up
+    };
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (read("kbd").size() < typed.size() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(read("kbd"), typed);
+
+    const uint16_t x = input::MouseState::scale(400, 800);
+    const uint16_t y = input::MouseState::scale(300, 600);
+    const std::vector<uint8_t> pressed = {0x01, static_cast<uint8_t>(x & 0xff),
+                                          static_cast<uint8_t>(x >> 8),
+                                          static_cast<uint8_t>(y & 0xff),
+                                          static_cast<uint8_t>(y >> 8), 0, 0};
+    std::vector<uint8_t> mouse;
+    while (std::chrono::steady_clock::now() < deadline) {
+        mouse = read("mouse");
+        if (mouse.size() >= 14 &&
+            std::search(mouse.begin(), mouse.end(), pressed.begin(), pressed.end()) != mouse.end())
+            break;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_NE(std::search(mouse.begin(), mouse.end(), pressed.begin(), pressed.end()), mouse.end())
+        << "no left-button report at the click position";
+    ASSERT_GE(mouse.size(), 7u);
+    EXPECT_EQ(mouse[mouse.size() - 7], 0) << "the button is released at the end";
 }
 
 class VncsnapshotTest : public ExternalViewerTest,

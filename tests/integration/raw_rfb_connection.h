@@ -21,8 +21,9 @@ public:
     // reading (and dropping) whatever it sends until then.
     bool closedByServer(int timeoutMs);
 
-private:
     bool readExactly(uint8_t *buffer, size_t size);
+
+private:
     UniqueFd fd_;
 };
 

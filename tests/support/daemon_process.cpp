@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -63,9 +64,7 @@ DaemonProcess::DaemonProcess(const std::string &configText, int port)
 
 DaemonProcess::~DaemonProcess() {
     stop();
-    std::remove(configPath_.c_str());
-    std::remove(logPath_.c_str());
-    ::rmdir(dir_.c_str());
+    std::filesystem::remove_all(dir_);
 }
 
 bool DaemonProcess::start(std::chrono::milliseconds timeout) {

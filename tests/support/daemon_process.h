@@ -33,6 +33,9 @@ public:
     int waitForExit(std::chrono::milliseconds timeout);
 
     int port() const { return port_; }
+    // A path in the daemon's own directory, where its INI file is: relative
+    // paths in the configuration land here.
+    std::string path(const std::string &name) const { return dir_ + "/" + name; }
     std::string log() const;
 
 private:

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -19,7 +20,7 @@ TestViewer *viewerOf(rfbClient *client) {
     return static_cast<TestViewer *>(rfbClientGetClientData(client, &gViewerTag));
 }
 
-// libvncclient is chatty; keep its output for failures only.
+// libvncclient is chatty: quiet unless KVMVNC_VIEWER_LOG is set.
 void quietLog(const char *, ...) {}
 
 }  // namespace
@@ -37,8 +38,10 @@ TestViewer::~TestViewer() {
 }
 
 bool TestViewer::connect() {
-    rfbClientLog = quietLog;
-    rfbClientErr = quietLog;
+    if (!std::getenv("KVMVNC_VIEWER_LOG")) {
+        rfbClientLog = quietLog;
+        rfbClientErr = quietLog;
+    }
     rfbClient *client = rfbGetClient(8, 3, 4);
     // The pipeline's XRGB8888, so the viewer's bytes compare with frames.
     client->format.redShift = 16;
@@ -104,6 +107,18 @@ bool TestViewer::waitForPicture(Size size, const std::vector<uint8_t> &expected,
     return pumpUntil([&] { return this->size() == size && picture() == want; }, timeout);
 }
 
+bool TestViewer::sendKey(uint32_t keysym, bool down) {
+    return isConnected() && SendKeyEvent(client_, keysym, down ? TRUE : FALSE);
+}
+
+bool TestViewer::sendExtendedKey(uint32_t keysym, uint32_t xtKeycode, bool down) {
+    return isConnected() && SendExtendedKeyEvent(client_, keysym, xtKeycode, down ? TRUE : FALSE);
+}
+
+bool TestViewer::sendPointer(int x, int y, int buttons) {
+    return isConnected() && SendPointerEvent(client_, x, y, buttons);
+}
+
 Size TestViewer::size() const {
     if (!client_)
         return {};
@@ -115,6 +130,20 @@ std::vector<uint8_t> TestViewer::picture() const {
         return {};
     const size_t bytes = static_cast<size_t>(client_->width) * client_->height * 4;
     return withoutPadding(std::vector<uint8_t>(client_->frameBuffer, client_->frameBuffer + bytes));
+}
+
+bool TestViewer::savePicture(const std::string &path) const {
+    FILE *file = std::fopen(path.c_str(), "wb");
+    if (!file)
+        return false;
+    const Size s = size();
+    std::fprintf(file, "P6\n%d %d\n255\n", s.width, s.height);
+    const std::vector<uint8_t> pixels = picture();
+    for (size_t i = 0; i + 3 < pixels.size(); i += 4) {
+        const uint8_t rgb[3] = {pixels[i + 2], pixels[i + 1], pixels[i]};
+        std::fwrite(rgb, 1, 3, file);
+    }
+    return std::fclose(file) == 0;
 }
 
 void TestViewer::resetCounters() {

@@ -49,6 +49,12 @@ public:
     bool waitForPicture(Size size, const std::vector<uint8_t> &expected,
                         std::chrono::milliseconds timeout);
 
+    // Input, as a viewer sends it. False when the connection is gone (or,
+    // for extended keys, when the server has not offered them).
+    bool sendKey(uint32_t keysym, bool down);
+    bool sendExtendedKey(uint32_t keysym, uint32_t xtKeycode, bool down);
+    bool sendPointer(int x, int y, int buttons);
+
     Size size() const;
     // The viewer's picture, XRGB8888 rows of size().width * 4 bytes, the
     // padding byte of each pixel zeroed (encodings differ in what they put
@@ -61,6 +67,8 @@ public:
     uint64_t pixels() const { return pixels_; }
     int widestRect() const { return widestRect_; }
     void resetCounters();
+    // Saves the picture as a binary PPM, for looking at failures.
+    bool savePicture(const std::string &path) const;
 
 private:
     static void onRect(_rfbClient *client, int x, int y, int w, int h);

@@ -6,8 +6,10 @@
 
 namespace kvmvnc::testing {
 
-std::vector<uint8_t> stillPicture(target::MachinePhase phase, Size size) {
+std::vector<uint8_t> stillPicture(target::MachinePhase phase, Size size,
+                                  const target::InputView &input) {
     target::MachineView view;
+    view.input = input;
     view.phase = phase;
     view.outputSize = size;
     view.bootCount = 1;

@@ -12,6 +12,8 @@ namespace kvmvnc::testing {
 // What the still (non-animated) virtual target shows in `phase` at `size`
 // after its first power-on, XRGB8888 with the padding byte zeroed: the
 // picture a viewer of `kvmvncd` with `[virtual] animate = false` must get.
-std::vector<uint8_t> stillPicture(target::MachinePhase phase, Size size);
+// `input` is what its keyboard and mouse have done.
+std::vector<uint8_t> stillPicture(target::MachinePhase phase, Size size,
+                                  const target::InputView &input = {});
 
 }  // namespace kvmvnc::testing
