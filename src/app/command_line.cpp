@@ -7,6 +7,7 @@
 #include "kvmvnc/app/daemon.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/config/config.h"
+#include "kvmvnc/input/hid_descriptors.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
 
 namespace kvmvnc::app {
@@ -23,6 +24,11 @@ CommandLine parseCommandLine(const std::vector<std::string> &args) {
             line.action = CommandLine::Action::Version;
         } else if (arg == "--check-config") {
             line.action = CommandLine::Action::CheckConfig;
+        } else if (arg == "--hid-descriptor") {
+            if (i + 1 >= args.size() || (args[i + 1] != "keyboard" && args[i + 1] != "mouse"))
+                throw std::invalid_argument("--hid-descriptor needs keyboard or mouse");
+            line.action = CommandLine::Action::HidDescriptor;
+            line.descriptor = args[++i];
         } else if (arg == "--config" || arg == "-c") {
             if (i + 1 >= args.size())
                 throw std::invalid_argument(arg + " needs a file name");
@@ -46,6 +52,9 @@ std::string usageText() {
            "  -c, --config FILE  read settings from the INI file FILE\n"
            "      --check-config check the configuration and exit\n"
            "      --help-config  list every configuration key with default and range\n"
+           "      --hid-descriptor keyboard|mouse\n"
+           "                     write the USB HID report descriptor (binary) to stdout,\n"
+           "                     for packaging/kvmvnc-gadget\n"
            "      --version      print the version\n";
 }
 
@@ -67,6 +76,11 @@ int kvmvncdMain(int argc, char **argv) {
     case CommandLine::Action::Version:
         std::printf("kvmvncd %s\n", KVMVNC_VERSION);
         return 0;
+    case CommandLine::Action::HidDescriptor: {
+        auto bytes = line.descriptor == "keyboard" ? input::keyboardReportDescriptor()
+                                                   : input::absoluteMouseReportDescriptor();
+        return std::fwrite(bytes.data(), 1, bytes.size(), stdout) == bytes.size() ? 0 : 1;
+    }
     case CommandLine::Action::Run:
     case CommandLine::Action::CheckConfig:
         break;

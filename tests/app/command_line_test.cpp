@@ -27,6 +27,14 @@ TEST(CommandLineTest, HelpActions) {
     EXPECT_EQ(parseCommandLine({"--version"}).action, CommandLine::Action::Version);
 }
 
+TEST(CommandLineTest, HidDescriptorNamesTheFunction) {
+    CommandLine line = parseCommandLine({"--hid-descriptor", "mouse"});
+    EXPECT_EQ(line.action, CommandLine::Action::HidDescriptor);
+    EXPECT_EQ(line.descriptor, "mouse");
+    EXPECT_THROW(parseCommandLine({"--hid-descriptor", "joystick"}), std::invalid_argument);
+    EXPECT_THROW(parseCommandLine({"--hid-descriptor"}), std::invalid_argument);
+}
+
 TEST(CommandLineTest, RejectsUnknownAndIncompleteArguments) {
     EXPECT_THROW(parseCommandLine({"--port", "5900"}), std::invalid_argument);
     EXPECT_THROW(parseCommandLine({"--config"}), std::invalid_argument);

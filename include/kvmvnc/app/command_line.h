@@ -7,9 +7,10 @@
 namespace kvmvnc::app {
 
 struct CommandLine {
-    enum class Action { Run, Help, HelpConfig, Version, CheckConfig };
+    enum class Action { Run, Help, HelpConfig, Version, CheckConfig, HidDescriptor };
     Action action = Action::Run;
     std::string configPath;  // empty: built-in defaults
+    std::string descriptor;  // keyboard or mouse, for HidDescriptor
 };
 
 // Parses kvmvncd's arguments (without argv[0]). Throws std::invalid_argument

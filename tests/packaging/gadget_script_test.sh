@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# packaging/kvmvnc-gadget on a stand-in configfs (a plain directory): what
+# it writes, and that running it twice changes nothing. Removal needs real
+# configfs semantics and is tested in the virtual appliance lab.
+set -euo pipefail
+script=$1
+kvmvncd=$2
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/usb_gadget"
+export KVMVNC_CONFIGFS=$root KVMVNCD=$kvmvncd
+g=$root/usb_gadget/kvmvnc
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect() { [[ "$(cat "$1")" == "$2" ]] || fail "$1 is '$(cat "$1")', expected '$2'"; }
+
+"$script" up dummy_udc.0 >/dev/null
+expect "$g/idVendor" 0x1d6b
+expect "$g/idProduct" 0x0104
+expect "$g/bcdUSB" 0x0200
+expect "$g/configs/c.1/bmAttributes" 0xa0
+expect "$g/configs/c.1/MaxPower" 250
+expect "$g/functions/hid.usb0/protocol" 1
+expect "$g/functions/hid.usb0/subclass" 1
+expect "$g/functions/hid.usb0/report_length" 8
+expect "$g/functions/hid.usb1/report_length" 7
+cmp -s "$g/functions/hid.usb0/report_desc" <("$kvmvncd" --hid-descriptor keyboard) ||
+    fail "keyboard report descriptor differs from kvmvncd's"
+cmp -s "$g/functions/hid.usb1/report_desc" <("$kvmvncd" --hid-descriptor mouse) ||
+    fail "mouse report descriptor differs from kvmvncd's"
+[[ -L "$g/configs/c.1/hid.usb0" && -L "$g/configs/c.1/hid.usb1" ]] || fail "functions not linked"
+expect "$g/UDC" dummy_udc.0
+before=$(find "$root" -printf '%p %s\n' | sort)
+output=$("$script" up dummy_udc.0)
+[[ "$output" == *"already bound"* ]] || fail "second up did not notice the bound gadget"
+[[ "$(find "$root" -printf '%p %s\n' | sort)" == "$before" ]] || fail "second up changed files"
+echo "1 passed, 0 failed"
