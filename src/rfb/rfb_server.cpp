@@ -13,6 +13,7 @@ extern "C" {
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include "kvmvnc/base/log.h"
@@ -199,6 +200,19 @@ RfbServer::RfbServer(const RfbServerOptions &options)
 RfbServer::~RfbServer() {
     if (!screen_)
         return;
+    // libvncserver 0.9.14's rfbShutdownServer steps to the next viewer before
+    // closing the current one, dropping its reference: that viewer's thread
+    // can free it while the loop still uses it. So close every viewer here,
+    // through the iterator that holds a reference, and wait until they have
+    // all gone (the client-gone hook counts them) before shutting down.
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator))
+        rfbCloseClient(client);
+    rfbReleaseClientIterator(iterator);
+    for (int waited = 0; clients_.load() > 0 && waited < 300; ++waited)
+        std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    if (clients_.load() > 0)
+        LOG_WARN(kLog, "%d viewers still closing at shutdown", clients_.load());
     rfbShutdownServer(screen_, TRUE);
     rfbScreenCleanup(screen_);
 }
