@@ -103,14 +103,16 @@ protected:
         ASSERT_TRUE(x_.start({1280, 1024}));
         std::vector<std::string> argv = {"vncviewer", "-passwd",
                                          std::string(KVMVNC_TEST_DATA) + "/full_only.passwd",
-                                         "-geometry", "+0+0", "-AutoSelect=0"};
+                                         "-geometry", "+0+0", "-AutoSelect=0",
+                                         // No menu key, so no "Press F8" hint
+                                         // drawn over the picture.
+                                         "-MenuKey="};
         argv.insert(argv.end(), options.begin(), options.end());
         argv.push_back("127.0.0.1::" + std::to_string(daemon_->port()));
         ASSERT_TRUE(viewer_.start(argv, {"DISPLAY=" + x_.display()}, dir_ + "/vncviewer.log"));
     }
 
-    // Takes screenshots until `expected` appears exactly (TigerVNC shows a
-    // "Press F8" hint over the picture for its first seconds).
+    // Takes screenshots until `expected` appears exactly.
     bool waitForExactPicture(const Image &expected, std::chrono::seconds timeout) {
         auto deadline = std::chrono::steady_clock::now() + timeout;
         while (std::chrono::steady_clock::now() < deadline) {
@@ -206,9 +208,8 @@ TEST_F(ExternalViewerTest, TigerVncShowsTheTargetOverTightJpeg) {
 
 TEST_F(ExternalViewerTest, TigerVncFollowsALiveResolutionChange) {
     const Size desktop{1024, 768};
-    // Long enough a BIOS for TigerVNC's "Press F8" hint, shown over the
-    // picture for its first seconds, to fade.
-    startDaemon(stillConfig(desktop, 10));
+    // Long enough a BIOS for vncviewer to start and show it on a loaded machine.
+    startDaemon(stillConfig(desktop, 6));
     startTigerVnc({"-PreferredEncoding=ZRLE", "-FullColor=1"});
     EXPECT_TRUE(waitForExactPicture(
         stillImage(target::MachinePhase::Bios, target::kBiosTextModeSize), 30s));

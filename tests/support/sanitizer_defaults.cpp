@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Sanitizer settings for every test and benchmark that links the test
+// support library, compiled in rather than passed through the environment
+// (ctest's ENVIRONMENT lists do not survive gtest_discover_tests). Unused
+// in builds without sanitizers.
+
+extern "C" {
+
+// Full allocation stacks, so that a suppression can match the library that
+// called the allocator (fast unwinding often stops inside that library).
+const char *__asan_default_options() { return "fast_unwind_on_malloc=0"; }
+
+// Only leaks inside third-party libraries belong here, never our own.
+const char *__lsan_default_suppressions() {
+    // libvncclient 0.9.14: rfbClientCleanup() does not destroy the
+    // TurboJPEG handle it creates for Tight JPEG.
+    return "leak:libvncclient.so\n";
+}
+
+}  // extern "C"
