@@ -26,7 +26,7 @@ build_packages=(
     libxkbcommon-dev xkb-data  # keymap tables generated from xkb layouts
 )
 test_packages=(
-    libgtest-dev
+    libgtest-dev clang-format
     xvfb tigervnc-viewer imagemagick vncsnapshot xdotool  # real viewers for the integration tests
 )
 

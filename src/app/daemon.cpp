@@ -9,8 +9,8 @@
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/capture/v4l2_capture.h"
 #include "kvmvnc/input/gadget_hid.h"
-#include "kvmvnc/target/virtual_hid.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
+#include "kvmvnc/target/virtual_hid.h"
 #include "kvmvnc/target/virtual_screen.h"
 
 namespace kvmvnc::app {
@@ -50,8 +50,8 @@ std::shared_ptr<const input::KeysymMap> loadLayout(const config::HidSection &hid
         dirs.push_back(hid.keymapsDir);
     else
         dirs = {KVMVNC_KEYMAPS_INSTALL_DIR, KVMVNC_KEYMAPS_BUILD_DIR};
-    auto layout = std::make_shared<const input::KeysymMap>(
-        input::KeysymMap::forLayout(hid.layout, dirs));
+    auto layout =
+        std::make_shared<const input::KeysymMap>(input::KeysymMap::forLayout(hid.layout, dirs));
     LOG_INFO(kLog, "keyboard layout %s (%zu keysyms)", layout->name().c_str(), layout->size());
     return layout;
 }
@@ -110,14 +110,13 @@ Daemon::Daemon(const config::Config &cfg) {
         v4l2.fps = cfg.capture.fps;
         v4l2.input = cfg.capture.input;
         source = std::make_unique<capture::V4l2Capture>(v4l2);
-        startSize = cfg.capture.width > 0 ? Size{cfg.capture.width, cfg.capture.height}
-                                          : Size{1280, 720};
+        startSize =
+            cfg.capture.width > 0 ? Size{cfg.capture.width, cfg.capture.height} : Size{1280, 720};
     }
     serverOptions.initialSize = startSize;
 
-    const bool virtualHid =
-        cfg.hid.target == config::HidTarget::Virtual ||
-        (cfg.hid.target == config::HidTarget::Auto && machine_ != nullptr);
+    const bool virtualHid = cfg.hid.target == config::HidTarget::Virtual ||
+                            (cfg.hid.target == config::HidTarget::Auto && machine_ != nullptr);
     if (virtualHid) {
         if (!machine_)
             throw std::runtime_error("[hid] target = virtual needs [capture] source = virtual");

@@ -48,8 +48,8 @@ void renderStatusScreen(const SourceStatus &status, Size size, Frame &out) {
     if (maxChars > 3 && static_cast<int>(detail.size()) > maxChars)
         detail = detail.substr(0, maxChars - 3) + "...";
     const int detailWidth = gfx::Canvas::textWidth(detail, detailScale);
-    canvas.drawText((size.width - detailWidth) / 2, titleY + (lineHeight + 8) * titleScale,
-                    detail, gfx::rgb(0xa0, 0xa8, 0xb0), detailScale);
+    canvas.drawText((size.width - detailWidth) / 2, titleY + (lineHeight + 8) * titleScale, detail,
+                    gfx::rgb(0xa0, 0xa8, 0xb0), detailScale);
 }
 
 }  // namespace kvmvnc::capture

@@ -167,9 +167,9 @@ std::chrono::steady_clock::time_point bufferTime(const v4l2_buffer &buffer) {
     auto now = std::chrono::steady_clock::now();
     if ((buffer.flags & V4L2_BUF_FLAG_TIMESTAMP_MASK) != V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC)
         return now;
-    auto stamp = std::chrono::steady_clock::time_point(
-        std::chrono::seconds(buffer.timestamp.tv_sec) +
-        std::chrono::microseconds(buffer.timestamp.tv_usec));
+    auto stamp =
+        std::chrono::steady_clock::time_point(std::chrono::seconds(buffer.timestamp.tv_sec) +
+                                              std::chrono::microseconds(buffer.timestamp.tv_usec));
     if (stamp > now || now - stamp > 1s)
         return now;
     return stamp;
@@ -196,8 +196,7 @@ struct V4l2Capture::SignalProbe {
 };
 
 V4l2Capture::Mapping::Mapping(Mapping &&other) noexcept
-    : address_(std::exchange(other.address_, nullptr)),
-      length_(std::exchange(other.length_, 0)) {}
+    : address_(std::exchange(other.address_, nullptr)), length_(std::exchange(other.length_, 0)) {}
 
 V4l2Capture::Mapping &V4l2Capture::Mapping::operator=(Mapping &&other) noexcept {
     if (this != &other) {
@@ -246,8 +245,7 @@ CaptureResult V4l2Capture::capture(Frame &frame, std::chrono::milliseconds timeo
 }
 
 CaptureResult V4l2Capture::noFrame() const {
-    return status_.state == SignalState::Ok ? CaptureResult::Timeout
-                                            : CaptureResult::Unavailable;
+    return status_.state == SignalState::Ok ? CaptureResult::Timeout : CaptureResult::Unavailable;
 }
 
 CaptureResult V4l2Capture::run(Frame &frame, Clock::time_point deadline) {
@@ -415,7 +413,7 @@ V4l2Capture::SignalProbe V4l2Capture::probeSignal() {
     case DvQuery::OutOfRange:
         probe.dv = true;
         probe.streamable = false;
-        probe.state = dv == DvQuery::NoSignal  ? SignalState::NoSignal
+        probe.state = dv == DvQuery::NoSignal ? SignalState::NoSignal
                       : dv == DvQuery::NoSync ? SignalState::NoSync
                                               : SignalState::OutOfRange;
         break;
@@ -532,8 +530,8 @@ int V4l2Capture::configureFormat() {
     // Rows may be padded (the driver's bytesperline); a driver reporting less
     // than a row is wrong, and a short buffer is caught per frame.
     int rowBytes = width_ * bytesPerPixel(format_);
-    stride_ = std::max(rowBytes, static_cast<int>(std::min<uint32_t>(pix.bytesperline,
-                                                                      kMaxDimension * 4)));
+    stride_ = std::max(rowBytes,
+                       static_cast<int>(std::min<uint32_t>(pix.bytesperline, kMaxDimension * 4)));
     haveFormat_ = true;
 
     setFrameRate();
@@ -664,8 +662,8 @@ void V4l2Capture::handleStall(Clock::time_point now) {
     if (probe.dv && hasDvTimings_ &&
         (probe.timings.bt.width != dvWidth_ || probe.timings.bt.height != dvHeight_ ||
          probe.timings.bt.pixelclock != dvPixelClock_)) {
-        LOG_INFO("capture", "%s: DV timings changed to %ux%u, restarting",
-                 options_.device.c_str(), probe.timings.bt.width, probe.timings.bt.height);
+        LOG_INFO("capture", "%s: DV timings changed to %ux%u, restarting", options_.device.c_str(),
+                 probe.timings.bt.width, probe.timings.bt.height);
         restartStream();
         return;
     }

@@ -50,7 +50,11 @@ Key intKey(const char *section, const char *name, const char *defaultValue, int 
     std::string range = std::to_string(min) + ".." + std::to_string(max);
     if (specialMeaning)
         range = std::to_string(specialValue) + " (" + specialMeaning + ") or " + range;
-    return {section, name, defaultValue, range, help,
+    return {section,
+            name,
+            defaultValue,
+            range,
+            help,
             [=](Config &config, std::string_view value) -> std::string {
                 int parsed = 0;
                 auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
@@ -65,7 +69,11 @@ Key intKey(const char *section, const char *name, const char *defaultValue, int 
 
 Key boolKey(const char *section, const char *name, const char *defaultValue, const char *help,
             std::function<bool &(Config &)> field) {
-    return {section, name, defaultValue, "true or false", help,
+    return {section,
+            name,
+            defaultValue,
+            "true or false",
+            help,
             [=](Config &config, std::string_view value) -> std::string {
                 std::string v = lower(value);
                 if (v == "true" || v == "yes" || v == "on" || v == "1")
@@ -105,8 +113,7 @@ const std::vector<Key> &keys() {
              config.server.passwdFile = std::string(value);
              return {};
          }},
-        {"server", "desktop_name", "kvmvnc", "text",
-         "Name viewers show in their title bar.",
+        {"server", "desktop_name", "kvmvnc", "text", "Name viewers show in their title bar.",
          [](Config &config, std::string_view value) -> std::string {
              if (value.empty())
                  return "must not be empty";
@@ -151,19 +158,23 @@ const std::vector<Key> &keys() {
              config.capture.format = format;
              return {};
          }},
-        intKey("capture", "width", "0", 160, 8192,
-               "Picture width; 0 keeps the device's (1920 on the virtual target).",
-               [](Config &c) -> int & { return c.capture.width; }, 0, "auto"),
-        intKey("capture", "height", "0", 120, 8192,
-               "Picture height; 0 keeps the device's (1080 on the virtual target).",
-               [](Config &c) -> int & { return c.capture.height; }, 0, "auto"),
-        intKey("capture", "fps", "0", 1, 240,
-               "Frames per second asked of the source; 0 keeps the device's (30 on the "
-               "virtual target).",
-               [](Config &c) -> int & { return c.capture.fps; }, 0, "auto"),
-        intKey("capture", "input", "-1", 0, 63,
-               "V4L2 input to select (vivid's HDMI input is 3); -1 keeps the current one.",
-               [](Config &c) -> int & { return c.capture.input; }, -1, "keep"),
+        intKey(
+            "capture", "width", "0", 160, 8192,
+            "Picture width; 0 keeps the device's (1920 on the virtual target).",
+            [](Config &c) -> int & { return c.capture.width; }, 0, "auto"),
+        intKey(
+            "capture", "height", "0", 120, 8192,
+            "Picture height; 0 keeps the device's (1080 on the virtual target).",
+            [](Config &c) -> int & { return c.capture.height; }, 0, "auto"),
+        intKey(
+            "capture", "fps", "0", 1, 240,
+            "Frames per second asked of the source; 0 keeps the device's (30 on the "
+            "virtual target).",
+            [](Config &c) -> int & { return c.capture.fps; }, 0, "auto"),
+        intKey(
+            "capture", "input", "-1", 0, 63,
+            "V4L2 input to select (vivid's HDMI input is 3); -1 keeps the current one.",
+            [](Config &c) -> int & { return c.capture.input; }, -1, "keep"),
         intKey("virtual", "boot_seconds", "3", 0, 60,
                "Seconds the virtual target shows its BIOS screen (720x400) after power-on "
                "before its desktop.",

@@ -41,8 +41,8 @@ void Canvas::fillCircle(int cx, int cy, int radius, Color color) {
     }
 }
 
-int Canvas::drawText(int x, int y, std::string_view utf8, Color color, int scale,
-                     int cellWidth, const Font &font) {
+int Canvas::drawText(int x, int y, std::string_view utf8, Color color, int scale, int cellWidth,
+                     const Font &font) {
     int advance = (cellWidth > 0 ? cellWidth : font.width()) * scale;
     for (char32_t cp : decodeUtf8(utf8)) {
         const uint8_t *glyph = font.glyph(cp);
@@ -78,7 +78,8 @@ int Canvas::textWidth(std::string_view utf8, int scale, int cellWidth, const Fon
 Color Canvas::pixel(int x, int y) const {
     if (x < 0 || y < 0 || x >= width_ || y >= height_)
         return 0;
-    return reinterpret_cast<const uint32_t *>(pixels_ + static_cast<std::ptrdiff_t>(y) * stride_)[x] &
+    return reinterpret_cast<const uint32_t *>(pixels_ +
+                                              static_cast<std::ptrdiff_t>(y) * stride_)[x] &
            0x00ffffff;
 }
 

@@ -14,8 +14,7 @@ extern const size_t kConsoleFontPsfSize;
 namespace {
 
 uint32_t readLe32(const uint8_t *p) {
-    return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) |
-           (uint32_t{p[3]} << 24);
+    return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
 }
 
 // Decodes one UTF-8 sequence at text[i], advancing i. A broken sequence
@@ -95,8 +94,7 @@ Font::Font(const uint8_t *data, size_t size) {
             bool inSequence = false;
             if (psf2) {
                 // UTF-8 strings; 0xfe starts combining sequences, 0xff ends.
-                std::string_view rest(reinterpret_cast<const char *>(data + offset),
-                                      size - offset);
+                std::string_view rest(reinterpret_cast<const char *>(data + offset), size - offset);
                 size_t i = 0;
                 while (i < rest.size() && static_cast<uint8_t>(rest[i]) != 0xff) {
                     if (static_cast<uint8_t>(rest[i]) == 0xfe) {

@@ -74,8 +74,7 @@ AbsoluteMouseReport MouseState::make(int8_t wheel, int8_t pan) const {
             static_cast<uint8_t>(pan)};
 }
 
-std::vector<AbsoluteMouseReport> MouseState::apply(uint8_t rfbButtons, int x, int y,
-                                                   Size screen) {
+std::vector<AbsoluteMouseReport> MouseState::apply(uint8_t rfbButtons, int x, int y, Size screen) {
     const uint8_t pressed = static_cast<uint8_t>(rfbButtons & ~rfbButtons_);
     rfbButtons_ = rfbButtons;
     // HID buttons: 1 left, 2 right, 3 middle, 4 back.

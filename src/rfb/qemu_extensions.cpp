@@ -27,8 +27,7 @@ RfbServer *serverOf(rfbClientPtr client) {
 
 // A FramebufferUpdate holding one pseudo-rectangle of `encoding` with
 // `payload` bytes after it; the caller holds the client's send lock.
-bool sendPseudoRectLocked(rfbClientPtr client, int encoding, const uint8_t *payload,
-                          size_t size) {
+bool sendPseudoRectLocked(rfbClientPtr client, int encoding, const uint8_t *payload, size_t size) {
     uint8_t message[4 + 12 + 1] = {rfbFramebufferUpdate, 0, 0, 1};
     uint8_t *rect = message + 4;  // x, y, w, h all zero
     const uint32_t value = static_cast<uint32_t>(encoding);
@@ -110,10 +109,10 @@ rfbBool onMessage(rfbClientPtr client, void *, const rfbClientToServerMsg *messa
         return TRUE;
     }
     const bool down = (body[0] << 8 | body[1]) != 0;
-    const uint32_t keysym = uint32_t{body[2]} << 24 | uint32_t{body[3]} << 16 |
-                            uint32_t{body[4]} << 8 | body[5];
-    const uint32_t keycode = uint32_t{body[6]} << 24 | uint32_t{body[7]} << 16 |
-                             uint32_t{body[8]} << 8 | body[9];
+    const uint32_t keysym =
+        uint32_t{body[2]} << 24 | uint32_t{body[3]} << 16 | uint32_t{body[4]} << 8 | body[5];
+    const uint32_t keycode =
+        uint32_t{body[6]} << 24 | uint32_t{body[7]} << 16 | uint32_t{body[8]} << 8 | body[9];
     bool announced = false;
     if (state) {
         std::lock_guard lock(state->mutex);

@@ -180,8 +180,8 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     }
 
     rfbInitServer(screen_);
-    const bool listening = screen_->listenSock != RFB_INVALID_SOCKET ||
-                           screen_->listen6Sock != RFB_INVALID_SOCKET;
+    const bool listening =
+        screen_->listenSock != RFB_INVALID_SOCKET || screen_->listen6Sock != RFB_INVALID_SOCKET;
     if (!listening) {
         int error = errno;
         rfbShutdownServer(screen_, TRUE);
@@ -192,9 +192,9 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     }
     rfbRunEventLoop(screen_, -1, TRUE);
     LOG_INFO(kLog, "listening on %s port %d (%s)", options.listen.c_str(), options.port,
-             options.passwords ? (passwords_.size() > 1 ? "VNC password, view-only password"
-                                                        : "VNC password")
-                               : "no authentication");
+             options.passwords
+                 ? (passwords_.size() > 1 ? "VNC password, view-only password" : "VNC password")
+                 : "no authentication");
 }
 
 RfbServer::~RfbServer() {
@@ -217,15 +217,12 @@ RfbServer::~RfbServer() {
     rfbScreenCleanup(screen_);
 }
 
-int RfbServer::port() const {
-    return screen_->port > 0 ? screen_->port : screen_->ipv6port;
-}
+int RfbServer::port() const { return screen_->port > 0 ? screen_->port : screen_->ipv6port; }
 
 int RfbServer::onNewClient(rfbClientPtr client) noexcept {
     const uint64_t id = nextClientId_.fetch_add(1);
     if (clients_.load() >= maxClients_) {
-        LOG_WARN(kLog, "refusing viewer %s: already serving %d viewers", client->host,
-                 maxClients_);
+        LOG_WARN(kLog, "refusing viewer %s: already serving %d viewers", client->host, maxClients_);
         return RFB_CLIENT_REFUSE;
     }
     clients_.fetch_add(1);

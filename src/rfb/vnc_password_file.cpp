@@ -44,7 +44,8 @@ void desBlock(const uint8_t in[8], uint8_t out[8], bool encrypt) {
 std::string decodeBlock(const uint8_t *block) {
     uint8_t plain[8];
     desBlock(block, plain, false);
-    return std::string(reinterpret_cast<const char *>(plain), strnlen(reinterpret_cast<const char *>(plain), 8));
+    return std::string(reinterpret_cast<const char *>(plain),
+                       strnlen(reinterpret_cast<const char *>(plain), 8));
 }
 
 void encodeBlock(const std::string &password, std::vector<uint8_t> &out) {

@@ -149,8 +149,8 @@ void VirtualMachine::typeKey(uint8_t key, uint8_t modifiers) {
     bool shift = modifiers & modifier::kShift;
     if (key >= usage::kA && key <= usage::kA + 25 && (input_.leds & led::kCapsLock))
         shift = !shift;
-    const uint8_t layoutModifiers = static_cast<uint8_t>((shift ? modifier::kLeftShift : 0) |
-                                                         (modifiers & modifier::kAltGr));
+    const uint8_t layoutModifiers =
+        static_cast<uint8_t>((shift ? modifier::kLeftShift : 0) | (modifiers & modifier::kAltGr));
     std::optional<uint32_t> keysym;
     if (options_.keyboardLayout)
         keysym = options_.keyboardLayout->keysymFor({key, layoutModifiers});

@@ -90,8 +90,8 @@ const std::vector<Color> &wallpaper(Size size) {
         const int dy = size.height > 1 ? y * 255 / (size.height - 1) : 0;
         for (int x = 0; x < size.width; ++x) {
             const int dx = size.width > 1 ? x * 255 / (size.width - 1) : 0;
-            const uint32_t hash = (static_cast<uint32_t>(x) * 73856093u) ^
-                                  (static_cast<uint32_t>(y) * 19349663u);
+            const uint32_t hash =
+                (static_cast<uint32_t>(x) * 73856093u) ^ (static_cast<uint32_t>(y) * 19349663u);
             const int grain = static_cast<int>((hash >> 7) % 5) - 2;
             pixels[static_cast<size_t>(y) * size.width + x] =
                 rgb(static_cast<uint8_t>(0x1d - dy * 0x12 / 255 + dx * 0x18 / 255 + grain),
@@ -206,11 +206,27 @@ void renderDesktop(const ScreenInputs &in, Canvas &canvas, capture::Frame &out) 
 
 // The classic arrow: B border, W fill, tip at the top left.
 void drawPointer(Canvas &canvas, int x, int y, int scale) {
+    // clang-format off
     static const char *const kArrow[] = {
-        "B",           "BB",          "BWB",         "BWWB",        "BWWWB",       "BWWWWB",
-        "BWWWWWB",     "BWWWWWWB",    "BWWWWWWWB",   "BWWWWWWWWB",  "BWWWWWBBBBB", "BWWBWWB",
-        "BWB BWWB",    "BB  BWWB",    "B    BWWB",   "     BWWB",   "      BB",
+        "B",
+        "BB",
+        "BWB",
+        "BWWB",
+        "BWWWB",
+        "BWWWWB",
+        "BWWWWWB",
+        "BWWWWWWB",
+        "BWWWWWWWB",
+        "BWWWWWWWWB",
+        "BWWWWWBBBBB",
+        "BWWBWWB",
+        "BWB BWWB",
+        "BB  BWWB",
+        "B    BWWB",
+        "     BWWB",
+        "      BB",
     };
+    // clang-format on
     int row = 0;
     for (const char *line : kArrow) {
         for (int column = 0; line[column] != '\0'; ++column) {
@@ -300,8 +316,7 @@ capture::CaptureResult VirtualScreen::capture(capture::Frame &frame, millisecond
 }
 
 std::string VirtualScreen::description() const {
-    return "virtual target at " + std::to_string(fps_) + " fps" +
-           (animate_ ? "" : " (still)");
+    return "virtual target at " + std::to_string(fps_) + " fps" + (animate_ ? "" : " (still)");
 }
 
 }  // namespace kvmvnc::target

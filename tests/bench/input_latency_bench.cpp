@@ -184,8 +184,8 @@ int run(int argc, char **argv) {
     std::printf("%-36s %10s %10s %10s\n", "path", "median us", "p99 us", "max us");
     std::printf("%-36s %10.1f %10.1f %10.1f\n", "FIFO alone (baseline)", base.median, base.p99,
                 base.max);
-    std::printf("%-36s %10.1f %10.1f %10.1f\n", "RFB KeyEvent -> HID report (kvmvnc)",
-                ours.median, ours.p99, ours.max);
+    std::printf("%-36s %10.1f %10.1f %10.1f\n", "RFB KeyEvent -> HID report (kvmvnc)", ours.median,
+                ours.p99, ours.max);
     std::printf("%-36s %10.1f %10.1f\n", "added by kvmvnc and TCP loopback",
                 ours.median - base.median, ours.p99 - base.p99);
     char json[300];

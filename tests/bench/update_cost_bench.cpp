@@ -149,7 +149,8 @@ const char *workloadName(Workload w) {
 }
 
 // Draws frame `n` of a workload into `frame`, starting from the still desktop.
-void renderWorkload(Workload workload, int n, const capture::Frame &desktop, capture::Frame &frame) {
+void renderWorkload(Workload workload, int n, const capture::Frame &desktop,
+                    capture::Frame &frame) {
     frame.pixels = desktop.pixels;  // same capacity: no allocation after the first frame
     if (workload == Workload::Typing) {
         // One more character in the terminal each frame, as typing does.
@@ -203,8 +204,8 @@ Result measure(Workload workload, Method method, double seconds, int quality) {
     // Show the first picture, then let the viewer settle before measuring.
     std::memcpy(server.framebuffer(), desktop.pixels.data(), desktop.pixels.size());
     server.markModified({{0, 0, kSize.width, kSize.height}});
-    if (!viewer.connect() || !viewer.pumpUntil([&] { return viewer.updates() > 0; },
-                                               std::chrono::seconds{10})) {
+    if (!viewer.connect() ||
+        !viewer.pumpUntil([&] { return viewer.updates() > 0; }, std::chrono::seconds{10})) {
         std::fprintf(stderr, "viewer did not connect\n");
         std::exit(1);
     }
@@ -287,8 +288,8 @@ int run(int argc, char **argv) {
 
     std::printf("1920x1080, %d fps offered for %.1f s per row, Tight JPEG quality level %d\n\n",
                 kFps, seconds, quality);
-    std::printf("%-24s %-12s %8s %12s %14s %14s %10s\n", "workload", "method", "updates",
-                "bytes/s", "bytes/update", "CPU ms/frame", "CPU %core");
+    std::printf("%-24s %-12s %8s %12s %14s %14s %10s\n", "workload", "method", "updates", "bytes/s",
+                "bytes/update", "CPU ms/frame", "CPU %core");
     std::string json = "[";
     for (const Result &r : results) {
         const double bytesPerSecond = r.bytes / r.seconds;

@@ -101,8 +101,8 @@ void expectPicture(const Frame &frame) {
                 continue;
             Rgb c = colourAt(x, y);
             const uint8_t *px = frame.row(y) + x * 4;
-            worst = std::max({worst, std::abs(px[0] - c.b), std::abs(px[1] - c.g),
-                              std::abs(px[2] - c.r)});
+            worst = std::max(
+                {worst, std::abs(px[0] - c.b), std::abs(px[1] - c.g), std::abs(px[2] - c.r)});
         }
     }
     EXPECT_LE(worst, kTolerance);

@@ -20,8 +20,8 @@ struct Rgb {
 
 // Bars two pixels wide, so each 4:2:2 pair is one colour.
 constexpr Rgb kBars[] = {
-    {255, 0, 0},   {0, 255, 0},     {0, 0, 255}, {255, 255, 255},
-    {0, 0, 0},     {128, 128, 128}, {255, 255, 0}, {40, 90, 200},
+    {255, 0, 0}, {0, 255, 0},     {0, 0, 255},   {255, 255, 255},
+    {0, 0, 0},   {128, 128, 128}, {255, 255, 0}, {40, 90, 200},
 };
 constexpr int kBarWidth = 2;
 constexpr int kWidth = kBarWidth * static_cast<int>(std::size(kBars));
@@ -155,8 +155,7 @@ TEST_P(PackedFormatTest, RejectsEmptyOrNegativeSize) {
     Frame frame;
     EXPECT_EQ(convertToXrgb(GetParam(), src.data(), src.size(), 0, kHeight, stride, frame),
               -EINVAL);
-    EXPECT_EQ(convertToXrgb(GetParam(), src.data(), src.size(), kWidth, 0, stride, frame),
-              -EINVAL);
+    EXPECT_EQ(convertToXrgb(GetParam(), src.data(), src.size(), kWidth, 0, stride, frame), -EINVAL);
     EXPECT_EQ(convertToXrgb(GetParam(), src.data(), src.size(), -2, kHeight, stride, frame),
               -EINVAL);
     EXPECT_EQ(convertToXrgb(GetParam(), nullptr, src.size(), kWidth, kHeight, stride, frame),

@@ -44,9 +44,9 @@ TEST(StatusScreenTest, FitsSmallScreensAndLongDetails) {
 }
 
 TEST(StatusScreenTest, EveryStateHasATitle) {
-    for (SignalState state : {SignalState::NoSignal, SignalState::NoSync, SignalState::OutOfRange,
-                              SignalState::NoCable, SignalState::NoDevice,
-                              SignalState::DeviceError})
+    for (SignalState state :
+         {SignalState::NoSignal, SignalState::NoSync, SignalState::OutOfRange, SignalState::NoCable,
+          SignalState::NoDevice, SignalState::DeviceError})
         EXPECT_STRNE(signalStateTitle(state), "");
     EXPECT_STREQ(signalStateTitle(SignalState::NoSignal), "NO SIGNAL");
     EXPECT_STREQ(signalStateTitle(SignalState::NoDevice), "NO DEVICE");

@@ -97,7 +97,8 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         BadConfig{"[server]\nport = 70000\n",
                   "test.ini:2: [server] port: 70000 is out of range 1..65535"},
-        BadConfig{"[server]\nport = 59o0\n", "test.ini:2: [server] port: '59o0' is not a whole number"},
+        BadConfig{"[server]\nport = 59o0\n",
+                  "test.ini:2: [server] port: '59o0' is not a whole number"},
         BadConfig{"[server]\n\nprot = 1\n",
                   "test.ini:3: [server] prot: unknown key (see kvmvncd --help-config)"},
         BadConfig{"[sever]\nport = 1\n",
@@ -118,7 +119,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "test.ini:2: [virtual] animate: 'maybe' is not true or false"},
         BadConfig{"[server]\nthis line has no equals sign\n",
                   "test.ini:2: syntax error (expected [section] or key = value)"},
-        BadConfig{"port = 5900\n", "test.ini:1: [] port: unknown section (see kvmvncd --help-config)"},
+        BadConfig{"port = 5900\n",
+                  "test.ini:1: [] port: unknown section (see kvmvncd --help-config)"},
         BadConfig{"[server]\ndesktop_name = \n",
                   "test.ini:2: [server] desktop_name: must not be empty"}));
 
@@ -161,11 +163,10 @@ TEST(ConfigTest, ShippedExamplesLoad) {
 
 TEST(ConfigTest, HelpListsEveryKeyWithDefaultAndRange) {
     std::string help = describeKeys();
-    for (const char *key :
-         {"[server]", "listen = 0.0.0.0", "port = 5900", "passwd_file", "desktop_name",
-          "[capture]", "source = virtual", "device = /dev/video0", "format = auto", "width = 0",
-          "height = 0", "fps = 0", "input = -1", "[virtual]", "boot_seconds = 3",
-          "animate = true", "values: 1..65535"})
+    for (const char *key : {"[server]", "listen = 0.0.0.0", "port = 5900", "passwd_file",
+                            "desktop_name", "[capture]", "source = virtual", "device = /dev/video0",
+                            "format = auto", "width = 0", "height = 0", "fps = 0", "input = -1",
+                            "[virtual]", "boot_seconds = 3", "animate = true", "values: 1..65535"})
         EXPECT_NE(help.find(key), std::string::npos) << key;
 }
 

@@ -41,9 +41,10 @@ TEST(FontTest, UnicodeTableMapsBoxDrawing) {
 
 TEST(FontTest, ParsesPsf2WithUnicodeTable) {
     // Two 8x2 glyphs; glyph 1 stands for 'Z' and U+00E9.
-    std::vector<uint8_t> psf = {0x72, 0xb5, 0x4a, 0x86, 0, 0, 0, 0, 32, 0, 0, 0, 1, 0, 0, 0,
-                                2,    0,    0,    0,    2, 0, 0, 0, 2,  0, 0, 0, 8, 0, 0, 0,
-                                0x00, 0x00, 0xff, 0x81, 'A', 0xff, 'Z', 0xc3, 0xa9, 0xff};
+    std::vector<uint8_t> psf = {0x72, 0xb5, 0x4a, 0x86, 0,    0,   0,    0,    32,  0, 0,
+                                0,    1,    0,    0,    0,    2,   0,    0,    0,   2, 0,
+                                0,    0,    2,    0,    0,    0,   8,    0,    0,   0, 0x00,
+                                0x00, 0xff, 0x81, 'A',  0xff, 'Z', 0xc3, 0xa9, 0xff};
     Font font(psf.data(), psf.size());
     EXPECT_EQ(font.width(), 8);
     EXPECT_EQ(font.height(), 2);
@@ -61,7 +62,10 @@ TEST(FontTest, RejectsMalformedFonts) {
 
 TEST(FontTest, DecodesUtf8AndReplacesInvalidBytes) {
     EXPECT_EQ(decodeUtf8("a\xc3\xa9\xe2\x94\x80"), U"aé─");
-    EXPECT_EQ(decodeUtf8("\xff" "b"), U"\uFFFD" U"b");
+    EXPECT_EQ(decodeUtf8("\xff"
+                         "b"),
+              U"\uFFFD"
+              U"b");
     EXPECT_EQ(decodeUtf8("\xe2\x94"), U"\uFFFD");
 }
 

@@ -84,7 +84,8 @@ TEST(MouseStateTest, WheelButtonsBecomeOneStepPerPress) {
     auto reports = mouse.apply(rfbbutton::kWheelUp, 10, 10, {100, 100});
     ASSERT_EQ(reports.size(), 2u);
     EXPECT_EQ(static_cast<int8_t>(reports[1][5]), 1);
-    EXPECT_EQ(mouse.apply(0, 10, 10, {100, 100}).size(), 1u) << "releasing the wheel scrolls nothing";
+    EXPECT_EQ(mouse.apply(0, 10, 10, {100, 100}).size(), 1u)
+        << "releasing the wheel scrolls nothing";
     reports = mouse.apply(rfbbutton::kWheelDown, 10, 10, {100, 100});
     EXPECT_EQ(static_cast<int8_t>(reports[1][5]), -1);
     mouse.apply(0, 10, 10, {100, 100});

@@ -22,18 +22,18 @@ TEST_P(XtKeycodeTest, MapsToTheSameKeyOnUsb) {
 // As QEMU, TigerVNC and noVNC send them: 0xE0-prefixed keys with 0x80 added.
 INSTANTIATE_TEST_SUITE_P(
     Keys, XtKeycodeTest,
-    testing::Values(XtCase{0x01, 0x29, "Escape"}, XtCase{0x1e, 0x04, "A"},
-                    XtCase{0x10, 0x14, "Q"}, XtCase{0x02, 0x1e, "1"}, XtCase{0x0b, 0x27, "0"},
-                    XtCase{0x1c, 0x28, "Enter"}, XtCase{0x39, 0x2c, "Space"},
-                    XtCase{0x3b, 0x3a, "F1"}, XtCase{0x58, 0x45, "F12"},
-                    XtCase{0x1d, 0xe0, "Left Control"}, XtCase{0x9d, 0xe4, "Right Control"},
-                    XtCase{0x38, 0xe2, "Left Alt"}, XtCase{0xb8, 0xe6, "AltGr"},
-                    XtCase{0xdb, 0xe3, "Left Windows"}, XtCase{0xdc, 0xe7, "Right Windows"},
-                    XtCase{0xdd, 0x65, "Menu"}, XtCase{0xd3, 0x4c, "Delete"},
-                    XtCase{0xc8, 0x52, "Up"}, XtCase{0xcb, 0x50, "Left"},
-                    XtCase{0x9c, 0x58, "keypad Enter"}, XtCase{0x4f, 0x59, "keypad 1"},
-                    XtCase{0xc6, 0x48, "Pause"}, XtCase{0xb7, 0x46, "Print Screen"},
-                    XtCase{0x56, 0x64, "102nd key (< > |)"}, XtCase{0x73, 0x87, "Ro"}),
+    testing::Values(XtCase{0x01, 0x29, "Escape"}, XtCase{0x1e, 0x04, "A"}, XtCase{0x10, 0x14, "Q"},
+                    XtCase{0x02, 0x1e, "1"}, XtCase{0x0b, 0x27, "0"}, XtCase{0x1c, 0x28, "Enter"},
+                    XtCase{0x39, 0x2c, "Space"}, XtCase{0x3b, 0x3a, "F1"},
+                    XtCase{0x58, 0x45, "F12"}, XtCase{0x1d, 0xe0, "Left Control"},
+                    XtCase{0x9d, 0xe4, "Right Control"}, XtCase{0x38, 0xe2, "Left Alt"},
+                    XtCase{0xb8, 0xe6, "AltGr"}, XtCase{0xdb, 0xe3, "Left Windows"},
+                    XtCase{0xdc, 0xe7, "Right Windows"}, XtCase{0xdd, 0x65, "Menu"},
+                    XtCase{0xd3, 0x4c, "Delete"}, XtCase{0xc8, 0x52, "Up"},
+                    XtCase{0xcb, 0x50, "Left"}, XtCase{0x9c, 0x58, "keypad Enter"},
+                    XtCase{0x4f, 0x59, "keypad 1"}, XtCase{0xc6, 0x48, "Pause"},
+                    XtCase{0xb7, 0x46, "Print Screen"}, XtCase{0x56, 0x64, "102nd key (< > |)"},
+                    XtCase{0x73, 0x87, "Ro"}),
     [](const testing::TestParamInfo<XtCase> &param) {
         std::string name;
         for (const char *c = param.param.key; *c; ++c)

@@ -39,10 +39,10 @@ constexpr uint32_t kDelete = 0xffff;
 class InputRouterTest : public testing::Test {
 protected:
     void useLayout(const char *name) {
-        router = std::make_unique<InputRouter>(
-            std::make_shared<const KeysymMap>(
-                KeysymMap::forLayout(name, {KVMVNC_KEYMAPS_BUILD_DIR})),
-            sink);
+        router =
+            std::make_unique<InputRouter>(std::make_shared<const KeysymMap>(KeysymMap::forLayout(
+                                              name, {KVMVNC_KEYMAPS_BUILD_DIR})),
+                                          sink);
     }
     void tap(ViewerId viewer, uint32_t keysym) {
         router->keysymEvent(viewer, true, keysym);
@@ -65,8 +65,8 @@ TEST_F(InputRouterTest, ShiftTheViewerDidNotSendIsAddedAroundTheKey) {
     useLayout("us");
     tap(1, 'A');
     // Shift first, then the key, then the key up, then Shift up.
-    EXPECT_EQ(sink.keyboard, (std::vector<KeyboardReport>{keys(0x02), keys(0x02, 0x04),
-                                                          keys(0x02), keys(0)}));
+    EXPECT_EQ(sink.keyboard,
+              (std::vector<KeyboardReport>{keys(0x02), keys(0x02, 0x04), keys(0x02), keys(0)}));
 }
 
 TEST_F(InputRouterTest, UsViewerTypingAtOnAGermanTarget) {
@@ -75,9 +75,8 @@ TEST_F(InputRouterTest, UsViewerTypingAtOnAGermanTarget) {
     router->keysymEvent(1, true, kShiftL);
     tap(1, '@');
     router->keysymEvent(1, false, kShiftL);
-    EXPECT_EQ(sink.keyboard,
-              (std::vector<KeyboardReport>{keys(0x02), keys(0x40), keys(0x40, 0x14), keys(0x40),
-                                           keys(0x02), keys(0)}));
+    EXPECT_EQ(sink.keyboard, (std::vector<KeyboardReport>{keys(0x02), keys(0x40), keys(0x40, 0x14),
+                                                          keys(0x40), keys(0x02), keys(0)}));
 }
 
 TEST_F(InputRouterTest, ColonOnAGermanTargetGetsShift) {
@@ -107,8 +106,8 @@ TEST_F(InputRouterTest, ScancodesNeedNoLayout) {
     router->scancodeEvent(1, true, 0x10);  // the key labelled Q in the US
     router->scancodeEvent(1, false, 0x10);
     router->scancodeEvent(1, false, 0x9d);
-    EXPECT_EQ(sink.keyboard, (std::vector<KeyboardReport>{keys(0x10), keys(0x10, 0x14),
-                                                          keys(0x10), keys(0)}));
+    EXPECT_EQ(sink.keyboard,
+              (std::vector<KeyboardReport>{keys(0x10), keys(0x10, 0x14), keys(0x10), keys(0)}));
 }
 
 TEST_F(InputRouterTest, SeventhKeyIsRollover) {

@@ -38,29 +38,30 @@ TEST_P(KeysymMapLayoutTest, TypesTheCharacterAsOnThatKeyboard) {
 
 INSTANTIATE_TEST_SUITE_P(
     Layouts, KeysymMapLayoutTest,
-    testing::Values(
-        LayoutCase{"us", 'a', {0x04, 0}, "a"}, LayoutCase{"us", 'A', {0x04, kShift}, "A"},
-        LayoutCase{"us", ':', {0x33, kShift}, "colon"}, LayoutCase{"us", '@', {0x1f, kShift}, "at"},
-        LayoutCase{"us", '\\', {0x31, 0}, "backslash"},
-        LayoutCase{"de", 'z', {0x1c, 0}, "z on the Y key"},
-        LayoutCase{"de", 'y', {0x1d, 0}, "y on the Z key"},
-        LayoutCase{"de", ':', {0x37, kShift}, "colon is Shift+period"},
-        LayoutCase{"de", '@', {0x14, kAltGr}, "at is AltGr+Q"},
-        LayoutCase{"de", '|', {0x64, kAltGr}, "bar on the 102nd key"},
-        LayoutCase{"de", 0xdf, {0x2d, 0}, "sharp s"},
-        LayoutCase{"de", 0x20ac, {0x08, kAltGr}, "euro is AltGr+E"},
-        LayoutCase{"de", 0xfe52, {0x35, 0}, "dead circumflex (a dead key)"},
-        LayoutCase{"de", 0xfe51, {0x2e, 0}, "dead acute (a dead key)"},
-        LayoutCase{"de(nodeadkeys)", '^', {0x35, 0}, "circumflex without dead keys"},
-        LayoutCase{"fr", 'a', {0x14, 0}, "a on the Q key"},
-        LayoutCase{"fr", 'q', {0x04, 0}, "q on the A key"},
-        LayoutCase{"fr", '1', {0x1e, kShift}, "digits need Shift"},
-        LayoutCase{"fr", 0xe9, {0x1f, 0}, "e acute on the 2 key"},
-        LayoutCase{"fr", '@', {0x27, kAltGr}, "at is AltGr+0"},
-        LayoutCase{"ru", 0x6c1, {0x09, 0}, "Cyrillic a on the F key"},
-        LayoutCase{"ru", 0x01000430, {0x09, 0}, "Cyrillic a as a Unicode keysym"},
-        LayoutCase{"ru", 0x6c6, {0x04, 0}, "Cyrillic ef on the A key"},
-        LayoutCase{"ru", 0x6e1, {0x09, kShift}, "capital Cyrillic A"}),
+    testing::Values(LayoutCase{"us", 'a', {0x04, 0}, "a"},
+                    LayoutCase{"us", 'A', {0x04, kShift}, "A"},
+                    LayoutCase{"us", ':', {0x33, kShift}, "colon"},
+                    LayoutCase{"us", '@', {0x1f, kShift}, "at"},
+                    LayoutCase{"us", '\\', {0x31, 0}, "backslash"},
+                    LayoutCase{"de", 'z', {0x1c, 0}, "z on the Y key"},
+                    LayoutCase{"de", 'y', {0x1d, 0}, "y on the Z key"},
+                    LayoutCase{"de", ':', {0x37, kShift}, "colon is Shift+period"},
+                    LayoutCase{"de", '@', {0x14, kAltGr}, "at is AltGr+Q"},
+                    LayoutCase{"de", '|', {0x64, kAltGr}, "bar on the 102nd key"},
+                    LayoutCase{"de", 0xdf, {0x2d, 0}, "sharp s"},
+                    LayoutCase{"de", 0x20ac, {0x08, kAltGr}, "euro is AltGr+E"},
+                    LayoutCase{"de", 0xfe52, {0x35, 0}, "dead circumflex (a dead key)"},
+                    LayoutCase{"de", 0xfe51, {0x2e, 0}, "dead acute (a dead key)"},
+                    LayoutCase{"de(nodeadkeys)", '^', {0x35, 0}, "circumflex without dead keys"},
+                    LayoutCase{"fr", 'a', {0x14, 0}, "a on the Q key"},
+                    LayoutCase{"fr", 'q', {0x04, 0}, "q on the A key"},
+                    LayoutCase{"fr", '1', {0x1e, kShift}, "digits need Shift"},
+                    LayoutCase{"fr", 0xe9, {0x1f, 0}, "e acute on the 2 key"},
+                    LayoutCase{"fr", '@', {0x27, kAltGr}, "at is AltGr+0"},
+                    LayoutCase{"ru", 0x6c1, {0x09, 0}, "Cyrillic a on the F key"},
+                    LayoutCase{"ru", 0x01000430, {0x09, 0}, "Cyrillic a as a Unicode keysym"},
+                    LayoutCase{"ru", 0x6c6, {0x04, 0}, "Cyrillic ef on the A key"},
+                    LayoutCase{"ru", 0x6e1, {0x09, kShift}, "capital Cyrillic A"}),
     [](const testing::TestParamInfo<LayoutCase> &param) {
         std::string name = param.param.layout;
         for (char &c : name)
@@ -115,8 +116,8 @@ TEST(KeysymMapTest, MalformedTablesAndMissingLayoutsAreClearErrors) {
 
 TEST(KeysymMapTest, EveryGeneratedTableLoads) {
     // Spot-check breadth: the generator covers xkb's layouts and variants.
-    for (const char *name : {"gb", "es", "it", "se", "jp", "br", "us(dvorak)",
-                             "ch(fr)", "ua", "il", "gr"}) {
+    for (const char *name :
+         {"gb", "es", "it", "se", "jp", "br", "us(dvorak)", "ch(fr)", "ua", "il", "gr"}) {
         try {
             EXPECT_GT(layout(name).size(), 40u) << name;
         } catch (const std::runtime_error &error) {

@@ -22,9 +22,10 @@ using namespace std::chrono_literals;
 constexpr auto kTimeout = 15s;
 
 std::string stillConfig(Size size, int bootSeconds = 0, const std::string &extra = "") {
-    return "[capture]\nwidth = " + std::to_string(size.width) + "\nheight = " +
-           std::to_string(size.height) + "\n[virtual]\nboot_seconds = " +
-           std::to_string(bootSeconds) + "\nanimate = false\n" + extra;
+    return "[capture]\nwidth = " + std::to_string(size.width) +
+           "\nheight = " + std::to_string(size.height) +
+           "\n[virtual]\nboot_seconds = " + std::to_string(bootSeconds) + "\nanimate = false\n" +
+           extra;
 }
 
 ViewerOptions viewerFor(const DaemonProcess &daemon, const std::string &encodings,
@@ -57,7 +58,8 @@ protected:
 
 }  // namespace
 
-class LosslessEncodingTest : public DaemonTest, public ::testing::WithParamInterface<const char *> {};
+class LosslessEncodingTest : public DaemonTest,
+                             public ::testing::WithParamInterface<const char *> {};
 
 TEST_P(LosslessEncodingTest, ViewerSeesTheExactPictureOfTheTarget) {
     const Size size{1280, 720};
@@ -158,8 +160,8 @@ TEST_F(DaemonTest, StaticScreenSendsNothing) {
 }
 
 TEST_F(DaemonTest, MovingElementSendsOnlyWhatChanged) {
-    DaemonProcess &daemon =
-        startDaemon("[capture]\nwidth = 1920\nheight = 1080\nfps = 30\n[virtual]\nboot_seconds = 0\n");
+    DaemonProcess &daemon = startDaemon(
+        "[capture]\nwidth = 1920\nheight = 1080\nfps = 30\n[virtual]\nboot_seconds = 0\n");
     TestViewer viewer(viewerFor(daemon, "tight", 8));
     ASSERT_TRUE(viewer.connect()) << viewer.lastError();
     ASSERT_TRUE(viewer.pumpUntil([&] { return viewer.size() == Size{1920, 1080}; }, kTimeout));
@@ -186,7 +188,8 @@ TEST_F(DaemonTest, ManyViewersAtOnceEachWithTheirOwnEncoding) {
     // A JPEG viewer joining does not change what the lossless ones get.
     TestViewer jpeg(viewerFor(daemon, "tight", 2));
     ASSERT_TRUE(jpeg.connect());
-    EXPECT_TRUE(jpeg.pumpUntil([&] { return jpeg.size() == size && jpeg.updates() > 0; }, kTimeout));
+    EXPECT_TRUE(
+        jpeg.pumpUntil([&] { return jpeg.size() == size && jpeg.updates() > 0; }, kTimeout));
     for (auto &viewer : viewers) {
         viewer->pump(100ms);
         EXPECT_EQ(viewer->picture(), expected);
@@ -237,8 +240,8 @@ TEST_F(DaemonTest, GarbageFromOneClientLeavesTheOthersServed) {
     };
     const Abuse abuses[] = {
         {"not RFB at all", false, std::vector<uint8_t>(64, 'x')},
-        {"an impossible pixel format (13 bpp)", true,
-         {0, 0, 0, 0, 13, 13, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0}},
+        {"an impossible pixel format (13 bpp)", true, {0, 0,   0, 0,   13, 13, 0, 1, 0, 255,
+                                                       0, 255, 0, 255, 16, 8,  0, 0, 0, 0}},
         {"an unknown message type", true, {0x77, 1, 2, 3, 4, 5, 6, 7}},
         {"a huge cut text length", true, {6, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 'a'}},
     };

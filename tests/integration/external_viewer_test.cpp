@@ -47,8 +47,8 @@ public:
             return false;
         const std::string geometry =
             std::to_string(screen.width) + "x" + std::to_string(screen.height) + "x24";
-        bool started = process_.start({"Xvfb", "-displayfd", std::to_string(fds[1]), "-screen",
-                                       "0", geometry, "-nolisten", "tcp"},
+        bool started = process_.start({"Xvfb", "-displayfd", std::to_string(fds[1]), "-screen", "0",
+                                       geometry, "-nolisten", "tcp"},
                                       {}, "/dev/null", fds[1]);
         ::close(fds[1]);
         char number[16] = {};
@@ -62,9 +62,9 @@ public:
     const std::string &display() const { return display_; }
 
     std::optional<Image> screenshot(const std::string &path) const {
-        if (runCommand({"import", "-display", display_, "-window", "root", "-depth", "8",
-                        "ppm:" + path},
-                       {}, 20s) != 0)
+        if (runCommand(
+                {"import", "-display", display_, "-window", "root", "-depth", "8", "ppm:" + path},
+                {}, 20s) != 0)
             return std::nullopt;
         return readPpm(path);
     }
@@ -139,7 +139,8 @@ double bestPsnr(const Image &shot, const Image &expected, int maxOffset) {
     auto squaredError = [&](int ox, int oy, int rowStep) {
         double sum = 0.0;
         for (int y = 0; y < expected.size.height; y += rowStep) {
-            const uint8_t *want = &expected.pixels[static_cast<size_t>(y) * expected.size.width * 4];
+            const uint8_t *want =
+                &expected.pixels[static_cast<size_t>(y) * expected.size.width * 4];
             const uint8_t *got =
                 &shot.pixels[(static_cast<size_t>(y + oy) * shot.size.width + ox) * 4];
             for (int i = 0; i < expected.size.width * 4; ++i) {
@@ -237,9 +238,9 @@ TEST_F(ExternalViewerTest, TigerVncTypingAndClickingReachTheUsbDevices) {
     ASSERT_FALSE(id.empty());
     ASSERT_EQ(runCommand({"xdotool", "windowfocus", "--sync", id}, display), 0);
     ASSERT_EQ(runCommand({"xdotool", "type", "--delay", "80", "Hi"}, display), 0);
-    ASSERT_EQ(runCommand({"xdotool", "mousemove", "--window", id, "400", "300", "click", "1"},
-                         display),
-              0);
+    ASSERT_EQ(
+        runCommand({"xdotool", "mousemove", "--window", id, "400", "300", "click", "1"}, display),
+        0);
 
     auto read = [&](const char *name) {
         std::ifstream file(daemon_->path(name), std::ios::binary);
@@ -261,10 +262,13 @@ TEST_F(ExternalViewerTest, TigerVncTypingAndClickingReachTheUsbDevices) {
 
     const uint16_t x = input::MouseState::scale(400, 800);
     const uint16_t y = input::MouseState::scale(300, 600);
-    const std::vector<uint8_t> pressed = {0x01, static_cast<uint8_t>(x & 0xff),
+    const std::vector<uint8_t> pressed = {0x01,
+                                          static_cast<uint8_t>(x & 0xff),
                                           static_cast<uint8_t>(x >> 8),
                                           static_cast<uint8_t>(y & 0xff),
-                                          static_cast<uint8_t>(y >> 8), 0, 0};
+                                          static_cast<uint8_t>(y >> 8),
+                                          0,
+                                          0};
     std::vector<uint8_t> mouse;
     while (std::chrono::steady_clock::now() < deadline) {
         mouse = read("mouse");
@@ -287,9 +291,11 @@ TEST_P(VncsnapshotTest, SnapshotMatchesTheTarget) {
     startDaemon(stillConfig(size, 0));
     const std::string jpeg = dir_ + "/snapshot.jpg";
     const std::string ppm = dir_ + "/snapshot.ppm";
-    std::vector<std::string> argv = {"vncsnapshot", "-quiet", "-passwd",
-                                     std::string(KVMVNC_TEST_DATA) + "/full_only.passwd",
-                                     "-encodings", GetParam().first, "-quality", "100"};
+    std::vector<std::string> argv = {
+        "vncsnapshot", "-quiet",
+        "-passwd",     std::string(KVMVNC_TEST_DATA) + "/full_only.passwd",
+        "-encodings",  GetParam().first,
+        "-quality",    "100"};
     argv.insert(argv.end(), {"127.0.0.1::" + std::to_string(daemon_->port()), jpeg});
     ASSERT_EQ(runCommand(argv, {}, 30s, dir_ + "/vncsnapshot.log"), 0);
     ASSERT_EQ(runCommand({"convert", jpeg, "-depth", "8", "ppm:" + ppm}), 0);

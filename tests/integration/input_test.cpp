@@ -43,9 +43,11 @@ class GadgetInputTest : public ::testing::Test {
 protected:
     void start(const std::string &layout, const std::string &extra = "") {
         daemon_ = std::make_unique<DaemonProcess>(
-            extra + "[capture]\nwidth = 1280\nheight = 720\n[virtual]\nboot_seconds = 0\n"
-                    "animate = false\n[hid]\ntarget = gadget\nkeyboard = kbd\nmouse = mouse\n"
-                    "layout = " + layout + "\n");
+            extra +
+            "[capture]\nwidth = 1280\nheight = 720\n[virtual]\nboot_seconds = 0\n"
+            "animate = false\n[hid]\ntarget = gadget\nkeyboard = kbd\nmouse = mouse\n"
+            "layout = " +
+            layout + "\n");
         std::ofstream(daemon_->path("kbd")).flush();
         std::ofstream(daemon_->path("mouse")).flush();
         ASSERT_TRUE(daemon_->start()) << daemon_->log();
@@ -111,10 +113,10 @@ TEST_F(GadgetInputTest, PointerLandsWhereTheViewerClicked) {
     const uint16_t x = input::MouseState::scale(640, 1280);
     const uint16_t y = input::MouseState::scale(360, 720);
     const uint8_t xl = x & 0xff, xh = x >> 8, yl = y & 0xff, yh = y >> 8;
-    const Bytes expected = {0x01, 0xff, 0x7f, 0x00, 0x00, 0x00, 0x00,  // pressed
-                            0x00, 0xff, 0x7f, 0x00, 0x00, 0x00, 0x00,  // released
-                            0x00, xl,   xh,   yl,   yh,   0x00, 0x00,  // moved
-                            0x00, xl,   xh,   yl,   yh,   0x01, 0x00}; // one notch up
+    const Bytes expected = {0x01, 0xff, 0x7f, 0x00, 0x00, 0x00, 0x00,   // pressed
+                            0x00, 0xff, 0x7f, 0x00, 0x00, 0x00, 0x00,   // released
+                            0x00, xl,   xh,   yl,   yh,   0x00, 0x00,   // moved
+                            0x00, xl,   xh,   yl,   yh,   0x01, 0x00};  // one notch up
     EXPECT_EQ(waitForBytes("mouse", expected.size(), *viewer), expected);
 }
 
@@ -132,7 +134,8 @@ TEST_F(GadgetInputTest, NothingStaysPressedWhenTheViewerGoes) {
     observer->pumpUntil(
         [&] {
             Bytes keyboard = readFile(daemon_->path("kbd"));
-            return keyboard.size() >= 24 && Bytes(keyboard.end() - 8, keyboard.end()) == keyReport(0);
+            return keyboard.size() >= 24 &&
+                   Bytes(keyboard.end() - 8, keyboard.end()) == keyReport(0);
         },
         kTimeout);
     Bytes keyboard = readFile(daemon_->path("kbd"));
@@ -159,8 +162,9 @@ TEST_F(GadgetInputTest, ViewOnlyViewersCannotType) {
 
 TEST(VirtualTargetInputTest, TypedTextAndThePointerAppearOnItsScreen) {
     const Size size{1024, 768};
-    DaemonProcess daemon("[capture]\nwidth = 1024\nheight = 768\n[virtual]\nboot_seconds = 0\n"
-                         "animate = false\n[hid]\nlayout = us\n");
+    DaemonProcess daemon(
+        "[capture]\nwidth = 1024\nheight = 768\n[virtual]\nboot_seconds = 0\n"
+        "animate = false\n[hid]\nlayout = us\n");
     ASSERT_TRUE(daemon.start()) << daemon.log();
     ViewerOptions options;
     options.port = daemon.port();
@@ -171,10 +175,11 @@ TEST(VirtualTargetInputTest, TypedTextAndThePointerAppearOnItsScreen) {
     // sends input before handling its first update can stop getting updates,
     // though the server sends them: a raw client shows it, and a second
     // viewer sees the input.)
-    ASSERT_TRUE(viewer.pumpUntil([&] { return viewer.size() == size && viewer.updates() > 0; },
-                                 kTimeout));
+    ASSERT_TRUE(
+        viewer.pumpUntil([&] { return viewer.size() == size && viewer.updates() > 0; }, kTimeout));
     viewer.pump(200ms);
-    for (uint32_t keysym : std::initializer_list<uint32_t>{'h', 'e', 'l', 'l', 'o', 0xff0d, 'K', 'V', 'M'}) {
+    for (uint32_t keysym :
+         std::initializer_list<uint32_t>{'h', 'e', 'l', 'l', 'o', 0xff0d, 'K', 'V', 'M'}) {
         ASSERT_TRUE(viewer.sendKey(keysym, true));
         ASSERT_TRUE(viewer.sendKey(keysym, false));
     }
@@ -198,8 +203,9 @@ TEST(VirtualTargetInputTest, TypedTextAndThePointerAppearOnItsScreen) {
 }
 
 TEST(VirtualTargetInputTest, CapsLockLedReachesViewersAsQemuLedState) {
-    DaemonProcess daemon("[capture]\nwidth = 640\nheight = 480\n[virtual]\nboot_seconds = 0\n"
-                         "animate = false\n");
+    DaemonProcess daemon(
+        "[capture]\nwidth = 640\nheight = 480\n[virtual]\nboot_seconds = 0\n"
+        "animate = false\n");
     ASSERT_TRUE(daemon.start()) << daemon.log();
     RawRfbConnection watcher;
     ASSERT_TRUE(watcher.connect(daemon.port()));
@@ -210,7 +216,8 @@ TEST(VirtualTargetInputTest, CapsLockLedReachesViewersAsQemuLedState) {
         uint8_t header[16 + 1];
         if (!watcher.readExactly(header, sizeof(header)))
             return false;
-        const uint8_t expectedHeader[16] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xfb};
+        const uint8_t expectedHeader[16] = {0, 0, 0, 1, 0,    0,    0,    0,
+                                            0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xfb};
         if (std::memcmp(header, expectedHeader, 16) != 0)
             return false;
         leds = header[16];

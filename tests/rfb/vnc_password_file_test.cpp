@@ -14,7 +14,8 @@ std::string data(const char *name) { return std::string(KVMVNC_TEST_DATA) + "/" 
 std::string writeTemp(const char *name, const std::vector<uint8_t> &bytes) {
     std::string path = testing::TempDir() + name;
     std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        .write(reinterpret_cast<const char *>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
     return path;
 }
 }  // namespace

@@ -45,8 +45,8 @@ Image Image::crop(Rect area) const {
 std::optional<Image> readPpm(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     std::string magic, width, height, maxval;
-    if (!readToken(in, magic) || magic != "P6" || !readToken(in, width) ||
-        !readToken(in, height) || !readToken(in, maxval))
+    if (!readToken(in, magic) || magic != "P6" || !readToken(in, width) || !readToken(in, height) ||
+        !readToken(in, maxval))
         return std::nullopt;
     Image image;
     image.size = {std::stoi(width), std::stoi(height)};

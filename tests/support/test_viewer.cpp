@@ -77,7 +77,8 @@ bool TestViewer::pump(std::chrono::milliseconds timeout) {
     do {
         auto left = std::chrono::duration_cast<std::chrono::microseconds>(
             deadline - std::chrono::steady_clock::now());
-        int ready = WaitForMessage(client_, static_cast<unsigned>(std::max<int64_t>(left.count(), 0)));
+        int ready =
+            WaitForMessage(client_, static_cast<unsigned>(std::max<int64_t>(left.count(), 0)));
         if (ready < 0) {
             alive_ = false;
             error_ = "wait failed";
@@ -193,8 +194,8 @@ std::string describeDifference(const TestViewer &viewer, Size size,
     const size_t pixel = first / 4;
     std::snprintf(text, sizeof(text),
                   "%zu pixels differ, first at (%zu, %zu): #%02x%02x%02x, expected #%02x%02x%02x",
-                  differing, pixel % size.width, pixel / size.width, got[first + 2],
-                  got[first + 1], got[first], want[first + 2], want[first + 1], want[first]);
+                  differing, pixel % size.width, pixel / size.width, got[first + 2], got[first + 1],
+                  got[first], want[first + 2], want[first + 1], want[first]);
     return text;
 }
 

@@ -14,8 +14,8 @@ namespace kvmvnc::app {
 
 // Counters of what reached the framebuffer, for logs and benchmarks.
 struct PumpStats {
-    uint64_t frames = 0;        // frames taken from the mailbox
-    uint64_t changedFrames = 0; // frames with at least one changed tile
+    uint64_t frames = 0;         // frames taken from the mailbox
+    uint64_t changedFrames = 0;  // frames with at least one changed tile
     uint64_t changedTiles = 0;
     uint64_t resizes = 0;
 };

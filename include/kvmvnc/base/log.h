@@ -22,7 +22,7 @@ void write(Level level, const char *category, const char *format, ...)
 
 #define KVM_LOG(severity, category, ...)                                            \
     do {                                                                            \
-        if (static_cast<int>(severity) >= static_cast<int>(::kvmvnc::log::level()))  \
+        if (static_cast<int>(severity) >= static_cast<int>(::kvmvnc::log::level())) \
             ::kvmvnc::log::write(severity, category, __VA_ARGS__);                  \
     } while (0)
 #define LOG_DEBUG(category, ...) KVM_LOG(::kvmvnc::log::Level::Debug, category, __VA_ARGS__)

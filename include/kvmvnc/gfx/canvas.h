@@ -36,8 +36,8 @@ public:
     // Draws UTF-8 text with its top-left corner at (x, y), each glyph pixel
     // scaled to scale x scale. `cellWidth` (in unscaled pixels) spaces the
     // glyphs: 9 gives the VGA text mode look. Returns the x after the text.
-    int drawText(int x, int y, std::string_view utf8, Color color, int scale = 1,
-                 int cellWidth = 0, const Font &font = Font::console());
+    int drawText(int x, int y, std::string_view utf8, Color color, int scale = 1, int cellWidth = 0,
+                 const Font &font = Font::console());
     // Text with a background box of the cells it covers.
     int drawTextOn(int x, int y, std::string_view utf8, Color color, Color background,
                    int scale = 1, int cellWidth = 0, const Font &font = Font::console());

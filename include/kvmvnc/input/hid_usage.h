@@ -54,7 +54,9 @@ inline constexpr uint8_t kScrollLock = 0x04;
 }  // namespace led
 
 inline bool isModifierUsage(uint8_t u) { return u >= usage::kLeftControl && u <= usage::kRightGui; }
-inline uint8_t modifierBit(uint8_t u) { return static_cast<uint8_t>(1u << (u - usage::kLeftControl)); }
+inline uint8_t modifierBit(uint8_t u) {
+    return static_cast<uint8_t>(1u << (u - usage::kLeftControl));
+}
 
 // Linux evdev key code (KEY_*) to HID usage.
 std::optional<uint8_t> usageForEvdev(uint16_t evdevCode);

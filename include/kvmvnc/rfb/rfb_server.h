@@ -24,8 +24,7 @@ public:
     virtual void keysymEvent(uint64_t viewer, bool down, uint32_t keysym) = 0;
     // QEMU Extended Key Event: the physical key as an XT key code (0 when the
     // viewer could not tell; then `keysym` is all there is).
-    virtual void scancodeEvent(uint64_t viewer, bool down, uint32_t xtKeycode,
-                               uint32_t keysym) = 0;
+    virtual void scancodeEvent(uint64_t viewer, bool down, uint32_t xtKeycode, uint32_t keysym) = 0;
     virtual void pointerEvent(uint64_t viewer, uint8_t buttons, int x, int y, Size screen) = 0;
     virtual void viewerLeft(uint64_t viewer) = 0;
 };

@@ -24,8 +24,8 @@ struct ScreenInputs {
                view.biosProgress == other.view.biosProgress &&
                view.bootCount == other.view.bootCount &&
                view.input.version == other.view.input.version &&
-               animationTime == other.animationTime &&
-               clock == other.clock && refreshRate == other.refreshRate;
+               animationTime == other.animationTime && clock == other.clock &&
+               refreshRate == other.refreshRate;
     }
 };
 
