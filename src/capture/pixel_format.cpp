@@ -6,8 +6,10 @@
 
 #include <libyuv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <vector>
 
 namespace kvmvnc::capture {
 
@@ -74,11 +76,120 @@ std::optional<PixelFormat> parsePixelFormat(std::string_view text) {
 
 int bytesPerPixel(PixelFormat format) { return info(format).bytesPerPixel; }
 
+const char *yuvEncodingName(YuvEncoding encoding) {
+    switch (encoding) {
+    case YuvEncoding::Bt601Limited:
+        return "BT.601 limited range";
+    case YuvEncoding::Bt601Full:
+        return "BT.601 full range";
+    case YuvEncoding::Bt709Limited:
+        return "BT.709 limited range";
+    case YuvEncoding::Bt709Full:
+        return "BT.709 full range";
+    }
+    return "?";
+}
+
+YuvEncoding yuvEncodingFor(uint32_t colorspace, uint32_t ycbcrEnc, uint32_t quantization) {
+    if (ycbcrEnc == V4L2_YCBCR_ENC_DEFAULT)
+        ycbcrEnc = V4L2_MAP_YCBCR_ENC_DEFAULT(colorspace);
+    if (quantization == V4L2_QUANTIZATION_DEFAULT)
+        quantization = V4L2_MAP_QUANTIZATION_DEFAULT(false, colorspace, ycbcrEnc);
+    const bool full = quantization == V4L2_QUANTIZATION_FULL_RANGE;
+    switch (ycbcrEnc) {
+    case V4L2_YCBCR_ENC_709:
+    case V4L2_YCBCR_ENC_XV709:
+    case V4L2_YCBCR_ENC_BT2020:
+    case V4L2_YCBCR_ENC_BT2020_CONST_LUM:
+    case V4L2_YCBCR_ENC_SMPTE240M:
+        return full ? YuvEncoding::Bt709Full : YuvEncoding::Bt709Limited;
+    default:
+        return full ? YuvEncoding::Bt601Full : YuvEncoding::Bt601Limited;
+    }
+}
+
+namespace {
+
+const libyuv::YuvConstants &yuvConstants(YuvEncoding encoding) {
+    switch (encoding) {
+    case YuvEncoding::Bt601Limited:
+        break;
+    case YuvEncoding::Bt601Full:
+        return libyuv::kYuvJPEGConstants;
+    case YuvEncoding::Bt709Limited:
+        return libyuv::kYuvH709Constants;
+    case YuvEncoding::Bt709Full:
+        return libyuv::kYuvF709Constants;
+    }
+    return libyuv::kYuvI601Constants;
+}
+
+// libyuv keeps each chroma coefficient in a signed byte of 1/64ths, so the
+// Cb-to-blue factor saturates at 2.0: BT.709 limited range needs 2.1124 and
+// would lose up to 12 levels of blue (BT.601 limited needs 2.0172, 2 levels
+// at most). Stretching Cb about 128 by 2.1124/2 restores blue; Cb's small
+// share of green (0.2132) grows by the same 5.6%, at most 1.3 levels.
+struct CbStretch {
+    uint8_t table[256];
+    constexpr CbStretch() : table() {
+        for (int cb = 0; cb < 256; ++cb) {
+            const int stretched = 128 + ((cb - 128) * 10562 + (cb >= 128 ? 5000 : -5000)) / 10000;
+            table[cb] = static_cast<uint8_t>(std::clamp(stretched, 0, 255));
+        }
+    }
+};
+constexpr CbStretch kBt709LimitedCb;
+
+// libyuv converts packed 4:2:2 straight to ARGB only with BT.601 limited
+// range. Other matrices go through planar I422, a strip of rows at a time so
+// the planes stay in cache.
+int packed422ToXrgb(PixelFormat format, const uint8_t *src, int srcStride, uint8_t *dst,
+                    int dstStride, int width, int height, YuvEncoding encoding) {
+    if (encoding == YuvEncoding::Bt601Limited) {
+        return format == PixelFormat::Yuyv
+                   ? libyuv::YUY2ToARGB(src, srcStride, dst, dstStride, width, height)
+                   : libyuv::UYVYToARGB(src, srcStride, dst, dstStride, width, height);
+    }
+    constexpr int kStripRows = 16;
+    const int chromaWidth = width / 2;
+    // One per capture thread, kept between frames: no allocation per frame.
+    thread_local std::vector<uint8_t> planes;
+    const size_t lumaBytes = static_cast<size_t>(width) * kStripRows;
+    const size_t chromaBytes = static_cast<size_t>(chromaWidth) * kStripRows;
+    planes.resize(lumaBytes + 2 * chromaBytes);
+    uint8_t *y = planes.data();
+    uint8_t *u = y + lumaBytes;
+    uint8_t *v = u + chromaBytes;
+    const libyuv::YuvConstants &constants = yuvConstants(encoding);
+    for (int row = 0; row < height; row += kStripRows) {
+        const int rows = std::min(kStripRows, height - row);
+        const uint8_t *in = src + static_cast<size_t>(row) * srcStride;
+        uint8_t *out = dst + static_cast<size_t>(row) * dstStride;
+        int ret = format == PixelFormat::Yuyv
+                      ? libyuv::YUY2ToI422(in, srcStride, y, width, u, chromaWidth, v, chromaWidth,
+                                           width, rows)
+                      : libyuv::UYVYToI422(in, srcStride, y, width, u, chromaWidth, v, chromaWidth,
+                                           width, rows);
+        if (ret == 0 && encoding == YuvEncoding::Bt709Limited) {
+            for (size_t i = 0; i < static_cast<size_t>(chromaWidth) * rows; ++i)
+                u[i] = kBt709LimitedCb.table[u[i]];
+        }
+        if (ret == 0)
+            ret = libyuv::I422ToARGBMatrix(y, width, u, chromaWidth, v, chromaWidth, out, dstStride,
+                                           &constants, width, rows);
+        if (ret != 0)
+            return ret;
+    }
+    return 0;
+}
+
+}  // namespace
+
 // The X byte of the output is 0xff: libyuv's *ToARGB writes opaque alpha, and
 // TurboJPEG's BGRX does the same, so every source agrees. Nothing downstream
 // reads it.
 int convertToXrgb(PixelFormat format, const uint8_t *src, size_t bytes, int width, int height,
-                  int srcStride, Frame &out) {
+                  int srcStride, Frame &out, YuvEncoding encoding) {
     int bpp = bytesPerPixel(format);
     if (bpp == 0 || src == nullptr)
         return -EINVAL;
@@ -102,10 +213,8 @@ int convertToXrgb(PixelFormat format, const uint8_t *src, size_t bytes, int widt
     int ret = -1;
     switch (format) {
     case PixelFormat::Yuyv:
-        ret = libyuv::YUY2ToARGB(src, srcStride, dst, out.stride, width, height);
-        break;
     case PixelFormat::Uyvy:
-        ret = libyuv::UYVYToARGB(src, srcStride, dst, out.stride, width, height);
+        ret = packed422ToXrgb(format, src, srcStride, dst, out.stride, width, height, encoding);
         break;
     case PixelFormat::Rgb24:
         // libyuv's "RAW" is R, G, B in memory, V4L2's RGB24.

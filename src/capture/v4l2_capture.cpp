@@ -225,6 +225,8 @@ std::string V4l2Capture::description() const {
         text += ' ';
         text += pixelFormatName(format_);
         text += ' ' + std::to_string(width_) + 'x' + std::to_string(height_);
+        if (bytesPerPixel(format_) == 2)
+            text += std::string(" ") + yuvEncodingName(yuvEncoding_);
     }
     return text;
 }
@@ -370,9 +372,14 @@ int V4l2Capture::openDevice() {
     }
     // Bridges announce resolution changes and signal loss this way; drivers
     // without the event answer EINVAL or ENOTTY, and the stall check covers
-    // them instead.
+    // them instead. The event is per input: subscribe to the one in use
+    // (vivid's HDMI input is number 3).
+    int currentInput = 0;
+    if (xioctl(fd, VIDIOC_G_INPUT, &currentInput) < 0)
+        currentInput = 0;
     v4l2_event_subscription subscription{};
     subscription.type = V4L2_EVENT_SOURCE_CHANGE;
+    subscription.id = static_cast<uint32_t>(currentInput);
     if (int ret = xioctl(fd, VIDIOC_SUBSCRIBE_EVENT, &subscription); ret == -ENODEV) {
         fail("VIDIOC_SUBSCRIBE_EVENT", ret);
         return ret;
@@ -525,6 +532,12 @@ int V4l2Capture::configureFormat() {
         return -EINVAL;
     }
     format_ = *chosen;
+    // The colorimetry fields past `priv` are valid only with the magic set
+    // (the V4L2 core sets it for every driver since Linux 3.16).
+    if (pix.priv == V4L2_PIX_FMT_PRIV_MAGIC)
+        yuvEncoding_ = yuvEncodingFor(pix.colorspace, pix.ycbcr_enc, pix.quantization);
+    else
+        yuvEncoding_ = yuvEncodingFor(pix.colorspace, 0, 0);
     width_ = static_cast<int>(pix.width);
     height_ = static_cast<int>(pix.height);
     // Rows may be padded (the driver's bytesperline); a driver reporting less
@@ -597,6 +610,13 @@ int V4l2Capture::startStreaming() {
     for (uint32_t index = 0; index < buffers_.size(); ++index) {
         if (int ret = requeue(index); ret < 0)
             return ret;
+    }
+    // Events queued until now describe what the probe just saw (or what our
+    // own S_DV_TIMINGS caused); acting on them would restart the new stream.
+    for (int count = 0; count < kMaxEventsPerPoll; ++count) {
+        v4l2_event event{};
+        if (xioctl(fd, VIDIOC_DQEVENT, &event) < 0 || event.pending == 0)
+            break;
     }
     int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     if (int ret = xioctl(fd, VIDIOC_STREAMON, &type); ret < 0) {
@@ -771,7 +791,8 @@ bool V4l2Capture::convert(const uint8_t *data, size_t bytes, Frame &frame) {
             problem = "corrupt JPEG";
             break;
         }
-    } else if (convertToXrgb(format_, data, bytes, width_, height_, stride_, frame) == 0) {
+    } else if (convertToXrgb(format_, data, bytes, width_, height_, stride_, frame, yuvEncoding_) ==
+               0) {
         return true;
     } else {
         problem = "short or malformed";
@@ -807,9 +828,10 @@ void V4l2Capture::giveUp(std::string detail) {
 void V4l2Capture::setStatus(SignalState state, std::string detail) {
     if (status_.state == state && status_.detail == detail)
         return;
-    // The device coming back is logged by openDevice() and start().
+    // The capture thread logs what it shows (once per change, as a warning);
+    // the device coming back is logged by openDevice() and start().
     if (state != SignalState::Ok)
-        LOG_WARN("capture", "%s: %s", signalStateTitle(state), detail.c_str());
+        LOG_DEBUG("capture", "%s: %s", signalStateTitle(state), detail.c_str());
     else if (status_.state != SignalState::NoDevice)
         LOG_INFO("capture", "%s: receiving frames again", options_.device.c_str());
     status_ = {state, std::move(detail)};

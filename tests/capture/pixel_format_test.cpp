@@ -5,6 +5,7 @@
 #include <linux/videodev2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -32,22 +33,28 @@ uint8_t clampByte(double value) {
     return static_cast<uint8_t>(std::clamp(std::lround(value), 0L, 255L));
 }
 
-// BT.601 limited range, the matrix libyuv's YUY2ToARGB/UYVYToARGB invert.
-void toYuv(Rgb c, uint8_t &y, uint8_t &u, uint8_t &v) {
-    double r = c.r / 255.0, g = c.g / 255.0, b = c.b / 255.0;
-    y = clampByte(16 + 65.481 * r + 128.553 * g + 24.966 * b);
-    u = clampByte(128 - 37.797 * r - 74.203 * g + 112.0 * b);
-    v = clampByte(128 + 112.0 * r - 93.786 * g - 18.214 * b);
+// The textbook encoding (ITU-R BT.601 / BT.709): luma weights Kr and Kb,
+// then the range: limited puts Y' in 16..235 and Cb, Cr in 16..240.
+void toYuv(Rgb c, YuvEncoding encoding, uint8_t &y, uint8_t &u, uint8_t &v) {
+    const bool bt709 = encoding == YuvEncoding::Bt709Limited || encoding == YuvEncoding::Bt709Full;
+    const bool full = encoding == YuvEncoding::Bt601Full || encoding == YuvEncoding::Bt709Full;
+    const double kr = bt709 ? 0.2126 : 0.299, kb = bt709 ? 0.0722 : 0.114;
+    const double r = c.r / 255.0, g = c.g / 255.0, b = c.b / 255.0;
+    const double luma = kr * r + (1 - kr - kb) * g + kb * b;
+    const double cb = (b - luma) / (2 * (1 - kb)), cr = (r - luma) / (2 * (1 - kr));
+    y = clampByte(full ? 255 * luma : 16 + 219 * luma);
+    u = clampByte(128 + (full ? 255 : 224) * cb);
+    v = clampByte(128 + (full ? 255 : 224) * cr);
 }
 
 Rgb colourAt(int x) { return kBars[x / kBarWidth]; }
 
 // Writes one row of the bars in `format` at `row`.
-void writeRow(PixelFormat format, uint8_t *row) {
+void writeRow(PixelFormat format, YuvEncoding encoding, uint8_t *row) {
     for (int x = 0; x < kWidth; x += 2) {
         Rgb c = colourAt(x);
         uint8_t y, u, v;
-        toYuv(c, y, u, v);
+        toYuv(c, encoding, y, u, v);
         uint8_t *p;
         switch (format) {
         case PixelFormat::Yuyv:
@@ -77,20 +84,22 @@ void writeRow(PixelFormat format, uint8_t *row) {
 }
 
 // A picture of the bars with `padding` bytes of junk after each row.
-std::vector<uint8_t> makeBars(PixelFormat format, int padding, int &stride) {
+std::vector<uint8_t> makeBars(PixelFormat format, int padding, int &stride,
+                              YuvEncoding encoding = YuvEncoding::Bt601Limited,
+                              int height = kHeight) {
     stride = kWidth * bytesPerPixel(format) + padding;
-    std::vector<uint8_t> data(static_cast<size_t>(stride) * kHeight, 0xab);
-    for (int y = 0; y < kHeight; ++y)
-        writeRow(format, data.data() + static_cast<size_t>(y) * stride);
+    std::vector<uint8_t> data(static_cast<size_t>(stride) * height, 0xab);
+    for (int y = 0; y < height; ++y)
+        writeRow(format, encoding, data.data() + static_cast<size_t>(y) * stride);
     return data;
 }
 
-void expectBars(const Frame &frame) {
+void expectBars(const Frame &frame, int height = kHeight) {
     ASSERT_EQ(frame.width, kWidth);
-    ASSERT_EQ(frame.height, kHeight);
+    ASSERT_EQ(frame.height, height);
     ASSERT_EQ(frame.stride, kWidth * Frame::kBytesPerPixel);
-    ASSERT_EQ(frame.pixels.size(), static_cast<size_t>(frame.stride) * kHeight);
-    for (int y = 0; y < kHeight; ++y) {
+    ASSERT_EQ(frame.pixels.size(), static_cast<size_t>(frame.stride) * height);
+    for (int y = 0; y < height; ++y) {
         const uint8_t *row = frame.row(y);
         for (int x = 0; x < kWidth; ++x) {
             Rgb c = colourAt(x);
@@ -182,6 +191,79 @@ INSTANTIATE_TEST_SUITE_P(Packed, PackedFormatTest,
                          [](const testing::TestParamInfo<PixelFormat> &param) {
                              return std::string(pixelFormatName(param.param));
                          });
+
+// Every Y'CbCr encoding an HDMI source uses comes out as the right colours;
+// with the wrong matrix, saturated green and blue miss by far more than the
+// tolerance. 37 rows: several strips of the planar path and a short last one.
+class YuvEncodingTest : public testing::TestWithParam<std::tuple<PixelFormat, YuvEncoding, int>> {};
+
+TEST_P(YuvEncodingTest, ConvertsColourBars) {
+    const auto [format, encoding, padding] = GetParam();
+    constexpr int kRows = 37;
+    int stride;
+    std::vector<uint8_t> src = makeBars(format, padding, stride, encoding, kRows);
+    Frame frame;
+    ASSERT_EQ(convertToXrgb(format, src.data(), src.size(), kWidth, kRows, stride, frame, encoding),
+              0);
+    expectBars(frame, kRows);
+}
+
+TEST_P(YuvEncodingTest, AnotherMatrixGivesOtherColours) {
+    const auto [format, encoding, padding] = GetParam();
+    const YuvEncoding other = encoding == YuvEncoding::Bt709Limited ? YuvEncoding::Bt601Limited
+                                                                    : YuvEncoding::Bt709Limited;
+    int stride;
+    std::vector<uint8_t> src = makeBars(format, padding, stride, other);
+    Frame frame;
+    ASSERT_EQ(
+        convertToXrgb(format, src.data(), src.size(), kWidth, kHeight, stride, frame, encoding), 0);
+    int worst = 0;
+    for (int x = 0; x < kWidth; ++x) {
+        const uint8_t *px = frame.row(0) + x * 4;
+        const Rgb c = colourAt(x);
+        worst =
+            std::max({worst, std::abs(px[0] - c.b), std::abs(px[1] - c.g), std::abs(px[2] - c.r)});
+    }
+    EXPECT_GT(worst, 10) << "the encoding argument made no difference";
+}
+
+std::string yuvEncodingTestName(const testing::TestParamInfo<YuvEncodingTest::ParamType> &param) {
+    const auto [format, encoding, padding] = param.param;
+    std::string name = std::string(pixelFormatName(format)) + "_" + yuvEncodingName(encoding) +
+                       "_padding" + std::to_string(padding);
+    std::replace_if(
+        name.begin(), name.end(),
+        [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+    return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Matrices, YuvEncodingTest,
+    testing::Combine(testing::Values(PixelFormat::Yuyv, PixelFormat::Uyvy),
+                     testing::Values(YuvEncoding::Bt601Limited, YuvEncoding::Bt601Full,
+                                     YuvEncoding::Bt709Limited, YuvEncoding::Bt709Full),
+                     testing::Values(0, 12)),
+    yuvEncodingTestName);
+
+TEST(PixelFormatTest, EncodingFromV4l2Colorimetry) {
+    // Defaults as the V4L2 spec maps them: sRGB and SMPTE 170M are BT.601,
+    // Rec. 709 is BT.709, JPEG is full range, the rest limited.
+    EXPECT_EQ(yuvEncodingFor(V4L2_COLORSPACE_SRGB, 0, 0), YuvEncoding::Bt601Limited);
+    EXPECT_EQ(yuvEncodingFor(V4L2_COLORSPACE_SMPTE170M, 0, 0), YuvEncoding::Bt601Limited);
+    EXPECT_EQ(yuvEncodingFor(V4L2_COLORSPACE_REC709, 0, 0), YuvEncoding::Bt709Limited);
+    EXPECT_EQ(yuvEncodingFor(V4L2_COLORSPACE_JPEG, 0, 0), YuvEncoding::Bt601Full);
+    EXPECT_EQ(yuvEncodingFor(V4L2_COLORSPACE_DEFAULT, 0, 0), YuvEncoding::Bt601Limited);
+    // Explicit fields win over the colorspace's defaults.
+    EXPECT_EQ(
+        yuvEncodingFor(V4L2_COLORSPACE_SRGB, V4L2_YCBCR_ENC_709, V4L2_QUANTIZATION_FULL_RANGE),
+        YuvEncoding::Bt709Full);
+    EXPECT_EQ(yuvEncodingFor(V4L2_COLORSPACE_REC709, V4L2_YCBCR_ENC_601, 0),
+              YuvEncoding::Bt601Limited);
+    EXPECT_EQ(yuvEncodingFor(V4L2_COLORSPACE_REC709, 0, V4L2_QUANTIZATION_FULL_RANGE),
+              YuvEncoding::Bt709Full);
+    EXPECT_EQ(yuvEncodingFor(V4L2_COLORSPACE_BT2020, 0, 0), YuvEncoding::Bt709Limited);
+    EXPECT_STREQ(yuvEncodingName(YuvEncoding::Bt709Limited), "BT.709 limited range");
+}
 
 TEST(PixelFormatTest, RejectsOddWidthFor422) {
     std::vector<uint8_t> src(64, 0x80);

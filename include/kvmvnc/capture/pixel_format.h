@@ -33,11 +33,29 @@ std::optional<PixelFormat> parsePixelFormat(std::string_view text);
 // Bytes per pixel of a packed format; 0 for MJPEG.
 int bytesPerPixel(PixelFormat format);
 
+// How Y'CbCr samples encode colour: the matrix and the range. HDMI sources
+// send BT.601 at SD video modes and BT.709 at HD ones, limited range unless
+// the AVI InfoFrame says otherwise; the capture driver tells which.
+enum class YuvEncoding {
+    Bt601Limited,
+    Bt601Full,
+    Bt709Limited,
+    Bt709Full,
+};
+
+// "BT.601 limited range" and so on.
+const char *yuvEncodingName(YuvEncoding encoding);
+// What a V4L2 format's colorspace, ycbcr_enc and quantization fields (0 for
+// "default", as the V4L2 spec maps them) mean for a Y'CbCr format. BT.2020
+// and SMPTE 240M, which no HDMI capture chip sends in practice, are read as
+// BT.709, the nearest matrix libyuv has.
+YuvEncoding yuvEncodingFor(uint32_t colorspace, uint32_t ycbcrEnc, uint32_t quantization);
+
 // Converts one packed (non-MJPEG) picture into `out` as XRGB8888, resizing
 // `out` to width x height. `bytes` is what the device delivered; a buffer too
 // small for width x height at `srcStride` is rejected. Returns 0 or -EINVAL.
-// Uses libyuv's SIMD row functions.
+// `encoding` applies to YUYV and UYVY only. Uses libyuv's SIMD row functions.
 int convertToXrgb(PixelFormat format, const uint8_t *src, size_t bytes, int width, int height,
-                  int srcStride, Frame &out);
+                  int srcStride, Frame &out, YuvEncoding encoding = YuvEncoding::Bt601Limited);
 
 }  // namespace kvmvnc::capture

@@ -88,6 +88,7 @@ private:
     // The negotiated stream, valid once haveFormat_ is set.
     bool haveFormat_ = false;
     PixelFormat format_ = PixelFormat::Yuyv;
+    YuvEncoding yuvEncoding_ = YuvEncoding::Bt601Limited;  // YUYV and UYVY
     int width_ = 0;
     int height_ = 0;
     int stride_ = 0;
