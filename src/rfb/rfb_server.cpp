@@ -69,20 +69,6 @@ void pointerTrampoline(int buttons, int x, int y, rfbClientPtr client) {
     serverOf(client)->onPointer(buttons, x, y, client);
 }
 
-// Runs in each viewer's output thread just before every update. TigerVNC
-// rejects Tight rectangles wider than 2048 pixels (today all but solid
-// fills; its code says fills will follow). libvncserver keeps its Tight
-// rectangles within 2048 except the solid areas it extracts when the viewer
-// enabled LastRect, which span the whole update width. On wider screens,
-// turn that extraction off for the viewer: solid parts then still go out
-// as fills, cut at 2048 like everything else.
-constexpr int kMaxTightWidth = 2048;
-void beforeUpdate(rfbClientPtr client) {
-    if (client->screen->width > kMaxTightWidth)
-        client->enableLastRectEncoding = FALSE;
-    beforeUpdateLocked(client);
-}
-
 // Runs in the output thread after each update, with the send lock held.
 void afterUpdate(rfbClientPtr client, int) { afterUpdateLocked(client); }
 
@@ -100,11 +86,38 @@ void setXrgbFormat(rfbScreenInfoPtr screen) {
 struct ClientTag {
     uint64_t id;
     QemuClientState qemu;
+    // The resolution changed before the viewer said (SetEncodings) whether
+    // it understands DesktopSize; its first update decides.
+    std::atomic<bool> resizeUndecided{false};
 };
 
 uint64_t idOf(rfbClientPtr client) {
     auto *tag = static_cast<ClientTag *>(client->clientData);
     return tag ? tag->id : 0;
+}
+
+// Runs in each viewer's output thread just before every update. TigerVNC
+// rejects Tight rectangles wider than 2048 pixels (today all but solid
+// fills; its code says fills will follow). libvncserver keeps its Tight
+// rectangles within 2048 except the solid areas it extracts when the viewer
+// enabled LastRect, which span the whole update width. On wider screens,
+// turn that extraction off for the viewer: solid parts then still go out
+// as fills, cut at 2048 like everything else.
+constexpr int kMaxTightWidth = 2048;
+//
+// It also settles a resize that came while the viewer was undecided: one
+// that cannot follow it is closed here, before a picture of the wrong size.
+void beforeUpdate(rfbClientPtr client) {
+    if (client->screen->width > kMaxTightWidth)
+        client->enableLastRectEncoding = FALSE;
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    if (tag && tag->resizeUndecided.exchange(false) && !client->useNewFBSize) {
+        LOG_WARN(kLog, "closing viewer %llu: it cannot follow the resolution change",
+                 static_cast<unsigned long long>(tag->id));
+        rfbCloseClient(client);
+        return;
+    }
+    beforeUpdateLocked(client);
 }
 
 }  // namespace
@@ -301,16 +314,25 @@ void RfbServer::resize(Size size) {
     pthread_mutex_unlock(&screen_->cursorMutex);
 
     for (rfbClientPtr client : locked) {
-        // Viewers without DesktopSize (or with server-side scaling, whose
-        // scaled copy still has the old size) cannot follow.
-        const bool canFollow = client->useNewFBSize && client->scaledScreen == screen_;
+        // Viewers before ServerInit learn the new size from it. Viewers
+        // without DesktopSize (or with server-side scaling, whose scaled copy
+        // still has the old size) cannot follow. Viewers that have not sent
+        // SetEncodings yet (preferredEncoding is still -1) may yet announce
+        // DesktopSize: beforeUpdate() decides at their first update.
+        auto *tag = static_cast<ClientTag *>(client->clientData);
+        const bool initialised = client->state == rfbClientRec::RFB_NORMAL;
+        const bool undecided = initialised && client->preferredEncoding == -1 && tag;
+        if (undecided)
+            tag->resizeUndecided = true;
+        const bool canFollow =
+            !initialised || undecided || (client->useNewFBSize && client->scaledScreen == screen_);
         pthread_mutex_lock(&client->updateMutex);
         sraRgnDestroy(client->modifiedRegion);
         client->modifiedRegion = sraRgnCreateRect(0, 0, size.width, size.height);
         sraRgnMakeEmpty(client->copyRegion);
         client->copyDX = 0;
         client->copyDY = 0;
-        if (canFollow)
+        if (initialised && canFollow)
             client->newFBSizePending = TRUE;
         pthread_cond_signal(&client->updateCond);
         pthread_mutex_unlock(&client->updateMutex);

@@ -134,6 +134,12 @@ void VirtualMachine::typeKey(uint8_t key, uint8_t modifiers) {
     case usage::kBackspace:
         eraseLastCharacter(input_.commandLine);
         return;
+    case usage::kEscape:
+        // Esc during the power-on self test skips the rest of it, as many
+        // BIOSes offer: the "operating system" starts at once.
+        if (poweredOn_ && Clock::now() - poweredOnAt_ < options_.biosDuration)
+            poweredOnAt_ = Clock::now() - options_.biosDuration;
+        return;
     case usage::kDelete:
         if (ctrl && alt) {
             // Ctrl+Alt+Del: what a PC does, a warm reboot.

@@ -62,7 +62,7 @@ void renderBios(const MachineView &view, Canvas &canvas) {
     std::snprintf(boot, sizeof(boot), "Boot #%u", view.bootCount);
     biosLine(canvas, 13, 0, boot);
 
-    biosLine(canvas, 23, 0, "Press DEL to enter SETUP, F12 for Boot Menu", white);
+    biosLine(canvas, 23, 0, "Press DEL to enter SETUP, ESC to skip the memory test", white);
     biosLine(canvas, 24, 0, "11/22/2026-KVM01-VT-01");
 }
 

@@ -103,16 +103,21 @@ TEST_P(JpegQualityTest, TightJpegIsCloseToTheTargetAtEveryQuality) {
 
 INSTANTIATE_TEST_SUITE_P(Qualities, JpegQualityTest, ::testing::Values(0, 5, 9));
 
+constexpr uint32_t kEscapeKeysym = 0xff1b;
+
 TEST_F(DaemonTest, ResolutionChangeReachesAConnectedViewerLive) {
     const Size desktop{1024, 768};
-    DaemonProcess &daemon = startDaemon(stillConfig(desktop, 3));
+    // The BIOS lasts until Esc skips it: the viewer is sure to see it.
+    DaemonProcess &daemon = startDaemon(stillConfig(desktop, 60));
     TestViewer viewer(viewerFor(daemon, "zlib"));
     ASSERT_TRUE(viewer.connect()) << viewer.lastError();
     // First the BIOS in VGA text mode, then, on the same connection, the
     // desktop at its own resolution.
     const auto bios = stillPicture(target::MachinePhase::Bios, target::kBiosTextModeSize);
-    EXPECT_TRUE(viewer.waitForPicture(target::kBiosTextModeSize, bios, kTimeout))
+    ASSERT_TRUE(viewer.waitForPicture(target::kBiosTextModeSize, bios, kTimeout))
         << describeDifference(viewer, target::kBiosTextModeSize, bios);
+    ASSERT_TRUE(viewer.sendKey(kEscapeKeysym, true));
+    ASSERT_TRUE(viewer.sendKey(kEscapeKeysym, false));
     const auto expected = stillPicture(target::MachinePhase::Desktop, desktop);
     EXPECT_TRUE(viewer.waitForPicture(desktop, expected, kTimeout))
         << describeDifference(viewer, desktop, expected);
@@ -121,14 +126,56 @@ TEST_F(DaemonTest, ResolutionChangeReachesAConnectedViewerLive) {
 
 TEST_F(DaemonTest, JpegViewerFollowsTheResolutionChangeToo) {
     const Size desktop{1280, 1024};
-    DaemonProcess &daemon = startDaemon(stillConfig(desktop, 2));
+    DaemonProcess &daemon = startDaemon(stillConfig(desktop, 60));
     TestViewer viewer(viewerFor(daemon, "tight", 8));
     ASSERT_TRUE(viewer.connect()) << viewer.lastError();
+    ASSERT_TRUE(
+        viewer.pumpUntil([&] { return viewer.size() == target::kBiosTextModeSize; }, kTimeout));
+    ASSERT_TRUE(viewer.sendKey(kEscapeKeysym, true));
+    ASSERT_TRUE(viewer.sendKey(kEscapeKeysym, false));
     const auto expected = stillPicture(target::MachinePhase::Desktop, desktop);
     EXPECT_TRUE(viewer.pumpUntil(
         [&] { return viewer.size() == desktop && psnr(viewer.picture(), expected) > 30.0; },
         kTimeout));
 }
+
+// A resize while a viewer is past ServerInit but has not sent SetEncodings:
+// whether it can follow is unknown until it does. One that then announces
+// DesktopSize gets the new size; one that does not is closed rather than
+// sent a picture of the wrong size.
+class UndecidedViewerTest : public DaemonTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(UndecidedViewerTest, ResizeBeforeSetEncodings) {
+    const bool announcesDesktopSize = GetParam();
+    const Size desktop{1024, 768};
+    DaemonProcess &daemon = startDaemon(stillConfig(desktop, 60));
+    RawRfbConnection raw;
+    ASSERT_TRUE(raw.connect(daemon.port()));
+    ASSERT_TRUE(raw.handshake());
+    ASSERT_EQ(raw.serverInitSize(), target::kBiosTextModeSize);
+    // Esc (KeyEvent down and up) skips the BIOS: the desktop's resolution.
+    ASSERT_TRUE(raw.send({4, 1, 0, 0, 0, 0, 0xff, 0x1b, 4, 0, 0, 0, 0, 0, 0xff, 0x1b}));
+    ASSERT_TRUE(daemon.waitForLog("resolution now 1024x768", kTimeout)) << daemon.log();
+
+    // SetEncodings: Raw, and DesktopSize (-223) or nothing else.
+    const std::vector<uint8_t> setEncodings =
+        announcesDesktopSize ? std::vector<uint8_t>{2, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x21}
+                             : std::vector<uint8_t>{2, 0, 0, 1, 0, 0, 0, 0};
+    ASSERT_TRUE(raw.send(setEncodings));
+    ASSERT_TRUE(raw.send({3, 0, 0, 0, 0, 0, 0x02, 0xd0, 0x01, 0x90}));  // 720x400 request
+    if (announcesDesktopSize) {
+        EXPECT_EQ(raw.readDesktopSize(kTimeout), desktop);
+    } else {
+        EXPECT_TRUE(raw.closedByServer(5000)) << "a viewer of the old size was kept";
+        EXPECT_NE(daemon.log().find("cannot follow the resolution change"), std::string::npos)
+            << daemon.log();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(DesktopSize, UndecidedViewerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool> &param) {
+                             return param.param ? "Announced" : "NotAnnounced";
+                         });
 
 TEST_F(DaemonTest, FourKTightRectanglesAreAtMost2048Wide) {
     const Size size{3840, 2160};

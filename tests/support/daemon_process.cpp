@@ -137,4 +137,14 @@ std::string DaemonProcess::log() const {
     return text.str();
 }
 
+bool DaemonProcess::waitForLog(const std::string &text, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (log().find(text) == std::string::npos) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    }
+    return true;
+}
+
 }  // namespace kvmvnc::testing

@@ -37,6 +37,8 @@ public:
     // paths in the configuration land here.
     std::string path(const std::string &name) const { return dir_ + "/" + name; }
     std::string log() const;
+    // Waits until the log contains `text`; false after `timeout`.
+    bool waitForLog(const std::string &text, std::chrono::milliseconds timeout) const;
 
 private:
     int port_;

@@ -54,6 +54,8 @@ bool RawRfbConnection::handshake() {
     uint8_t serverInit[24];
     if (!readExactly(serverInit, sizeof(serverInit)))
         return false;
+    serverInitSize_ = {serverInit[0] << 8 | serverInit[1], serverInit[2] << 8 | serverInit[3]};
+    bytesPerPixel_ = serverInit[4] / 8;
     uint32_t nameLength = (uint32_t{serverInit[20]} << 24) | (uint32_t{serverInit[21]} << 16) |
                           (uint32_t{serverInit[22]} << 8) | serverInit[23];
     std::vector<uint8_t> name(nameLength);
@@ -63,6 +65,35 @@ bool RawRfbConnection::handshake() {
 bool RawRfbConnection::send(const std::vector<uint8_t> &bytes) {
     return ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
            static_cast<ssize_t>(bytes.size());
+}
+
+std::optional<Size> RawRfbConnection::readDesktopSize(std::chrono::milliseconds timeout) {
+    constexpr int32_t kDesktopSize = -223;
+    constexpr int32_t kRaw = 0;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        uint8_t header[4];
+        if (!readExactly(header, sizeof(header)) || header[0] != 0)
+            return std::nullopt;  // closed, or not a FramebufferUpdate
+        const int rects = header[2] << 8 | header[3];
+        for (int i = 0; i < rects; ++i) {
+            uint8_t rect[12];
+            if (!readExactly(rect, sizeof(rect)))
+                return std::nullopt;
+            const int width = rect[4] << 8 | rect[5], height = rect[6] << 8 | rect[7];
+            const auto encoding =
+                static_cast<int32_t>(uint32_t{rect[8]} << 24 | uint32_t{rect[9]} << 16 |
+                                     uint32_t{rect[10]} << 8 | rect[11]);
+            if (encoding == kDesktopSize)
+                return Size{width, height};
+            if (encoding != kRaw)
+                return std::nullopt;
+            std::vector<uint8_t> pixels(static_cast<size_t>(width) * height * bytesPerPixel_);
+            if (!readExactly(pixels.data(), pixels.size()))
+                return std::nullopt;
+        }
+    }
+    return std::nullopt;
 }
 
 bool RawRfbConnection::closedByServer(int timeoutMs) {

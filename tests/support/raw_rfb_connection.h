@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "kvmvnc/base/geometry.h"
 #include "kvmvnc/base/unique_fd.h"
 
 namespace kvmvnc::testing {
@@ -16,6 +19,12 @@ public:
     bool connect(int port);
     // Version, security type None, ClientInit; false on any surprise.
     bool handshake();
+    // The framebuffer size ServerInit announced.
+    Size serverInitSize() const { return serverInitSize_; }
+    // Reads server messages (updates in Raw, at the ServerInit pixel format)
+    // until a DesktopSize rectangle arrives: its size. Nullopt when the
+    // connection closes, something else arrives or `timeout` passes.
+    std::optional<Size> readDesktopSize(std::chrono::milliseconds timeout);
     bool send(const std::vector<uint8_t> &bytes);
     // True when the server closes the connection within `timeoutMs`,
     // reading (and dropping) whatever it sends until then.
@@ -25,6 +34,8 @@ public:
 
 private:
     UniqueFd fd_;
+    Size serverInitSize_;
+    int bytesPerPixel_ = 4;
 };
 
 }  // namespace kvmvnc::testing

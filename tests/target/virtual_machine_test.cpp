@@ -43,6 +43,19 @@ TEST_F(VirtualMachineTest, ResetRestartsTheBiosOnlyWhenOn) {
     EXPECT_EQ(machine.view(t0).phase, MachinePhase::Off);
 }
 
+TEST_F(VirtualMachineTest, EscapeSkipsTheSelfTestButNothingElse) {
+    ASSERT_EQ(machine.view().phase, MachinePhase::Bios);
+    ASSERT_TRUE(machine.keyboardReport({0, 0, 0x29, 0, 0, 0, 0, 0}));
+    ASSERT_TRUE(machine.keyboardReport({}));
+    const MachineView desktop = machine.view();
+    EXPECT_EQ(desktop.phase, MachinePhase::Desktop);
+    EXPECT_EQ(desktop.outputSize, (Size{1280, 720}));
+    // On the desktop, Esc is just a key: the machine does not reboot.
+    ASSERT_TRUE(machine.keyboardReport({0, 0, 0x29, 0, 0, 0, 0, 0}));
+    EXPECT_EQ(machine.view().phase, MachinePhase::Desktop);
+    EXPECT_EQ(machine.view().bootCount, desktop.bootCount);
+}
+
 TEST_F(VirtualMachineTest, DesktopResolutionChangesLive) {
     machine.setDesktopSize({3840, 2160});
     EXPECT_EQ(machine.view(VirtualMachine::Clock::now() + milliseconds{5000}).outputSize,
