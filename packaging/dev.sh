@@ -29,6 +29,13 @@ test_packages=(
     libgtest-dev clang-format
     xvfb tigervnc-viewer imagemagick vncsnapshot xdotool  # real viewers for the integration tests
 )
+# The virtual appliance lab (tests/lab): QEMU, the guest's busybox and
+# v4l2-ctl, and what builds the initramfs and the out-of-tree gpio-sim module
+# (the kernel packages themselves are downloaded, not installed).
+lab_packages=(
+    qemu-system-x86 busybox-static cpio kmod v4l-utils
+    gcc-12 make xz-utils libelf1
+)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -72,11 +79,11 @@ run)
     exec "$build_dir/src/app/kvmvncd" --config config/virtual.ini "$@"
     ;;
 build)
-    install_missing "${build_packages[@]}" "${test_packages[@]}"
+    install_missing "${build_packages[@]}" "${test_packages[@]}" "${lab_packages[@]}"
     configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror"
     ;;
 test)
-    install_missing "${build_packages[@]}" "${test_packages[@]}"
+    install_missing "${build_packages[@]}" "${test_packages[@]}" "${lab_packages[@]}"
     configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror"
     log "running the test suite"
     ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
