@@ -86,6 +86,40 @@ Key boolKey(const char *section, const char *name, const char *defaultValue, con
             }};
 }
 
+Key targetKey(const char *section, const char *name, const char *help,
+              std::function<DeviceTarget &(Config &)> field) {
+    return {section,
+            name,
+            "auto",
+            "auto, device, virtual or none",
+            help,
+            [=](Config &config, std::string_view value) -> std::string {
+                std::string v = lower(value);
+                if (v == "auto")
+                    field(config) = DeviceTarget::Auto;
+                else if (v == "device")
+                    field(config) = DeviceTarget::Device;
+                else if (v == "virtual")
+                    field(config) = DeviceTarget::Virtual;
+                else if (v == "none")
+                    field(config) = DeviceTarget::None;
+                else
+                    return "'" + std::string(value) + "' is not auto, device, virtual or none";
+                return {};
+            }};
+}
+
+bool isMacAddress(const std::string &text) {
+    if (text.size() != 17)
+        return false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (i % 3 == 2 ? c != ':' && c != '-' : !std::isxdigit(static_cast<unsigned char>(c)))
+            return false;
+    }
+    return true;
+}
+
 bool isAddress(const std::string &text) {
     in_addr v4;
     in6_addr v6;
@@ -233,6 +267,84 @@ const std::vector<Key> &keys() {
              config.hid.keymapsDir = std::string(value);
              return {};
          }},
+        targetKey("atx", "target",
+                  "Where power and reset presses go: GPIO lines (device), the virtual "
+                  "target, or none; auto picks the virtual target when capturing it.",
+                  [](Config &c) -> DeviceTarget & { return c.atx.target; }),
+        {"atx", "chip", "gpiochip0", "a GPIO chip name (gpiochip0) or path (/dev/gpiochip0)",
+         "The GPIO chip the ATX lines are on.",
+         [](Config &config, std::string_view value) -> std::string {
+             if (value.empty())
+                 return "must not be empty";
+             config.atx.chip = std::string(value);
+             return {};
+         }},
+        intKey(
+            "atx", "power_button", "23", 0, 1023, "GPIO line (output) wired to the power button.",
+            [](Config &c) -> int & { return c.atx.powerButton; }, -1, "unused"),
+        intKey(
+            "atx", "reset_button", "27", 0, 1023, "GPIO line (output) wired to the reset button.",
+            [](Config &c) -> int & { return c.atx.resetButton; }, -1, "unused"),
+        intKey(
+            "atx", "power_led", "24", 0, 1023, "GPIO line (input) reading the power LED.",
+            [](Config &c) -> int & { return c.atx.powerLed; }, -1, "unused"),
+        intKey(
+            "atx", "hdd_led", "22", 0, 1023, "GPIO line (input) reading the HDD LED.",
+            [](Config &c) -> int & { return c.atx.hddLed; }, -1, "unused"),
+        boolKey("atx", "buttons_active_low", "false",
+                "Drive the button lines low to press (true) or high (false).",
+                [](Config &c) -> bool & { return c.atx.buttonsActiveLow; }),
+        boolKey("atx", "leds_active_low", "true",
+                "An LED line reads low when the LED is lit (optocoupler inputs).",
+                [](Config &c) -> bool & { return c.atx.ledsActiveLow; }),
+        intKey("atx", "click_ms", "100", 10, 2000, "How long a click holds a button.",
+               [](Config &c) -> int & { return c.atx.clickMs; }),
+        intKey("atx", "long_press_ms", "5500", 1000, 20000,
+               "How long a long press holds the power button (forced off).",
+               [](Config &c) -> int & { return c.atx.longPressMs; }),
+        intKey("atx", "busy_after_ms", "1000", 0, 10000,
+               "After an action, how long further actions are refused as busy.",
+               [](Config &c) -> int & { return c.atx.busyAfterMs; }),
+        {"atx", "wol_mac", "", "a MAC address (aa:bb:cc:dd:ee:ff)",
+         "The target's MAC address for Wake-on-LAN; unset: no Wake-on-LAN.",
+         [](Config &config, std::string_view value) -> std::string {
+             std::string mac(value);
+             if (!mac.empty() && !isMacAddress(mac))
+                 return "'" + mac + "' is not a MAC address like aa:bb:cc:dd:ee:ff";
+             config.atx.wolMac = mac;
+             return {};
+         }},
+        {"atx", "wol_address", "255.255.255.255", "an IPv4 address",
+         "Where the Wake-on-LAN packet is sent (a broadcast address).",
+         [](Config &config, std::string_view value) -> std::string {
+             in_addr v4;
+             if (inet_pton(AF_INET, std::string(value).c_str(), &v4) != 1)
+                 return "'" + std::string(value) + "' is not an IPv4 address";
+             config.atx.wolAddress = std::string(value);
+             return {};
+         }},
+        intKey("atx", "wol_port", "9", 1, 65535, "UDP port of the Wake-on-LAN packet.",
+               [](Config &c) -> int & { return c.atx.wolPort; }),
+        targetKey("msd", "target",
+                  "Where inserted images go: the USB gadget's mass-storage LUN (device), the "
+                  "virtual target, or none; auto picks the virtual target when capturing it.",
+                  [](Config &c) -> DeviceTarget & { return c.msd.target; }),
+        {"msd", "storage", "/var/lib/kvmvnc/images", "a directory",
+         "Where uploaded images are kept (created if missing).",
+         [](Config &config, std::string_view value) -> std::string {
+             if (value.empty())
+                 return "must not be empty";
+             config.msd.storage = std::string(value);
+             return {};
+         }},
+        {"msd", "lun", "/sys/kernel/config/usb_gadget/kvmvnc/functions/mass_storage.usb0/lun.0",
+         "a configfs directory", "The mass-storage LUN images are inserted into.",
+         [](Config &config, std::string_view value) -> std::string {
+             if (value.empty())
+                 return "must not be empty";
+             config.msd.lun = std::string(value);
+             return {};
+         }},
         {"log", "level", "info", "debug, info, warning or error", "Least severe message logged.",
          [](Config &config, std::string_view value) -> std::string {
              std::string v = lower(value);
@@ -340,6 +452,7 @@ Config parseConfig(std::string_view text, const std::string &name, const std::st
     config.hid.keyboard = resolvePath(config.hid.keyboard, baseDir);
     config.hid.mouse = resolvePath(config.hid.mouse, baseDir);
     config.hid.keymapsDir = resolvePath(config.hid.keymapsDir, baseDir);
+    config.msd.storage = resolvePath(config.msd.storage, baseDir);
     config.path = name;
     return config;
 }

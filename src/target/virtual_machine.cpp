@@ -21,19 +21,87 @@ void VirtualMachine::powerOn(Clock::time_point at) {
 void VirtualMachine::powerOff() {
     std::lock_guard lock(mutex_);
     poweredOn_ = false;
+    shutdownAt_.reset();
     lastKeyboard_ = {};
+}
+
+void VirtualMachine::settle(Clock::time_point now) const {
+    if (shutdownAt_ && now - *shutdownAt_ >= kShutdownTime) {
+        poweredOn_ = false;
+        shutdownAt_.reset();
+    }
+    if (poweredOn_ && powerPressedAt_ && !powerPressStartedOff_ &&
+        now - *powerPressedAt_ >= kForcedOffHold) {
+        // The PSU cuts power while the button is still held.
+        poweredOn_ = false;
+        shutdownAt_.reset();
+    }
+}
+
+void VirtualMachine::setPowerButton(bool pressed, Clock::time_point at) {
+    std::lock_guard lock(mutex_);
+    settle(at);
+    if (pressed) {
+        if (powerPressedAt_)
+            return;
+        powerPressedAt_ = at;
+        powerPressStartedOff_ = !poweredOn_;
+        if (!poweredOn_) {
+            poweredOn_ = true;
+            poweredOnAt_ = at;
+            ++bootCount_;
+            lastKeyboard_ = {};
+        }
+        return;
+    }
+    if (!powerPressedAt_)
+        return;
+    const bool shortPress = at - *powerPressedAt_ < kForcedOffHold;
+    powerPressedAt_.reset();
+    if (powerPressStartedOff_ || !poweredOn_ || !shortPress)
+        return;
+    if (at - poweredOnAt_ < options_.biosDuration)
+        poweredOn_ = false;  // no operating system yet to shut down
+    else if (!shutdownAt_)
+        shutdownAt_ = at;
+}
+
+void VirtualMachine::setResetButton(bool pressed, Clock::time_point at) {
+    std::lock_guard lock(mutex_);
+    settle(at);
+    if (pressed && poweredOn_) {
+        poweredOnAt_ = at;
+        shutdownAt_.reset();
+        ++bootCount_;
+    }
+}
+
+bool VirtualMachine::powerLed(Clock::time_point now) const {
+    return view(now).phase != MachinePhase::Off;
+}
+
+bool VirtualMachine::hddLed(Clock::time_point now) const { return view(now).hddLed; }
+
+void VirtualMachine::setDrive(std::optional<DriveView> drive, Clock::time_point at) {
+    std::lock_guard lock(mutex_);
+    if (drive && drive->firstBytes.size() > kDriveBytesShown)
+        drive->firstBytes.resize(kDriveBytesShown);
+    drive_ = std::move(drive);
+    driveChangedAt_ = at;
 }
 
 void VirtualMachine::reset(Clock::time_point at) {
     std::lock_guard lock(mutex_);
     if (!poweredOn_)
         return;
+    shutdownAt_.reset();
     poweredOnAt_ = at;
     ++bootCount_;
 }
 
 bool VirtualMachine::isPoweredOn() const {
     std::lock_guard lock(mutex_);
+    settle(Clock::now());
     return poweredOn_;
 }
 
@@ -44,11 +112,14 @@ void VirtualMachine::setDesktopSize(Size size) {
 
 MachineView VirtualMachine::view(Clock::time_point now) const {
     std::lock_guard lock(mutex_);
+    settle(now);
     MachineView view;
     view.bootCount = bootCount_;
     view.input = input_;
+    view.drive = drive_;
     if (!poweredOn_)
         return view;
+    view.shuttingDown = shutdownAt_.has_value();
     view.sincePowerOn =
         std::max(std::chrono::duration_cast<std::chrono::milliseconds>(now - poweredOnAt_),
                  std::chrono::milliseconds{0});
@@ -62,6 +133,10 @@ MachineView VirtualMachine::view(Clock::time_point now) const {
         view.outputSize = options_.desktopSize;
         view.biosProgress = 1.0;
     }
+    if (drive_ && now - driveChangedAt_ < kDriveActivity)
+        view.hddLed = true;
+    else
+        view.hddLed = view.phase == MachinePhase::Bios && view.biosProgress >= 0.8;
     return view;
 }
 
@@ -170,6 +245,7 @@ bool VirtualMachine::keyboardReport(const input::KeyboardReport &report) {
     uint8_t leds = 0;
     {
         std::lock_guard lock(mutex_);
+        settle(Clock::now());
         if (!poweredOn_)
             return false;
         const uint8_t ledsBefore = input_.leds;
@@ -196,6 +272,7 @@ bool VirtualMachine::keyboardReport(const input::KeyboardReport &report) {
 
 bool VirtualMachine::mouseReport(const input::AbsoluteMouseReport &report) {
     std::lock_guard lock(mutex_);
+    settle(Clock::now());
     if (!poweredOn_)
         return false;
     const uint8_t pressed = static_cast<uint8_t>(report[0] & ~input_.buttons);

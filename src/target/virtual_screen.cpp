@@ -54,10 +54,16 @@ void renderBios(const MachineView &view, Canvas &canvas) {
     biosLine(canvas, 6, 0, memory);
     if (p >= 0.55)
         biosLine(canvas, 8, 0, "Detecting Primary Master ... None");
+    const bool cdrom = view.drive && view.drive->cdrom;
     if (p >= 0.65)
-        biosLine(canvas, 9, 0, "Detecting USB Devices    ... 1 Keyboard, 1 Mouse");
+        biosLine(canvas, 9, 0,
+                 std::string("Detecting USB Devices    ... 1 Keyboard, 1 Mouse") +
+                     (view.drive ? (cdrom ? ", 1 CD-ROM" : ", 1 Flash Drive") : ""));
     if (p >= 0.8)
-        biosLine(canvas, 11, 0, "Booting from Hard Disk ...", white);
+        biosLine(canvas, 11, 0,
+                 view.drive ? (cdrom ? "Booting from USB CD-ROM ..." : "Booting from USB Drive ...")
+                            : "Booting from Hard Disk ...",
+                 white);
     char boot[48];
     std::snprintf(boot, sizeof(boot), "Boot #%u", view.bootCount);
     biosLine(canvas, 13, 0, boot);
@@ -153,6 +159,8 @@ void renderDesktop(const ScreenInputs &in, Canvas &canvas, capture::Frame &out) 
     const bool cursorOn = in.animationTime.count() / 500 % 2 == 0;
     if (cursorOn)
         canvas.fillRect(rect(28 + 8 * typed, y, 8, 16), terminalText);
+    if (in.view.shuttingDown)
+        text(28, y + 18, "The system is going down for power-off NOW!", rgb(0xff, 0x80, 0x60));
 
     // Keyboard LEDs, as the target's keyboard shows them.
     const struct {
@@ -173,7 +181,7 @@ void renderDesktop(const ScreenInputs &in, Canvas &canvas, capture::Frame &out) 
     const int panelX = std::max(600, logicalWidth - 360);
     canvas.fillRect(rect(panelX, 40, 340, 20), rgb(0x3a, 0x3f, 0x47));
     text(panelX + 8, 42, "System", rgb(0xe0, 0xe0, 0xe0));
-    canvas.fillRect(rect(panelX, 60, 340, 100), rgb(0xec, 0xee, 0xf0));
+    canvas.fillRect(rect(panelX, 60, 340, 160), rgb(0xec, 0xee, 0xf0));
     char line[96];
     std::snprintf(line, sizeof(line), "Display  %dx%d @ %d Hz", width, height, in.refreshRate);
     text(panelX + 10, 68, line, rgb(0x20, 0x20, 0x20));
@@ -188,6 +196,32 @@ void renderDesktop(const ScreenInputs &in, Canvas &canvas, capture::Frame &out) 
                   input.pointerX * width / 32768, input.pointerY * height / 32768, input.clicks,
                   input.wheel);
     text(panelX + 10, 128, line, rgb(0x20, 0x20, 0x20));
+    // The USB drive the KVM inserted, and what the machine read from it.
+    const auto &drive = in.view.drive;
+    if (drive) {
+        std::snprintf(line, sizeof(line), "Drive    %.20s %.1f MiB %s%s", drive->name.c_str(),
+                      static_cast<double>(drive->size) / (1 << 20), drive->cdrom ? "CD" : "USB",
+                      drive->readOnly ? " ro" : " rw");
+    } else {
+        std::snprintf(line, sizeof(line), "Drive    none");
+    }
+    text(panelX + 10, 148, line, rgb(0x20, 0x20, 0x20));
+    if (drive) {
+        // As many as fit the panel.
+        std::string bytes = "Reads   ";
+        const size_t shown = std::min<size_t>(drive->firstBytes.size(), 10);
+        for (uint8_t byte :
+             std::vector<uint8_t>(drive->firstBytes.begin(), drive->firstBytes.begin() + shown)) {
+            char hex[4];
+            std::snprintf(hex, sizeof(hex), " %02x", byte);
+            bytes += hex;
+        }
+        text(panelX + 10, 168, bytes, rgb(0x20, 0x20, 0x20));
+    }
+    // The HDD LED of the front panel.
+    canvas.fillRect(rect(panelX + 10, 192, 10, 10),
+                    in.view.hddLed ? rgb(0xf0, 0xa0, 0x20) : rgb(0x90, 0x94, 0x9a));
+    text(panelX + 26, 189, "HDD", rgb(0x20, 0x20, 0x20));
 
     // The moving element: a ball bouncing through the lower part.
     constexpr int kRadius = 20;

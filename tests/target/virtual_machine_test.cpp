@@ -56,6 +56,44 @@ TEST_F(VirtualMachineTest, EscapeSkipsTheSelfTestButNothingElse) {
     EXPECT_EQ(machine.view().bootCount, desktop.bootCount);
 }
 
+TEST_F(VirtualMachineTest, PowerButtonShutsDownCleanlyOrForcesOff) {
+    using std::chrono::milliseconds;
+    const auto desktop = t0 + milliseconds{5000};  // past the 3 s BIOS
+    machine.powerOff();
+    machine.powerOn(t0);
+    // A click at the desktop: the OS shuts down, then the power goes.
+    machine.setPowerButton(true, desktop);
+    machine.setPowerButton(false, desktop + milliseconds{100});
+    EXPECT_TRUE(machine.view(desktop + milliseconds{200}).shuttingDown);
+    EXPECT_TRUE(machine.powerLed(desktop + milliseconds{200}));
+    EXPECT_FALSE(machine.powerLed(desktop + milliseconds{100} + VirtualMachine::kShutdownTime));
+    // A click while off turns it on.
+    const auto later = desktop + milliseconds{10000};
+    machine.setPowerButton(true, later);
+    machine.setPowerButton(false, later + milliseconds{100});
+    EXPECT_EQ(machine.view(later + milliseconds{200}).phase, MachinePhase::Bios);
+    // Held: off once kForcedOffHold has passed, though still held.
+    const auto held = later + milliseconds{10000};
+    machine.setPowerButton(true, held);
+    EXPECT_TRUE(machine.powerLed(held + VirtualMachine::kForcedOffHold - milliseconds{1}));
+    EXPECT_FALSE(machine.powerLed(held + VirtualMachine::kForcedOffHold));
+    machine.setPowerButton(false, held + milliseconds{6000});
+    EXPECT_FALSE(machine.powerLed(held + milliseconds{6001})) << "releasing does not turn it on";
+}
+
+TEST_F(VirtualMachineTest, ShowsTheInsertedDriveAndItsActivity) {
+    DriveView drive{"debian.iso", 1 << 20, true, true, std::vector<uint8_t>(40, 0x42)};
+    machine.setDrive(drive, t0);
+    MachineView view = machine.view(t0 + std::chrono::milliseconds{10});
+    ASSERT_TRUE(view.drive);
+    EXPECT_EQ(view.drive->firstBytes.size(), VirtualMachine::kDriveBytesShown);
+    EXPECT_EQ(view.drive->name, "debian.iso");
+    EXPECT_TRUE(view.hddLed) << "the machine reads the new drive";
+    EXPECT_FALSE(machine.view(t0 + VirtualMachine::kDriveActivity).drive->name.empty());
+    machine.setDrive(std::nullopt, t0);
+    EXPECT_FALSE(machine.view(t0).drive);
+}
+
 TEST_F(VirtualMachineTest, DesktopResolutionChangesLive) {
     machine.setDesktopSize({3840, 2160});
     EXPECT_EQ(machine.view(VirtualMachine::Clock::now() + milliseconds{5000}).outputSize,

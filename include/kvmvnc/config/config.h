@@ -46,6 +46,37 @@ struct HidSection {
     std::string keymapsDir;  // empty: the installed tables, then the build tree's
 };
 
+// Where a seam's actions go: the Linux device, the virtual target, or
+// nowhere. Auto: the virtual target's when capturing it, else the device.
+enum class DeviceTarget { Auto, Device, Virtual, None };
+
+// ATX power control (PiKVM's wiring and timings by default). GPIO line
+// offsets on `chip`; -1 leaves a line unused.
+struct AtxSection {
+    DeviceTarget target = DeviceTarget::Auto;  // device: GPIO through libgpiod
+    std::string chip = "gpiochip0";            // a name under /dev or a path
+    int powerButton = 23;
+    int resetButton = 27;
+    int powerLed = 24;
+    int hddLed = 22;
+    bool buttonsActiveLow = false;  // relay/optocoupler boards switch on high
+    bool ledsActiveLow = true;      // optocouplers pull the input low when lit
+    int clickMs = 100;
+    int longPressMs = 5500;
+    int busyAfterMs = 1000;  // after an action, before the next is accepted
+    std::string wolMac;      // empty: no Wake-on-LAN
+    std::string wolAddress = "255.255.255.255";
+    int wolPort = 9;
+};
+
+// Virtual media: the image store and the USB mass-storage LUN.
+struct MsdSection {
+    DeviceTarget target = DeviceTarget::Auto;  // device: the configfs LUN
+    std::string storage = "/var/lib/kvmvnc/images";
+    // The LUN packaging/kvmvnc-gadget creates.
+    std::string lun = "/sys/kernel/config/usb_gadget/kvmvnc/functions/mass_storage.usb0/lun.0";
+};
+
 struct LogSection {
     log::Level level = log::Level::Info;
 };
@@ -58,6 +89,8 @@ struct Config {
     CaptureSection capture;
     VirtualSection virtualTarget;
     HidSection hid;
+    AtxSection atx;
+    MsdSection msd;
     LogSection log;
 };
 

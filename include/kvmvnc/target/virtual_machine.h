@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,17 @@ struct InputView {
     unsigned version = 0;  // changes whenever anything above does
 };
 
+// The USB drive plugged into the machine, as its "operating system" sees
+// it: what the mass-storage seam inserted and the first bytes it read.
+struct DriveView {
+    std::string name;
+    uint64_t size = 0;
+    bool cdrom = true;
+    bool readOnly = true;
+    std::vector<uint8_t> firstBytes;  // up to kDriveBytesShown
+    bool operator==(const DriveView &) const = default;
+};
+
 // A consistent picture of the machine at one instant, for rendering.
 struct MachineView {
     MachinePhase phase = MachinePhase::Off;
@@ -51,6 +63,9 @@ struct MachineView {
     std::chrono::milliseconds sincePowerOn{};  // 0 when off
     double biosProgress = 0.0;                 // 0..1 through the self test
     unsigned bootCount = 0;                    // power-ons since start
+    bool shuttingDown = false;                 // the power button asked the OS to stop
+    bool hddLed = false;
+    std::optional<DriveView> drive;
     InputView input;
 };
 
@@ -76,6 +91,26 @@ public:
     void reset(Clock::time_point at = Clock::now());
     bool isPoweredOn() const;
 
+    // The front panel, as an ATX header wires it. Pressing power while off
+    // turns the machine on; releasing it within kForcedOffHold while on asks
+    // the "operating system" to shut down (off after kShutdownTime); holding
+    // it for kForcedOffHold while on cuts power at once. Pressing reset
+    // restarts the BIOS.
+    void setPowerButton(bool pressed, Clock::time_point at = Clock::now());
+    void setResetButton(bool pressed, Clock::time_point at = Clock::now());
+    // The power LED is lit while the machine is on; the HDD LED during the
+    // BIOS's boot from disk and for a moment after a drive is plugged in.
+    bool powerLed(Clock::time_point now = Clock::now()) const;
+    bool hddLed(Clock::time_point now = Clock::now()) const;
+
+    // Plugs a USB drive in (or, with nullopt, pulls it out).
+    void setDrive(std::optional<DriveView> drive, Clock::time_point at = Clock::now());
+
+    static constexpr std::chrono::milliseconds kForcedOffHold{4000};
+    static constexpr std::chrono::milliseconds kShutdownTime{1500};
+    static constexpr std::chrono::milliseconds kDriveActivity{400};
+    static constexpr size_t kDriveBytesShown = 16;
+
     // What the "operating system" switches the display to after the BIOS,
     // or at once when the desktop is showing: a live resolution change.
     void setDesktopSize(Size size);
@@ -94,15 +129,24 @@ public:
 
 private:
     void typeKey(uint8_t usage, uint8_t modifiers);  // with mutex_ held
+    // Applies what time alone changes (a finished shutdown, a power button
+    // held long enough); with mutex_ held. The state it changes is mutable
+    // so that view() can be const.
+    void settle(Clock::time_point now) const;
 
     mutable std::mutex mutex_;
     MachineOptions options_;
     input::KeyboardReport lastKeyboard_{};
     InputView input_;
     std::function<void(uint8_t)> ledListener_;
-    bool poweredOn_ = false;
+    mutable bool poweredOn_ = false;
     Clock::time_point poweredOnAt_{};
     unsigned bootCount_ = 0;
+    mutable std::optional<Clock::time_point> powerPressedAt_;  // held since
+    bool powerPressStartedOff_ = false;
+    mutable std::optional<Clock::time_point> shutdownAt_;  // OS shutting down since
+    std::optional<DriveView> drive_;
+    Clock::time_point driveChangedAt_{};
 };
 
 // The 80x25 VGA text mode a PC BIOS shows: 9x16 character cells.

@@ -24,8 +24,9 @@ struct ScreenInputs {
                view.biosProgress == other.view.biosProgress &&
                view.bootCount == other.view.bootCount &&
                view.input.version == other.view.input.version &&
-               animationTime == other.animationTime && clock == other.clock &&
-               refreshRate == other.refreshRate;
+               view.shuttingDown == other.view.shuttingDown && view.hddLed == other.view.hddLed &&
+               view.drive == other.view.drive && animationTime == other.animationTime &&
+               clock == other.clock && refreshRate == other.refreshRate;
     }
 };
 
