@@ -22,6 +22,7 @@ jobs=$(nproc)
 build_packages=(
     cmake ninja-build g++ pkg-config
     libvncserver-dev libturbojpeg0-dev libyuv-dev libinih-dev libssl-dev
+    libgpiod-dev  # ATX buttons and LEDs on GPIO lines (libgpiod 1.6, the v1 API)
     console-setup-linux  # the VGA console font embedded at build time
     libxkbcommon-dev xkb-data  # keymap tables generated from xkb layouts
 )

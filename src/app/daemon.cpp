@@ -6,10 +6,14 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "kvmvnc/atx/gpio_atx_pins.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/capture/v4l2_capture.h"
 #include "kvmvnc/input/gadget_hid.h"
+#include "kvmvnc/msd/configfs_drive.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
+#include "kvmvnc/target/virtual_atx_pins.h"
+#include "kvmvnc/target/virtual_drive.h"
 #include "kvmvnc/target/virtual_hid.h"
 #include "kvmvnc/target/virtual_screen.h"
 
@@ -54,6 +58,56 @@ std::shared_ptr<const input::KeysymMap> loadLayout(const config::HidSection &hid
         std::make_shared<const input::KeysymMap>(input::KeysymMap::forLayout(hid.layout, dirs));
     LOG_INFO(kLog, "keyboard layout %s (%zu keysyms)", layout->name().c_str(), layout->size());
     return layout;
+}
+
+// Auto means the virtual target's when capturing it, else the device.
+config::DeviceTarget resolve(config::DeviceTarget target, bool haveMachine) {
+    if (target == config::DeviceTarget::Auto)
+        return haveMachine ? config::DeviceTarget::Virtual : config::DeviceTarget::Device;
+    return target;
+}
+
+std::unique_ptr<atx::AtxController> makeAtx(
+    const config::AtxSection &cfg, const std::shared_ptr<target::VirtualMachine> &machine) {
+    const config::DeviceTarget where = resolve(cfg.target, machine != nullptr);
+    if (where == config::DeviceTarget::None)
+        return nullptr;
+    std::unique_ptr<atx::AtxPins> pins;
+    if (where == config::DeviceTarget::Virtual) {
+        if (!machine)
+            throw std::runtime_error("[atx] target = virtual needs [capture] source = virtual");
+        pins = std::make_unique<target::VirtualAtxPins>(machine);
+    } else {
+        atx::GpioAtxOptions options;
+        options.chip = cfg.chip;
+        options.powerButton = cfg.powerButton;
+        options.resetButton = cfg.resetButton;
+        options.powerLed = cfg.powerLed;
+        options.hddLed = cfg.hddLed;
+        options.buttonsActiveLow = cfg.buttonsActiveLow;
+        options.ledsActiveLow = cfg.ledsActiveLow;
+        try {
+            pins = std::make_unique<atx::GpioAtxPins>(options);
+        } catch (const std::exception &e) {
+            LOG_WARN(kLog, "no ATX power control: %s", e.what());
+            return nullptr;
+        }
+    }
+    atx::AtxTimings timings;
+    timings.click = std::chrono::milliseconds{cfg.clickMs};
+    timings.longPress = std::chrono::milliseconds{cfg.longPressMs};
+    timings.busyAfter = std::chrono::milliseconds{cfg.busyAfterMs};
+    std::optional<atx::WakeOnLanTarget> wakeOnLan;
+    if (!cfg.wolMac.empty()) {
+        atx::WakeOnLanTarget target;
+        atx::parseMacAddress(cfg.wolMac, target.mac);  // validated by the config
+        target.address = cfg.wolAddress;
+        target.port = static_cast<uint16_t>(cfg.wolPort);
+        wakeOnLan = target;
+    }
+    auto controller = std::make_unique<atx::AtxController>(std::move(pins), timings, wakeOnLan);
+    LOG_INFO(kLog, "ATX power control: %s", controller->description().c_str());
+    return controller;
 }
 
 }  // namespace
@@ -129,6 +183,33 @@ Daemon::Daemon(const config::Config &cfg) {
     routerAdapter_ = std::make_unique<RouterAdapter>(*router_);
     serverOptions.input = routerAdapter_.get();
 
+    atx_ = makeAtx(cfg.atx, machine_);
+    const config::DeviceTarget media = resolve(cfg.msd.target, machine_ != nullptr);
+    if (media != config::DeviceTarget::None) {
+        try {
+            store_ = std::make_unique<msd::ImageStore>(cfg.msd.storage);
+            if (media == config::DeviceTarget::Virtual) {
+                if (!machine_)
+                    throw std::runtime_error(
+                        "[msd] target = virtual needs [capture] source = virtual");
+                drive_ = std::make_unique<target::VirtualDrive>(machine_);
+            } else {
+                drive_ = std::make_unique<msd::ConfigfsDrive>(cfg.msd.lun);
+            }
+            LOG_INFO(kLog, "virtual media: images in %s, drive %s", cfg.msd.storage.c_str(),
+                     drive_->description().c_str());
+        } catch (const std::runtime_error &e) {
+            if (media == config::DeviceTarget::Virtual && !machine_)
+                throw;
+            LOG_WARN(kLog, "no virtual media: %s", e.what());
+            store_.reset();
+            drive_.reset();
+        }
+    }
+    control_ = std::make_unique<control::ControlService>(
+        control::ControlDevices{atx_.get(), !cfg.atx.wolMac.empty(), store_.get(), drive_.get()});
+    serverOptions.control = control_.get();
+
     server_ = std::make_unique<rfb::RfbServer>(serverOptions);
     hid_->setLedCallback([server = server_.get()](uint8_t leds) { server->setKeyboardLeds(leds); });
     capture_ = std::make_unique<capture::CaptureThread>(std::move(source), mailbox_, startSize);
@@ -145,6 +226,9 @@ Daemon::~Daemon() {
     pump_->stop();
     hid_->setLedCallback(nullptr);
     server_.reset();
+    // No viewer is left to ask: the control service, then what it drove.
+    control_.reset();
+    atx_.reset();
     // No viewer can send input any more: leave nothing pressed on the target.
     router_->releaseAll();
 }

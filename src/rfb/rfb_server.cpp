@@ -16,6 +16,7 @@ extern "C" {
 #include <thread>
 #include <utility>
 
+#include "control_extension.h"
 #include "kvmvnc/base/log.h"
 #include "qemu_extensions.h"
 
@@ -65,6 +66,10 @@ void keyTrampoline(rfbBool down, rfbKeySym keysym, rfbClientPtr client) {
     serverOf(client)->onKey(down, keysym, client);
 }
 
+rfbBool xvpTrampoline(rfbClientPtr client, uint8_t version, uint8_t code) {
+    return version == 1 && serverOf(client)->onXvp(client, code) ? TRUE : FALSE;
+}
+
 void pointerTrampoline(int buttons, int x, int y, rfbClientPtr client) {
     serverOf(client)->onPointer(buttons, x, y, client);
 }
@@ -84,8 +89,10 @@ void setXrgbFormat(rfbScreenInfoPtr screen) {
 // Our data for one viewer, in client->clientData from acceptance until the
 // client-gone hook, which libvncserver calls once all its threads are done.
 struct ClientTag {
+    ClientTag(uint64_t viewerId, rfbClientPtr client) : id(viewerId), control(client, viewerId) {}
     uint64_t id;
     QemuClientState qemu;
+    ViewerControlSession control;
     // The resolution changed before the viewer said (SetEncodings) whether
     // it understands DesktopSize; its first update decides.
     std::atomic<bool> resizeUndecided{false};
@@ -127,14 +134,25 @@ QemuClientState *qemuStateOf(rfbClientPtr client) {
     return tag ? &tag->qemu : nullptr;
 }
 
+ViewerControlSession *controlSessionOf(rfbClientPtr client) {
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    return tag ? &tag->control : nullptr;
+}
+
+control::ControlService *controlServiceOf(rfbClientPtr client) {
+    return serverOf(client)->controlService();
+}
+
 RfbServer::RfbServer(const RfbServerOptions &options)
     : size_(options.initialSize),
       desktopName_(options.desktopName),
       maxClients_(options.maxClients),
-      input_(options.input) {
+      input_(options.input),
+      control_(options.control) {
     rfbLog = libraryLog;
     rfbErr = libraryError;
     registerQemuExtensions();
+    registerControlExtension();
 
     framebuffer_ = std::make_unique<uint8_t[]>(static_cast<size_t>(size_.width) * size_.height * 4);
     std::memset(framebuffer_.get(), 0, static_cast<size_t>(size_.width) * size_.height * 4);
@@ -147,6 +165,7 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     screen_->desktopName = desktopName_.c_str();
     screen_->newClientHook = newClientTrampoline;
     screen_->displayHook = beforeUpdate;
+    screen_->xvpHook = xvpTrampoline;
     screen_->displayFinishedHook = afterUpdate;
     screen_->kbdAddEvent = keyTrampoline;
     screen_->ptrAddEvent = pointerTrampoline;
@@ -239,7 +258,7 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
         return RFB_CLIENT_REFUSE;
     }
     clients_.fetch_add(1);
-    client->clientData = new (std::nothrow) ClientTag{id, {}};
+    client->clientData = new (std::nothrow) ClientTag(id, client);
     client->clientGoneHook = clientGoneTrampoline;
     LOG_INFO(kLog, "viewer %llu connected from %s (%d connected)",
              static_cast<unsigned long long>(id), client->host, clients_.load());
@@ -263,6 +282,18 @@ void RfbServer::onPointer(int buttons, int x, int y, rfbClientPtr client) noexce
                              {client->screen->width, client->screen->height});
 }
 
+bool RfbServer::onXvp(rfbClientPtr client, uint8_t code) noexcept {
+    ViewerControlSession *session = controlSessionOf(client);
+    if (!control_ || !session)
+        return false;
+    try {
+        return control_->xvp(*session, code);
+    } catch (const std::exception &e) {
+        LOG_ERROR(kLog, "viewer %s: xvp failed: %s", client->host, e.what());
+        return false;
+    }
+}
+
 void RfbServer::setKeyboardLeds(uint8_t hidLeds) {
     leds_.store(hidLeds);
     rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
@@ -275,7 +306,10 @@ void RfbServer::onClientGone(rfbClientPtr client) noexcept {
     auto *tag = static_cast<ClientTag *>(client->clientData);
     if (input_ && tag)
         input_->viewerLeft(tag->id);
+    if (control_ && tag)
+        control_->remove(tag->control);  // no pushes to it from here on
     detachQemuExtensions(client);
+    detachControlExtension(client);
     client->clientData = nullptr;
     clients_.fetch_sub(1);
     LOG_INFO(kLog, "viewer %llu from %s disconnected (%d connected)",

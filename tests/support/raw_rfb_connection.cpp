@@ -8,6 +8,9 @@
 
 #include <cstring>
 
+// libvncclient's VNC-authentication DES (exported, not declared in its headers).
+extern "C" void rfbClientEncryptBytes(unsigned char *bytes, char *passwd);
+
 namespace kvmvnc::testing {
 
 bool RawRfbConnection::connect(int port) {
@@ -32,7 +35,9 @@ bool RawRfbConnection::readExactly(uint8_t *buffer, size_t size) {
     return true;
 }
 
-bool RawRfbConnection::handshake() {
+bool RawRfbConnection::handshake() { return handshakeWithPassword({}); }
+
+bool RawRfbConnection::handshakeWithPassword(const std::string &password) {
     uint8_t version[12];
     if (!readExactly(version, sizeof(version)) || std::memcmp(version, "RFB 003.", 8) != 0)
         return false;
@@ -44,8 +49,20 @@ bool RawRfbConnection::handshake() {
     std::vector<uint8_t> types(count);
     if (!readExactly(types.data(), count))
         return false;
-    if (!send({1}))  // None
-        return false;
+    if (password.empty()) {
+        if (!send({1}))  // None
+            return false;
+    } else {
+        if (!send({2}))  // VNC authentication
+            return false;
+        uint8_t challenge[16];
+        if (!readExactly(challenge, sizeof(challenge)))
+            return false;
+        std::string key = password.substr(0, 8);
+        rfbClientEncryptBytes(challenge, key.data());
+        if (!send(std::vector<uint8_t>(challenge, challenge + 16)))
+            return false;
+    }
     uint8_t result[4];
     if (!readExactly(result, 4) || result[3] != 0)
         return false;

@@ -19,6 +19,8 @@ public:
     bool connect(int port);
     // Version, security type None, ClientInit; false on any surprise.
     bool handshake();
+    // The same with VNC authentication (security type 2) and `password`.
+    bool handshakeWithPassword(const std::string &password);
     // The framebuffer size ServerInit announced.
     Size serverInitSize() const { return serverInitSize_; }
     // Reads server messages (updates in Raw, at the ServerInit pixel format)

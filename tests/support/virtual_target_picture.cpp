@@ -7,12 +7,12 @@
 namespace kvmvnc::testing {
 
 std::vector<uint8_t> stillPicture(target::MachinePhase phase, Size size,
-                                  const target::InputView &input) {
+                                  const target::InputView &input, unsigned bootCount) {
     target::MachineView view;
     view.input = input;
     view.phase = phase;
     view.outputSize = size;
-    view.bootCount = 1;
+    view.bootCount = bootCount;
     capture::Frame frame;
     target::renderVirtualScreen(target::stillInputs(view, 30), frame);
     return withoutPadding(std::move(frame.pixels));

@@ -4,18 +4,25 @@
 #include <memory>
 
 #include "kvmvnc/app/frame_pump.h"
+#include "kvmvnc/atx/atx_controller.h"
 #include "kvmvnc/capture/capture_thread.h"
 #include "kvmvnc/capture/frame_mailbox.h"
 #include "kvmvnc/config/config.h"
+#include "kvmvnc/control/control_service.h"
 #include "kvmvnc/input/hid_sink.h"
 #include "kvmvnc/input/input_router.h"
+#include "kvmvnc/msd/drive.h"
+#include "kvmvnc/msd/image_store.h"
 #include "kvmvnc/rfb/rfb_server.h"
 #include "kvmvnc/target/virtual_machine.h"
 
 namespace kvmvnc::app {
 
 // kvmvncd's running parts, built from a Config and torn down in reverse:
-// the capture thread feeds the frame pump, which feeds the RFB server.
+// the capture thread feeds the frame pump, which feeds the RFB server; the
+// control service (ATX, image store, drive) answers the RFB server's
+// control requests. An ATX or media device that cannot be opened is logged
+// and left out; the daemon serves the picture regardless.
 //
 // Construction throws on start-up errors (password file, listen address);
 // once running, device and viewer errors are handled where they happen and
@@ -44,6 +51,10 @@ private:
     std::unique_ptr<input::HidSink> hid_;
     std::unique_ptr<input::InputRouter> router_;
     std::unique_ptr<rfb::RfbInputHandler> routerAdapter_;
+    std::unique_ptr<atx::AtxController> atx_;
+    std::unique_ptr<msd::ImageStore> store_;
+    std::unique_ptr<msd::Drive> drive_;
+    std::unique_ptr<control::ControlService> control_;
     capture::FrameMailbox mailbox_;
     std::unique_ptr<rfb::RfbServer> server_;
     std::unique_ptr<capture::CaptureThread> capture_;

@@ -11,6 +11,10 @@
 #include "kvmvnc/base/geometry.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
 
+namespace kvmvnc::control {
+class ControlService;
+}
+
 struct _rfbScreenInfo;
 struct _rfbClientRec;
 
@@ -37,6 +41,9 @@ struct RfbServerOptions {
     int maxClients = 16;
     Size initialSize{1024, 768};
     RfbInputHandler *input = nullptr;  // borrowed; must outlive the server
+    // Power and media requests (docs/protocol.md) and xvp; borrowed, must
+    // outlive the server. Null: viewers are told there are no such features.
+    control::ControlService *control = nullptr;
 };
 
 // The RFB server: libvncserver in threaded mode, serving one XRGB8888
@@ -92,7 +99,9 @@ public:
     void onExtendedKey(bool down, uint32_t keysym, uint32_t keycode,
                        _rfbClientRec *client) noexcept;
     void onPointer(int buttons, int x, int y, _rfbClientRec *client) noexcept;
+    bool onXvp(_rfbClientRec *client, uint8_t code) noexcept;
     RfbInputHandler *inputHandler() const { return input_; }
+    control::ControlService *controlService() const { return control_; }
 
 private:
     _rfbScreenInfo *screen_ = nullptr;
@@ -106,6 +115,7 @@ private:
     std::atomic<int> clients_{0};
     std::atomic<uint64_t> nextClientId_{1};
     RfbInputHandler *input_;
+    control::ControlService *control_;
     std::atomic<uint8_t> leds_{0};
 };
 

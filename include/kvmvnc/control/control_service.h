@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kvmvnc/control/protocol.h"
+
+namespace kvmvnc::atx {
+class AtxController;
+}
+namespace kvmvnc::msd {
+class Drive;
+class ImageStore;
+}  // namespace kvmvnc::msd
+
+namespace kvmvnc::control {
+
+// One viewer connection as the control stage sees it; the RFB stage
+// implements it. send() takes a whole server message and may be called from
+// any thread (the ATX thread pushes state changes).
+class ControlSession {
+public:
+    virtual ~ControlSession() = default;
+    virtual uint64_t sessionId() const = 0;
+    virtual bool fullRights() const = 0;
+    virtual void send(const std::vector<uint8_t> &message) = 0;
+};
+
+// What the daemon has to control; any of it may be absent (null).
+struct ControlDevices {
+    atx::AtxController *atx = nullptr;
+    bool wakeOnLan = false;  // the controller has a WoL target
+    msd::ImageStore *store = nullptr;
+    msd::Drive *drive = nullptr;
+};
+
+// The server side of docs/protocol.md: answers requests, runs them against
+// the ATX controller, the image store and the drive, and pushes state changes
+// to every session that announced the pseudo-encoding.
+//
+// Threading: handle() runs in each viewer's input thread, concurrently for
+// different viewers; pushes come from there and from the ATX thread. A
+// sessions lock guards the announced list and is held while pushing (so a
+// session is never sent to after remove() returns); drive operations are
+// serialised by their own lock. The devices outlive the service.
+class ControlService {
+public:
+    explicit ControlService(ControlDevices devices);
+    ~ControlService();
+    ControlService(const ControlService &) = delete;
+    ControlService &operator=(const ControlService &) = delete;
+
+    uint32_t features() const;
+
+    // The session announced the pseudo-encoding: sends Hello and the current
+    // states, and pushes changes from now on. Idempotent.
+    void announce(ControlSession &session);
+    // The session is gone: no more pushes, its uploads are released (their
+    // confirmed data kept for a resume).
+    void remove(ControlSession &session);
+
+    // Answers one request: the Reply message to send back.
+    std::vector<uint8_t> handle(ControlSession &session, const RequestHeader &header,
+                                const std::vector<uint8_t> &payload);
+    // A Reply refusing request `requestId` without looking at it (too large).
+    static std::vector<uint8_t> refuse(uint32_t requestId, Status status,
+                                       const std::string &message);
+
+    // xvp (noVNC's power menu): 2 shutdown, 3 reboot, 4 reset. False when
+    // refused (view-only, no ATX, busy, unknown code).
+    bool xvp(ControlSession &session, uint8_t code);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kvmvnc::control

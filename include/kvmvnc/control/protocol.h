@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// The kvmvnc control protocol (docs/protocol.md): the wire format only,
+// shared by the server (ControlService) and kvmvncctl. No I/O here.
+namespace kvmvnc::control {
+
+inline constexpr int32_t kPseudoEncoding = 0x4B564D01;
+inline constexpr uint8_t kMessageType = 200;
+inline constexpr size_t kRequestHeaderSize = 12;  // including the type byte
+inline constexpr size_t kServerHeaderSize = 8;
+inline constexpr uint32_t kMaxChunk = 256 * 1024;
+inline constexpr uint32_t kMaxRequestPayload = kMaxChunk + 16;
+inline constexpr size_t kMaxNameLength = 255;
+inline constexpr uint8_t kVersionMajor = 1;
+inline constexpr uint8_t kVersionMinor = 0;
+
+enum class Request : uint8_t {
+    AtxGetState = 0x10,
+    AtxAction = 0x11,
+    DriveGetState = 0x20,
+    ImageList = 0x21,
+    UploadBegin = 0x22,
+    UploadChunk = 0x23,
+    UploadFinish = 0x24,
+    ImageDelete = 0x25,
+    DriveInsert = 0x26,
+    DriveEject = 0x27,
+};
+
+enum class ServerMessage : uint8_t {
+    Hello = 0x01,
+    Reply = 0x02,
+    AtxState = 0x10,
+    DriveState = 0x20,
+    UploadProgress = 0x21,
+};
+
+enum class Status : uint16_t {
+    Ok = 0,
+    Malformed = 1,
+    TooLarge = 2,
+    UnknownOpcode = 3,
+    PermissionDenied = 4,
+    Unsupported = 5,
+    Busy = 6,
+    InvalidName = 7,
+    NotFound = 8,
+    AlreadyExists = 9,
+    NoSpace = 10,
+    BadOffset = 11,
+    SizeMismatch = 12,
+    ChecksumMismatch = 13,
+    IoError = 14,
+    InUse = 15,
+    Failed = 16,
+};
+const char *statusName(Status status);
+
+namespace feature {
+inline constexpr uint32_t kAtx = 1;
+inline constexpr uint32_t kWakeOnLan = 2;
+inline constexpr uint32_t kMassStorage = 4;
+}  // namespace feature
+
+// Appends big-endian fields.
+class ByteWriter {
+public:
+    void u8(uint8_t value) { bytes_.push_back(value); }
+    void u16(uint16_t value);
+    void u32(uint32_t value);
+    void u64(uint64_t value);
+    void raw(const void *data, size_t size);
+    // 1-byte length, then the bytes; longer names are cut at kMaxNameLength.
+    void name(std::string_view text);
+    // 2-byte length, then the bytes (cut at 65535).
+    void text16(std::string_view text);
+    std::vector<uint8_t> &bytes() { return bytes_; }
+
+private:
+    std::vector<uint8_t> bytes_;
+};
+
+// Reads big-endian fields from a payload; every read fails (and leaves the
+// reader failed) when the payload is too short.
+class ByteReader {
+public:
+    ByteReader(const uint8_t *data, size_t size) : data_(data), size_(size) {}
+    explicit ByteReader(const std::vector<uint8_t> &bytes)
+        : ByteReader(bytes.data(), bytes.size()) {}
+    bool u8(uint8_t &value);
+    bool u16(uint16_t &value);
+    bool u32(uint32_t &value);
+    bool u64(uint64_t &value);
+    bool raw(void *out, size_t size);
+    bool name(std::string &text);
+    bool text16(std::string &text);
+    size_t remaining() const { return failed_ ? 0 : size_ - position_; }
+    const uint8_t *current() const { return data_ + position_; }
+    // True when everything was read and nothing is left over.
+    bool finished() const { return !failed_ && position_ == size_; }
+
+private:
+    bool take(size_t size);
+    const uint8_t *data_;
+    size_t size_;
+    size_t position_ = 0;
+    bool failed_ = false;
+};
+
+struct RequestHeader {
+    uint8_t opcode = 0;
+    uint32_t requestId = 0;
+    uint32_t payloadLength = 0;
+};
+// The 11 bytes after the type byte.
+RequestHeader parseRequestHeader(const uint8_t bytes[11]);
+// A whole request message (type byte included).
+std::vector<uint8_t> encodeRequest(Request opcode, uint32_t requestId,
+                                   const std::vector<uint8_t> &payload = {});
+// A whole server message (type byte included).
+std::vector<uint8_t> encodeServerMessage(ServerMessage opcode, const std::vector<uint8_t> &payload);
+
+// --- Message bodies, each with its encoder and decoder. ---
+
+struct Hello {
+    uint8_t versionMajor = kVersionMajor;
+    uint8_t versionMinor = kVersionMinor;
+    uint32_t features = 0;
+    uint32_t maxChunk = kMaxChunk;
+    bool fullRights = false;
+    bool operator==(const Hello &) const = default;
+};
+std::vector<uint8_t> encode(const Hello &hello);
+std::optional<Hello> decodeHello(const std::vector<uint8_t> &payload);
+
+struct Reply {
+    uint32_t requestId = 0;
+    Status status = Status::Ok;
+    std::vector<uint8_t> result;  // on Ok
+    std::string message;          // otherwise
+};
+std::vector<uint8_t> encode(const Reply &reply);
+std::optional<Reply> decodeReply(const std::vector<uint8_t> &payload);
+
+struct AtxStateBody {
+    bool powerLed = false;
+    bool hddLed = false;
+    bool busy = false;
+    bool operator==(const AtxStateBody &) const = default;
+};
+std::vector<uint8_t> encode(const AtxStateBody &state);
+std::optional<AtxStateBody> decodeAtxState(const std::vector<uint8_t> &payload);
+
+struct DriveStateBody {
+    bool inserted = false;
+    bool writable = false;
+    uint8_t mode = 0;  // 0 CD-ROM, 1 flash
+    uint64_t size = 0;
+    std::string name;
+    std::string problem;
+    bool operator==(const DriveStateBody &) const = default;
+};
+std::vector<uint8_t> encode(const DriveStateBody &state);
+std::optional<DriveStateBody> decodeDriveState(const std::vector<uint8_t> &payload);
+
+struct UploadProgressBody {
+    uint64_t confirmed = 0;
+    uint64_t size = 0;
+    std::string name;
+    bool operator==(const UploadProgressBody &) const = default;
+};
+std::vector<uint8_t> encode(const UploadProgressBody &progress);
+std::optional<UploadProgressBody> decodeUploadProgress(const std::vector<uint8_t> &payload);
+
+struct ImageEntry {
+    std::string name;
+    uint64_t size = 0;
+    uint64_t confirmed = 0;
+    bool incomplete = false;
+    bool operator==(const ImageEntry &) const = default;
+};
+std::vector<uint8_t> encodeImageList(const std::vector<ImageEntry> &images);
+std::optional<std::vector<ImageEntry>> decodeImageList(const std::vector<uint8_t> &payload);
+
+struct UploadBeginBody {
+    uint64_t size = 0;
+    std::array<uint8_t, 32> sha256{};
+    std::string name;
+};
+std::vector<uint8_t> encode(const UploadBeginBody &body);
+std::optional<UploadBeginBody> decodeUploadBegin(const std::vector<uint8_t> &payload);
+
+struct DriveInsertBody {
+    uint8_t mode = 0;
+    bool writable = false;
+    std::string name;
+};
+std::vector<uint8_t> encode(const DriveInsertBody &body);
+std::optional<DriveInsertBody> decodeDriveInsert(const std::vector<uint8_t> &payload);
+
+}  // namespace kvmvnc::control

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+namespace kvmvnc::ctl {
+
+// Exit statuses of kvmvncctl.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRefused = 1;     // the server answered with an error
+inline constexpr int kExitUsage = 2;       // bad command line or local file
+inline constexpr int kExitConnection = 3;  // cannot connect, authenticate, or lost it
+
+// kvmvncctl's command line: parses argv, runs the command, prints results
+// to stdout and errors (one line each) to stderr. Returns the exit status.
+int run(int argc, char **argv);
+
+}  // namespace kvmvnc::ctl

@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/control/control_service.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "kvmvnc/atx/atx_controller.h"
+#include "kvmvnc/base/log.h"
+#include "kvmvnc/msd/drive.h"
+#include "kvmvnc/msd/image_store.h"
+
+namespace kvmvnc::control {
+
+namespace {
+
+constexpr const char *kLog = "control";
+
+Status statusOf(msd::StoreError error) {
+    switch (error) {
+    case msd::StoreError::None:
+        return Status::Ok;
+    case msd::StoreError::InvalidName:
+        return Status::InvalidName;
+    case msd::StoreError::NotFound:
+        return Status::NotFound;
+    case msd::StoreError::AlreadyExists:
+        return Status::AlreadyExists;
+    case msd::StoreError::Busy:
+        return Status::Busy;
+    case msd::StoreError::NoSpace:
+        return Status::NoSpace;
+    case msd::StoreError::BadOffset:
+        return Status::BadOffset;
+    case msd::StoreError::SizeMismatch:
+        return Status::SizeMismatch;
+    case msd::StoreError::ChecksumMismatch:
+        return Status::ChecksumMismatch;
+    case msd::StoreError::Io:
+        return Status::IoError;
+    case msd::StoreError::InUse:
+        return Status::InUse;
+    }
+    return Status::Failed;
+}
+
+Status statusOf(atx::AtxResult result) {
+    switch (result) {
+    case atx::AtxResult::Ok:
+        return Status::Ok;
+    case atx::AtxResult::Busy:
+        return Status::Busy;
+    case atx::AtxResult::Unsupported:
+        return Status::Unsupported;
+    case atx::AtxResult::Failed:
+        return Status::Failed;
+    }
+    return Status::Failed;
+}
+
+AtxStateBody bodyOf(const atx::AtxState &state) {
+    return {state.leds.power, state.leds.hdd, state.busy};
+}
+
+DriveStateBody bodyOf(const msd::DriveState &state) {
+    DriveStateBody body;
+    body.inserted = state.inserted;
+    body.writable = state.inserted && !state.readOnly;
+    body.mode = static_cast<uint8_t>(state.mode);
+    body.size = state.inserted ? state.size : 0;
+    body.name = state.image;
+    body.problem = state.problem;
+    return body;
+}
+
+struct Outcome {
+    Status status = Status::Ok;
+    std::string message;
+    std::vector<uint8_t> result;
+};
+
+Outcome fail(Status status, std::string message) { return {status, std::move(message), {}}; }
+
+Outcome fromStore(const msd::StoreResult &result) {
+    if (result)
+        return {};
+    return fail(statusOf(result.error), result.message);
+}
+
+}  // namespace
+
+struct ControlService::Impl {
+    ControlDevices devices;
+
+    std::mutex sessionsMutex;  // guards announced, uploads, nextUploadId
+    std::vector<ControlSession *> announced;
+    struct Upload {
+        uint64_t session;
+        std::string name;
+        uint64_t size;
+        uint64_t lastPushed;
+    };
+    std::map<uint32_t, Upload> uploads;
+    uint32_t nextUploadId = 1;
+
+    std::mutex driveMutex;  // one drive operation at a time
+
+    // xvp's hard power cycle: a long press, then a click once the controller
+    // is free again. One at a time, joined on destruction.
+    std::mutex cycleMutex;
+    std::condition_variable cycleWake;
+    std::thread cycleThread;
+    bool cycleRunning = false;
+    bool stopping = false;
+
+    void push(ServerMessage opcode, const std::vector<uint8_t> &payload) {
+        const std::vector<uint8_t> message = encodeServerMessage(opcode, payload);
+        std::lock_guard lock(sessionsMutex);
+        for (ControlSession *session : announced)
+            session->send(message);
+    }
+
+    void pushDriveState() {
+        if (devices.drive)
+            push(ServerMessage::DriveState, encode(bodyOf(devices.drive->state())));
+    }
+
+    Outcome atxAction(const ControlSession &session, atx::AtxAction action) {
+        if (!session.fullRights())
+            return fail(Status::PermissionDenied, "this connection is view-only");
+        if (!devices.atx)
+            return fail(Status::Unsupported, "no ATX control is configured");
+        std::string message;
+        const atx::AtxResult result = devices.atx->perform(action, message);
+        if (result == atx::AtxResult::Ok)
+            LOG_INFO(kLog, "session %llu: ATX %s",
+                     static_cast<unsigned long long>(session.sessionId()),
+                     atx::atxActionName(action));
+        return result == atx::AtxResult::Ok ? Outcome{} : fail(statusOf(result), message);
+    }
+
+    Outcome dispatch(ControlSession &session, Request opcode, const std::vector<uint8_t> &payload);
+    Outcome uploadBegin(ControlSession &session, const std::vector<uint8_t> &payload);
+    Outcome uploadChunk(ControlSession &session, const std::vector<uint8_t> &payload);
+    Outcome uploadFinish(ControlSession &session, const std::vector<uint8_t> &payload);
+    Outcome imageList();
+    Outcome driveInsert(const std::vector<uint8_t> &payload);
+    void runPowerCycle();
+};
+
+ControlService::ControlService(ControlDevices devices) : impl_(std::make_unique<Impl>()) {
+    impl_->devices = devices;
+    if (devices.atx) {
+        Impl *impl = impl_.get();
+        devices.atx->setListener([impl](const atx::AtxState &state) {
+            impl->push(ServerMessage::AtxState, encode(bodyOf(state)));
+        });
+    }
+}
+
+ControlService::~ControlService() {
+    {
+        std::lock_guard lock(impl_->cycleMutex);
+        impl_->stopping = true;
+    }
+    impl_->cycleWake.notify_all();
+    if (impl_->cycleThread.joinable())
+        impl_->cycleThread.join();
+    if (impl_->devices.atx)
+        impl_->devices.atx->setListener({});
+}
+
+uint32_t ControlService::features() const {
+    uint32_t features = 0;
+    if (impl_->devices.atx)
+        features |= feature::kAtx;
+    if (impl_->devices.atx && impl_->devices.wakeOnLan)
+        features |= feature::kWakeOnLan;
+    if (impl_->devices.store && impl_->devices.drive)
+        features |= feature::kMassStorage;
+    return features;
+}
+
+void ControlService::announce(ControlSession &session) {
+    Hello hello;
+    hello.features = features();
+    hello.fullRights = session.fullRights();
+    std::lock_guard lock(impl_->sessionsMutex);
+    if (std::find(impl_->announced.begin(), impl_->announced.end(), &session) !=
+        impl_->announced.end())
+        return;
+    // Under the lock, so no push overtakes the first state.
+    session.send(encodeServerMessage(ServerMessage::Hello, encode(hello)));
+    if (impl_->devices.atx)
+        session.send(encodeServerMessage(ServerMessage::AtxState,
+                                         encode(bodyOf(impl_->devices.atx->state()))));
+    if (impl_->devices.drive)
+        session.send(encodeServerMessage(ServerMessage::DriveState,
+                                         encode(bodyOf(impl_->devices.drive->state()))));
+    impl_->announced.push_back(&session);
+}
+
+void ControlService::remove(ControlSession &session) {
+    {
+        std::lock_guard lock(impl_->sessionsMutex);
+        std::erase(impl_->announced, &session);
+        std::erase_if(impl_->uploads, [&](const auto &entry) {
+            return entry.second.session == session.sessionId();
+        });
+    }
+    if (impl_->devices.store)
+        impl_->devices.store->releaseUploads(session.sessionId());
+}
+
+std::vector<uint8_t> ControlService::refuse(uint32_t requestId, Status status,
+                                            const std::string &message) {
+    Reply reply;
+    reply.requestId = requestId;
+    reply.status = status;
+    reply.message = message;
+    return encodeServerMessage(ServerMessage::Reply, encode(reply));
+}
+
+std::vector<uint8_t> ControlService::handle(ControlSession &session, const RequestHeader &header,
+                                            const std::vector<uint8_t> &payload) {
+    Outcome outcome = impl_->dispatch(session, static_cast<Request>(header.opcode), payload);
+    if (outcome.status != Status::Ok && outcome.message.empty())
+        outcome.message = statusName(outcome.status);
+    Reply reply;
+    reply.requestId = header.requestId;
+    reply.status = outcome.status;
+    reply.message = std::move(outcome.message);
+    reply.result = std::move(outcome.result);
+    return encodeServerMessage(ServerMessage::Reply, encode(reply));
+}
+
+Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
+                                       const std::vector<uint8_t> &payload) {
+    const bool changes = opcode != Request::AtxGetState && opcode != Request::DriveGetState &&
+                         opcode != Request::ImageList;
+    switch (opcode) {
+    case Request::AtxGetState:
+    case Request::AtxAction:
+    case Request::DriveGetState:
+    case Request::ImageList:
+    case Request::UploadBegin:
+    case Request::UploadChunk:
+    case Request::UploadFinish:
+    case Request::ImageDelete:
+    case Request::DriveInsert:
+    case Request::DriveEject:
+        break;
+    default:
+        return fail(Status::UnknownOpcode,
+                    "unknown request 0x" + std::to_string(static_cast<unsigned>(opcode)));
+    }
+    if (changes && !session.fullRights())
+        return fail(Status::PermissionDenied, "this connection is view-only");
+
+    const bool isAtx = opcode == Request::AtxGetState || opcode == Request::AtxAction;
+    if (!isAtx && (!devices.store || !devices.drive))
+        return fail(Status::Unsupported, "no virtual media is configured");
+
+    switch (opcode) {
+    case Request::AtxGetState:
+        if (!payload.empty())
+            return fail(Status::Malformed, "AtxGetState takes no payload");
+        if (!devices.atx)
+            return fail(Status::Unsupported, "no ATX control is configured");
+        return {Status::Ok, {}, encode(bodyOf(devices.atx->state()))};
+    case Request::AtxAction: {
+        if (payload.size() != 1 || payload[0] < 1 || payload[0] > 4)
+            return fail(Status::Malformed, "AtxAction takes one byte, 1 to 4");
+        return atxAction(session, static_cast<atx::AtxAction>(payload[0]));
+    }
+    case Request::DriveGetState:
+        if (!payload.empty())
+            return fail(Status::Malformed, "DriveGetState takes no payload");
+        return {Status::Ok, {}, encode(bodyOf(devices.drive->state()))};
+    case Request::ImageList:
+        if (!payload.empty())
+            return fail(Status::Malformed, "ImageList takes no payload");
+        return imageList();
+    case Request::UploadBegin:
+        return uploadBegin(session, payload);
+    case Request::UploadChunk:
+        return uploadChunk(session, payload);
+    case Request::UploadFinish:
+        return uploadFinish(session, payload);
+    case Request::ImageDelete: {
+        ByteReader reader(payload);
+        std::string name;
+        if (!reader.name(name) || !reader.finished())
+            return fail(Status::Malformed, "ImageDelete takes a name");
+        std::lock_guard lock(driveMutex);
+        const msd::DriveState drive = devices.drive->state();
+        if (drive.inserted && drive.image == name)
+            return fail(Status::InUse, "'" + name + "' is inserted; eject it first");
+        Outcome outcome = fromStore(devices.store->remove(name));
+        if (outcome.status == Status::Ok)
+            LOG_INFO(kLog, "deleted image '%s'", name.c_str());
+        return outcome;
+    }
+    case Request::DriveInsert:
+        return driveInsert(payload);
+    case Request::DriveEject: {
+        if (!payload.empty())
+            return fail(Status::Malformed, "DriveEject takes no payload");
+        Outcome outcome;
+        {
+            std::lock_guard lock(driveMutex);
+            outcome = fromStore(devices.drive->eject());
+        }
+        pushDriveState();
+        return outcome;
+    }
+    }
+    return fail(Status::UnknownOpcode, "unknown request");
+}
+
+Outcome ControlService::Impl::imageList() {
+    std::vector<ImageEntry> entries;
+    for (const msd::ImageInfo &image : devices.store->list())
+        entries.push_back({image.name, image.size, image.size, false});
+    for (const msd::UploadProgress &upload : devices.store->uploads())
+        entries.push_back({upload.name, upload.size, upload.confirmed, true});
+    return {Status::Ok, {}, encodeImageList(entries)};
+}
+
+Outcome ControlService::Impl::uploadBegin(ControlSession &session,
+                                          const std::vector<uint8_t> &payload) {
+    std::optional<UploadBeginBody> body = decodeUploadBegin(payload);
+    if (!body)
+        return fail(Status::Malformed, "UploadBegin takes a size, a SHA-256 and a name");
+    uint64_t resumeAt = 0;
+    msd::StoreResult result = devices.store->beginUpload(session.sessionId(), body->name,
+                                                         body->size, body->sha256, resumeAt);
+    if (!result)
+        return fromStore(result);
+    uint32_t id = 0;
+    {
+        std::lock_guard lock(sessionsMutex);
+        // A session beginning the same name again replaces its earlier handle.
+        std::erase_if(uploads, [&](const auto &entry) {
+            return entry.second.session == session.sessionId() && entry.second.name == body->name;
+        });
+        id = nextUploadId++;
+        if (nextUploadId == 0)
+            nextUploadId = 1;
+        uploads[id] = {session.sessionId(), body->name, body->size, resumeAt};
+    }
+    LOG_INFO(kLog, "session %llu: upload of '%s' (%llu bytes) %s at %llu",
+             static_cast<unsigned long long>(session.sessionId()), body->name.c_str(),
+             static_cast<unsigned long long>(body->size), resumeAt ? "resumes" : "starts",
+             static_cast<unsigned long long>(resumeAt));
+    ByteWriter writer;
+    writer.u32(id);
+    writer.u64(resumeAt);
+    return {Status::Ok, {}, std::move(writer.bytes())};
+}
+
+Outcome ControlService::Impl::uploadChunk(ControlSession &session,
+                                          const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    uint32_t id = 0;
+    uint64_t offset = 0;
+    if (!reader.u32(id) || !reader.u64(offset) || reader.remaining() == 0 ||
+        reader.remaining() > kMaxChunk)
+        return fail(Status::Malformed, "UploadChunk takes an upload id, an offset and 1 to " +
+                                           std::to_string(kMaxChunk) + " bytes");
+    Upload upload;
+    {
+        std::lock_guard lock(sessionsMutex);
+        auto found = uploads.find(id);
+        if (found == uploads.end() || found->second.session != session.sessionId())
+            return fail(Status::NotFound, "no upload " + std::to_string(id) + " here");
+        upload = found->second;
+    }
+    uint64_t confirmed = 0;
+    msd::StoreResult result = devices.store->writeUpload(
+        session.sessionId(), upload.name, offset, reader.current(), reader.remaining(), confirmed);
+    if (!result)
+        return fromStore(result);
+    bool progressed = false;
+    {
+        std::lock_guard lock(sessionsMutex);
+        auto found = uploads.find(id);
+        if (found != uploads.end() && confirmed > found->second.lastPushed) {
+            found->second.lastPushed = confirmed;
+            progressed = true;
+        }
+    }
+    if (progressed)
+        push(ServerMessage::UploadProgress,
+             encode(UploadProgressBody{confirmed, upload.size, upload.name}));
+    ByteWriter writer;
+    writer.u64(confirmed);
+    return {Status::Ok, {}, std::move(writer.bytes())};
+}
+
+Outcome ControlService::Impl::uploadFinish(ControlSession &session,
+                                           const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    uint32_t id = 0;
+    if (!reader.u32(id) || !reader.finished())
+        return fail(Status::Malformed, "UploadFinish takes an upload id");
+    Upload upload;
+    {
+        std::lock_guard lock(sessionsMutex);
+        auto found = uploads.find(id);
+        if (found == uploads.end() || found->second.session != session.sessionId())
+            return fail(Status::NotFound, "no upload " + std::to_string(id) + " here");
+        upload = found->second;
+    }
+    msd::StoreResult result = devices.store->finishUpload(session.sessionId(), upload.name);
+    if (result || result.error == msd::StoreError::ChecksumMismatch) {
+        // Done, or discarded: either way the handle is spent.
+        std::lock_guard lock(sessionsMutex);
+        uploads.erase(id);
+    }
+    if (!result) {
+        LOG_WARN(kLog, "upload of '%s' not finished: %s", upload.name.c_str(),
+                 result.message.c_str());
+        return fromStore(result);
+    }
+    LOG_INFO(kLog, "image '%s' uploaded (%llu bytes)", upload.name.c_str(),
+             static_cast<unsigned long long>(upload.size));
+    push(ServerMessage::UploadProgress,
+         encode(UploadProgressBody{upload.size, upload.size, upload.name}));
+    return {};
+}
+
+Outcome ControlService::Impl::driveInsert(const std::vector<uint8_t> &payload) {
+    std::optional<DriveInsertBody> body = decodeDriveInsert(payload);
+    if (!body)
+        return fail(Status::Malformed, "DriveInsert takes a mode (0 or 1), flags and a name");
+    std::optional<std::filesystem::path> path = devices.store->pathOf(body->name);
+    if (!path)
+        return fail(Status::NotFound, "no image '" + body->name + "'");
+    const auto mode = static_cast<msd::DriveMode>(body->mode);
+    const bool readOnly = mode == msd::DriveMode::CdRom || !body->writable;
+    Outcome outcome;
+    {
+        std::lock_guard lock(driveMutex);
+        outcome = fromStore(devices.drive->insert(*path, body->name, mode, readOnly));
+    }
+    if (outcome.status == Status::Ok)
+        LOG_INFO(kLog, "inserted '%s' as %s%s", body->name.c_str(),
+                 mode == msd::DriveMode::CdRom ? "CD-ROM" : "flash drive",
+                 readOnly ? "" : ", writable");
+    pushDriveState();
+    return outcome;
+}
+
+bool ControlService::xvp(ControlSession &session, uint8_t code) {
+    constexpr uint8_t kShutdown = 2, kReboot = 3, kReset = 4;
+    if (!session.fullRights() || !impl_->devices.atx)
+        return false;
+    switch (code) {
+    case kShutdown:
+        return impl_->atxAction(session, atx::AtxAction::PowerClick).status == Status::Ok;
+    case kReboot:
+        return impl_->atxAction(session, atx::AtxAction::ResetClick).status == Status::Ok;
+    case kReset: {
+        std::lock_guard lock(impl_->cycleMutex);
+        if (impl_->cycleRunning || impl_->stopping)
+            return false;
+        if (impl_->atxAction(session, atx::AtxAction::PowerLongPress).status != Status::Ok)
+            return false;
+        if (impl_->cycleThread.joinable())
+            impl_->cycleThread.join();  // finished: cycleRunning is false
+        impl_->cycleRunning = true;
+        impl_->cycleThread = std::thread([impl = impl_.get()] { impl->runPowerCycle(); });
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+// After the long press: wait until the controller takes actions again, then
+// click power to turn the machine back on.
+void ControlService::Impl::runPowerCycle() {
+    std::unique_lock lock(cycleMutex);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+    while (!stopping && std::chrono::steady_clock::now() < deadline) {
+        cycleWake.wait_for(lock, std::chrono::milliseconds{100});
+        if (stopping)
+            break;
+        std::string message;
+        const atx::AtxResult result = devices.atx->perform(atx::AtxAction::PowerClick, message);
+        if (result == atx::AtxResult::Busy)
+            continue;
+        if (result != atx::AtxResult::Ok)
+            LOG_WARN(kLog, "power cycle: the power-on click failed: %s", message.c_str());
+        break;
+    }
+    cycleRunning = false;
+}
+
+}  // namespace kvmvnc::control

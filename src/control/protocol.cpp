@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/control/protocol.h"
+
+#include <algorithm>
+
+namespace kvmvnc::control {
+
+const char *statusName(Status status) {
+    switch (status) {
+    case Status::Ok:
+        return "ok";
+    case Status::Malformed:
+        return "malformed request";
+    case Status::TooLarge:
+        return "request too large";
+    case Status::UnknownOpcode:
+        return "unknown request";
+    case Status::PermissionDenied:
+        return "permission denied";
+    case Status::Unsupported:
+        return "not supported";
+    case Status::Busy:
+        return "busy";
+    case Status::InvalidName:
+        return "invalid name";
+    case Status::NotFound:
+        return "not found";
+    case Status::AlreadyExists:
+        return "already exists";
+    case Status::NoSpace:
+        return "no space";
+    case Status::BadOffset:
+        return "bad offset";
+    case Status::SizeMismatch:
+        return "size mismatch";
+    case Status::ChecksumMismatch:
+        return "checksum mismatch";
+    case Status::IoError:
+        return "I/O error";
+    case Status::InUse:
+        return "in use";
+    case Status::Failed:
+        return "failed";
+    }
+    return "unknown status";
+}
+
+void ByteWriter::u16(uint16_t value) {
+    u8(static_cast<uint8_t>(value >> 8));
+    u8(static_cast<uint8_t>(value));
+}
+
+void ByteWriter::u32(uint32_t value) {
+    u16(static_cast<uint16_t>(value >> 16));
+    u16(static_cast<uint16_t>(value));
+}
+
+void ByteWriter::u64(uint64_t value) {
+    u32(static_cast<uint32_t>(value >> 32));
+    u32(static_cast<uint32_t>(value));
+}
+
+void ByteWriter::raw(const void *data, size_t size) {
+    const auto *p = static_cast<const uint8_t *>(data);
+    bytes_.insert(bytes_.end(), p, p + size);
+}
+
+void ByteWriter::name(std::string_view text) {
+    text = text.substr(0, kMaxNameLength);
+    u8(static_cast<uint8_t>(text.size()));
+    raw(text.data(), text.size());
+}
+
+void ByteWriter::text16(std::string_view text) {
+    text = text.substr(0, 65535);
+    u16(static_cast<uint16_t>(text.size()));
+    raw(text.data(), text.size());
+}
+
+bool ByteReader::take(size_t size) {
+    if (failed_ || size > size_ - position_) {
+        failed_ = true;
+        return false;
+    }
+    return true;
+}
+
+bool ByteReader::u8(uint8_t &value) {
+    if (!take(1))
+        return false;
+    value = data_[position_++];
+    return true;
+}
+
+bool ByteReader::u16(uint16_t &value) {
+    if (!take(2))
+        return false;
+    value = static_cast<uint16_t>(data_[position_] << 8 | data_[position_ + 1]);
+    position_ += 2;
+    return true;
+}
+
+bool ByteReader::u32(uint32_t &value) {
+    uint16_t high = 0, low = 0;
+    if (!u16(high) || !u16(low))
+        return false;
+    value = uint32_t{high} << 16 | low;
+    return true;
+}
+
+bool ByteReader::u64(uint64_t &value) {
+    uint32_t high = 0, low = 0;
+    if (!u32(high) || !u32(low))
+        return false;
+    value = uint64_t{high} << 32 | low;
+    return true;
+}
+
+bool ByteReader::raw(void *out, size_t size) {
+    if (!take(size))
+        return false;
+    std::copy_n(data_ + position_, size, static_cast<uint8_t *>(out));
+    position_ += size;
+    return true;
+}
+
+bool ByteReader::name(std::string &text) {
+    uint8_t length = 0;
+    if (!u8(length) || !take(length))
+        return false;
+    text.assign(reinterpret_cast<const char *>(data_ + position_), length);
+    position_ += length;
+    return true;
+}
+
+bool ByteReader::text16(std::string &text) {
+    uint16_t length = 0;
+    if (!u16(length) || !take(length))
+        return false;
+    text.assign(reinterpret_cast<const char *>(data_ + position_), length);
+    position_ += length;
+    return true;
+}
+
+RequestHeader parseRequestHeader(const uint8_t bytes[11]) {
+    ByteReader reader(bytes, 11);
+    RequestHeader header;
+    uint16_t reserved = 0;
+    reader.u8(header.opcode);
+    reader.u16(reserved);
+    reader.u32(header.requestId);
+    reader.u32(header.payloadLength);
+    return header;
+}
+
+std::vector<uint8_t> encodeRequest(Request opcode, uint32_t requestId,
+                                   const std::vector<uint8_t> &payload) {
+    ByteWriter writer;
+    writer.u8(kMessageType);
+    writer.u8(static_cast<uint8_t>(opcode));
+    writer.u16(0);
+    writer.u32(requestId);
+    writer.u32(static_cast<uint32_t>(payload.size()));
+    writer.raw(payload.data(), payload.size());
+    return std::move(writer.bytes());
+}
+
+std::vector<uint8_t> encodeServerMessage(ServerMessage opcode,
+                                         const std::vector<uint8_t> &payload) {
+    ByteWriter writer;
+    writer.u8(kMessageType);
+    writer.u8(static_cast<uint8_t>(opcode));
+    writer.u16(0);
+    writer.u32(static_cast<uint32_t>(payload.size()));
+    writer.raw(payload.data(), payload.size());
+    return std::move(writer.bytes());
+}
+
+std::vector<uint8_t> encode(const Hello &hello) {
+    ByteWriter writer;
+    writer.u8(hello.versionMajor);
+    writer.u8(hello.versionMinor);
+    writer.u16(0);
+    writer.u32(hello.features);
+    writer.u32(hello.maxChunk);
+    writer.u8(hello.fullRights ? 1 : 0);
+    writer.u8(0);
+    writer.u16(0);
+    return std::move(writer.bytes());
+}
+
+// Later minor versions may append fields: a longer payload is accepted.
+std::optional<Hello> decodeHello(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    Hello hello;
+    uint8_t rights = 0, reserved8 = 0;
+    uint16_t reserved16 = 0;
+    if (!reader.u8(hello.versionMajor) || !reader.u8(hello.versionMinor) ||
+        !reader.u16(reserved16) || !reader.u32(hello.features) || !reader.u32(hello.maxChunk) ||
+        !reader.u8(rights) || !reader.u8(reserved8) || !reader.u16(reserved16))
+        return std::nullopt;
+    hello.fullRights = rights == 1;
+    return hello;
+}
+
+std::vector<uint8_t> encode(const Reply &reply) {
+    ByteWriter writer;
+    writer.u32(reply.requestId);
+    writer.u16(static_cast<uint16_t>(reply.status));
+    writer.u16(0);
+    if (reply.status == Status::Ok)
+        writer.raw(reply.result.data(), reply.result.size());
+    else
+        writer.raw(reply.message.data(), reply.message.size());
+    return std::move(writer.bytes());
+}
+
+std::optional<Reply> decodeReply(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    Reply reply;
+    uint16_t status = 0, reserved = 0;
+    if (!reader.u32(reply.requestId) || !reader.u16(status) || !reader.u16(reserved))
+        return std::nullopt;
+    reply.status = static_cast<Status>(status);
+    if (reply.status == Status::Ok)
+        reply.result.assign(reader.current(), reader.current() + reader.remaining());
+    else
+        reply.message.assign(reinterpret_cast<const char *>(reader.current()), reader.remaining());
+    return reply;
+}
+
+std::vector<uint8_t> encode(const AtxStateBody &state) {
+    return {static_cast<uint8_t>((state.powerLed ? 1 : 0) | (state.hddLed ? 2 : 0) |
+                                 (state.busy ? 4 : 0))};
+}
+
+std::optional<AtxStateBody> decodeAtxState(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    uint8_t flags = 0;
+    if (!reader.u8(flags) || !reader.finished())
+        return std::nullopt;
+    return AtxStateBody{(flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0};
+}
+
+std::vector<uint8_t> encode(const DriveStateBody &state) {
+    ByteWriter writer;
+    writer.u8(static_cast<uint8_t>((state.inserted ? 1 : 0) | (state.writable ? 2 : 0)));
+    writer.u8(state.mode);
+    writer.u16(0);
+    writer.u64(state.size);
+    writer.name(state.name);
+    writer.text16(state.problem);
+    return std::move(writer.bytes());
+}
+
+std::optional<DriveStateBody> decodeDriveState(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    DriveStateBody state;
+    uint8_t flags = 0;
+    uint16_t reserved = 0;
+    if (!reader.u8(flags) || !reader.u8(state.mode) || !reader.u16(reserved) ||
+        !reader.u64(state.size) || !reader.name(state.name) || !reader.text16(state.problem) ||
+        !reader.finished())
+        return std::nullopt;
+    state.inserted = flags & 1;
+    state.writable = flags & 2;
+    return state;
+}
+
+std::vector<uint8_t> encode(const UploadProgressBody &progress) {
+    ByteWriter writer;
+    writer.u64(progress.confirmed);
+    writer.u64(progress.size);
+    writer.name(progress.name);
+    return std::move(writer.bytes());
+}
+
+std::optional<UploadProgressBody> decodeUploadProgress(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    UploadProgressBody progress;
+    if (!reader.u64(progress.confirmed) || !reader.u64(progress.size) ||
+        !reader.name(progress.name) || !reader.finished())
+        return std::nullopt;
+    return progress;
+}
+
+std::vector<uint8_t> encodeImageList(const std::vector<ImageEntry> &images) {
+    ByteWriter writer;
+    writer.u32(static_cast<uint32_t>(images.size()));
+    for (const ImageEntry &image : images) {
+        writer.u64(image.size);
+        writer.u64(image.confirmed);
+        writer.u8(image.incomplete ? 1 : 0);
+        writer.name(image.name);
+    }
+    return std::move(writer.bytes());
+}
+
+std::optional<std::vector<ImageEntry>> decodeImageList(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    uint32_t count = 0;
+    if (!reader.u32(count))
+        return std::nullopt;
+    std::vector<ImageEntry> images;
+    for (uint32_t i = 0; i < count; ++i) {
+        ImageEntry image;
+        uint8_t flags = 0;
+        if (!reader.u64(image.size) || !reader.u64(image.confirmed) || !reader.u8(flags) ||
+            !reader.name(image.name))
+            return std::nullopt;
+        image.incomplete = flags & 1;
+        images.push_back(std::move(image));
+    }
+    if (!reader.finished())
+        return std::nullopt;
+    return images;
+}
+
+std::vector<uint8_t> encode(const UploadBeginBody &body) {
+    ByteWriter writer;
+    writer.u64(body.size);
+    writer.raw(body.sha256.data(), body.sha256.size());
+    writer.name(body.name);
+    return std::move(writer.bytes());
+}
+
+std::optional<UploadBeginBody> decodeUploadBegin(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    UploadBeginBody body;
+    if (!reader.u64(body.size) || !reader.raw(body.sha256.data(), body.sha256.size()) ||
+        !reader.name(body.name) || !reader.finished())
+        return std::nullopt;
+    return body;
+}
+
+std::vector<uint8_t> encode(const DriveInsertBody &body) {
+    ByteWriter writer;
+    writer.u8(body.mode);
+    writer.u8(body.writable ? 1 : 0);
+    writer.name(body.name);
+    return std::move(writer.bytes());
+}
+
+std::optional<DriveInsertBody> decodeDriveInsert(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    DriveInsertBody body;
+    uint8_t flags = 0;
+    if (!reader.u8(body.mode) || !reader.u8(flags) || !reader.name(body.name) ||
+        !reader.finished() || body.mode > 1)
+        return std::nullopt;
+    body.writable = flags & 1;
+    return body;
+}
+
+}  // namespace kvmvnc::control

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/ctl/commands.h"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kvmvnc/ctl/control_client.h"
+#include "kvmvnc/rfb/vnc_password_file.h"
+
+namespace kvmvnc::ctl {
+
+namespace {
+
+using control::Request;
+using control::Status;
+
+constexpr const char *kUsage =
+    "usage: kvmvncctl [--host HOST[:PORT]] [--passwd-file FILE] COMMAND\n"
+    "\n"
+    "  atx status | power | power-long | reset | wol\n"
+    "  msd status | list | upload FILE [--name NAME] | delete NAME\n"
+    "      | insert NAME [--cdrom | --flash] [--rw] | eject\n"
+    "\n"
+    "HOST defaults to 127.0.0.1, PORT to 5900. FILE for --passwd-file is a\n"
+    "TigerVNC vncpasswd file. Exit status: 0 done, 1 refused by the server,\n"
+    "2 bad command line, 3 connection or authentication failed.\n";
+
+struct Options {
+    ConnectOptions connect;
+    std::vector<std::string> words;
+    std::string uploadName;
+    bool cdrom = true;
+    bool writable = false;
+};
+
+int usage(const std::string &problem) {
+    if (!problem.empty())
+        std::fprintf(stderr, "kvmvncctl: %s\n", problem.c_str());
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+}
+
+bool parseHost(const std::string &text, ConnectOptions &connect) {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) {
+        connect.host = text;  // a name, or IPv6 without a port
+        return !text.empty();
+    }
+    connect.host = text.substr(0, colon);
+    try {
+        size_t used = 0;
+        const int port = std::stoi(text.substr(colon + 1), &used);
+        if (used != text.size() - colon - 1 || port < 1 || port > 65535)
+            return false;
+        connect.port = port;
+    } catch (const std::exception &) {
+        return false;
+    }
+    return !connect.host.empty();
+}
+
+std::string sizeText(uint64_t bytes) {
+    char text[32];
+    if (bytes >= (1ULL << 30))
+        std::snprintf(text, sizeof(text), "%.1f GiB", static_cast<double>(bytes) / (1ULL << 30));
+    else if (bytes >= (1ULL << 20))
+        std::snprintf(text, sizeof(text), "%.1f MiB", static_cast<double>(bytes) / (1ULL << 20));
+    else if (bytes >= 1024)
+        std::snprintf(text, sizeof(text), "%.1f KiB", static_cast<double>(bytes) / 1024);
+    else
+        std::snprintf(text, sizeof(text), "%" PRIu64 " B", bytes);
+    return text;
+}
+
+// Connects or says why not.
+bool connect(ControlClient &client, const Options &options) {
+    if (client.connect(options.connect))
+        return true;
+    std::fprintf(stderr, "kvmvncctl: %s\n", client.error().c_str());
+    return false;
+}
+
+// The reply's status as an exit status, printing the server's message.
+int check(const ControlClient &client, const std::optional<control::Reply> &reply,
+          const char *what) {
+    if (!reply) {
+        std::fprintf(stderr, "kvmvncctl: %s: %s\n", what, client.error().c_str());
+        return kExitConnection;
+    }
+    if (reply->status != Status::Ok) {
+        std::fprintf(stderr, "kvmvncctl: %s: %s (%s)\n", what, reply->message.c_str(),
+                     control::statusName(reply->status));
+        return kExitRefused;
+    }
+    return kExitOk;
+}
+
+void printAtx(const control::AtxStateBody &state) {
+    std::printf("power: %s\nhdd: %s\n%s", state.powerLed ? "on" : "off",
+                state.hddLed ? "active" : "idle", state.busy ? "busy: an action is running\n" : "");
+}
+
+void printDrive(const control::DriveStateBody &state) {
+    if (!state.inserted)
+        std::printf("drive: ejected\n");
+    else
+        std::printf("drive: %s inserted as %s%s (%s)\n", state.name.c_str(),
+                    state.mode == 0 ? "CD-ROM" : "flash drive",
+                    state.writable ? ", writable" : ", read-only", sizeText(state.size).c_str());
+    if (!state.problem.empty())
+        std::printf("problem: %s\n", state.problem.c_str());
+}
+
+int atxCommand(const Options &options) {
+    if (options.words.size() != 2)
+        return usage("atx takes one of: status, power, power-long, reset, wol");
+    const std::string &verb = options.words[1];
+    static const std::map<std::string, uint8_t> actions = {
+        {"power", 1}, {"power-long", 2}, {"reset", 3}, {"wol", 4}};
+    if (verb != "status" && !actions.contains(verb))
+        return usage("unknown atx command '" + verb + "'");
+    ControlClient client;
+    if (!connect(client, options))
+        return kExitConnection;
+    if (verb == "status") {
+        auto reply = client.request(Request::AtxGetState);
+        if (int status = check(client, reply, "atx status"); status != kExitOk)
+            return status;
+        auto state = control::decodeAtxState(reply->result);
+        if (!state)
+            return check(client, std::nullopt, "atx status");
+        printAtx(*state);
+        return kExitOk;
+    }
+    auto reply = client.request(Request::AtxAction, {actions.at(verb)});
+    return check(client, reply, ("atx " + verb).c_str());
+}
+
+std::optional<control::Reply> simple(ControlClient &client, Request opcode,
+                                     const std::vector<uint8_t> &payload = {}) {
+    return client.request(opcode, payload);
+}
+
+bool sha256File(const std::string &path, std::array<uint8_t, 32> &digest, std::string &error) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        error = path + ": " + std::strerror(errno);
+        return false;
+    }
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+    std::vector<char> buffer(1 << 20);
+    while (file) {
+        file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        EVP_DigestUpdate(context, buffer.data(), static_cast<size_t>(file.gcount()));
+    }
+    const bool ok = file.eof();
+    unsigned length = 0;
+    EVP_DigestFinal_ex(context, digest.data(), &length);
+    EVP_MD_CTX_free(context);
+    if (!ok)
+        error = path + ": read error";
+    return ok;
+}
+
+// A progress line on a terminal: bar, percentage, rate and time left.
+class ProgressBar {
+public:
+    explicit ProgressBar(uint64_t total)
+        : total_(total),
+          enabled_(::isatty(STDERR_FILENO) == 1),
+          start_(std::chrono::steady_clock::now()) {}
+    void restart(uint64_t from) {
+        base_ = from;
+        start_ = std::chrono::steady_clock::now();
+    }
+    void show(uint64_t done) {
+        if (!enabled_)
+            return;
+        const auto now = std::chrono::steady_clock::now();
+        if (done < total_ && now - lastShown_ < std::chrono::milliseconds{200})
+            return;
+        lastShown_ = now;
+        const double seconds = std::chrono::duration<double>(now - start_).count();
+        const double rate = seconds > 0 ? static_cast<double>(done - base_) / seconds : 0;
+        const double fraction = total_ ? static_cast<double>(done) / total_ : 1.0;
+        constexpr int kWidth = 30;
+        std::string bar(static_cast<size_t>(fraction * kWidth), '#');
+        bar.resize(kWidth, '.');
+        long eta = rate > 0 ? static_cast<long>(static_cast<double>(total_ - done) / rate) : 0;
+        std::fprintf(stderr, "\r[%s] %3d%%  %s/s  ETA %ld:%02ld ", bar.c_str(),
+                     static_cast<int>(fraction * 100),
+                     sizeText(static_cast<uint64_t>(rate)).c_str(), eta / 60, eta % 60);
+        std::fflush(stderr);
+    }
+    void finish() {
+        if (enabled_)
+            std::fputc('\n', stderr);
+    }
+
+private:
+    uint64_t total_;
+    uint64_t base_ = 0;
+    bool enabled_;
+    std::chrono::steady_clock::time_point start_;
+    std::chrono::steady_clock::time_point lastShown_{};
+};
+
+enum class Attempt { Done, Refused, ConnectionLost, LocalError };
+
+// One connection's worth of upload: begin (or resume), chunks with a window
+// of requests in flight, finish.
+Attempt uploadOnce(const Options &options, const std::string &path, const std::string &name,
+                   uint64_t size, const std::array<uint8_t, 32> &digest, ProgressBar &progress) {
+    ControlClient client;
+    if (!client.connect(options.connect)) {
+        std::fprintf(stderr, "kvmvncctl: %s\n", client.error().c_str());
+        return Attempt::ConnectionLost;
+    }
+    control::UploadBeginBody begin;
+    begin.size = size;
+    begin.sha256 = digest;
+    begin.name = name;
+    auto reply = client.request(Request::UploadBegin, control::encode(begin));
+    if (!reply)
+        return Attempt::ConnectionLost;
+    if (check(client, reply, "upload") != kExitOk)
+        return Attempt::Refused;
+    control::ByteReader result(reply->result);
+    uint32_t id = 0;
+    uint64_t offset = 0;
+    if (!result.u32(id) || !result.u64(offset) || offset > size) {
+        std::fprintf(stderr, "kvmvncctl: upload: the server's answer makes no sense\n");
+        return Attempt::Refused;
+    }
+    if (offset > 0)
+        std::fprintf(stderr, "kvmvncctl: resuming %s at %s\n", name.c_str(),
+                     sizeText(offset).c_str());
+    progress.restart(offset);
+
+    std::ifstream file(path, std::ios::binary);
+    file.seekg(static_cast<std::streamoff>(offset));
+    if (!file) {
+        std::fprintf(stderr, "kvmvncctl: %s: cannot read\n", path.c_str());
+        return Attempt::LocalError;
+    }
+    const uint32_t chunkSize = std::min(client.hello().maxChunk, control::kMaxChunk);
+    constexpr size_t kWindow = 8;
+    std::deque<uint32_t> inFlight;
+    std::vector<char> buffer(chunkSize);
+    auto settleOldest = [&]() -> Attempt {
+        auto answer = client.waitForReply(inFlight.front());
+        inFlight.pop_front();
+        if (!answer)
+            return Attempt::ConnectionLost;
+        if (check(client, answer, "upload") != kExitOk)
+            return Attempt::Refused;
+        return Attempt::Done;
+    };
+    while (offset < size) {
+        const auto length = static_cast<uint32_t>(std::min<uint64_t>(chunkSize, size - offset));
+        file.read(buffer.data(), length);
+        if (static_cast<uint32_t>(file.gcount()) != length) {
+            std::fprintf(stderr, "kvmvncctl: %s: changed while uploading\n", path.c_str());
+            return Attempt::LocalError;
+        }
+        control::ByteWriter chunk;
+        chunk.u32(id);
+        chunk.u64(offset);
+        chunk.raw(buffer.data(), length);
+        const uint32_t requestId = client.send(Request::UploadChunk, chunk.bytes());
+        if (requestId == 0)
+            return Attempt::ConnectionLost;
+        inFlight.push_back(requestId);
+        offset += length;
+        if (inFlight.size() >= kWindow) {
+            if (Attempt attempt = settleOldest(); attempt != Attempt::Done)
+                return attempt;
+        }
+        progress.show(offset);
+    }
+    while (!inFlight.empty()) {
+        if (Attempt attempt = settleOldest(); attempt != Attempt::Done)
+            return attempt;
+    }
+    control::ByteWriter finish;
+    finish.u32(id);
+    reply = client.request(Request::UploadFinish, finish.bytes());
+    if (!reply)
+        return Attempt::ConnectionLost;
+    return check(client, reply, "upload") == kExitOk ? Attempt::Done : Attempt::Refused;
+}
+
+int upload(const Options &options) {
+    if (options.words.size() != 3)
+        return usage("msd upload takes a file");
+    const std::string path = options.words[2];
+    std::error_code error;
+    const uint64_t size = std::filesystem::file_size(path, error);
+    if (error) {
+        std::fprintf(stderr, "kvmvncctl: %s: %s\n", path.c_str(), error.message().c_str());
+        return kExitUsage;
+    }
+    const std::string name = options.uploadName.empty()
+                                 ? std::filesystem::path(path).filename().string()
+                                 : options.uploadName;
+    std::array<uint8_t, 32> digest{};
+    std::string problem;
+    if (!sha256File(path, digest, problem)) {
+        std::fprintf(stderr, "kvmvncctl: %s\n", problem.c_str());
+        return kExitUsage;
+    }
+    ProgressBar progress(size);
+    // A dropped connection is resumed where the server's confirmed data ends.
+    constexpr int kAttempts = 5;
+    for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+        switch (uploadOnce(options, path, name, size, digest, progress)) {
+        case Attempt::Done:
+            progress.finish();
+            std::printf("uploaded %s (%s)\n", name.c_str(), sizeText(size).c_str());
+            return kExitOk;
+        case Attempt::Refused:
+            progress.finish();
+            return kExitRefused;
+        case Attempt::LocalError:
+            progress.finish();
+            return kExitUsage;
+        case Attempt::ConnectionLost:
+            if (attempt < kAttempts) {
+                std::fprintf(stderr, "\nkvmvncctl: connection lost, retrying\n");
+                std::this_thread::sleep_for(std::chrono::seconds{attempt});
+            }
+            break;
+        }
+    }
+    progress.finish();
+    std::fprintf(stderr, "kvmvncctl: upload: gave up after %d connection failures\n", kAttempts);
+    return kExitConnection;
+}
+
+int msdCommand(const Options &options) {
+    if (options.words.size() < 2)
+        return usage("msd takes one of: status, list, upload, delete, insert, eject");
+    const std::string &verb = options.words[1];
+    if (verb == "upload")
+        return upload(options);
+    const bool takesName = verb == "delete" || verb == "insert";
+    if (verb != "status" && verb != "list" && verb != "eject" && !takesName)
+        return usage("unknown msd command '" + verb + "'");
+    if (options.words.size() != (takesName ? 3u : 2u))
+        return usage(takesName ? "msd " + verb + " takes an image name"
+                               : "msd " + verb + " takes no arguments");
+    ControlClient client;
+    if (!connect(client, options))
+        return kExitConnection;
+    const std::string what = "msd " + verb;
+    if (verb == "status") {
+        auto reply = simple(client, Request::DriveGetState);
+        if (int status = check(client, reply, what.c_str()); status != kExitOk)
+            return status;
+        auto state = control::decodeDriveState(reply->result);
+        if (!state)
+            return check(client, std::nullopt, what.c_str());
+        printDrive(*state);
+        return kExitOk;
+    }
+    if (verb == "list") {
+        auto reply = simple(client, Request::ImageList);
+        if (int status = check(client, reply, what.c_str()); status != kExitOk)
+            return status;
+        auto images = control::decodeImageList(reply->result);
+        if (!images)
+            return check(client, std::nullopt, what.c_str());
+        for (const control::ImageEntry &image : *images) {
+            if (image.incomplete)
+                std::printf("%s\t%" PRIu64 "\tincomplete upload, %" PRIu64 " bytes confirmed\n",
+                            image.name.c_str(), image.size, image.confirmed);
+            else
+                std::printf("%s\t%" PRIu64 "\n", image.name.c_str(), image.size);
+        }
+        return kExitOk;
+    }
+    if (verb == "eject")
+        return check(client, simple(client, Request::DriveEject), what.c_str());
+    control::ByteWriter name;
+    name.name(options.words[2]);
+    if (options.words[2].size() > control::kMaxNameLength)
+        return usage("image names are at most 255 bytes");
+    if (verb == "delete")
+        return check(client, simple(client, Request::ImageDelete, name.bytes()), what.c_str());
+    control::DriveInsertBody insert;
+    insert.mode = options.cdrom ? 0 : 1;
+    insert.writable = options.writable;
+    insert.name = options.words[2];
+    return check(client, simple(client, Request::DriveInsert, control::encode(insert)),
+                 what.c_str());
+}
+
+}  // namespace
+
+int run(int argc, char **argv) {
+    Options options;
+    std::string passwordFile;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&](std::string &out) {
+            if (i + 1 >= argc)
+                return false;
+            out = argv[++i];
+            return true;
+        };
+        if (arg == "--help" || arg == "-h") {
+            std::fputs(kUsage, stdout);
+            return kExitOk;
+        } else if (arg == "--host") {
+            std::string host;
+            if (!value(host) || !parseHost(host, options.connect))
+                return usage("--host takes HOST or HOST:PORT");
+        } else if (arg == "--passwd-file") {
+            if (!value(passwordFile))
+                return usage("--passwd-file takes a file");
+        } else if (arg == "--name") {
+            if (!value(options.uploadName))
+                return usage("--name takes a name");
+        } else if (arg == "--cdrom") {
+            options.cdrom = true;
+        } else if (arg == "--flash") {
+            options.cdrom = false;
+        } else if (arg == "--rw") {
+            options.writable = true;
+        } else if (arg.starts_with("--")) {
+            return usage("unknown option " + arg);
+        } else {
+            options.words.push_back(arg);
+        }
+    }
+    if (!passwordFile.empty()) {
+        try {
+            options.connect.password = rfb::loadVncPasswordFile(passwordFile).full;
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "kvmvncctl: %s\n", e.what());
+            return kExitUsage;
+        }
+    }
+    if (options.words.empty())
+        return usage("no command");
+    if (options.words[0] == "atx")
+        return atxCommand(options);
+    if (options.words[0] == "msd")
+        return msdCommand(options);
+    return usage("unknown command '" + options.words[0] + "'");
+}
+
+}  // namespace kvmvnc::ctl

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/ctl/control_client.h"
+
+#include <rfb/rfbclient.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace kvmvnc::ctl {
+
+namespace {
+
+// libvncclient's log lines would clutter a command-line tool's output.
+void quietLog(const char *, ...) {}
+
+char kPasswordTag;  // its address tags our data in libvncclient's client
+
+char *passwordFor(rfbClient *client) {
+    auto *password =
+        static_cast<const std::string *>(rfbClientGetClientData(client, &kPasswordTag));
+    return strdup(password ? password->c_str() : "");
+}
+
+}  // namespace
+
+ControlClient::ControlClient() = default;
+
+ControlClient::~ControlClient() {
+    if (client_) {
+        auto *password = static_cast<std::string *>(rfbClientGetClientData(client_, &kPasswordTag));
+        rfbClientCleanup(client_);
+        delete password;
+    }
+}
+
+bool ControlClient::connect(const ConnectOptions &options) {
+    rfbClientLog = quietLog;
+    rfbClientErr = quietLog;
+    client_ = rfbGetClient(8, 3, 4);
+    if (!client_) {
+        error_ = "out of memory";
+        return false;
+    }
+    rfbClientSetClientData(client_, &kPasswordTag, new std::string(options.password));
+    client_->GetPassword = passwordFor;
+    client_->readTimeout = static_cast<unsigned>(options.timeoutSeconds);
+    client_->connectTimeout = static_cast<unsigned>(options.timeoutSeconds);
+    const std::string where = options.host + ":" + std::to_string(options.port);
+    if (!ConnectToRFBServer(client_, options.host.c_str(), options.port)) {
+        error_ = "cannot connect to " + where;
+        return false;
+    }
+    if (!InitialiseRFBConnection(client_)) {
+        error_ =
+            "the RFB handshake with " + where + " failed (wrong password, or not a VNC server?)";
+        return false;
+    }
+    // SetEncodings: only the control pseudo-encoding. No update request
+    // follows, so the server sends no picture.
+    control::ByteWriter encodings;
+    encodings.u8(rfbSetEncodings);
+    encodings.u8(0);
+    encodings.u16(1);
+    encodings.u32(static_cast<uint32_t>(control::kPseudoEncoding));
+    if (!WriteToRFBServer(client_, reinterpret_cast<const char *>(encodings.bytes().data()),
+                          static_cast<unsigned>(encodings.bytes().size()))) {
+        error_ = "connection to " + where + " lost";
+        return false;
+    }
+    while (!haveHello_) {
+        if (!readMessage()) {
+            if (error_.empty())
+                error_ = where + " does not speak the kvmvnc control protocol";
+            return false;
+        }
+    }
+    if (hello_.versionMajor != control::kVersionMajor) {
+        error_ = "the server speaks control protocol version " +
+                 std::to_string(hello_.versionMajor) + ", this kvmvncctl " +
+                 std::to_string(control::kVersionMajor);
+        return false;
+    }
+    return true;
+}
+
+bool ControlClient::readMessage() {
+    uint8_t type = 0;
+    if (!ReadFromRFBServer(client_, reinterpret_cast<char *>(&type), 1)) {
+        error_ = "connection lost";
+        return false;
+    }
+    if (type == rfbBell)
+        return true;
+    if (type == rfbServerCutText) {
+        uint8_t header[7];
+        if (!ReadFromRFBServer(client_, reinterpret_cast<char *>(header), sizeof(header)))
+            return false;
+        uint32_t length = uint32_t{header[3]} << 24 | uint32_t{header[4]} << 16 |
+                          uint32_t{header[5]} << 8 | header[6];
+        length &= 0x7fffffff;  // extended clipboard: negative lengths
+        std::vector<char> text(length);
+        return length == 0 || ReadFromRFBServer(client_, text.data(), length);
+    }
+    if (type != control::kMessageType) {
+        error_ = "unexpected RFB message " + std::to_string(type) + " from the server";
+        return false;
+    }
+    uint8_t header[control::kServerHeaderSize - 1];
+    if (!ReadFromRFBServer(client_, reinterpret_cast<char *>(header), sizeof(header))) {
+        error_ = "connection lost";
+        return false;
+    }
+    control::ByteReader reader(header, sizeof(header));
+    uint8_t opcode = 0;
+    uint16_t reserved = 0;
+    uint32_t length = 0;
+    reader.u8(opcode);
+    reader.u16(reserved);
+    reader.u32(length);
+    if (length > 16 * 1024 * 1024) {
+        error_ = "the server sent a message of " + std::to_string(length) + " bytes";
+        return false;
+    }
+    std::vector<uint8_t> payload(length);
+    if (length > 0 &&
+        !ReadFromRFBServer(client_, reinterpret_cast<char *>(payload.data()), length)) {
+        error_ = "connection lost";
+        return false;
+    }
+    switch (static_cast<control::ServerMessage>(opcode)) {
+    case control::ServerMessage::Hello:
+        if (auto hello = control::decodeHello(payload)) {
+            hello_ = *hello;
+            haveHello_ = true;
+        }
+        break;
+    case control::ServerMessage::Reply:
+        if (auto reply = control::decodeReply(payload))
+            replies_.push_back(std::move(*reply));
+        break;
+    case control::ServerMessage::AtxState:
+        if (auto state = control::decodeAtxState(payload))
+            atx_ = *state;
+        break;
+    case control::ServerMessage::DriveState:
+        if (auto state = control::decodeDriveState(payload))
+            drive_ = *state;
+        break;
+    case control::ServerMessage::UploadProgress:
+        if (auto progress = control::decodeUploadProgress(payload); progress && progressListener_)
+            progressListener_(*progress);
+        break;
+    }
+    return true;  // unknown opcodes are skipped, as the protocol allows
+}
+
+uint32_t ControlClient::send(control::Request opcode, const std::vector<uint8_t> &payload) {
+    const uint32_t id = nextRequestId_++;
+    const std::vector<uint8_t> message = control::encodeRequest(opcode, id, payload);
+    if (!WriteToRFBServer(client_, reinterpret_cast<const char *>(message.data()),
+                          static_cast<unsigned>(message.size()))) {
+        error_ = "connection lost";
+        return 0;
+    }
+    return id;
+}
+
+std::optional<control::Reply> ControlClient::waitForReply(uint32_t requestId) {
+    for (;;) {
+        auto found = std::find_if(replies_.begin(), replies_.end(), [&](const control::Reply &r) {
+            return r.requestId == requestId;
+        });
+        if (found != replies_.end()) {
+            control::Reply reply = std::move(*found);
+            replies_.erase(found);
+            return reply;
+        }
+        if (!readMessage())
+            return std::nullopt;
+    }
+}
+
+std::optional<control::Reply> ControlClient::request(control::Request opcode,
+                                                     const std::vector<uint8_t> &payload) {
+    const uint32_t id = send(opcode, payload);
+    if (id == 0)
+        return std::nullopt;
+    return waitForReply(id);
+}
+
+}  // namespace kvmvnc::ctl

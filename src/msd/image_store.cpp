@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/msd/image_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include "kvmvnc/base/log.h"
+#include "kvmvnc/base/unique_fd.h"
+
+namespace kvmvnc::msd {
+
+namespace {
+
+constexpr const char *kLog = "msd";
+// Unsynced bytes an upload may hold before its data is fsynced and the
+// confirmed length recorded.
+constexpr uint64_t kSyncInterval = 4u << 20;
+constexpr size_t kNameMax = 255;
+constexpr size_t kRehashChunk = 1u << 20;
+
+StoreResult fail(StoreError error, std::string message) { return {error, std::move(message)}; }
+
+StoreResult ioError(const std::string &what, int error) {
+    return fail(StoreError::Io, what + ": " + std::strerror(error));
+}
+
+std::string hex(const Sha256 &digest) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string text;
+    for (uint8_t byte : digest) {
+        text += kDigits[byte >> 4];
+        text += kDigits[byte & 15];
+    }
+    return text;
+}
+
+bool parseHex(std::string_view text, Sha256 &digest) {
+    if (text.size() != 2 * digest.size())
+        return false;
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        return -1;
+    };
+    for (size_t i = 0; i < digest.size(); ++i) {
+        const int high = nibble(text[2 * i]), low = nibble(text[2 * i + 1]);
+        if (high < 0 || low < 0)
+            return false;
+        digest[i] = static_cast<uint8_t>(high << 4 | low);
+    }
+    return true;
+}
+
+// Incremental SHA-256 through OpenSSL's EVP interface.
+class Sha256Hasher {
+public:
+    Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
+        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+            throw std::runtime_error("SHA-256 is not available");
+    }
+    void update(const uint8_t *data, size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
+    Sha256 finish() {
+        Sha256 digest{};
+        unsigned int length = 0;
+        EVP_DigestFinal_ex(ctx_.get(), digest.data(), &length);
+        return digest;
+    }
+
+private:
+    struct Free {
+        void operator()(EVP_MD_CTX *ctx) const { EVP_MD_CTX_free(ctx); }
+    };
+    std::unique_ptr<EVP_MD_CTX, Free> ctx_;
+};
+
+int fsyncPath(const std::filesystem::path &path, int flags) {
+    UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
+    if (!fd.isValid() || ::fsync(fd.get()) != 0)
+        return errno;
+    return 0;
+}
+
+int writeAll(int fd, const uint8_t *data, size_t size, off_t offset) {
+    while (size > 0) {
+        const ssize_t written = ::pwrite(fd, data, size, offset);
+        if (written < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        data += written;
+        size -= static_cast<size_t>(written);
+        offset += written;
+    }
+    return 0;
+}
+
+// Decodes one UTF-8 sequence at `i`; false for anything malformed, overlong,
+// a surrogate or beyond U+10FFFF.
+bool nextCodePoint(std::string_view text, size_t &i, uint32_t &code) {
+    const auto lead = static_cast<uint8_t>(text[i]);
+    size_t length = 0;
+    if (lead < 0x80) {
+        code = lead;
+        length = 1;
+    } else if (lead >= 0xc2 && lead <= 0xdf) {
+        code = lead & 0x1f;
+        length = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+        code = lead & 0x0f;
+        length = 3;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        code = lead & 0x07;
+        length = 4;
+    } else {
+        return false;
+    }
+    if (i + length > text.size())
+        return false;
+    for (size_t k = 1; k < length; ++k) {
+        const auto byte = static_cast<uint8_t>(text[i + k]);
+        if ((byte & 0xc0) != 0x80)
+            return false;
+        code = code << 6 | (byte & 0x3f);
+    }
+    static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < kSmallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+        return false;
+    i += length;
+    return true;
+}
+
+// What a state sidecar records.
+struct UploadState {
+    std::string name;
+    uint64_t size = 0;
+    Sha256 sha256{};
+    uint64_t confirmed = 0;
+};
+
+std::optional<UploadState> readState(const std::filesystem::path &path) {
+    FILE *file = std::fopen(path.c_str(), "re");
+    if (!file)
+        return std::nullopt;
+    std::string text;
+    char buffer[512];
+    size_t got = 0;
+    while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+        text.append(buffer, got);
+    std::fclose(file);
+
+    UploadState state;
+    bool haveName = false, haveSize = false, haveSha = false, haveConfirmed = false;
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+        const size_t equals = line.find('=');
+        if (equals == std::string::npos)
+            continue;
+        const std::string key = line.substr(0, equals), value = line.substr(equals + 1);
+        char *end = nullptr;
+        if (key == "name") {
+            state.name = value;
+            haveName = true;
+        } else if (key == "size") {
+            state.size = std::strtoull(value.c_str(), &end, 10);
+            haveSize = !value.empty() && *end == '\0';
+        } else if (key == "sha256") {
+            haveSha = parseHex(value, state.sha256);
+        } else if (key == "confirmed") {
+            state.confirmed = std::strtoull(value.c_str(), &end, 10);
+            haveConfirmed = !value.empty() && *end == '\0';
+        }
+    }
+    if (!haveName || !haveSize || !haveSha || !haveConfirmed || state.confirmed > state.size)
+        return std::nullopt;
+    return state;
+}
+
+}  // namespace
+
+// One upload a session owns. Its file and hash are touched only by the
+// call that set `busy` (with the store's mutex released); everything else
+// under the mutex.
+struct ActiveUpload {
+    uint64_t owner = 0;
+    UploadState state;
+    uint64_t written = 0;  // the current end: confirmed <= written <= size
+    UniqueFd fd;
+    std::unique_ptr<Sha256Hasher> hash;  // over the first `written` bytes
+    bool busy = false;                   // a call works on the file without the mutex
+};
+
+struct ImageStore::Impl {
+    std::filesystem::path directory;
+    mutable std::mutex mutex;
+    std::condition_variable idle;  // an upload stopped being busy
+    std::map<std::string, std::unique_ptr<ActiveUpload>> active;
+
+    // The hidden files' common stem: the name itself, or for a name too long
+    // to carry the prefix and suffixes, a digest of it (the sidecar keeps the
+    // name).
+    std::string stem(const std::string &name) const {
+        if (name.size() + std::strlen("..state.tmp") <= kNameMax)
+            return name;
+        Sha256Hasher hasher;
+        hasher.update(reinterpret_cast<const uint8_t *>(name.data()), name.size());
+        return "~" + hex(hasher.finish());
+    }
+    std::filesystem::path dataPath(const std::string &name) const {
+        return directory / ("." + stem(name) + ".upload");
+    }
+    std::filesystem::path statePath(const std::string &name) const {
+        return directory / ("." + stem(name) + ".state");
+    }
+
+    int syncDirectory() const { return fsyncPath(directory, O_RDONLY | O_DIRECTORY); }
+
+    // Replaces the sidecar atomically: temporary file, fsync, rename, fsync
+    // of the directory. Returns 0 or an errno.
+    int writeState(const UploadState &state) const {
+        const std::filesystem::path path = statePath(state.name);
+        const std::filesystem::path temporary = path.string() + ".tmp";
+        const std::string text = "name=" + state.name + "\nsize=" + std::to_string(state.size) +
+                                 "\nsha256=" + hex(state.sha256) +
+                                 "\nconfirmed=" + std::to_string(state.confirmed) + "\n";
+        UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (!fd.isValid())
+            return errno;
+        int error =
+            writeAll(fd.get(), reinterpret_cast<const uint8_t *>(text.data()), text.size(), 0);
+        if (error == 0 && ::fsync(fd.get()) != 0)
+            error = errno;
+        fd.reset();
+        if (error == 0 && ::rename(temporary.c_str(), path.c_str()) != 0)
+            error = errno;
+        if (error != 0) {
+            ::unlink(temporary.c_str());
+            return error;
+        }
+        return syncDirectory();
+    }
+
+    // Makes everything written durable and records it. With the upload not
+    // busy (the caller holds the mutex or set `busy` itself).
+    int confirm(ActiveUpload &upload) const {
+        if (upload.written == upload.state.confirmed)
+            return 0;
+        if (::fdatasync(upload.fd.get()) != 0)
+            return errno;
+        UploadState state = upload.state;
+        state.confirmed = upload.written;
+        if (const int error = writeState(state))
+            return error;
+        upload.state.confirmed = upload.written;
+        return 0;
+    }
+
+    void discardFiles(const std::string &name) const {
+        ::unlink(dataPath(name).c_str());
+        ::unlink(statePath(name).c_str());
+        syncDirectory();
+    }
+
+    // Opens (creating and preallocating if new) the upload's file and
+    // hashes its confirmed prefix. Runs with the upload busy, without the
+    // mutex.
+    StoreResult open(ActiveUpload &upload, bool fresh) const {
+        const std::string &name = upload.state.name;
+        const std::filesystem::path path = dataPath(name);
+        upload.fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+        if (!upload.fd.isValid())
+            return ioError("cannot open " + path.string(), errno);
+        if (fresh && upload.state.size > 0) {
+            const int error =
+                ::posix_fallocate(upload.fd.get(), 0, static_cast<off_t>(upload.state.size));
+            if (error == ENOSPC || error == EFBIG)
+                return fail(StoreError::NoSpace, "no room for " + name + " (" +
+                                                     std::to_string(upload.state.size) +
+                                                     " bytes) in " + directory.string());
+            if (error != 0)
+                return ioError("cannot preallocate " + path.string(), error);
+        }
+        upload.hash = std::make_unique<Sha256Hasher>();
+        std::vector<uint8_t> buffer(kRehashChunk);
+        uint64_t done = 0;
+        while (done < upload.state.confirmed) {
+            const size_t want = static_cast<size_t>(
+                std::min<uint64_t>(buffer.size(), upload.state.confirmed - done));
+            const ssize_t got =
+                ::pread(upload.fd.get(), buffer.data(), want, static_cast<off_t>(done));
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0)
+                return ioError("cannot read back " + path.string(), got < 0 ? errno : EIO);
+            upload.hash->update(buffer.data(), static_cast<size_t>(got));
+            done += static_cast<uint64_t>(got);
+        }
+        upload.written = upload.state.confirmed;
+        if (fresh) {
+            if (const int error = writeState(upload.state))
+                return ioError("cannot record " + statePath(name).string(), error);
+        }
+        return {};
+    }
+
+    // Waits until no call works on `name`'s upload; with `lock` held.
+    void waitIdle(std::unique_lock<std::mutex> &lock, const std::string &name) {
+        idle.wait(lock, [&] {
+            auto it = active.find(name);
+            return it == active.end() || !it->second->busy;
+        });
+    }
+};
+
+ImageStore::ImageStore(std::filesystem::path directory) : impl_(std::make_unique<Impl>()) {
+    impl_->directory = std::move(directory);
+    std::error_code error;
+    std::filesystem::create_directories(impl_->directory, error);
+    if (error)
+        throw std::runtime_error("cannot create the image folder " + impl_->directory.string() +
+                                 ": " + error.message());
+    if (!std::filesystem::is_directory(impl_->directory))
+        throw std::runtime_error("the image folder " + impl_->directory.string() +
+                                 " is not a directory");
+    if (::access(impl_->directory.c_str(), W_OK | X_OK) != 0)
+        throw std::runtime_error("the image folder " + impl_->directory.string() +
+                                 " is not writable: " + std::strerror(errno));
+}
+
+ImageStore::~ImageStore() {
+    std::unique_lock lock(impl_->mutex);
+    for (auto &[name, upload] : impl_->active) {
+        impl_->waitIdle(lock, name);
+        if (const int error = impl_->confirm(*upload))
+            LOG_WARN(kLog, "upload of %s: cannot record its progress: %s", name.c_str(),
+                     std::strerror(error));
+    }
+}
+
+const std::filesystem::path &ImageStore::directory() const { return impl_->directory; }
+
+bool ImageStore::validName(std::string_view name, std::string &why) {
+    if (name.empty()) {
+        why = "the name is empty";
+        return false;
+    }
+    if (name.size() > kNameMax) {
+        why = "the name is longer than 255 bytes";
+        return false;
+    }
+    if (name == "." || name == "..") {
+        why = "\".\" and \"..\" are not names";
+        return false;
+    }
+    if (name.front() == '.') {
+        why = "the name starts with '.'";
+        return false;
+    }
+    size_t i = 0;
+    while (i < name.size()) {
+        uint32_t code = 0;
+        if (!nextCodePoint(name, i, code)) {
+            why = "the name is not valid UTF-8";
+            return false;
+        }
+        if (code == '/') {
+            why = "the name contains '/'";
+            return false;
+        }
+        if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+            why = "the name contains a control character";
+            return false;
+        }
+    }
+    return true;
+}
+
+std::vector<ImageInfo> ImageStore::list() const {
+    std::vector<ImageInfo> images;
+    std::error_code error;
+    for (const auto &entry : std::filesystem::directory_iterator(impl_->directory, error)) {
+        const std::string name = entry.path().filename().string();
+        std::string why;
+        std::error_code statError;
+        if (!validName(name, why) || !entry.is_regular_file(statError))
+            continue;
+        const uint64_t size = entry.file_size(statError);
+        if (!statError)
+            images.push_back({name, size});
+    }
+    std::sort(images.begin(), images.end(),
+              [](const ImageInfo &a, const ImageInfo &b) { return a.name < b.name; });
+    return images;
+}
+
+std::optional<ImageInfo> ImageStore::find(const std::string &name) const {
+    std::string why;
+    if (!validName(name, why))
+        return std::nullopt;
+    struct stat info {};
+    if (::stat((impl_->directory / name).c_str(), &info) != 0 || !S_ISREG(info.st_mode))
+        return std::nullopt;
+    return ImageInfo{name, static_cast<uint64_t>(info.st_size)};
+}
+
+std::optional<std::filesystem::path> ImageStore::pathOf(const std::string &name) const {
+    if (!find(name))
+        return std::nullopt;
+    return impl_->directory / name;
+}
+
+StoreResult ImageStore::beginUpload(uint64_t owner, const std::string &name, uint64_t size,
+                                    const Sha256 &sha256, uint64_t &resumeAt) {
+    resumeAt = 0;
+    std::string why;
+    if (!validName(name, why))
+        return fail(StoreError::InvalidName, why);
+    Impl &d = *impl_;
+    std::unique_lock lock(d.mutex);
+    struct stat info {};
+    if (::lstat((d.directory / name).c_str(), &info) == 0)
+        return fail(StoreError::AlreadyExists, "an image named " + name + " exists");
+
+    if (auto it = d.active.find(name); it != d.active.end()) {
+        ActiveUpload &upload = *it->second;
+        if (upload.owner != owner)
+            return fail(StoreError::Busy, "another session uploads " + name);
+        if (upload.busy)
+            return fail(StoreError::Busy, "a write to " + name + " is in progress");
+        if (upload.state.size == size && upload.state.sha256 == sha256) {
+            // The owner starts over (its connection broke unnoticed):
+            // continue where the written bytes end.
+            if (const int error = d.confirm(upload))
+                return ioError("cannot record the upload of " + name, error);
+            resumeAt = upload.written;
+            return {};
+        }
+        d.active.erase(it);
+        d.discardFiles(name);
+    }
+
+    // An earlier attempt on disk resumes if it is the same file.
+    bool fresh = true;
+    uint64_t allocated = 0;
+    const std::optional<UploadState> earlier = readState(d.statePath(name));
+    if (earlier && earlier->name == name && earlier->size == size && earlier->sha256 == sha256 &&
+        ::stat(d.dataPath(name).c_str(), &info) == 0 &&
+        static_cast<uint64_t>(info.st_size) >= earlier->confirmed) {
+        fresh = false;
+        allocated = static_cast<uint64_t>(info.st_blocks) * 512;
+    } else if (earlier || ::access(d.dataPath(name).c_str(), F_OK) == 0) {
+        LOG_INFO(kLog, "discarding an earlier, different upload of %s", name.c_str());
+        d.discardFiles(name);
+    }
+
+    struct statvfs fs {};
+    if (::statvfs(d.directory.c_str(), &fs) != 0)
+        return ioError("cannot query the free space of " + d.directory.string(), errno);
+    const uint64_t missing = size > allocated ? size - allocated : 0;
+    const uint64_t available = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    if (missing > available)
+        return fail(StoreError::NoSpace, name + " needs " + std::to_string(missing) +
+                                             " more bytes, " + d.directory.string() + " has " +
+                                             std::to_string(available) + " free");
+
+    auto owned = std::make_unique<ActiveUpload>();
+    ActiveUpload &upload = *owned;
+    upload.owner = owner;
+    upload.state = fresh ? UploadState{name, size, sha256, 0} : *earlier;
+    upload.busy = true;
+    d.active.emplace(name, std::move(owned));
+
+    // Preallocating or re-hashing a large prefix takes a while: the upload
+    // is marked busy and the store stays usable meanwhile.
+    lock.unlock();
+    StoreResult result = d.open(upload, fresh);
+    lock.lock();
+    upload.busy = false;
+    if (!result) {
+        upload.fd.reset();
+        d.active.erase(name);
+        if (fresh)
+            d.discardFiles(name);
+    } else {
+        resumeAt = upload.written;
+        if (!fresh)
+            LOG_INFO(kLog, "resuming the upload of %s at %llu of %llu bytes", name.c_str(),
+                     static_cast<unsigned long long>(resumeAt),
+                     static_cast<unsigned long long>(size));
+    }
+    d.idle.notify_all();
+    return result;
+}
+
+StoreResult ImageStore::writeUpload(uint64_t owner, const std::string &name, uint64_t offset,
+                                    const uint8_t *data, size_t size, uint64_t &confirmed) {
+    Impl &d = *impl_;
+    std::unique_lock lock(d.mutex);
+    auto it = d.active.find(name);
+    if (it == d.active.end())
+        return fail(StoreError::NotFound, "no upload of " + name + " has begun");
+    ActiveUpload &upload = *it->second;
+    if (upload.owner != owner)
+        return fail(StoreError::Busy, "another session uploads " + name);
+    if (upload.busy)
+        return fail(StoreError::Busy, "a write to " + name + " is in progress");
+    confirmed = upload.state.confirmed;
+    if (offset != upload.written)
+        return fail(StoreError::BadOffset, "a chunk at " + std::to_string(offset) +
+                                               ", the upload of " + name + " is at " +
+                                               std::to_string(upload.written));
+    if (size > upload.state.size - upload.written)
+        return fail(StoreError::BadOffset, "the chunk goes past the declared size of " + name);
+    if (size == 0)
+        return {};
+
+    upload.busy = true;
+    lock.unlock();
+    StoreResult result;
+    if (const int error = writeAll(upload.fd.get(), data, size, static_cast<off_t>(offset))) {
+        result = ioError("writing " + name, error);
+    } else {
+        upload.hash->update(data, size);
+        upload.written += size;
+        if (upload.written - upload.state.confirmed >= kSyncInterval ||
+            upload.written == upload.state.size) {
+            if (const int syncError = d.confirm(upload))
+                result = ioError("syncing " + name, syncError);
+        }
+    }
+    lock.lock();
+    upload.busy = false;
+    confirmed = upload.state.confirmed;
+    d.idle.notify_all();
+    return result;
+}
+
+StoreResult ImageStore::finishUpload(uint64_t owner, const std::string &name) {
+    Impl &d = *impl_;
+    std::unique_lock lock(d.mutex);
+    auto it = d.active.find(name);
+    if (it == d.active.end())
+        return fail(StoreError::NotFound, "no upload of " + name + " has begun");
+    ActiveUpload &upload = *it->second;
+    if (upload.owner != owner)
+        return fail(StoreError::Busy, "another session uploads " + name);
+    if (upload.busy)
+        return fail(StoreError::Busy, "a write to " + name + " is in progress");
+    if (upload.written != upload.state.size)
+        return fail(StoreError::SizeMismatch, name + " has " + std::to_string(upload.written) +
+                                                  " of " + std::to_string(upload.state.size) +
+                                                  " bytes");
+    // From here on the upload is no longer active: whatever happens, its
+    // sidecar (confirmed == size) lets a later begin pick it up again.
+    const bool matches = upload.hash->finish() == upload.state.sha256;
+    UniqueFd fd = std::move(upload.fd);
+    d.active.erase(it);
+    if (!matches) {
+        d.discardFiles(name);
+        LOG_WARN(kLog, "upload of %s discarded: its SHA-256 is not the declared one", name.c_str());
+        return fail(StoreError::ChecksumMismatch,
+                    "the SHA-256 of " + name + " is not the declared one; the upload is discarded");
+    }
+    if (::fsync(fd.get()) != 0)
+        return ioError("syncing " + name, errno);
+    fd.reset();
+    const std::filesystem::path target = d.directory / name;
+    struct stat info {};
+    if (::lstat(target.c_str(), &info) == 0)
+        return fail(StoreError::AlreadyExists, "an image named " + name + " exists");
+    if (::rename(d.dataPath(name).c_str(), target.c_str()) != 0)
+        return ioError("cannot move " + name + " into place", errno);
+    ::unlink(d.statePath(name).c_str());
+    if (const int error = d.syncDirectory())
+        return ioError("syncing " + d.directory.string(), error);
+    LOG_INFO(kLog, "image %s complete", name.c_str());
+    return {};
+}
+
+void ImageStore::releaseUploads(uint64_t owner) {
+    Impl &d = *impl_;
+    std::unique_lock lock(d.mutex);
+    for (auto it = d.active.begin(); it != d.active.end();) {
+        if (it->second->owner != owner) {
+            ++it;
+            continue;
+        }
+        const std::string name = it->first;
+        d.waitIdle(lock, name);
+        it = d.active.find(name);
+        if (it == d.active.end() || it->second->owner != owner) {
+            it = d.active.upper_bound(name);
+            continue;
+        }
+        if (const int error = d.confirm(*it->second))
+            LOG_WARN(kLog, "upload of %s: cannot record its progress: %s", name.c_str(),
+                     std::strerror(error));
+        it = d.active.erase(it);
+    }
+}
+
+StoreResult ImageStore::remove(const std::string &name) {
+    std::string why;
+    if (!validName(name, why))
+        return fail(StoreError::InvalidName, why);
+    Impl &d = *impl_;
+    std::lock_guard lock(d.mutex);
+    if (d.active.count(name))
+        return fail(StoreError::Busy, "a session uploads " + name);
+    const std::filesystem::path path = d.directory / name;
+    struct stat info {};
+    if (::lstat(path.c_str(), &info) == 0) {
+        if (::unlink(path.c_str()) != 0)
+            return ioError("cannot delete " + name, errno);
+        d.syncDirectory();
+        return {};
+    }
+    if (::access(d.statePath(name).c_str(), F_OK) == 0 ||
+        ::access(d.dataPath(name).c_str(), F_OK) == 0) {
+        d.discardFiles(name);
+        return {};
+    }
+    return fail(StoreError::NotFound, "no image or upload named " + name);
+}
+
+std::vector<UploadProgress> ImageStore::uploads() const {
+    const Impl &d = *impl_;
+    std::lock_guard lock(d.mutex);
+    std::vector<UploadProgress> progress;
+    for (const auto &[name, upload] : d.active)
+        progress.push_back({name, upload->state.confirmed, upload->state.size, true});
+    std::error_code error;
+    for (const auto &entry : std::filesystem::directory_iterator(d.directory, error)) {
+        const std::string file = entry.path().filename().string();
+        if (file.size() < 7 || file.front() != '.' || !file.ends_with(".state"))
+            continue;
+        std::optional<UploadState> state = readState(entry.path());
+        if (!state || d.active.count(state->name) || d.statePath(state->name) != entry.path())
+            continue;
+        progress.push_back({state->name, state->confirmed, state->size, false});
+    }
+    std::sort(progress.begin(), progress.end(),
+              [](const UploadProgress &a, const UploadProgress &b) { return a.name < b.name; });
+    return progress;
+}
+
+const char *storeErrorName(StoreError error) {
+    switch (error) {
+    case StoreError::None:
+        return "none";
+    case StoreError::InvalidName:
+        return "invalid name";
+    case StoreError::NotFound:
+        return "not found";
+    case StoreError::AlreadyExists:
+        return "already exists";
+    case StoreError::Busy:
+        return "busy";
+    case StoreError::NoSpace:
+        return "no space";
+    case StoreError::BadOffset:
+        return "bad offset";
+    case StoreError::SizeMismatch:
+        return "size mismatch";
+    case StoreError::ChecksumMismatch:
+        return "checksum mismatch";
+    case StoreError::Io:
+        return "I/O error";
+    case StoreError::InUse:
+        return "in use";
+    }
+    return "unknown";
+}
+
+}  // namespace kvmvnc::msd

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "control_extension.h"
+
+#include <rfb/rfb.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "kvmvnc/base/log.h"
+
+namespace kvmvnc::rfb {
+
+namespace {
+
+constexpr const char *kLog = "rfb";
+
+rfbProtocolExtension gExtension;
+int gPseudoEncodings[] = {control::kPseudoEncoding, 0};
+
+rfbBool onNewClient(rfbClientPtr, void **data) {
+    *data = nullptr;  // the session is RfbServer's: controlSessionOf()
+    return TRUE;
+}
+
+rfbBool onEnablePseudoEncoding(rfbClientPtr client, void **, int encoding) {
+    if (encoding != control::kPseudoEncoding)
+        return FALSE;
+    control::ControlService *service = controlServiceOf(client);
+    ViewerControlSession *session = controlSessionOf(client);
+    if (service && session)
+        service->announce(*session);
+    return TRUE;
+}
+
+// Reads and drops `size` bytes: a refused request's payload, so that the
+// stream stays in step.
+bool discard(rfbClientPtr client, uint32_t size) {
+    char buffer[16384];
+    while (size > 0) {
+        const int chunk = static_cast<int>(std::min<uint32_t>(size, sizeof(buffer)));
+        if (rfbReadExact(client, buffer, chunk) <= 0)
+            return false;
+        size -= static_cast<uint32_t>(chunk);
+    }
+    return true;
+}
+
+rfbBool onMessage(rfbClientPtr client, void *, const rfbClientToServerMsg *message) {
+    if (message->type != control::kMessageType)
+        return FALSE;
+    uint8_t headerBytes[control::kRequestHeaderSize - 1];
+    if (rfbReadExact(client, reinterpret_cast<char *>(headerBytes), sizeof(headerBytes)) <= 0) {
+        rfbCloseClient(client);
+        return TRUE;
+    }
+    const control::RequestHeader header = control::parseRequestHeader(headerBytes);
+    control::ControlService *service = controlServiceOf(client);
+    ViewerControlSession *session = controlSessionOf(client);
+    if (!session) {
+        rfbCloseClient(client);
+        return TRUE;
+    }
+    if (header.payloadLength > control::kMaxRequestPayload || !service) {
+        const bool tooLarge = header.payloadLength > control::kMaxRequestPayload;
+        if (tooLarge)
+            LOG_WARN(kLog, "viewer %s: control request of %u bytes refused", client->host,
+                     header.payloadLength);
+        session->send(control::ControlService::refuse(
+            header.requestId, tooLarge ? control::Status::TooLarge : control::Status::Unsupported,
+            tooLarge
+                ? "requests carry at most " + std::to_string(control::kMaxRequestPayload) + " bytes"
+                : "this server has no control features"));
+        if (!discard(client, header.payloadLength))
+            rfbCloseClient(client);
+        return TRUE;
+    }
+    std::vector<uint8_t> payload(header.payloadLength);
+    if (!payload.empty() && rfbReadExact(client, reinterpret_cast<char *>(payload.data()),
+                                         static_cast<int>(payload.size())) <= 0) {
+        rfbCloseClient(client);
+        return TRUE;
+    }
+    try {
+        session->send(service->handle(*session, header, payload));
+    } catch (const std::exception &e) {
+        // Allocation failure or a device throwing: this viewer goes, the
+        // daemon stays.
+        LOG_ERROR(kLog, "viewer %s: control request failed: %s", client->host, e.what());
+        rfbCloseClient(client);
+    }
+    return TRUE;
+}
+
+}  // namespace
+
+bool ViewerControlSession::fullRights() const { return !client_->viewOnly; }
+
+void ViewerControlSession::send(const std::vector<uint8_t> &message) {
+    LOCK(client_->sendMutex);
+    rfbWriteExact(client_, reinterpret_cast<const char *>(message.data()),
+                  static_cast<int>(message.size()));
+    UNLOCK(client_->sendMutex);
+}
+
+void registerControlExtension() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        gExtension.newClient = onNewClient;
+        gExtension.pseudoEncodings = gPseudoEncodings;
+        gExtension.enablePseudoEncoding = onEnablePseudoEncoding;
+        gExtension.handleMessage = onMessage;
+        rfbRegisterProtocolExtension(&gExtension);
+    });
+}
+
+void detachControlExtension(rfbClientPtr client) {
+    // As detachQemuExtensions(): free libvncserver's node ourselves.
+    rfbExtensionData **link = &client->extensions;
+    while (*link) {
+        if ((*link)->extension == &gExtension) {
+            rfbExtensionData *node = *link;
+            *link = node->next;
+            free(node);
+            return;
+        }
+        link = &(*link)->next;
+    }
+}
+
+}  // namespace kvmvnc::rfb

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/control/control_service.h"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "kvmvnc/atx/atx_controller.h"
+#include "kvmvnc/msd/drive.h"
+#include "kvmvnc/msd/image_store.h"
+
+namespace kvmvnc::control {
+namespace {
+
+class RecordingSession : public ControlSession {
+public:
+    RecordingSession(uint64_t id, bool full) : id_(id), full_(full) {}
+    uint64_t sessionId() const override { return id_; }
+    bool fullRights() const override { return full_; }
+    void send(const std::vector<uint8_t> &message) override {
+        std::lock_guard lock(mutex_);
+        sent_.push_back(message);
+    }
+    // Server messages with `opcode` so far, as payloads.
+    std::vector<std::vector<uint8_t>> sent(ServerMessage opcode) {
+        std::lock_guard lock(mutex_);
+        std::vector<std::vector<uint8_t>> out;
+        for (const auto &message : sent_) {
+            if (message.size() >= kServerHeaderSize && message[1] == static_cast<uint8_t>(opcode))
+                out.emplace_back(message.begin() + kServerHeaderSize, message.end());
+        }
+        return out;
+    }
+
+private:
+    uint64_t id_;
+    bool full_;
+    std::mutex mutex_;
+    std::vector<std::vector<uint8_t>> sent_;
+};
+
+class FakeDrive : public msd::Drive {
+public:
+    msd::StoreResult insert(const std::filesystem::path &path, const std::string &name,
+                            msd::DriveMode mode, bool readOnly) override {
+        state_ = {true, name, std::filesystem::file_size(path), mode, readOnly, {}};
+        insertedPath = path;
+        return {};
+    }
+    msd::StoreResult eject() override {
+        state_ = {};
+        return {};
+    }
+    msd::DriveState state() const override { return state_; }
+    std::string description() const override { return "fake drive"; }
+    std::filesystem::path insertedPath;
+
+private:
+    msd::DriveState state_;
+};
+
+class FakePins : public atx::AtxPins {
+public:
+    bool hasButton(atx::Button) const override { return true; }
+    bool setButton(atx::Button, bool, std::string &) override { return true; }
+    atx::LedLevels readLeds() override { return {true, false}; }
+    void waitForLedEdge(std::chrono::milliseconds timeout) override {
+        std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds{5}));
+    }
+    std::string description() const override { return "fake pins"; }
+};
+
+msd::Sha256 sha256(const std::vector<uint8_t> &data) {
+    msd::Sha256 digest{};
+    unsigned length = 0;
+    EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr);
+    return digest;
+}
+
+class ControlServiceTest : public testing::Test {
+protected:
+    void SetUp() override {
+        char templ[] = "/tmp/kvmvnc-control-XXXXXX";
+        ASSERT_NE(::mkdtemp(templ), nullptr);
+        dir_ = templ;
+        store_ = std::make_unique<msd::ImageStore>(dir_ + "/images");
+        atx::AtxTimings timings;
+        timings.click = std::chrono::milliseconds{10};
+        timings.busyAfter = std::chrono::milliseconds{10};
+        atx_ = std::make_unique<atx::AtxController>(std::make_unique<FakePins>(), timings,
+                                                    std::nullopt);
+        service_ = std::make_unique<ControlService>(
+            ControlDevices{atx_.get(), false, store_.get(), &drive_});
+    }
+    void TearDown() override {
+        service_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    Reply call(ControlSession &session, Request opcode, const std::vector<uint8_t> &payload = {}) {
+        const std::vector<uint8_t> message = service_->handle(
+            session,
+            {static_cast<uint8_t>(opcode), ++requestId_, static_cast<uint32_t>(payload.size())},
+            payload);
+        EXPECT_EQ(message[1], static_cast<uint8_t>(ServerMessage::Reply));
+        auto reply = decodeReply({message.begin() + kServerHeaderSize, message.end()});
+        EXPECT_TRUE(reply);
+        EXPECT_EQ(reply->requestId, requestId_);
+        return reply ? *reply : Reply{};
+    }
+
+    // Uploads `data` as `name` in one chunk.
+    void upload(ControlSession &session, const std::string &name,
+                const std::vector<uint8_t> &data) {
+        UploadBeginBody begin{data.size(), sha256(data), name};
+        Reply reply = call(session, Request::UploadBegin, encode(begin));
+        ASSERT_EQ(reply.status, Status::Ok) << reply.message;
+        ByteReader result(reply.result);
+        uint32_t id = 0;
+        uint64_t resumeAt = 1;
+        ASSERT_TRUE(result.u32(id) && result.u64(resumeAt));
+        EXPECT_EQ(resumeAt, 0u);
+        ByteWriter chunk;
+        chunk.u32(id);
+        chunk.u64(0);
+        chunk.raw(data.data(), data.size());
+        ASSERT_EQ(call(session, Request::UploadChunk, chunk.bytes()).status, Status::Ok);
+        ByteWriter finish;
+        finish.u32(id);
+        ASSERT_EQ(call(session, Request::UploadFinish, finish.bytes()).status, Status::Ok);
+    }
+
+    std::string dir_;
+    std::unique_ptr<msd::ImageStore> store_;
+    FakeDrive drive_;
+    std::unique_ptr<atx::AtxController> atx_;
+    std::unique_ptr<ControlService> service_;
+    uint32_t requestId_ = 0;
+    RecordingSession full_{1, true};
+    RecordingSession viewer_{2, false};
+};
+
+TEST_F(ControlServiceTest, AnnounceSendsHelloAndTheStates) {
+    service_->announce(full_);
+    service_->announce(full_);  // idempotent
+    auto hellos = full_.sent(ServerMessage::Hello);
+    ASSERT_EQ(hellos.size(), 1u);
+    auto hello = decodeHello(hellos[0]);
+    ASSERT_TRUE(hello);
+    EXPECT_EQ(hello->features, feature::kAtx | feature::kMassStorage);
+    EXPECT_TRUE(hello->fullRights);
+    EXPECT_EQ(full_.sent(ServerMessage::AtxState).size(), 1u);
+    EXPECT_EQ(full_.sent(ServerMessage::DriveState).size(), 1u);
+}
+
+TEST_F(ControlServiceTest, ViewOnlyMayLookButNotTouch) {
+    EXPECT_EQ(call(viewer_, Request::ImageList).status, Status::Ok);
+    EXPECT_EQ(call(viewer_, Request::DriveGetState).status, Status::Ok);
+    EXPECT_EQ(call(viewer_, Request::AtxGetState).status, Status::Ok);
+    EXPECT_EQ(call(viewer_, Request::AtxAction, {1}).status, Status::PermissionDenied);
+    EXPECT_EQ(call(viewer_, Request::DriveEject).status, Status::PermissionDenied);
+    EXPECT_EQ(call(viewer_, Request::UploadBegin, encode(UploadBeginBody{1, {}, "a"})).status,
+              Status::PermissionDenied);
+    EXPECT_FALSE(service_->xvp(viewer_, 2));
+}
+
+TEST_F(ControlServiceTest, MalformedAndUnknownRequestsGetErrors) {
+    EXPECT_EQ(call(full_, static_cast<Request>(0x99)).status, Status::UnknownOpcode);
+    EXPECT_EQ(call(full_, Request::AtxAction).status, Status::Malformed);
+    EXPECT_EQ(call(full_, Request::AtxAction, {9}).status, Status::Malformed);
+    EXPECT_EQ(call(full_, Request::AtxGetState, {0}).status, Status::Malformed);
+    EXPECT_EQ(call(full_, Request::UploadBegin, {1, 2, 3}).status, Status::Malformed);
+    EXPECT_EQ(call(full_, Request::UploadChunk, {0, 0, 0, 1}).status, Status::Malformed);
+    EXPECT_EQ(call(full_, Request::DriveInsert, {7, 0, 1, 'a'}).status, Status::Malformed);
+    const std::vector<uint8_t> refused = ControlService::refuse(5, Status::TooLarge, "too big");
+    auto reply = decodeReply({refused.begin() + kServerHeaderSize, refused.end()});
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, Status::TooLarge);
+}
+
+TEST_F(ControlServiceTest, UploadInsertDeleteAndEject) {
+    service_->announce(full_);
+    const std::vector<uint8_t> data(10000, 0x5a);
+    ASSERT_NO_FATAL_FAILURE(upload(full_, "disk.img", data));
+    auto list = decodeImageList(call(full_, Request::ImageList).result);
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ((*list)[0], (ImageEntry{"disk.img", 10000, 10000, false}));
+    EXPECT_FALSE(full_.sent(ServerMessage::UploadProgress).empty());
+
+    EXPECT_EQ(call(full_, Request::DriveInsert, encode(DriveInsertBody{1, true, "nope"})).status,
+              Status::NotFound);
+    ASSERT_EQ(
+        call(full_, Request::DriveInsert, encode(DriveInsertBody{1, true, "disk.img"})).status,
+        Status::Ok);
+    EXPECT_EQ(drive_.insertedPath, dir_ + "/images/disk.img");
+    auto pushed = decodeDriveState(full_.sent(ServerMessage::DriveState).back());
+    ASSERT_TRUE(pushed);
+    EXPECT_TRUE(pushed->inserted);
+    EXPECT_TRUE(pushed->writable);
+    EXPECT_EQ(pushed->name, "disk.img");
+
+    ByteWriter name;
+    name.name("disk.img");
+    EXPECT_EQ(call(full_, Request::ImageDelete, name.bytes()).status, Status::InUse);
+    ASSERT_EQ(call(full_, Request::DriveEject).status, Status::Ok);
+    EXPECT_FALSE(decodeDriveState(full_.sent(ServerMessage::DriveState).back())->inserted);
+    EXPECT_EQ(call(full_, Request::ImageDelete, name.bytes()).status, Status::Ok);
+    EXPECT_TRUE(decodeImageList(call(full_, Request::ImageList).result)->empty());
+}
+
+TEST_F(ControlServiceTest, AnUploadBelongsToItsSession) {
+    const std::vector<uint8_t> data(100, 1);
+    Reply begun =
+        call(full_, Request::UploadBegin, encode(UploadBeginBody{100, sha256(data), "x"}));
+    ASSERT_EQ(begun.status, Status::Ok);
+    ByteReader result(begun.result);
+    uint32_t id = 0;
+    ASSERT_TRUE(result.u32(id));
+    RecordingSession other{3, true};
+    ByteWriter chunk;
+    chunk.u32(id);
+    chunk.u64(0);
+    chunk.raw(data.data(), data.size());
+    EXPECT_EQ(call(other, Request::UploadChunk, chunk.bytes()).status, Status::NotFound);
+    EXPECT_EQ(
+        call(other, Request::UploadBegin, encode(UploadBeginBody{100, sha256(data), "x"})).status,
+        Status::Busy);
+    // Gone: its upload waits for a resume, which another session may do.
+    service_->remove(full_);
+    EXPECT_EQ(
+        call(other, Request::UploadBegin, encode(UploadBeginBody{100, sha256(data), "x"})).status,
+        Status::Ok);
+}
+
+TEST_F(ControlServiceTest, AtxActionsStartAndRefuseWhileBusy) {
+    EXPECT_EQ(call(full_, Request::AtxAction, {3}).status, Status::Ok);
+    EXPECT_EQ(call(full_, Request::AtxAction, {3}).status, Status::Busy);
+    EXPECT_EQ(call(full_, Request::AtxAction, {4}).status, Status::Unsupported)
+        << "no Wake-on-LAN target";
+}
+
+TEST(ControlServiceWithoutDevicesTest, SaysWhatIsMissing) {
+    ControlService service({});
+    RecordingSession session{1, true};
+    auto reply = [&](Request opcode) {
+        const auto message = service.handle(session, {static_cast<uint8_t>(opcode), 1, 0}, {});
+        return decodeReply({message.begin() + kServerHeaderSize, message.end()})->status;
+    };
+    EXPECT_EQ(reply(Request::AtxGetState), Status::Unsupported);
+    EXPECT_EQ(reply(Request::ImageList), Status::Unsupported);
+    EXPECT_EQ(service.features(), 0u);
+    EXPECT_FALSE(service.xvp(session, 2));
+}
+
+}  // namespace
+}  // namespace kvmvnc::control

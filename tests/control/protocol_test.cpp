@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/control/protocol.h"
+
+#include <gtest/gtest.h>
+
+namespace kvmvnc::control {
+namespace {
+
+TEST(ProtocolTest, RequestFramingIsBigEndianWithTheDocumentedHeader) {
+    const std::vector<uint8_t> message = encodeRequest(Request::AtxAction, 0x01020304, {3});
+    const std::vector<uint8_t> expected = {200, 0x11, 0, 0, 1, 2, 3, 4, 0, 0, 0, 1, 3};
+    EXPECT_EQ(message, expected);
+    const RequestHeader header = parseRequestHeader(message.data() + 1);
+    EXPECT_EQ(header.opcode, 0x11);
+    EXPECT_EQ(header.requestId, 0x01020304u);
+    EXPECT_EQ(header.payloadLength, 1u);
+}
+
+TEST(ProtocolTest, ServerMessagesRoundTrip) {
+    Hello hello;
+    hello.features = feature::kAtx | feature::kMassStorage;
+    hello.fullRights = true;
+    EXPECT_EQ(encode(hello).size(), 16u);
+    EXPECT_EQ(decodeHello(encode(hello)), hello);
+
+    const AtxStateBody atx{true, false, true};
+    EXPECT_EQ(encode(atx), std::vector<uint8_t>{0x05});
+    EXPECT_EQ(decodeAtxState(encode(atx)), atx);
+
+    DriveStateBody drive;
+    drive.inserted = true;
+    drive.writable = true;
+    drive.mode = 1;
+    drive.size = 0x123456789aULL;
+    drive.name = "debian.iso";
+    drive.problem = "the host holds the medium";
+    EXPECT_EQ(decodeDriveState(encode(drive)), drive);
+
+    const UploadProgressBody progress{4 << 20, 64 << 20, "disk.img"};
+    EXPECT_EQ(decodeUploadProgress(encode(progress)), progress);
+
+    const std::vector<ImageEntry> images = {{"a.iso", 2048, 2048, false},
+                                            {"b.img", 1 << 20, 4096, true}};
+    EXPECT_EQ(decodeImageList(encodeImageList(images)), images);
+
+    Reply ok{7, Status::Ok, {1, 2, 3}, {}};
+    auto decoded = decodeReply(encode(ok));
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->requestId, 7u);
+    EXPECT_EQ(decoded->result, (std::vector<uint8_t>{1, 2, 3}));
+    Reply error{8, Status::NoSpace, {}, "disk full"};
+    decoded = decodeReply(encode(error));
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->status, Status::NoSpace);
+    EXPECT_EQ(decoded->message, "disk full");
+}
+
+TEST(ProtocolTest, RequestBodiesRoundTrip) {
+    UploadBeginBody begin;
+    begin.size = 64 << 20;
+    begin.sha256.fill(0xab);
+    begin.name = "image.iso";
+    auto decodedBegin = decodeUploadBegin(encode(begin));
+    ASSERT_TRUE(decodedBegin);
+    EXPECT_EQ(decodedBegin->size, begin.size);
+    EXPECT_EQ(decodedBegin->sha256, begin.sha256);
+    EXPECT_EQ(decodedBegin->name, begin.name);
+
+    DriveInsertBody insert{1, true, "usb.img"};
+    auto decodedInsert = decodeDriveInsert(encode(insert));
+    ASSERT_TRUE(decodedInsert);
+    EXPECT_EQ(decodedInsert->mode, 1);
+    EXPECT_TRUE(decodedInsert->writable);
+    EXPECT_EQ(decodedInsert->name, "usb.img");
+}
+
+// Every truncation of a valid body, and every body with a byte too many, is
+// rejected rather than read past its end or half-understood.
+TEST(ProtocolTest, TruncatedOrOverlongBodiesAreRejected) {
+    UploadBeginBody begin;
+    begin.size = 10;
+    begin.name = "x.iso";
+    const std::vector<uint8_t> validBegin = encode(begin);
+    DriveStateBody drive;
+    drive.name = "a";
+    drive.problem = "b";
+    const std::vector<uint8_t> validDrive = encode(drive);
+    const std::vector<uint8_t> validInsert = encode(DriveInsertBody{0, false, "a.iso"});
+    const std::vector<uint8_t> validList = encodeImageList({{"a", 1, 1, false}});
+    for (size_t cut = 0; cut < validBegin.size(); ++cut)
+        EXPECT_FALSE(decodeUploadBegin({validBegin.begin(), validBegin.begin() + cut})) << cut;
+    for (size_t cut = 0; cut < validDrive.size(); ++cut)
+        EXPECT_FALSE(decodeDriveState({validDrive.begin(), validDrive.begin() + cut})) << cut;
+    for (size_t cut = 0; cut < validInsert.size(); ++cut)
+        EXPECT_FALSE(decodeDriveInsert({validInsert.begin(), validInsert.begin() + cut})) << cut;
+    for (size_t cut = 0; cut < validList.size(); ++cut)
+        EXPECT_FALSE(decodeImageList({validList.begin(), validList.begin() + cut})) << cut;
+    auto longer = [](std::vector<uint8_t> body) {
+        body.push_back(0);
+        return body;
+    };
+    EXPECT_FALSE(decodeUploadBegin(longer(validBegin)));
+    EXPECT_FALSE(decodeDriveState(longer(validDrive)));
+    EXPECT_FALSE(decodeDriveInsert(longer(validInsert)));
+    EXPECT_FALSE(decodeImageList(longer(validList)));
+    EXPECT_FALSE(decodeAtxState({}));
+    EXPECT_FALSE(decodeAtxState({1, 2}));
+    EXPECT_FALSE(decodeReply({0, 0, 0}));
+    EXPECT_FALSE(decodeHello({1, 0, 0}));
+    // A mode other than CD-ROM (0) or flash (1).
+    EXPECT_FALSE(decodeDriveInsert({2, 0, 1, 'a'}));
+    // An image count promising more entries than there are.
+    EXPECT_FALSE(decodeImageList({0xff, 0xff, 0xff, 0xff}));
+}
+
+TEST(ProtocolTest, ReaderNeverReadsPastTheEnd) {
+    const uint8_t bytes[3] = {1, 2, 3};
+    ByteReader reader(bytes, sizeof(bytes));
+    uint32_t value = 0;
+    EXPECT_FALSE(reader.u32(value));
+    uint8_t small = 0;
+    EXPECT_FALSE(reader.u8(small)) << "a failed reader stays failed";
+    std::string name;
+    const uint8_t longName[2] = {200, 'a'};  // says 200 bytes, has 1
+    ByteReader nameReader(longName, sizeof(longName));
+    EXPECT_FALSE(nameReader.name(name));
+}
+
+TEST(ProtocolTest, NamesAreCutAtTheirLengthField) {
+    ByteWriter writer;
+    writer.name(std::string(300, 'n'));
+    EXPECT_EQ(writer.bytes().size(), 1u + kMaxNameLength);
+    EXPECT_EQ(writer.bytes()[0], kMaxNameLength);
+}
+
+}  // namespace
+}  // namespace kvmvnc::control

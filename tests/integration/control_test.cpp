@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// kvmvncctl and the control protocol against the real daemon on the virtual
+// target: uploads that survive a dropped connection, the power button seen
+// on the screen, rights, xvp, and requests that must be refused.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "daemon_process.h"
+#include "kvmvnc/capture/status_screen.h"
+#include "kvmvnc/control/protocol.h"
+#include "kvmvnc/ctl/control_client.h"
+#include "kvmvnc/target/virtual_machine.h"
+#include "raw_rfb_connection.h"
+#include "subprocess.h"
+#include "test_viewer.h"
+#include "virtual_target_picture.h"
+
+namespace kvmvnc::testing {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto kTimeout = 20s;
+
+std::string sha256Of(const std::string &path) {
+    std::ifstream file(path, std::ios::binary);
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+    std::vector<char> buffer(1 << 20);
+    while (file) {
+        file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+        EVP_DigestUpdate(context, buffer.data(), static_cast<size_t>(file.gcount()));
+    }
+    uint8_t digest[32];
+    unsigned length = 0;
+    EVP_DigestFinal_ex(context, digest, &length);
+    EVP_MD_CTX_free(context);
+    std::string text;
+    for (uint8_t byte : digest) {
+        char hex[3];
+        std::snprintf(hex, sizeof(hex), "%02x", byte);
+        text += hex;
+    }
+    return text;
+}
+
+std::string readFile(const std::string &path) {
+    std::ifstream file(path);
+    return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+std::string ctlPath() {
+    return std::filesystem::path(daemonBinary()).parent_path().parent_path() / "ctl" / "kvmvncctl";
+}
+
+class ControlTest : public ::testing::Test {
+protected:
+    void start(const std::string &extra = "", int bootSeconds = 0) {
+        daemon_ = std::make_unique<DaemonProcess>(
+            "passwd_file = " + std::string(KVMVNC_TEST_DATA) + "/full_and_viewonly.passwd\n" +
+            "[capture]\nwidth = 800\nheight = 600\n[virtual]\nanimate = false\nboot_seconds = " +
+            std::to_string(bootSeconds) + "\n[msd]\nstorage = images\n[atx]\nclick_ms = 50\n" +
+            "long_press_ms = 1000\nbusy_after_ms = 100\n" + extra);
+        ASSERT_TRUE(daemon_->start()) << daemon_->log();
+    }
+    void TearDown() override {
+        if (daemon_) {
+            EXPECT_TRUE(daemon_->isRunning()) << daemon_->log();
+            EXPECT_EQ(daemon_->stop(), 0) << daemon_->log();
+        }
+    }
+
+    // Runs kvmvncctl with full rights (or `passwd`); its exit status, with
+    // stdout and stderr in out_.
+    int ctl(const std::vector<std::string> &args,
+            const std::string &passwd = std::string(KVMVNC_TEST_DATA) + "/full_only.passwd") {
+        std::vector<std::string> argv = {ctlPath(), "--host",
+                                         "127.0.0.1:" + std::to_string(daemon_->port()),
+                                         "--passwd-file", passwd};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const std::string output = daemon_->path("ctl.out");
+        const int status = runCommand(argv, {}, 120s, output);
+        out_ = readFile(output);
+        return status;
+    }
+
+    std::unique_ptr<DaemonProcess> daemon_;
+    std::string out_;
+};
+
+TEST_F(ControlTest, UploadResumesAfterTheConnectionDropsHalfWay) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string image = daemon_->path("random.img");
+    {
+        std::mt19937_64 random(42);
+        std::ofstream file(image, std::ios::binary);
+        std::vector<uint64_t> block(1 << 17);
+        for (int i = 0; i < 64; ++i) {  // 64 x 1 MiB
+            for (uint64_t &word : block)
+                word = random();
+            file.write(reinterpret_cast<const char *>(block.data()), 1 << 20);
+        }
+    }
+    const uint64_t size = std::filesystem::file_size(image);
+    ASSERT_EQ(size, 64u << 20);
+
+    // A client that sends half the image and then vanishes.
+    {
+        ctl::ControlClient client;
+        ASSERT_TRUE(client.connect({"127.0.0.1", daemon_->port(), "fullpass", 10}))
+            << client.error();
+        control::UploadBeginBody begin;
+        begin.size = size;
+        const std::string hex = sha256Of(image);
+        for (size_t i = 0; i < 32; ++i)
+            begin.sha256[i] = static_cast<uint8_t>(std::stoi(hex.substr(i * 2, 2), nullptr, 16));
+        begin.name = "random.img";
+        auto reply = client.request(control::Request::UploadBegin, control::encode(begin));
+        ASSERT_TRUE(reply && reply->status == control::Status::Ok);
+        control::ByteReader result(reply->result);
+        uint32_t id = 0;
+        uint64_t offset = 1;
+        ASSERT_TRUE(result.u32(id) && result.u64(offset));
+        ASSERT_EQ(offset, 0u);
+        std::ifstream file(image, std::ios::binary);
+        std::vector<char> chunk(control::kMaxChunk);
+        while (offset < size / 2) {
+            file.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+            control::ByteWriter message;
+            message.u32(id);
+            message.u64(offset);
+            message.raw(chunk.data(), chunk.size());
+            reply = client.request(control::Request::UploadChunk, message.bytes());
+            ASSERT_TRUE(reply && reply->status == control::Status::Ok) << reply->message;
+            offset += chunk.size();
+        }
+    }
+    // Not an image yet: nothing half-written is listed.
+    ASSERT_EQ(ctl({"msd", "list"}), 0) << out_;
+    EXPECT_NE(out_.find("random.img\t67108864\tincomplete upload"), std::string::npos) << out_;
+    EXPECT_FALSE(std::filesystem::exists(daemon_->path("images/random.img")));
+
+    ASSERT_EQ(ctl({"msd", "upload", image}), 0) << out_;
+    EXPECT_NE(out_.find("resuming random.img at"), std::string::npos) << out_;
+    EXPECT_EQ(out_.find("resuming random.img at 0"), std::string::npos) << out_;
+    EXPECT_EQ(sha256Of(daemon_->path("images/random.img")), sha256Of(image));
+    ASSERT_EQ(ctl({"msd", "list"}), 0);
+    EXPECT_NE(out_.find("random.img\t67108864\n"), std::string::npos) << out_;
+}
+
+TEST_F(ControlTest, PowerButtonTurnsTheScreenOffAndOn) {
+    ASSERT_NO_FATAL_FAILURE(start("", 60));
+    ViewerOptions options;
+    options.port = daemon_->port();
+    options.encodings = "zlib";
+    options.password = "fullpass";
+    TestViewer viewer(options);
+    ASSERT_TRUE(viewer.connect()) << viewer.lastError();
+    const Size bios = target::kBiosTextModeSize;
+    ASSERT_TRUE(viewer.pumpUntil([&] { return viewer.size() == bios; }, kTimeout));
+
+    // The BIOS has no operating system to shut down: a click turns it off.
+    ASSERT_EQ(ctl({"atx", "power"}), 0) << out_;
+    capture::Frame off;
+    capture::renderStatusScreen(
+        {capture::SignalState::NoSignal, "the virtual target is powered off"}, bios, off);
+    EXPECT_TRUE(viewer.waitForPicture(bios, off.pixels, kTimeout));
+    ASSERT_EQ(ctl({"atx", "status"}), 0);
+    EXPECT_NE(out_.find("power: off"), std::string::npos) << out_;
+
+    // After the busy time, a click turns it on: the BIOS again, second boot.
+    std::this_thread::sleep_for(500ms);
+    ASSERT_EQ(ctl({"atx", "power"}), 0) << out_;
+    EXPECT_TRUE(viewer.waitForPicture(bios, stillPicture(target::MachinePhase::Bios, bios, {}, 2),
+                                      kTimeout));
+    ASSERT_EQ(ctl({"atx", "status"}), 0);
+    EXPECT_NE(out_.find("power: on"), std::string::npos) << out_;
+}
+
+TEST_F(ControlTest, ViewOnlyConnectionsMayNotPressOrUpload) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string viewOnly = daemon_->path("viewonly.passwd");
+    {
+        // A vncpasswd file whose full password is the daemon's view-only one.
+        std::ifstream both(std::string(KVMVNC_TEST_DATA) + "/full_and_viewonly.passwd",
+                           std::ios::binary);
+        char bytes[16];
+        both.read(bytes, 16);
+        std::ofstream(viewOnly, std::ios::binary).write(bytes + 8, 8);
+    }
+    EXPECT_EQ(ctl({"atx", "power"}, viewOnly), 1);
+    EXPECT_NE(out_.find("permission denied"), std::string::npos) << out_;
+    EXPECT_EQ(ctl({"atx", "status"}, viewOnly), 0) << out_;
+    EXPECT_EQ(ctl({"msd", "eject"}, viewOnly), 1);
+    // And a wrong password gets nowhere.
+    const std::string wrong = daemon_->path("wrong.passwd");
+    std::ofstream(wrong, std::ios::binary).write("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    EXPECT_EQ(ctl({"atx", "status"}, wrong), 3) << out_;
+}
+
+TEST_F(ControlTest, ErrorsAreClearAndTheDaemonKeepsServing) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    EXPECT_EQ(ctl({"msd", "insert", "missing.iso"}), 1);
+    EXPECT_NE(out_.find("no image 'missing.iso'"), std::string::npos) << out_;
+    EXPECT_EQ(ctl({"msd", "delete", "../etc/passwd"}), 1);
+    EXPECT_NE(out_.find("invalid name"), std::string::npos) << out_;
+    EXPECT_EQ(ctl({"msd", "upload", daemon_->path("nonexistent")}), 2);
+    EXPECT_EQ(ctl({"atx", "wol"}), 1) << "no wol_mac configured";
+    EXPECT_EQ(ctl({"frobnicate"}), 2);
+
+    // Raw protocol abuse on one connection: an oversized request is refused
+    // and skipped, an unknown opcode answered; the connection goes on.
+    RawRfbConnection raw;
+    ASSERT_TRUE(raw.connect(daemon_->port()));
+    ASSERT_TRUE(raw.handshakeWithPassword("fullpass"));
+    const std::vector<uint8_t> oversized(control::kMaxRequestPayload + 1, 0);
+    ASSERT_TRUE(raw.send(control::encodeRequest(control::Request::UploadChunk, 1, oversized)));
+    ASSERT_TRUE(raw.send(control::encodeRequest(static_cast<control::Request>(0x7e), 2)));
+    ASSERT_TRUE(raw.send(control::encodeRequest(control::Request::AtxGetState, 3)));
+    for (auto [id, status] :
+         {std::pair{1u, control::Status::TooLarge}, std::pair{2u, control::Status::UnknownOpcode},
+          std::pair{3u, control::Status::Ok}}) {
+        uint8_t header[control::kServerHeaderSize];
+        ASSERT_TRUE(raw.readExactly(header, sizeof(header)));
+        ASSERT_EQ(header[0], control::kMessageType);
+        ASSERT_EQ(header[1], static_cast<uint8_t>(control::ServerMessage::Reply));
+        const uint32_t length = uint32_t{header[4]} << 24 | uint32_t{header[5]} << 16 |
+                                uint32_t{header[6]} << 8 | header[7];
+        std::vector<uint8_t> payload(length);
+        ASSERT_TRUE(raw.readExactly(payload.data(), payload.size()));
+        auto reply = control::decodeReply(payload);
+        ASSERT_TRUE(reply);
+        EXPECT_EQ(reply->requestId, id);
+        EXPECT_EQ(reply->status, status) << reply->message;
+    }
+    EXPECT_EQ(ctl({"atx", "status"}), 0) << out_;
+}
+
+// noVNC's power menu speaks xvp: Shutdown is the power button.
+TEST_F(ControlTest, XvpShutdownPressesThePowerButton) {
+    ASSERT_NO_FATAL_FAILURE(start("", 60));
+    RawRfbConnection raw;
+    ASSERT_TRUE(raw.connect(daemon_->port()));
+    ASSERT_TRUE(raw.handshakeWithPassword("fullpass"));
+    ASSERT_TRUE(raw.send({2, 0, 0, 1, 0xff, 0xff, 0xfe, 0xcb}));  // SetEncodings: xvp (-309)
+    uint8_t init[4];
+    ASSERT_TRUE(raw.readExactly(init, sizeof(init)));
+    EXPECT_EQ((std::vector<uint8_t>(init, init + 4)), (std::vector<uint8_t>{250, 0, 1, 1}))
+        << "xvp Init";
+    ASSERT_TRUE(raw.send({250, 0, 1, 2}));  // xvp Shutdown
+    bool off = false;
+    for (int i = 0; i < 100 && !off; ++i) {
+        std::this_thread::sleep_for(100ms);
+        off = ctl({"atx", "status"}) == 0 && out_.find("power: off") != std::string::npos;
+    }
+    EXPECT_TRUE(off) << out_ << daemon_->log();
+}
+
+}  // namespace
+}  // namespace kvmvnc::testing

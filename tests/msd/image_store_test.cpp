@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/msd/image_store.h"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <random>
+
+using namespace std::string_literals;
+
+namespace kvmvnc::msd {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<uint8_t> randomBytes(size_t size, uint32_t seed = 1) {
+    std::mt19937 random(seed);
+    std::vector<uint8_t> bytes(size);
+    for (uint8_t &byte : bytes)
+        byte = static_cast<uint8_t>(random());
+    return bytes;
+}
+
+Sha256 sha256(const std::vector<uint8_t> &bytes) {
+    Sha256 digest{};
+    unsigned int length = 0;
+    EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr);
+    return digest;
+}
+
+std::vector<uint8_t> readAll(const fs::path &path) {
+    std::ifstream file(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::string> filesIn(const fs::path &directory) {
+    std::vector<std::string> names;
+    for (const auto &entry : fs::directory_iterator(directory))
+        names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+class ImageStoreTest : public testing::Test {
+protected:
+    void SetUp() override {
+        char templ[] = "/tmp/kvmvnc-msd-XXXXXX";
+        ASSERT_NE(::mkdtemp(templ), nullptr);
+        dir = templ;
+        store = std::make_unique<ImageStore>(dir / "images");
+    }
+    void TearDown() override {
+        store.reset();
+        fs::remove_all(dir);
+    }
+
+    // Writes bytes [from, to) in chunks of `chunk`; the last confirmed length.
+    uint64_t send(uint64_t owner, const std::string &name, const std::vector<uint8_t> &bytes,
+                  size_t from, size_t to, size_t chunk = 64 * 1024) {
+        uint64_t confirmed = 0;
+        for (size_t at = from; at < to; at += chunk) {
+            const size_t size = std::min(chunk, to - at);
+            StoreResult result =
+                store->writeUpload(owner, name, at, bytes.data() + at, size, confirmed);
+            EXPECT_TRUE(result) << storeErrorName(result.error) << ": " << result.message;
+            if (!result)
+                break;
+        }
+        return confirmed;
+    }
+
+    // A whole upload of `bytes` as `name`.
+    StoreResult upload(uint64_t owner, const std::string &name, const std::vector<uint8_t> &bytes) {
+        uint64_t resumeAt = 1;
+        StoreResult result = store->beginUpload(owner, name, bytes.size(), sha256(bytes), resumeAt);
+        if (!result)
+            return result;
+        EXPECT_EQ(resumeAt, 0u);
+        send(owner, name, bytes, 0, bytes.size());
+        return store->finishUpload(owner, name);
+    }
+
+    fs::path dir;
+    std::unique_ptr<ImageStore> store;
+};
+
+TEST_F(ImageStoreTest, CreatesItsFolder) {
+    EXPECT_TRUE(fs::is_directory(dir / "images"));
+    EXPECT_EQ(store->directory(), dir / "images");
+    EXPECT_TRUE(store->list().empty());
+}
+
+TEST_F(ImageStoreTest, ThrowsWhenTheFolderIsAFile) {
+    std::ofstream(dir / "file").put('x');
+    EXPECT_THROW(ImageStore(dir / "file"), std::runtime_error);
+}
+
+TEST_F(ImageStoreTest, WholeUploadIsListedWithItsBytes) {
+    const std::vector<uint8_t> bytes = randomBytes(5 * 1024 * 1024 + 123);
+    ASSERT_TRUE(upload(7, "debian.iso", bytes));
+    ASSERT_TRUE(upload(7, "b.img", randomBytes(1000, 2)));
+
+    EXPECT_EQ(store->list(),
+              (std::vector<ImageInfo>{{"b.img", 1000}, {"debian.iso", bytes.size()}}));
+    EXPECT_EQ(store->find("debian.iso"), (ImageInfo{"debian.iso", bytes.size()}));
+    std::optional<fs::path> path = store->pathOf("debian.iso");
+    ASSERT_TRUE(path);
+    EXPECT_EQ(*path, dir / "images" / "debian.iso");
+    EXPECT_EQ(readAll(*path), bytes);
+    // No hidden leftovers.
+    EXPECT_EQ(filesIn(dir / "images"), (std::vector<std::string>{"b.img", "debian.iso"}));
+    EXPECT_TRUE(store->uploads().empty());
+}
+
+TEST_F(ImageStoreTest, EmptyImage) {
+    ASSERT_TRUE(upload(1, "empty", {}));
+    EXPECT_EQ(store->list(), (std::vector<ImageInfo>{{"empty", 0}}));
+}
+
+TEST_F(ImageStoreTest, PartialUploadIsNeverVisible) {
+    const std::vector<uint8_t> bytes = randomBytes(300000);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "x.img", bytes.size(), sha256(bytes), resumeAt));
+    send(1, "x.img", bytes, 0, 100000);
+    EXPECT_TRUE(store->list().empty());
+    EXPECT_FALSE(store->find("x.img"));
+    EXPECT_FALSE(store->pathOf("x.img"));
+    EXPECT_FALSE(store->pathOf(".x.img.upload"));
+    EXPECT_FALSE(store->pathOf(".x.img.state"));
+    // The data file is preallocated to the declared size.
+    EXPECT_EQ(fs::file_size(dir / "images" / ".x.img.upload"), bytes.size());
+
+    std::vector<UploadProgress> uploads = store->uploads();
+    ASSERT_EQ(uploads.size(), 1u);
+    EXPECT_EQ(uploads[0].name, "x.img");
+    EXPECT_EQ(uploads[0].size, bytes.size());
+    EXPECT_TRUE(uploads[0].active);
+}
+
+TEST_F(ImageStoreTest, HiddenFilesAreNeverListed) {
+    std::ofstream(dir / "images" / ".hidden").put('x');
+    std::ofstream(dir / "images" / ".y.upload").put('x');
+    fs::create_directory(dir / "images" / "folder");
+    std::ofstream(dir / "images" / "visible").put('x');
+    EXPECT_EQ(store->list(), (std::vector<ImageInfo>{{"visible", 1}}));
+    EXPECT_FALSE(store->pathOf(".hidden"));
+    EXPECT_FALSE(store->pathOf("folder"));
+}
+
+TEST_F(ImageStoreTest, ResumesAfterReleaseAtTheConfirmedLength) {
+    const std::vector<uint8_t> bytes = randomBytes(10 * 1024 * 1024 + 5);
+    const Sha256 digest = sha256(bytes);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "big.img", bytes.size(), digest, resumeAt));
+    // Past one sync interval (4 MiB), then some unsynced bytes.
+    const uint64_t confirmed = send(1, "big.img", bytes, 0, 4 * 1024 * 1024 + 100000);
+    EXPECT_EQ(confirmed, 4u * 1024 * 1024);
+
+    store->releaseUploads(1);
+    std::vector<UploadProgress> uploads = store->uploads();
+    ASSERT_EQ(uploads.size(), 1u);
+    EXPECT_FALSE(uploads[0].active);
+    // Release records everything written.
+    EXPECT_EQ(uploads[0].confirmed, 4u * 1024 * 1024 + 100000);
+
+    // Another session picks it up where it stood.
+    ASSERT_TRUE(store->beginUpload(2, "big.img", bytes.size(), digest, resumeAt));
+    EXPECT_EQ(resumeAt, 4u * 1024 * 1024 + 100000);
+    send(2, "big.img", bytes, resumeAt, bytes.size());
+    StoreResult result = store->finishUpload(2, "big.img");
+    ASSERT_TRUE(result) << result.message;
+    EXPECT_EQ(readAll(*store->pathOf("big.img")), bytes);
+}
+
+TEST_F(ImageStoreTest, ResumesAfterARestartAtTheConfirmedLength) {
+    const std::vector<uint8_t> bytes = randomBytes(9 * 1024 * 1024 + 77, 3);
+    const Sha256 digest = sha256(bytes);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "restart.img", bytes.size(), digest, resumeAt));
+    EXPECT_EQ(send(1, "restart.img", bytes, 0, 8 * 1024 * 1024 + 4096), 8u * 1024 * 1024);
+
+    // The daemon stops (cleanly) and starts again.
+    store.reset();
+    store = std::make_unique<ImageStore>(dir / "images");
+    std::vector<UploadProgress> uploads = store->uploads();
+    ASSERT_EQ(uploads.size(), 1u);
+    EXPECT_EQ(uploads[0].name, "restart.img");
+    EXPECT_FALSE(uploads[0].active);
+    EXPECT_TRUE(store->list().empty());
+
+    ASSERT_TRUE(store->beginUpload(5, "restart.img", bytes.size(), digest, resumeAt));
+    EXPECT_EQ(resumeAt, 8u * 1024 * 1024 + 4096);
+    send(5, "restart.img", bytes, resumeAt, bytes.size());
+    ASSERT_TRUE(store->finishUpload(5, "restart.img"));
+    EXPECT_EQ(readAll(*store->pathOf("restart.img")), bytes);
+}
+
+TEST_F(ImageStoreTest, ResumesAfterACrashAtTheLastRecordedLength) {
+    const std::vector<uint8_t> bytes = randomBytes(6 * 1024 * 1024, 4);
+    const Sha256 digest = sha256(bytes);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "crash.img", bytes.size(), digest, resumeAt));
+    EXPECT_EQ(send(1, "crash.img", bytes, 0, 5 * 1024 * 1024), 4u * 1024 * 1024);
+    // A crash: the sidecar is as last recorded (4 MiB); simulated by a
+    // second store on the same folder while the first never records more.
+    ImageStore restarted(dir / "images");
+    ASSERT_TRUE(restarted.beginUpload(2, "crash.img", bytes.size(), digest, resumeAt));
+    EXPECT_EQ(resumeAt, 4u * 1024 * 1024);
+    uint64_t confirmed = 0;
+    ASSERT_TRUE(restarted.writeUpload(2, "crash.img", resumeAt, bytes.data() + resumeAt,
+                                      bytes.size() - resumeAt, confirmed));
+    EXPECT_EQ(confirmed, bytes.size());
+    ASSERT_TRUE(restarted.finishUpload(2, "crash.img"));
+    EXPECT_EQ(readAll(*restarted.pathOf("crash.img")), bytes);
+}
+
+TEST_F(ImageStoreTest, DifferentEarlierAttemptIsDiscarded) {
+    const std::vector<uint8_t> first = randomBytes(200000, 5), second = randomBytes(150000, 6);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "a.img", first.size(), sha256(first), resumeAt));
+    send(1, "a.img", first, 0, 100000);
+    store->releaseUploads(1);
+    ASSERT_TRUE(store->beginUpload(1, "a.img", second.size(), sha256(second), resumeAt));
+    EXPECT_EQ(resumeAt, 0u);
+    send(1, "a.img", second, 0, second.size());
+    ASSERT_TRUE(store->finishUpload(1, "a.img"));
+    EXPECT_EQ(readAll(*store->pathOf("a.img")), second);
+}
+
+TEST_F(ImageStoreTest, ChunkAtTheWrongOffsetIsRefused) {
+    const std::vector<uint8_t> bytes = randomBytes(1000);
+    uint64_t resumeAt = 0, confirmed = 0;
+    ASSERT_TRUE(store->beginUpload(1, "a", bytes.size(), sha256(bytes), resumeAt));
+    ASSERT_TRUE(store->writeUpload(1, "a", 0, bytes.data(), 100, confirmed));
+    EXPECT_EQ(store->writeUpload(1, "a", 50, bytes.data() + 50, 100, confirmed).error,
+              StoreError::BadOffset);
+    EXPECT_EQ(store->writeUpload(1, "a", 200, bytes.data() + 200, 100, confirmed).error,
+              StoreError::BadOffset);
+    // Past the declared size.
+    std::vector<uint8_t> tooMuch(1000);
+    EXPECT_EQ(store->writeUpload(1, "a", 100, tooMuch.data(), 1000, confirmed).error,
+              StoreError::BadOffset);
+    // The right one still works.
+    ASSERT_TRUE(store->writeUpload(1, "a", 100, bytes.data() + 100, 900, confirmed));
+    EXPECT_EQ(confirmed, 1000u);
+    ASSERT_TRUE(store->finishUpload(1, "a"));
+}
+
+TEST_F(ImageStoreTest, WrongChecksumDiscardsTheUpload) {
+    const std::vector<uint8_t> bytes = randomBytes(100000);
+    Sha256 wrong = sha256(bytes);
+    wrong[0] ^= 1;
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "bad.img", bytes.size(), wrong, resumeAt));
+    send(1, "bad.img", bytes, 0, bytes.size());
+    StoreResult result = store->finishUpload(1, "bad.img");
+    EXPECT_EQ(result.error, StoreError::ChecksumMismatch);
+    EXPECT_NE(result.message.find("SHA-256"), std::string::npos) << result.message;
+    EXPECT_TRUE(store->list().empty());
+    EXPECT_TRUE(store->uploads().empty());
+    EXPECT_TRUE(filesIn(dir / "images").empty());
+}
+
+TEST_F(ImageStoreTest, FinishingEarlyIsASizeMismatch) {
+    const std::vector<uint8_t> bytes = randomBytes(100000);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "short.img", bytes.size(), sha256(bytes), resumeAt));
+    send(1, "short.img", bytes, 0, 50000);
+    StoreResult result = store->finishUpload(1, "short.img");
+    EXPECT_EQ(result.error, StoreError::SizeMismatch);
+    EXPECT_EQ(result.message, "short.img has 50000 of 100000 bytes");
+    EXPECT_TRUE(store->list().empty());
+    // Still resumable by its owner.
+    send(1, "short.img", bytes, 50000, bytes.size());
+    EXPECT_TRUE(store->finishUpload(1, "short.img"));
+}
+
+TEST_F(ImageStoreTest, SecondSessionIsBusyUntilTheOwnerReleases) {
+    const std::vector<uint8_t> bytes = randomBytes(1000);
+    uint64_t resumeAt = 0, confirmed = 0;
+    ASSERT_TRUE(store->beginUpload(1, "a", bytes.size(), sha256(bytes), resumeAt));
+    EXPECT_EQ(store->beginUpload(2, "a", bytes.size(), sha256(bytes), resumeAt).error,
+              StoreError::Busy);
+    EXPECT_EQ(store->writeUpload(2, "a", 0, bytes.data(), 10, confirmed).error, StoreError::Busy);
+    EXPECT_EQ(store->finishUpload(2, "a").error, StoreError::Busy);
+    EXPECT_EQ(store->remove("a").error, StoreError::Busy);
+    store->releaseUploads(1);
+    EXPECT_TRUE(store->beginUpload(2, "a", bytes.size(), sha256(bytes), resumeAt));
+    EXPECT_EQ(store->writeUpload(1, "a", 0, bytes.data(), 10, confirmed).error, StoreError::Busy);
+}
+
+TEST_F(ImageStoreTest, WritingWithoutBeginIsNotFound) {
+    uint64_t confirmed = 0;
+    uint8_t byte = 0;
+    EXPECT_EQ(store->writeUpload(1, "a", 0, &byte, 1, confirmed).error, StoreError::NotFound);
+    EXPECT_EQ(store->finishUpload(1, "a").error, StoreError::NotFound);
+}
+
+TEST_F(ImageStoreTest, BadNamesAreRefused) {
+    const std::string names[] = {"",
+                                 "a/b",
+                                 "/abs",
+                                 "..",
+                                 ".",
+                                 ".hidden",
+                                 std::string(300, 'x'),
+                                 "tab\there",
+                                 "new\nline",
+                                 "nul\0x"s,
+                                 "\x7f",
+                                 "\xc2\x85",
+                                 "\xff\xfe",
+                                 "\xc0\xaf",
+                                 "\xed\xa0\x80"};
+    for (const std::string &name : names) {
+        uint64_t resumeAt = 0;
+        StoreResult result = store->beginUpload(1, name, 10, Sha256{}, resumeAt);
+        EXPECT_EQ(result.error, StoreError::InvalidName) << "'" << name << "'";
+        EXPECT_FALSE(result.message.empty());
+        EXPECT_EQ(store->remove(name).error, StoreError::InvalidName) << "'" << name << "'";
+        EXPECT_FALSE(store->pathOf(name));
+    }
+    std::string why;
+    EXPECT_TRUE(ImageStore::validName("Ubuntu 24.04 (amd64) – désktop.iso", why)) << why;
+    EXPECT_TRUE(ImageStore::validName(std::string(255, 'x'), why)) << why;
+    EXPECT_FALSE(ImageStore::validName(std::string(256, 'x'), why));
+    EXPECT_EQ(why, "the name is longer than 255 bytes");
+    EXPECT_FALSE(ImageStore::validName("a/b", why));
+    EXPECT_EQ(why, "the name contains '/'");
+}
+
+TEST_F(ImageStoreTest, LongestNameUploads) {
+    // ".NAME.state.tmp" would not fit a 255-byte file name: the hidden files
+    // use a digest of the name instead.
+    const std::string name(255, 'n');
+    const std::vector<uint8_t> bytes = randomBytes(5000);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, name, bytes.size(), sha256(bytes), resumeAt));
+    send(1, name, bytes, 0, 3000);
+    store->releaseUploads(1);
+    ASSERT_EQ(store->uploads().size(), 1u);
+    EXPECT_EQ(store->uploads()[0].name, name);
+    ASSERT_TRUE(store->beginUpload(1, name, bytes.size(), sha256(bytes), resumeAt));
+    EXPECT_EQ(resumeAt, 3000u);
+    send(1, name, bytes, 3000, bytes.size());
+    ASSERT_TRUE(store->finishUpload(1, name));
+    EXPECT_EQ(store->list(), (std::vector<ImageInfo>{{name, 5000}}));
+}
+
+TEST_F(ImageStoreTest, ExistingImageRefusesAnUpload) {
+    ASSERT_TRUE(upload(1, "a.iso", randomBytes(100)));
+    uint64_t resumeAt = 0;
+    StoreResult result = store->beginUpload(2, "a.iso", 100, Sha256{}, resumeAt);
+    EXPECT_EQ(result.error, StoreError::AlreadyExists);
+    EXPECT_EQ(result.message, "an image named a.iso exists");
+}
+
+TEST_F(ImageStoreTest, AbsurdSizeIsNoSpace) {
+    uint64_t resumeAt = 0;
+    StoreResult result = store->beginUpload(1, "huge.img", 1ull << 50, Sha256{}, resumeAt);
+    EXPECT_EQ(result.error, StoreError::NoSpace);
+    EXPECT_NE(result.message.find("free"), std::string::npos) << result.message;
+    EXPECT_TRUE(filesIn(dir / "images").empty());
+    EXPECT_TRUE(store->uploads().empty());
+}
+
+TEST_F(ImageStoreTest, RemoveDeletesImagesAndWaitingUploads) {
+    ASSERT_TRUE(upload(1, "a.iso", randomBytes(100)));
+    EXPECT_TRUE(store->remove("a.iso"));
+    EXPECT_TRUE(store->list().empty());
+    EXPECT_EQ(store->remove("a.iso").error, StoreError::NotFound);
+
+    const std::vector<uint8_t> bytes = randomBytes(1000);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "b.iso", bytes.size(), sha256(bytes), resumeAt));
+    send(1, "b.iso", bytes, 0, 500);
+    EXPECT_EQ(store->remove("b.iso").error, StoreError::Busy);
+    store->releaseUploads(1);
+    EXPECT_TRUE(store->remove("b.iso"));
+    EXPECT_TRUE(store->uploads().empty());
+    EXPECT_TRUE(filesIn(dir / "images").empty());
+}
+
+TEST_F(ImageStoreTest, ErrorNamesAreReadable) {
+    EXPECT_STREQ(storeErrorName(StoreError::ChecksumMismatch), "checksum mismatch");
+    EXPECT_STREQ(storeErrorName(StoreError::None), "none");
+}
+
+}  // namespace
+}  // namespace kvmvnc::msd
