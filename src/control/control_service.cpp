@@ -141,6 +141,15 @@ struct ControlService::Impl {
         return result == atx::AtxResult::Ok ? Outcome{} : fail(statusOf(result), message);
     }
 
+    // Upload `id` if `session` began it.
+    std::optional<Upload> findUpload(const ControlSession &session, uint32_t id) {
+        std::lock_guard lock(sessionsMutex);
+        auto found = uploads.find(id);
+        if (found == uploads.end() || found->second.session != session.sessionId())
+            return std::nullopt;
+        return found->second;
+    }
+
     Outcome dispatch(ControlSession &session, Request opcode, const std::vector<uint8_t> &payload);
     Outcome uploadBegin(ControlSession &session, const std::vector<uint8_t> &payload);
     Outcome uploadChunk(ControlSession &session, const std::vector<uint8_t> &payload);
@@ -370,14 +379,10 @@ Outcome ControlService::Impl::uploadChunk(ControlSession &session,
         reader.remaining() > kMaxChunk)
         return fail(Status::Malformed, "UploadChunk takes an upload id, an offset and 1 to " +
                                            std::to_string(kMaxChunk) + " bytes");
-    Upload upload;
-    {
-        std::lock_guard lock(sessionsMutex);
-        auto found = uploads.find(id);
-        if (found == uploads.end() || found->second.session != session.sessionId())
-            return fail(Status::NotFound, "no upload " + std::to_string(id) + " here");
-        upload = found->second;
-    }
+    std::optional<Upload> known = findUpload(session, id);
+    if (!known)
+        return fail(Status::NotFound, "no upload " + std::to_string(id) + " here");
+    const Upload upload = *known;
     uint64_t confirmed = 0;
     msd::StoreResult result = devices.store->writeUpload(
         session.sessionId(), upload.name, offset, reader.current(), reader.remaining(), confirmed);
@@ -406,14 +411,10 @@ Outcome ControlService::Impl::uploadFinish(ControlSession &session,
     uint32_t id = 0;
     if (!reader.u32(id) || !reader.finished())
         return fail(Status::Malformed, "UploadFinish takes an upload id");
-    Upload upload;
-    {
-        std::lock_guard lock(sessionsMutex);
-        auto found = uploads.find(id);
-        if (found == uploads.end() || found->second.session != session.sessionId())
-            return fail(Status::NotFound, "no upload " + std::to_string(id) + " here");
-        upload = found->second;
-    }
+    std::optional<Upload> known = findUpload(session, id);
+    if (!known)
+        return fail(Status::NotFound, "no upload " + std::to_string(id) + " here");
+    const Upload upload = *known;
     msd::StoreResult result = devices.store->finishUpload(session.sessionId(), upload.name);
     if (result || result.error == msd::StoreError::ChecksumMismatch) {
         // Done, or discarded: either way the handle is spent.

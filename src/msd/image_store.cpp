@@ -260,6 +260,26 @@ struct ImageStore::Impl {
 
     // Makes everything written durable and records it. With the upload not
     // busy (the caller holds the mutex or set `busy` itself).
+    // The upload of `name` if `owner` holds it and no write to it runs;
+    // otherwise null and why in `refused`. With mutex held.
+    ActiveUpload *ownedUpload(const std::string &name, uint64_t owner, StoreResult &refused) {
+        auto it = active.find(name);
+        if (it == active.end()) {
+            refused = fail(StoreError::NotFound, "no upload of " + name + " has begun");
+            return nullptr;
+        }
+        ActiveUpload &upload = *it->second;
+        if (upload.owner != owner) {
+            refused = fail(StoreError::Busy, "another session uploads " + name);
+            return nullptr;
+        }
+        if (upload.busy) {
+            refused = fail(StoreError::Busy, "a write to " + name + " is in progress");
+            return nullptr;
+        }
+        return &upload;
+    }
+
     int confirm(ActiveUpload &upload) const {
         if (upload.written == upload.state.confirmed)
             return 0;
@@ -514,14 +534,11 @@ StoreResult ImageStore::writeUpload(uint64_t owner, const std::string &name, uin
                                     const uint8_t *data, size_t size, uint64_t &confirmed) {
     Impl &d = *impl_;
     std::unique_lock lock(d.mutex);
-    auto it = d.active.find(name);
-    if (it == d.active.end())
-        return fail(StoreError::NotFound, "no upload of " + name + " has begun");
-    ActiveUpload &upload = *it->second;
-    if (upload.owner != owner)
-        return fail(StoreError::Busy, "another session uploads " + name);
-    if (upload.busy)
-        return fail(StoreError::Busy, "a write to " + name + " is in progress");
+    StoreResult refused;
+    ActiveUpload *owned = d.ownedUpload(name, owner, refused);
+    if (!owned)
+        return refused;
+    ActiveUpload &upload = *owned;
     confirmed = upload.state.confirmed;
     if (offset != upload.written)
         return fail(StoreError::BadOffset, "a chunk at " + std::to_string(offset) +
@@ -556,14 +573,11 @@ StoreResult ImageStore::writeUpload(uint64_t owner, const std::string &name, uin
 StoreResult ImageStore::finishUpload(uint64_t owner, const std::string &name) {
     Impl &d = *impl_;
     std::unique_lock lock(d.mutex);
-    auto it = d.active.find(name);
-    if (it == d.active.end())
-        return fail(StoreError::NotFound, "no upload of " + name + " has begun");
-    ActiveUpload &upload = *it->second;
-    if (upload.owner != owner)
-        return fail(StoreError::Busy, "another session uploads " + name);
-    if (upload.busy)
-        return fail(StoreError::Busy, "a write to " + name + " is in progress");
+    StoreResult refused;
+    ActiveUpload *owned = d.ownedUpload(name, owner, refused);
+    if (!owned)
+        return refused;
+    ActiveUpload &upload = *owned;
     if (upload.written != upload.state.size)
         return fail(StoreError::SizeMismatch, name + " has " + std::to_string(upload.written) +
                                                   " of " + std::to_string(upload.state.size) +
@@ -572,7 +586,7 @@ StoreResult ImageStore::finishUpload(uint64_t owner, const std::string &name) {
     // sidecar (confirmed == size) lets a later begin pick it up again.
     const bool matches = upload.hash->finish() == upload.state.sha256;
     UniqueFd fd = std::move(upload.fd);
-    d.active.erase(it);
+    d.active.erase(name);  // `upload` is gone from here on
     if (!matches) {
         d.discardFiles(name);
         LOG_WARN(kLog, "upload of %s discarded: its SHA-256 is not the declared one", name.c_str());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "extension_node.h"
 #include "kvmvnc/base/log.h"
 
 namespace kvmvnc::rfb {
@@ -113,18 +114,6 @@ void registerControlExtension() {
     });
 }
 
-void detachControlExtension(rfbClientPtr client) {
-    // As detachQemuExtensions(): free libvncserver's node ourselves.
-    rfbExtensionData **link = &client->extensions;
-    while (*link) {
-        if ((*link)->extension == &gExtension) {
-            rfbExtensionData *node = *link;
-            *link = node->next;
-            free(node);
-            return;
-        }
-        link = &(*link)->next;
-    }
-}
+void detachControlExtension(rfbClientPtr client) { freeExtensionNode(client, &gExtension); }
 
 }  // namespace kvmvnc::rfb

@@ -5,6 +5,7 @@
 
 #include <mutex>
 
+#include "extension_node.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/rfb/rfb_server.h"
 
@@ -142,21 +143,7 @@ void registerQemuExtensions() {
     });
 }
 
-void detachQemuExtensions(rfbClientPtr client) {
-    // Unlink and free our list node ourselves: 0.9.14's rfbDisableExtension
-    // unlinks it without freeing it, and a fixed version would free it, so
-    // calling it and freeing afterwards would be wrong on one or the other.
-    rfbExtensionData **link = &client->extensions;
-    while (*link) {
-        if ((*link)->extension == &gExtension) {
-            rfbExtensionData *node = *link;
-            *link = node->next;
-            free(node);  // allocated by libvncserver with calloc; its data is null
-            return;
-        }
-        link = &(*link)->next;
-    }
-}
+void detachQemuExtensions(rfbClientPtr client) { freeExtensionNode(client, &gExtension); }
 
 void beforeUpdateLocked(rfbClientPtr client) {
     if (QemuClientState *state = qemuStateOf(client)) {

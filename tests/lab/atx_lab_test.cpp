@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "lab_vm.h"
+#include "lab_test.h"
 
 namespace kvmvnc::lab {
 namespace {
@@ -52,34 +52,18 @@ std::string linesStarting(const std::string &output, const std::string &prefix) 
     return found;
 }
 
-class AtxLab : public ::testing::Test {
+class AtxLab : public LabTest {
 protected:
+    AtxLab() : LabTest("atx") {}
+
     void SetUp() override {
-        LabCheck check = checkLab();
-        if (check.skip)
-            GTEST_SKIP() << "lab skipped: " << check.problem;
-        ASSERT_TRUE(check.problem.empty()) << "the lab cannot run: " << check.problem;
-        vm_ = std::make_unique<LabVm>(LabVm::Options{.scenario = "atx"});
-        ASSERT_TRUE(vm_->boot()) << vm_->error() << "\n" << vm_->diagnostics();
-        std::printf("lab guest ready in %.1f s\n", vm_->bootSeconds());
+        LabTest::SetUp();
+        if (IsSkipped() || HasFatalFailure())
+            return;
         LabVm::Reply up = run("atx-up");
         ASSERT_NE(up.output.find("chip=/dev/gpiochip"), std::string::npos) << up.output;
         chip_ = up.output.substr(up.output.find("/dev/") + 5);
         chip_.erase(chip_.find('\n'));
-    }
-
-    void TearDown() override {
-        if (vm_ && HasFailure())
-            std::printf("%s\n", vm_->diagnostics().c_str());
-        if (vm_) {
-            EXPECT_TRUE(vm_->powerOff()) << "the guest did not power off";
-        }
-    }
-
-    LabVm::Reply run(const std::string &command) {
-        LabVm::Reply reply = vm_->command(command);
-        EXPECT_EQ(reply.rc, 0) << command << ":\n" << reply.output;
-        return reply;
     }
 
     // The button line is high for the click and low again after; the time
@@ -92,7 +76,6 @@ protected:
         EXPECT_LE(heldMs, 3000);
     }
 
-    std::unique_ptr<LabVm> vm_;
     std::string chip_;  // gpiochipN
 };
 

@@ -14,7 +14,7 @@
 #include "kvmvnc/capture/frame.h"
 #include "kvmvnc/capture/frame_source.h"
 #include "kvmvnc/capture/status_screen.h"
-#include "lab_vm.h"
+#include "lab_test.h"
 #include "raw_rfb_connection.h"
 #include "test_viewer.h"
 
@@ -104,18 +104,14 @@ std::vector<uint8_t> statusScreen(capture::SignalState state, const std::string 
     return frame.pixels;  // stride is width * 4
 }
 
-// One guest per test: the scenarios stay independent, and a boot costs
-// about ten seconds.
-class CaptureLab : public ::testing::Test {
+class CaptureLab : public LabTest {
 protected:
+    CaptureLab() : LabTest("capture") {}
+
     void SetUp() override {
-        LabCheck check = checkLab();
-        if (check.skip)
-            GTEST_SKIP() << "lab skipped: " << check.problem;
-        ASSERT_TRUE(check.problem.empty()) << "the lab cannot run: " << check.problem;
-        vm_ = std::make_unique<LabVm>(LabVm::Options{.scenario = "capture"});
-        ASSERT_TRUE(vm_->boot()) << vm_->error() << "\n" << vm_->diagnostics();
-        std::printf("lab guest ready in %.1f s\n", vm_->bootSeconds());
+        LabTest::SetUp();
+        if (IsSkipped() || HasFatalFailure())
+            return;
         std::string device;
         for (const Report &report : vm_->reports()) {
             if (report.count("device"))
@@ -125,18 +121,12 @@ protected:
         device_ = device;
     }
 
-    void TearDown() override {
-        if (vm_ && HasFailure())
-            std::printf("%s\n", vm_->diagnostics().c_str());
-        if (vm_) {
-            viewer_.reset();
-            // kvmvncd must survive every scenario and exit cleanly.
-            if (!HasFailure() && vm_->command("kvmvncd-running").rc == 0) {
-                LabVm::Reply stop = vm_->command("kvmvncd-stop", 30s);
-                EXPECT_EQ(stop.rc, 0) << "kvmvncd did not exit cleanly:\n" << stop.output;
-            }
-            EXPECT_TRUE(vm_->powerOff()) << "the guest did not power off";
-            vm_.reset();
+    void beforePowerOff() override {
+        viewer_.reset();
+        // kvmvncd must survive every scenario and exit cleanly.
+        if (!HasFailure() && vm_->command("kvmvncd-running").rc == 0) {
+            LabVm::Reply stop = vm_->command("kvmvncd-stop", 30s);
+            EXPECT_EQ(stop.rc, 0) << "kvmvncd did not exit cleanly:\n" << stop.output;
         }
     }
 
@@ -183,7 +173,6 @@ protected:
 
     std::string daemonLog() { return vm_->command("kvmvncd-log").output; }
 
-    std::unique_ptr<LabVm> vm_;
     std::unique_ptr<TestViewer> viewer_;
     std::string device_;
 };

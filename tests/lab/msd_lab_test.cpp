@@ -7,36 +7,14 @@
 #include <memory>
 #include <string>
 
-#include "lab_vm.h"
+#include "lab_test.h"
 
 namespace kvmvnc::lab {
 namespace {
 
-class MsdLab : public ::testing::Test {
+class MsdLab : public LabTest {
 protected:
-    void SetUp() override {
-        LabCheck check = checkLab();
-        if (check.skip)
-            GTEST_SKIP() << "lab skipped: " << check.problem;
-        ASSERT_TRUE(check.problem.empty()) << "the lab cannot run: " << check.problem;
-        vm_ = std::make_unique<LabVm>(LabVm::Options{.scenario = "msd"});
-        ASSERT_TRUE(vm_->boot()) << vm_->error() << "\n" << vm_->diagnostics();
-        std::printf("lab guest ready in %.1f s\n", vm_->bootSeconds());
-    }
-
-    void TearDown() override {
-        if (vm_ && HasFailure())
-            std::printf("%s\n", vm_->diagnostics().c_str());
-        if (vm_) {
-            EXPECT_TRUE(vm_->powerOff()) << "the guest did not power off";
-        }
-    }
-
-    LabVm::Reply run(const std::string &command) {
-        LabVm::Reply reply = vm_->command(command);
-        EXPECT_EQ(reply.rc, 0) << command << ":\n" << reply.output;
-        return reply;
-    }
+    MsdLab() : LabTest("msd") {}
 
     // The probe's answer line, without the stage's log lines.
     static std::string answer(const LabVm::Reply &reply) {
@@ -53,8 +31,6 @@ protected:
         }
         return last;
     }
-
-    std::unique_ptr<LabVm> vm_;
 };
 
 // An image uploaded into an ImageStore (tmpfs) is inserted by ConfigfsDrive
