@@ -209,6 +209,7 @@ Daemon::Daemon(const config::Config &cfg) {
     control_ = std::make_unique<control::ControlService>(
         control::ControlDevices{atx_.get(), !cfg.atx.wolMac.empty(), store_.get(), drive_.get()});
     serverOptions.control = control_.get();
+    serverOptions.xvp = cfg.server.xvp;
 
     server_ = std::make_unique<rfb::RfbServer>(serverOptions);
     hid_->setLedCallback([server = server_.get()](uint8_t leds) { server->setKeyboardLeds(leds); });

@@ -267,6 +267,10 @@ const std::vector<Key> &keys() {
              config.hid.keymapsDir = std::string(value);
              return {};
          }},
+        boolKey("server", "xvp", "false",
+                "Offer xvp, which gives noVNC its power menu. Off by default: with it, "
+                "libvncclient viewers (Remmina...) can stall at their first picture.",
+                [](Config &c) -> bool & { return c.server.xvp; }),
         targetKey("atx", "target",
                   "Where power and reset presses go: GPIO lines (device), the virtual "
                   "target, or none; auto picks the virtual target when capturing it.",

@@ -165,7 +165,12 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     screen_->desktopName = desktopName_.c_str();
     screen_->newClientHook = newClientTrampoline;
     screen_->displayHook = beforeUpdate;
-    screen_->xvpHook = xvpTrampoline;
+    // libvncserver sends xvp's Init to every viewer that lists -309 once a
+    // hook is set; libvncclient viewers then stall at their first picture
+    // now and then (DaemonTest.FourKTightRectanglesAreAtMost2048Wide under
+    // load), so it is opt-in until that is understood.
+    if (options.xvp && options.control)
+        screen_->xvpHook = xvpTrampoline;
     screen_->displayFinishedHook = afterUpdate;
     screen_->kbdAddEvent = keyTrampoline;
     screen_->ptrAddEvent = pointerTrampoline;

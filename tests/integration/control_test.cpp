@@ -16,6 +16,7 @@
 #include "kvmvnc/target/virtual_machine.h"
 #include "raw_rfb_connection.h"
 #include "subprocess.h"
+#include "test_timing.h"
 #include "test_viewer.h"
 #include "virtual_target_picture.h"
 
@@ -23,7 +24,7 @@ namespace kvmvnc::testing {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto kTimeout = 20s;
+constexpr auto kTimeout = 20s * kSlowdown;
 
 std::string sha256Of(const std::string &path) {
     std::ifstream file(path, std::ios::binary);
@@ -241,7 +242,7 @@ TEST_F(ControlTest, ErrorsAreClearAndTheDaemonKeepsServing) {
 
 // noVNC's power menu speaks xvp: Shutdown is the power button.
 TEST_F(ControlTest, XvpShutdownPressesThePowerButton) {
-    ASSERT_NO_FATAL_FAILURE(start("", 60));
+    ASSERT_NO_FATAL_FAILURE(start("[server]\nxvp = true\n", 60));
     RawRfbConnection raw;
     ASSERT_TRUE(raw.connect(daemon_->port()));
     ASSERT_TRUE(raw.handshakeWithPassword("fullpass"));

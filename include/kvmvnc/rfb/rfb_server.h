@@ -44,6 +44,8 @@ struct RfbServerOptions {
     // Power and media requests (docs/protocol.md) and xvp; borrowed, must
     // outlive the server. Null: viewers are told there are no such features.
     control::ControlService *control = nullptr;
+    // Offer xvp (power menu) to viewers that ask; needs `control`.
+    bool xvp = false;
 };
 
 // The RFB server: libvncserver in threaded mode, serving one XRGB8888
