@@ -11,6 +11,7 @@
 #include "kvmvnc/capture/status_screen.h"
 #include "kvmvnc/target/virtual_screen.h"
 #include "raw_rfb_connection.h"
+#include "test_timing.h"
 #include "test_viewer.h"
 #include "virtual_target_picture.h"
 
@@ -19,7 +20,7 @@ namespace kvmvnc::testing {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr auto kTimeout = 15s;
+constexpr auto kTimeout = 15s * kSlowdown;
 
 std::string stillConfig(Size size, int bootSeconds = 0, const std::string &extra = "") {
     return "[capture]\nwidth = " + std::to_string(size.width) +
@@ -137,9 +138,7 @@ TEST_F(DaemonTest, JpegViewerFollowsTheResolutionChangeToo) {
     ASSERT_TRUE(viewer.sendKey(kEscapeKeysym, true));
     ASSERT_TRUE(viewer.sendKey(kEscapeKeysym, false));
     const auto expected = stillPicture(target::MachinePhase::Desktop, desktop);
-    EXPECT_TRUE(viewer.pumpUntil(
-        [&] { return viewer.size() == desktop && psnr(viewer.picture(), expected) > 30.0; },
-        kTimeout));
+    EXPECT_TRUE(viewer.waitForSimilarPicture(desktop, expected, 30.0, kTimeout));
 }
 
 // A resize while a viewer is past ServerInit but has not sent SetEncodings:
@@ -186,9 +185,7 @@ TEST_F(DaemonTest, FourKTightRectanglesAreAtMost2048Wide) {
     TestViewer viewer(viewerFor(daemon, "tight", 8));
     ASSERT_TRUE(viewer.connect()) << viewer.lastError();
     const auto expected = stillPicture(target::MachinePhase::Desktop, size);
-    EXPECT_TRUE(viewer.pumpUntil(
-        [&] { return viewer.size() == size && psnr(viewer.picture(), expected) > 30.0; },
-        kTimeout));
+    EXPECT_TRUE(viewer.waitForSimilarPicture(size, expected, 30.0, kTimeout));
     EXPECT_GT(viewer.rects(), 0u);
     EXPECT_LE(viewer.widestRect(), 2048);
 }
@@ -199,9 +196,7 @@ TEST_F(DaemonTest, StaticScreenSendsNothing) {
     TestViewer viewer(viewerFor(daemon, "tight", 8));
     ASSERT_TRUE(viewer.connect()) << viewer.lastError();
     const auto expected = stillPicture(target::MachinePhase::Desktop, size);
-    ASSERT_TRUE(viewer.pumpUntil(
-        [&] { return viewer.size() == size && psnr(viewer.picture(), expected) > 30.0; },
-        kTimeout));
+    ASSERT_TRUE(viewer.waitForSimilarPicture(size, expected, 30.0, kTimeout));
     viewer.pump(300ms);  // let any in-flight update land
     viewer.resetCounters();
     viewer.pump(1500ms);

@@ -13,6 +13,7 @@
 #include "daemon_process.h"
 #include "kvmvnc/input/hid_reports.h"
 #include "raw_rfb_connection.h"
+#include "test_timing.h"
 #include "test_viewer.h"
 #include "virtual_target_picture.h"
 
@@ -22,7 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Bytes = std::vector<uint8_t>;
-constexpr auto kTimeout = 10s;
+constexpr auto kTimeout = 10s * kSlowdown;
 
 Bytes readFile(const std::string &path) {
     std::ifstream file(path, std::ios::binary);

@@ -105,7 +105,29 @@ bool TestViewer::pumpUntil(const std::function<bool()> &done, std::chrono::milli
 bool TestViewer::waitForPicture(Size size, const std::vector<uint8_t> &expected,
                                 std::chrono::milliseconds timeout) {
     const std::vector<uint8_t> want = withoutPadding(expected);
-    return pumpUntil([&] { return this->size() == size && picture() == want; }, timeout);
+    return pumpUntilPicture([&] { return this->size() == size && picture() == want; }, timeout);
+}
+
+bool TestViewer::waitForSimilarPicture(Size size, const std::vector<uint8_t> &expected,
+                                       double minPsnr, std::chrono::milliseconds timeout) {
+    return pumpUntilPicture(
+        [&] { return this->size() == size && psnr(picture(), expected) > minPsnr; }, timeout);
+}
+
+bool TestViewer::pumpUntilPicture(const std::function<bool()> &matches,
+                                  std::chrono::milliseconds timeout) {
+    uint64_t judgedAt = ~uint64_t{0};
+    bool matched = false;
+    pumpUntil(
+        [&] {
+            if (updates_ != judgedAt) {
+                judgedAt = updates_;
+                matched = matches();
+            }
+            return matched;
+        },
+        timeout);
+    return matched;
 }
 
 bool TestViewer::sendKey(uint32_t keysym, bool down) {

@@ -48,6 +48,10 @@ public:
     // stride) or `timeout` passes.
     bool waitForPicture(Size size, const std::vector<uint8_t> &expected,
                         std::chrono::milliseconds timeout);
+    // The same for lossy encodings: until the picture is within `minPsnr`
+    // dB of `expected`.
+    bool waitForSimilarPicture(Size size, const std::vector<uint8_t> &expected, double minPsnr,
+                               std::chrono::milliseconds timeout);
 
     // Input, as a viewer sends it. False when the connection is gone (or,
     // for extended keys, when the server has not offered them).
@@ -71,6 +75,10 @@ public:
     bool savePicture(const std::string &path) const;
 
 private:
+    // pumpUntil() for a judgement of the whole picture, made again only
+    // when an update has completed since the last one: comparing a 4K
+    // picture after every message would leave little time to receive any.
+    bool pumpUntilPicture(const std::function<bool()> &matches, std::chrono::milliseconds timeout);
     static void onRect(_rfbClient *client, int x, int y, int w, int h);
     static void onUpdateDone(_rfbClient *client);
     static char *onPassword(_rfbClient *client);
