@@ -95,6 +95,10 @@ struct Heard {
 
 class AtxControllerTest : public testing::Test {
 protected:
+    // The controller's thread calls the listener until it is joined: stop it
+    // before the members the listener writes to are destroyed.
+    void TearDown() override { controller_.reset(); }
+
     void start(AtxTimings timings, std::optional<WakeOnLanTarget> wakeOnLan = std::nullopt) {
         controller_ = std::make_unique<AtxController>(std::make_unique<FakePins>(panel_), timings,
                                                       std::move(wakeOnLan));
