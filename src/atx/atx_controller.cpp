@@ -95,7 +95,10 @@ struct AtxController::Impl {
     std::optional<AtxAction> request;                        // perform() to the thread
     std::optional<std::pair<AtxResult, std::string>> reply;  // and back
     bool stopping = false;
-    Listener listener;
+    // Held while the listener runs, and to replace it: once setListener()
+    // returns, the old listener is not running and never will again.
+    std::mutex listenerMutex;
+    Listener listener;  // guarded by listenerMutex
 
     // The thread's own.
     Phase phase = Phase::Idle;
@@ -176,7 +179,7 @@ AtxState AtxController::state() const {
 }
 
 void AtxController::setListener(Listener listener) {
-    std::lock_guard lock(impl_->mutex);
+    std::lock_guard lock(impl_->listenerMutex);
     impl_->listener = std::move(listener);
 }
 
@@ -319,16 +322,18 @@ void AtxController::Impl::sampleLeds(Clock::time_point now) {
 }
 
 void AtxController::Impl::publish() {
-    Listener copy;
+    AtxState changed;
     {
         std::lock_guard lock(mutex);
         if (state == published)
             return;
         published = state;
-        copy = listener;
+        changed = state;
     }
-    if (copy)
-        copy(published);
+    // Not under `mutex`: the listener may call state().
+    std::lock_guard lock(listenerMutex);
+    if (listener)
+        listener(changed);
 }
 
 const char *atxActionName(AtxAction action) {

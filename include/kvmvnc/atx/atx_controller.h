@@ -55,7 +55,8 @@ struct AtxState {
 // packet sent), so that a refusing pin is reported as Failed; the thread
 // waits on the pins in slices of at most 50 ms, which bounds that wait.
 // Listeners hear every change of AtxState, from the controller's thread,
-// without its lock held.
+// without its state lock held (they may call state(), not perform() or
+// setListener()).
 //
 // Thread-safe. The destructor releases any held button and joins the
 // thread.
@@ -72,6 +73,8 @@ public:
     // Starts `action`; `message` explains anything but Ok.
     AtxResult perform(AtxAction action, std::string &message);
     AtxState state() const;
+    // Replaces the listener; waits for a call to the old one in flight, so
+    // that once it returns the old one is never called again.
     void setListener(Listener listener);
     std::string description() const;
 
