@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "kvmvnc/base/utf8.h"
+
 namespace kvmvnc::gfx {
 
 namespace {

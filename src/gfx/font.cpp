@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "kvmvnc/base/utf8.h"
+
 namespace kvmvnc::gfx {
 
 namespace detail {
@@ -17,36 +19,7 @@ uint32_t readLe32(const uint8_t *p) {
     return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
 }
 
-// Decodes one UTF-8 sequence at text[i], advancing i. A broken sequence
-// becomes one U+FFFD and is skipped whole (its lead and continuation bytes).
-char32_t nextCodepoint(std::string_view text, size_t &i) {
-    auto byte = [&](size_t k) { return static_cast<uint8_t>(text[k]); };
-    auto isContinuation = [&](size_t k) { return k < text.size() && (byte(k) & 0xc0) == 0x80; };
-    uint8_t lead = byte(i++);
-    if (lead < 0x80)
-        return lead;
-    int extra = lead >= 0xf8 ? -1 : lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : lead >= 0xc0 ? 1 : -1;
-    if (extra < 0)
-        return U'\uFFFD';
-    char32_t cp = lead & (0x3f >> extra);
-    for (int k = 0; k < extra; ++k) {
-        if (!isContinuation(i))
-            return U'\uFFFD';
-        cp = (cp << 6) | (byte(i) & 0x3f);
-        ++i;
-    }
-    return cp;
-}
-
 }  // namespace
-
-std::u32string decodeUtf8(std::string_view text) {
-    std::u32string out;
-    out.reserve(text.size());
-    for (size_t i = 0; i < text.size();)
-        out.push_back(nextCodepoint(text, i));
-    return out;
-}
 
 const Font &Font::console() {
     static const Font font(detail::kConsoleFontPsf, detail::kConsoleFontPsfSize);
@@ -102,7 +75,7 @@ Font::Font(const uint8_t *data, size_t size) {
                         ++i;
                         continue;
                     }
-                    char32_t cp = nextCodepoint(rest, i);
+                    const char32_t cp = decodeUtf8At(rest, i).value_or(U'\uFFFD');
                     if (!inSequence)
                         unicode_.emplace(cp, g);
                 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "kvmvnc/base/utf8.h"
 #include "kvmvnc/input/hid_usage.h"
 
 namespace kvmvnc::target {
@@ -151,24 +152,6 @@ namespace modifier = input::modifier;
 namespace led = input::led;
 
 constexpr size_t kMaxCommandLength = 60;
-
-void appendUtf8(std::string &out, char32_t c) {
-    if (c < 0x80) {
-        out += static_cast<char>(c);
-    } else if (c < 0x800) {
-        out += static_cast<char>(0xc0 | (c >> 6));
-        out += static_cast<char>(0x80 | (c & 0x3f));
-    } else if (c < 0x10000) {
-        out += static_cast<char>(0xe0 | (c >> 12));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (c & 0x3f));
-    } else {
-        out += static_cast<char>(0xf0 | (c >> 18));
-        out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
-        out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (c & 0x3f));
-    }
-}
 
 void eraseLastCharacter(std::string &text) {
     while (!text.empty()) {

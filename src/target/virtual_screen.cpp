@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "kvmvnc/base/utf8.h"
 #include "kvmvnc/gfx/canvas.h"
 #include "kvmvnc/input/hid_usage.h"
 
@@ -155,7 +156,7 @@ void renderDesktop(const ScreenInputs &in, Canvas &canvas, capture::Frame &out) 
         y += 18;
     }
     text(28, y, prompt + in.view.input.commandLine, terminalText);
-    const int typed = static_cast<int>(gfx::decodeUtf8(prompt + in.view.input.commandLine).size());
+    const int typed = static_cast<int>(decodeUtf8(prompt + in.view.input.commandLine).size());
     const bool cursorOn = in.animationTime.count() / 500 % 2 == 0;
     if (cursorOn)
         canvas.fillRect(rect(28 + 8 * typed, y, 8, 16), terminalText);

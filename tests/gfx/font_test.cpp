@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kvmvnc/base/utf8.h"
+
 namespace kvmvnc::gfx {
 
 namespace {

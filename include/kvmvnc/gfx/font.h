@@ -37,7 +37,4 @@ private:
     uint32_t fallback_ = 0;
 };
 
-// Decodes UTF-8 one code point at a time; invalid bytes become U+FFFD.
-std::u32string decodeUtf8(std::string_view text);
-
 }  // namespace kvmvnc::gfx
