@@ -13,22 +13,44 @@ constexpr const char *kLog = "input";
 InputRouter::InputRouter(std::shared_ptr<const KeysymMap> layout, HidSink &sink)
     : layout_(std::move(layout)), sink_(sink) {}
 
-void InputRouter::record(HidWriteResult result) {
-    const bool listening = result != HidWriteResult::HostNotListening;
-    if (listening != stats_.hostListening) {
-        if (listening)
-            LOG_INFO(kLog, "the target's USB host is listening again");
-        else
-            LOG_WARN(kLog, "the target's USB host is not listening (unplugged or asleep)");
-        stats_.hostListening = listening;
-    }
+HidWriteResult InputRouter::record(HidWriteResult result) {
     if (result == HidWriteResult::Failed)
         ++stats_.failedWrites;
+    return result;
 }
 
-void InputRouter::sendKeyboard() {
+HidWriteResult InputRouter::sendKeyboard() {
     ++stats_.keyReports;
-    record(sink_.writeKeyboard(keyboard_.report()));
+    return record(sink_.writeKeyboard(keyboard_.report()));
+}
+
+bool InputRouter::typeStroke(KeyStroke stroke) {
+    std::lock_guard lock(mutex_);
+    bool delivered = true;
+    auto send = [&] { delivered &= sendKeyboard() == HidWriteResult::Ok; };
+    if (!isModifierUsage(stroke.usage)) {
+        const uint8_t held = keyboard_.heldModifiers();
+        uint8_t want = 0;
+        if (stroke.modifiers & modifier::kShift)
+            want |= held & modifier::kShift ? held & modifier::kShift : modifier::kLeftShift;
+        if (stroke.modifiers & modifier::kAltGr)
+            want |= modifier::kAltGr;
+        if (keyboard_.setModifierOverride(want & ~held, held & ~want))
+            send();
+    }
+    if (keyboard_.press(stroke.usage))
+        send();
+    if (keyboard_.release(stroke.usage))
+        send();
+    if (keyboard_.setModifierOverride(0, 0))
+        send();
+    if (delivered)
+        ++stats_.typedCharacters;
+    return delivered;
+}
+
+bool InputRouter::waitUntilWritten(std::chrono::milliseconds timeout) {
+    return sink_.waitUntilWritten(timeout);
 }
 
 void InputRouter::keysymEvent(ViewerId viewer, bool down, uint32_t keysym) {
@@ -154,7 +176,9 @@ void InputRouter::releaseAll() {
 
 InputStats InputRouter::stats() const {
     std::lock_guard lock(mutex_);
-    return stats_;
+    InputStats stats = stats_;
+    stats.hostListening = sink_.hostListening();
+    return stats;
 }
 
 }  // namespace kvmvnc::input

@@ -4,28 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "kvmvnc/input/hid_usage.h"
+#include "recording_sink.h"
 
 namespace kvmvnc::input {
 
 namespace {
-
-// Records every report, like the bytes a gadget device would receive.
-class RecordingSink : public HidSink {
-public:
-    HidWriteResult writeKeyboard(const KeyboardReport &report) override {
-        keyboard.push_back(report);
-        return result;
-    }
-    HidWriteResult writeMouse(const AbsoluteMouseReport &report) override {
-        mouse.push_back(report);
-        return result;
-    }
-    void setLedCallback(LedCallback) override {}
-
-    std::vector<KeyboardReport> keyboard;
-    std::vector<AbsoluteMouseReport> mouse;
-    HidWriteResult result = HidWriteResult::Ok;
-};
 
 KeyboardReport keys(uint8_t modifiers, uint8_t k1 = 0, uint8_t k2 = 0) {
     return {modifiers, 0, k1, k2, 0, 0, 0, 0};
@@ -160,7 +143,7 @@ TEST_F(InputRouterTest, PointerIsScaledToTheScreen) {
     EXPECT_EQ(sink.mouse[0], (AbsoluteMouseReport{0x01, 0xff, 0x7f, 0xff, 0x7f, 0, 0}));
 }
 
-TEST_F(InputRouterTest, HostNotListeningIsTrackedAndRecovers) {
+TEST_F(InputRouterTest, HostStateIsTheSinks) {
     useLayout("us");
     sink.result = HidWriteResult::HostNotListening;
     tap(1, 'a');

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 
@@ -19,11 +20,14 @@ enum class HidWriteResult {
 // families implement it: the Linux HID gadget devices (/dev/hidgN) and the
 // virtual target.
 //
-// Writes come from libvncserver's viewer input threads, serialised by the
-// InputRouter; implementations must not block.
+// Writes come from libvncserver's viewer input threads and the typist,
+// serialised by the InputRouter; implementations must not block, and must
+// deliver reports in order without merging them (a press and its release
+// written back to back are two keystrokes).
 class HidSink {
 public:
     using LedCallback = std::function<void(uint8_t leds)>;
+    using HostCallback = std::function<void(bool listening)>;
 
     virtual ~HidSink() = default;
     virtual HidWriteResult writeKeyboard(const KeyboardReport &report) = 0;
@@ -31,6 +35,18 @@ public:
     // `callback` gets the LED bits (led::kNumLock...) whenever the target
     // changes them, from a thread of the sink's own.
     virtual void setLedCallback(LedCallback callback) = 0;
+    // `callback` gets whether the target's USB host reads the reports, each
+    // time that changes, from a thread of the sink's own or from the writer's.
+    virtual void setHostCallback(HostCallback callback) = 0;
+    // True until the sink has reason to believe otherwise.
+    virtual bool hostListening() const = 0;
+    // Waits until the reports written so far have reached the host: false
+    // when it is not listening or `timeout` passed. Sinks that deliver as
+    // they are written have nothing to wait for.
+    virtual bool waitUntilWritten(std::chrono::milliseconds timeout) {
+        (void)timeout;
+        return hostListening();
+    }
 };
 
 }  // namespace kvmvnc::input

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@ struct InputStats {
     uint64_t mouseReports = 0;
     uint64_t unmappedKeysyms = 0;  // keysyms the target's layout cannot type
     uint64_t failedWrites = 0;
+    uint64_t typedCharacters = 0;
     bool hostListening = true;
 };
 
@@ -47,6 +49,13 @@ public:
     void scancodeEvent(ViewerId viewer, bool down, uint32_t xtKeycode);
     void pointerEvent(ViewerId viewer, uint8_t rfbButtons, int x, int y, Size screen);
 
+    // Types one character for the typist: the key with exactly the modifiers
+    // `stroke` names (whatever viewers hold), pressed and released, then the
+    // held modifiers back. False when the host is not listening.
+    bool typeStroke(KeyStroke stroke);
+    // The sink's: waits until the reports so far reached the host.
+    bool waitUntilWritten(std::chrono::milliseconds timeout);
+
     // Releases what `viewer` held; when no viewer that sent input is left,
     // releases every key and button.
     void viewerLeft(ViewerId viewer);
@@ -61,8 +70,8 @@ private:
         uint8_t usage;
     };
 
-    void sendKeyboard();  // with mutex_ held
-    void record(HidWriteResult result);
+    HidWriteResult sendKeyboard();  // with mutex_ held
+    HidWriteResult record(HidWriteResult result);
 
     const std::shared_ptr<const KeysymMap> layout_;
     HidSink &sink_;
