@@ -10,6 +10,7 @@
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/capture/v4l2_capture.h"
 #include "kvmvnc/input/gadget_hid.h"
+#include "kvmvnc/input/text_typer.h"
 #include "kvmvnc/msd/configfs_drive.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
 #include "kvmvnc/target/virtual_atx_pins.h"
@@ -180,6 +181,8 @@ Daemon::Daemon(const config::Config &cfg) {
         hid_ = std::make_unique<input::GadgetHid>(cfg.hid.keyboard, cfg.hid.mouse);
     }
     router_ = std::make_unique<input::InputRouter>(layout, *hid_);
+    typer_ = std::make_unique<input::TextTyper>(*router_,
+                                                std::chrono::milliseconds{cfg.hid.typeIntervalMs});
     routerAdapter_ = std::make_unique<RouterAdapter>(*router_);
     serverOptions.input = routerAdapter_.get();
 
@@ -206,13 +209,21 @@ Daemon::Daemon(const config::Config &cfg) {
             drive_.reset();
         }
     }
-    control_ = std::make_unique<control::ControlService>(
-        control::ControlDevices{atx_.get(), !cfg.atx.wolMac.empty(), store_.get(), drive_.get()});
+    control_ = std::make_unique<control::ControlService>(control::ControlDevices{
+        atx_.get(), !cfg.atx.wolMac.empty(), store_.get(), drive_.get(), typer_.get()});
     serverOptions.control = control_.get();
     serverOptions.xvp = cfg.server.xvp;
 
     server_ = std::make_unique<rfb::RfbServer>(serverOptions);
     hid_->setLedCallback([server = server_.get()](uint8_t leds) { server->setKeyboardLeds(leds); });
+    hid_->setHostCallback([server = server_.get(), control = control_.get()](bool listening) {
+        server->setHostListening(listening);
+        control->setHostListening(listening);
+    });
+    if (!hid_->hostListening()) {
+        server_->setHostListening(false);
+        control_->setHostListening(false);
+    }
     capture_ = std::make_unique<capture::CaptureThread>(std::move(source), mailbox_, startSize);
     pump_ = std::make_unique<FramePump>(mailbox_, *server_);
     pump_->start();
@@ -226,6 +237,7 @@ Daemon::~Daemon() {
     mailbox_.close();
     pump_->stop();
     hid_->setLedCallback(nullptr);
+    hid_->setHostCallback(nullptr);
     server_.reset();
     // No viewer is left to ask: the control service, then what it drove.
     control_.reset();

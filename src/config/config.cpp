@@ -267,6 +267,10 @@ const std::vector<Key> &keys() {
              config.hid.keymapsDir = std::string(value);
              return {};
          }},
+        intKey("hid", "type_interval_ms", "10", 0, 1000,
+               "Pause after each character typed from pasted text (kvmvncctl type); each report "
+               "already waits for the target to read the one before.",
+               [](Config &c) -> int & { return c.hid.typeIntervalMs; }),
         boolKey("server", "xvp", "false",
                 "Offer xvp, which gives noVNC its power menu. Off by default: with it, "
                 "libvncclient viewers (Remmina...) can stall at their first picture.",

@@ -2,13 +2,17 @@
 #include "kvmvnc/control/control_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "kvmvnc/atx/atx_controller.h"
 #include "kvmvnc/base/log.h"
+#include "kvmvnc/base/utf8.h"
+#include "kvmvnc/input/text_typer.h"
 #include "kvmvnc/msd/drive.h"
 #include "kvmvnc/msd/image_store.h"
 
@@ -75,6 +79,33 @@ DriveStateBody bodyOf(const msd::DriveState &state) {
     return body;
 }
 
+TypeProgressBody bodyOf(const input::TypingProgress &progress) {
+    TypeProgressBody body;
+    body.typed = progress.typed;
+    body.total = progress.total;
+    body.state = static_cast<TypeProgressBody::State>(progress.state);
+    return body;
+}
+
+// "'é' (U+00E9), 'ß' (U+00DF)" for people.
+std::string describeCharacters(const std::vector<char32_t> &characters) {
+    std::string text;
+    for (size_t i = 0; i < characters.size() && i < kMaxListedUntypable; ++i) {
+        char code[16];
+        std::snprintf(code, sizeof(code), "U+%04X", static_cast<unsigned>(characters[i]));
+        text += i ? ", " : "";
+        if (characters[i] >= 0x20 && characters[i] != 0x7f) {
+            text += '\'';
+            appendUtf8(text, characters[i]);
+            text += "' ";
+        }
+        text += "(" + std::string(code) + ")";
+    }
+    if (characters.size() > kMaxListedUntypable)
+        text += ", ...";
+    return text;
+}
+
 struct Outcome {
     Status status = Status::Ok;
     std::string message;
@@ -106,6 +137,7 @@ struct ControlService::Impl {
     uint32_t nextUploadId = 1;
 
     std::mutex driveMutex;  // one drive operation at a time
+    std::atomic<bool> hostListening{true};
 
     // xvp's hard power cycle: a long press, then a click once the controller
     // is free again. One at a time, joined on destruction.
@@ -120,6 +152,22 @@ struct ControlService::Impl {
         std::lock_guard lock(sessionsMutex);
         for (ControlSession *session : announced)
             session->send(message);
+    }
+
+    InputStateBody inputState() const {
+        return {hostListening.load(), devices.typer->busy(), devices.typer->layout().name()};
+    }
+    void pushInputState() {
+        if (devices.typer)
+            push(ServerMessage::InputState, encode(inputState()));
+    }
+    // To one session, if it is still announced.
+    void sendTo(uint64_t sessionId, ServerMessage opcode, const std::vector<uint8_t> &payload) {
+        const std::vector<uint8_t> message = encodeServerMessage(opcode, payload);
+        std::lock_guard lock(sessionsMutex);
+        for (ControlSession *session : announced)
+            if (session->sessionId() == sessionId)
+                session->send(message);
     }
 
     void pushDriveState() {
@@ -156,6 +204,7 @@ struct ControlService::Impl {
     Outcome uploadFinish(ControlSession &session, const std::vector<uint8_t> &payload);
     Outcome imageList();
     Outcome driveInsert(const std::vector<uint8_t> &payload);
+    Outcome typeText(const ControlSession &session, const std::vector<uint8_t> &payload);
     void runPowerCycle();
 };
 
@@ -179,6 +228,8 @@ ControlService::~ControlService() {
         impl_->cycleThread.join();
     if (impl_->devices.atx)
         impl_->devices.atx->setListener({});
+    if (impl_->devices.typer)
+        impl_->devices.typer->cancelAndWait();  // its callback reaches into impl_
 }
 
 uint32_t ControlService::features() const {
@@ -189,6 +240,8 @@ uint32_t ControlService::features() const {
         features |= feature::kWakeOnLan;
     if (impl_->devices.store && impl_->devices.drive)
         features |= feature::kMassStorage;
+    if (impl_->devices.typer)
+        features |= feature::kKeyboard;
     return features;
 }
 
@@ -208,6 +261,8 @@ void ControlService::announce(ControlSession &session) {
     if (impl_->devices.drive)
         session.send(encodeServerMessage(ServerMessage::DriveState,
                                          encode(bodyOf(impl_->devices.drive->state()))));
+    if (impl_->devices.typer)
+        session.send(encodeServerMessage(ServerMessage::InputState, encode(impl_->inputState())));
     impl_->announced.push_back(&session);
 }
 
@@ -221,6 +276,15 @@ void ControlService::remove(ControlSession &session) {
     }
     if (impl_->devices.store)
         impl_->devices.store->releaseUploads(session.sessionId());
+    // What it was typing stops with it (the typist holds no key between
+    // characters, so nothing stays pressed).
+    if (impl_->devices.typer)
+        impl_->devices.typer->cancel(session.sessionId());
+}
+
+void ControlService::setHostListening(bool listening) {
+    if (impl_->hostListening.exchange(listening) != listening)
+        impl_->pushInputState();
 }
 
 std::vector<uint8_t> ControlService::refuse(uint32_t requestId, Status status,
@@ -248,7 +312,7 @@ std::vector<uint8_t> ControlService::handle(ControlSession &session, const Reque
 Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
                                        const std::vector<uint8_t> &payload) {
     const bool changes = opcode != Request::AtxGetState && opcode != Request::DriveGetState &&
-                         opcode != Request::ImageList;
+                         opcode != Request::ImageList && opcode != Request::InputGetState;
     switch (opcode) {
     case Request::AtxGetState:
     case Request::AtxAction:
@@ -260,6 +324,9 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
     case Request::ImageDelete:
     case Request::DriveInsert:
     case Request::DriveEject:
+    case Request::InputGetState:
+    case Request::TypeText:
+    case Request::TypeCancel:
         break;
     default:
         return fail(Status::UnknownOpcode,
@@ -269,7 +336,11 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
         return fail(Status::PermissionDenied, "this connection is view-only");
 
     const bool isAtx = opcode == Request::AtxGetState || opcode == Request::AtxAction;
-    if (!isAtx && (!devices.store || !devices.drive))
+    const bool isInput = opcode == Request::InputGetState || opcode == Request::TypeText ||
+                         opcode == Request::TypeCancel;
+    if (isInput && !devices.typer)
+        return fail(Status::Unsupported, "no keyboard is configured");
+    if (!isAtx && !isInput && (!devices.store || !devices.drive))
         return fail(Status::Unsupported, "no virtual media is configured");
 
     switch (opcode) {
@@ -314,6 +385,18 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
     }
     case Request::DriveInsert:
         return driveInsert(payload);
+    case Request::InputGetState:
+        if (!payload.empty())
+            return fail(Status::Malformed, "InputGetState takes no payload");
+        return {Status::Ok, {}, encode(inputState())};
+    case Request::TypeText:
+        return typeText(session, payload);
+    case Request::TypeCancel:
+        if (!payload.empty())
+            return fail(Status::Malformed, "TypeCancel takes no payload");
+        if (!devices.typer->cancel())
+            return fail(Status::NotFound, "nothing is being typed");
+        return {};
     case Request::DriveEject: {
         if (!payload.empty())
             return fail(Status::Malformed, "DriveEject takes no payload");
@@ -453,6 +536,44 @@ Outcome ControlService::Impl::driveInsert(const std::vector<uint8_t> &payload) {
                  readOnly ? "" : ", writable");
     pushDriveState();
     return outcome;
+}
+
+Outcome ControlService::Impl::typeText(const ControlSession &session,
+                                       const std::vector<uint8_t> &payload) {
+    std::optional<TypeTextBody> body = decodeTypeText(payload);
+    if (!body)
+        return fail(Status::Malformed, "TypeText takes flags and up to " +
+                                           std::to_string(kMaxTypeText) + " bytes of text");
+    std::optional<std::u32string> text = decodeUtf8Strict(body->text);
+    if (!text)
+        return fail(Status::Malformed, "the text is not UTF-8");
+    input::TypingPlan plan = devices.typer->plan(*text);
+    const std::string &layout = devices.typer->layout().name();
+    if (!plan.untypable.empty() && !body->skipUntypable)
+        return fail(Status::Untypable,
+                    "layout '" + layout + "' has no key for " + describeCharacters(plan.untypable));
+    if (!hostListening)
+        return fail(Status::NotListening,
+                    "the target is not reading its keyboard (off, asleep or unplugged)");
+    TypeTextResult result;
+    result.characters = static_cast<uint32_t>(plan.strokes.size());
+    result.untypable.assign(plan.untypable.begin(), plan.untypable.end());
+    if (!plan.strokes.empty()) {
+        const uint64_t owner = session.sessionId();
+        const bool started = devices.typer->start(
+            owner, std::move(plan.strokes), [this, owner](const input::TypingProgress &progress) {
+                sendTo(owner, ServerMessage::TypeProgress, encode(bodyOf(progress)));
+                if (progress.state != input::TypingProgress::State::Typing)
+                    pushInputState();
+            });
+        if (!started)
+            return fail(Status::Busy, "another text is being typed (TypeCancel stops it)");
+        LOG_INFO(kLog, "session %llu: typing %u characters on layout %s%s",
+                 static_cast<unsigned long long>(owner), result.characters, layout.c_str(),
+                 plan.untypable.empty() ? "" : " (skipping some it cannot type)");
+        pushInputState();
+    }
+    return {Status::Ok, {}, encode(result)};
 }
 
 bool ControlService::xvp(ControlSession &session, uint8_t code) {

@@ -41,6 +41,10 @@ const char *statusName(Status status) {
         return "in use";
     case Status::Failed:
         return "failed";
+    case Status::NotListening:
+        return "the target is not listening";
+    case Status::Untypable:
+        return "the layout cannot type it";
     }
     return "unknown status";
 }
@@ -350,6 +354,88 @@ std::optional<DriveInsertBody> decodeDriveInsert(const std::vector<uint8_t> &pay
         return std::nullopt;
     body.writable = flags & 1;
     return body;
+}
+
+std::vector<uint8_t> encode(const InputStateBody &state) {
+    ByteWriter writer;
+    writer.u8(static_cast<uint8_t>((state.hostListening ? 1 : 0) | (state.typing ? 2 : 0)));
+    writer.name(state.layout);
+    return std::move(writer.bytes());
+}
+
+std::optional<InputStateBody> decodeInputState(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    InputStateBody state;
+    uint8_t flags = 0;
+    if (!reader.u8(flags) || !reader.name(state.layout) || !reader.finished())
+        return std::nullopt;
+    state.hostListening = flags & 1;
+    state.typing = flags & 2;
+    return state;
+}
+
+std::vector<uint8_t> encode(const TypeTextBody &body) {
+    ByteWriter writer;
+    writer.u8(body.skipUntypable ? 1 : 0);
+    writer.raw(body.text.data(), body.text.size());
+    return std::move(writer.bytes());
+}
+
+std::optional<TypeTextBody> decodeTypeText(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    TypeTextBody body;
+    uint8_t flags = 0;
+    if (!reader.u8(flags) || reader.remaining() > kMaxTypeText)
+        return std::nullopt;
+    body.skipUntypable = flags & 1;
+    body.text.assign(reinterpret_cast<const char *>(reader.current()), reader.remaining());
+    return body;
+}
+
+std::vector<uint8_t> encode(const TypeTextResult &result) {
+    ByteWriter writer;
+    writer.u32(result.characters);
+    const size_t listed = std::min(result.untypable.size(), kMaxListedUntypable);
+    writer.u16(static_cast<uint16_t>(listed));
+    for (size_t i = 0; i < listed; ++i)
+        writer.u32(result.untypable[i]);
+    return std::move(writer.bytes());
+}
+
+std::optional<TypeTextResult> decodeTypeTextResult(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    TypeTextResult result;
+    uint16_t count = 0;
+    if (!reader.u32(result.characters) || !reader.u16(count) || count > kMaxListedUntypable)
+        return std::nullopt;
+    for (uint16_t i = 0; i < count; ++i) {
+        uint32_t character = 0;
+        if (!reader.u32(character))
+            return std::nullopt;
+        result.untypable.push_back(character);
+    }
+    if (!reader.finished())
+        return std::nullopt;
+    return result;
+}
+
+std::vector<uint8_t> encode(const TypeProgressBody &progress) {
+    ByteWriter writer;
+    writer.u32(progress.typed);
+    writer.u32(progress.total);
+    writer.u8(static_cast<uint8_t>(progress.state));
+    return std::move(writer.bytes());
+}
+
+std::optional<TypeProgressBody> decodeTypeProgress(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    TypeProgressBody progress;
+    uint8_t state = 0;
+    if (!reader.u32(progress.typed) || !reader.u32(progress.total) || !reader.u8(state) ||
+        !reader.finished() || state > 3 || progress.typed > progress.total)
+        return std::nullopt;
+    progress.state = static_cast<TypeProgressBody::State>(state);
+    return progress;
 }
 
 }  // namespace kvmvnc::control

@@ -29,9 +29,13 @@ using control::Status;
 constexpr const char *kUsage =
     "usage: kvmvncctl [--host HOST[:PORT]] [--passwd-file FILE] COMMAND\n"
     "\n"
+    "  status                      everything below, as the server sees it\n"
     "  atx status | power | power-long | reset | wol\n"
     "  msd status | list | upload FILE [--name NAME] | delete NAME\n"
     "      | insert NAME [--cdrom | --flash] [--rw] | eject\n"
+    "  type [--skip-untypable] TEXT  type TEXT (- reads standard input) on the\n"
+    "                              target's keyboard; Ctrl+C stops it\n"
+    "  type --cancel               stop what any connection is typing\n"
     "\n"
     "HOST defaults to 127.0.0.1, PORT to 5900. FILE for --passwd-file is a\n"
     "TigerVNC vncpasswd file. Exit status: 0 done, 1 refused by the server,\n"
@@ -43,6 +47,8 @@ struct Options {
     std::string uploadName;
     bool cdrom = true;
     bool writable = false;
+    bool skipUntypable = false;
+    bool cancelTyping = false;
 };
 
 int usage(const std::string &problem) {
@@ -121,6 +127,13 @@ void printDrive(const control::DriveStateBody &state) {
                     state.writable ? ", writable" : ", read-only", sizeText(state.size).c_str());
     if (!state.problem.empty())
         std::printf("problem: %s\n", state.problem.c_str());
+}
+
+void printInput(const control::InputStateBody &state) {
+    std::printf("keyboard: layout %s, %s%s\n", state.layout.c_str(),
+                state.hostListening ? "the target is listening"
+                                    : "the target is NOT listening (off, asleep or unplugged)",
+                state.typing ? ", typing pasted text" : "");
 }
 
 int atxCommand(const Options &options) {
@@ -408,6 +421,129 @@ int msdCommand(const Options &options) {
                  what.c_str());
 }
 
+std::string readAll(std::FILE *file) {
+    std::string text;
+    char buffer[4096];
+    size_t got = 0;
+    while ((got = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+        text.append(buffer, got);
+    return text;
+}
+
+int typeCommand(const Options &options) {
+    if (options.cancelTyping != (options.words.size() == 1))
+        return usage("type takes TEXT, - (standard input), or --cancel");
+    ControlClient client;
+    if (options.cancelTyping) {
+        if (!connect(client, options))
+            return kExitConnection;
+        return check(client, client.request(Request::TypeCancel), "type --cancel");
+    }
+    const std::string text = options.words[1] == "-" ? readAll(stdin) : options.words[1];
+    if (text.size() > control::kMaxTypeText)
+        return usage("at most " + std::to_string(control::kMaxTypeText) +
+                     " bytes of text at a time");
+    if (!connect(client, options))
+        return kExitConnection;
+    auto reply = client.request(
+        Request::TypeText, control::encode(control::TypeTextBody{options.skipUntypable, text}));
+    if (int status = check(client, reply, "type"); status != kExitOk)
+        return status;
+    auto result = control::decodeTypeTextResult(reply->result);
+    if (!result)
+        return check(client, std::nullopt, "type");
+    if (!result->untypable.empty()) {
+        std::string skipped;
+        for (char32_t character : result->untypable) {
+            char code[16];
+            std::snprintf(code, sizeof(code), "U+%04X", static_cast<unsigned>(character));
+            skipped += std::string(skipped.empty() ? "" : " ") + code;
+        }
+        std::fprintf(stderr, "kvmvncctl: type: skipped what the layout cannot type: %s\n",
+                     skipped.c_str());
+    }
+    if (result->characters == 0)
+        return kExitOk;
+    // Progress may arrive before the reply; wait for the end of the job.
+    const bool terminal = ::isatty(STDERR_FILENO);
+    uint32_t shown = 0;
+    const bool finished = client.readUntil([&] {
+        const auto &progress = client.typeProgress();
+        if (progress && terminal && progress->typed != shown) {
+            shown = progress->typed;
+            std::fprintf(stderr, "\rtyped %u of %u characters", progress->typed, progress->total);
+        }
+        return progress && progress->state != control::TypeProgressBody::State::Typing;
+    });
+    if (terminal && shown)
+        std::fputc('\n', stderr);
+    if (!finished) {
+        std::fprintf(stderr, "kvmvncctl: type: %s\n", client.error().c_str());
+        return kExitConnection;
+    }
+    const control::TypeProgressBody &progress = *client.typeProgress();
+    switch (progress.state) {
+    case control::TypeProgressBody::State::Done:
+        return kExitOk;
+    case control::TypeProgressBody::State::Cancelled:
+        std::fprintf(stderr, "kvmvncctl: type: cancelled after %u of %u characters\n",
+                     progress.typed, progress.total);
+        return kExitRefused;
+    default:
+        std::fprintf(stderr,
+                     "kvmvncctl: type: the target stopped listening after %u of %u characters\n",
+                     progress.typed, progress.total);
+        return kExitRefused;
+    }
+}
+
+int statusCommand(const Options &options) {
+    if (options.words.size() != 1)
+        return usage("status takes no arguments");
+    ControlClient client;
+    if (!connect(client, options))
+        return kExitConnection;
+    const control::Hello &hello = client.hello();
+    std::printf("server: protocol %u.%u, %s rights\n", hello.versionMajor, hello.versionMinor,
+                hello.fullRights ? "full" : "view-only");
+    struct Part {
+        uint32_t feature;
+        Request request;
+        const char *what;
+        const char *absent;
+    };
+    const Part parts[] = {
+        {control::feature::kKeyboard, Request::InputGetState, "keyboard", "keyboard: none"},
+        {control::feature::kAtx, Request::AtxGetState, "atx", "power: no ATX control"},
+        {control::feature::kMassStorage, Request::DriveGetState, "drive",
+         "drive: no virtual media"},
+    };
+    for (const Part &part : parts) {
+        if (!(hello.features & part.feature)) {
+            std::printf("%s\n", part.absent);
+            continue;
+        }
+        auto reply = client.request(part.request);
+        if (int status = check(client, reply, part.what); status != kExitOk)
+            return status;
+        bool decoded = false;
+        if (part.request == Request::InputGetState) {
+            if (auto state = control::decodeInputState(reply->result);
+                (decoded = state.has_value()))
+                printInput(*state);
+        } else if (part.request == Request::AtxGetState) {
+            if (auto state = control::decodeAtxState(reply->result); (decoded = state.has_value()))
+                printAtx(*state);
+        } else if (auto state = control::decodeDriveState(reply->result);
+                   (decoded = state.has_value())) {
+            printDrive(*state);
+        }
+        if (!decoded)
+            return check(client, std::nullopt, part.what);
+    }
+    return kExitOk;
+}
+
 }  // namespace
 
 int run(int argc, char **argv) {
@@ -440,7 +576,11 @@ int run(int argc, char **argv) {
             options.cdrom = false;
         } else if (arg == "--rw") {
             options.writable = true;
-        } else if (arg.starts_with("--")) {
+        } else if (arg == "--skip-untypable") {
+            options.skipUntypable = true;
+        } else if (arg == "--cancel") {
+            options.cancelTyping = true;
+        } else if (arg.starts_with("--") || (arg.starts_with("-") && arg != "-")) {
             return usage("unknown option " + arg);
         } else {
             options.words.push_back(arg);
@@ -460,6 +600,10 @@ int run(int argc, char **argv) {
         return atxCommand(options);
     if (options.words[0] == "msd")
         return msdCommand(options);
+    if (options.words[0] == "type")
+        return typeCommand(options);
+    if (options.words[0] == "status")
+        return statusCommand(options);
     return usage("unknown command '" + options.words[0] + "'");
 }
 

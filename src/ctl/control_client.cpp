@@ -150,6 +150,14 @@ bool ControlClient::readMessage() {
         if (auto progress = control::decodeUploadProgress(payload); progress && progressListener_)
             progressListener_(*progress);
         break;
+    case control::ServerMessage::InputState:
+        if (auto state = control::decodeInputState(payload))
+            input_ = *state;
+        break;
+    case control::ServerMessage::TypeProgress:
+        if (auto progress = control::decodeTypeProgress(payload))
+            typing_ = *progress;
+        break;
     }
     return true;  // unknown opcodes are skipped, as the protocol allows
 }
@@ -178,6 +186,13 @@ std::optional<control::Reply> ControlClient::waitForReply(uint32_t requestId) {
         if (!readMessage())
             return std::nullopt;
     }
+}
+
+bool ControlClient::readUntil(const std::function<bool()> &done) {
+    while (!done())
+        if (!readMessage())
+            return false;
+    return true;
 }
 
 std::optional<control::Reply> ControlClient::request(control::Request opcode,

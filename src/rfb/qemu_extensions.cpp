@@ -4,6 +4,7 @@
 #include <rfb/rfb.h>
 
 #include <mutex>
+#include <vector>
 
 #include "extension_node.h"
 #include "kvmvnc/base/log.h"
@@ -16,30 +17,34 @@ namespace {
 constexpr const char *kLog = "rfb";
 constexpr int kQemuExtendedKeyEvent = -258;
 constexpr int kQemuLedState = -261;
+constexpr int kDesktopName = -307;
 constexpr uint8_t kQemuClientMessage = 255;
 constexpr uint8_t kQemuExtendedKeySubtype = 0;
 
 rfbProtocolExtension gExtension;
-int gPseudoEncodings[] = {kQemuExtendedKeyEvent, kQemuLedState, 0};
+int gPseudoEncodings[] = {kQemuExtendedKeyEvent, kQemuLedState, kDesktopName, 0};
 
 RfbServer *serverOf(rfbClientPtr client) {
     return static_cast<RfbServer *>(client->screen->screenData);
 }
 
+void putU32(uint8_t *out, uint32_t value) {
+    out[0] = static_cast<uint8_t>(value >> 24);
+    out[1] = static_cast<uint8_t>(value >> 16);
+    out[2] = static_cast<uint8_t>(value >> 8);
+    out[3] = static_cast<uint8_t>(value);
+}
+
 // A FramebufferUpdate holding one pseudo-rectangle of `encoding` with
 // `payload` bytes after it; the caller holds the client's send lock.
 bool sendPseudoRectLocked(rfbClientPtr client, int encoding, const uint8_t *payload, size_t size) {
-    uint8_t message[4 + 12 + 1] = {rfbFramebufferUpdate, 0, 0, 1};
-    uint8_t *rect = message + 4;  // x, y, w, h all zero
-    const uint32_t value = static_cast<uint32_t>(encoding);
-    rect[8] = static_cast<uint8_t>(value >> 24);
-    rect[9] = static_cast<uint8_t>(value >> 16);
-    rect[10] = static_cast<uint8_t>(value >> 8);
-    rect[11] = static_cast<uint8_t>(value);
-    if (size > 0)
-        message[16] = payload[0];
-    return rfbWriteExact(client, reinterpret_cast<char *>(message), static_cast<int>(16 + size)) >
-           0;
+    std::vector<uint8_t> message(4 + 12, 0);
+    message[0] = rfbFramebufferUpdate;
+    message[3] = 1;                                            // one rectangle
+    putU32(&message[4 + 8], static_cast<uint32_t>(encoding));  // at 0,0 sized 0x0
+    message.insert(message.end(), payload, payload + size);
+    return rfbWriteExact(client, reinterpret_cast<char *>(message.data()),
+                         static_cast<int>(message.size())) > 0;
 }
 
 // The same, taking the send lock, as libvncserver's own updates do.
@@ -83,6 +88,14 @@ rfbBool onEnablePseudoEncoding(rfbClientPtr client, void **, int encoding) {
             state->leds = true;
         }
         sendLedState(client, serverOf(client)->keyboardLeds());
+        return TRUE;
+    }
+    if (encoding == kDesktopName) {
+        {
+            std::lock_guard lock(state->mutex);
+            state->desktopName = true;
+        }
+        sendDesktopName(client, serverOf(client)->desktopName());
         return TRUE;
     }
     return FALSE;
@@ -180,6 +193,23 @@ void sendLedState(rfbClientPtr client, uint8_t hidLeds) {
     }
     const uint8_t payload = qemuLeds(hidLeds);
     if (!sendPseudoRect(client, kQemuLedState, &payload, 1))
+        rfbCloseClient(client);
+}
+
+void sendDesktopName(rfbClientPtr client, const std::string &name) {
+    QemuClientState *state = qemuStateOf(client);
+    if (!state)
+        return;
+    {
+        std::lock_guard lock(state->mutex);
+        if (!state->desktopName || state->sentName == name)
+            return;
+        state->sentName = name;
+    }
+    std::vector<uint8_t> payload(4);
+    putU32(payload.data(), static_cast<uint32_t>(name.size()));
+    payload.insert(payload.end(), name.begin(), name.end());
+    if (!sendPseudoRect(client, kDesktopName, payload.data(), payload.size()))
         rfbCloseClient(client);
 }
 

@@ -3,16 +3,20 @@
 
 #include <cstdint>
 #include <mutex>
+#include <string>
 
 struct _rfbClientRec;
 
 namespace kvmvnc::rfb {
 
-// QEMU's RFB extensions, registered with libvncserver (which has neither):
+// RFB extensions libvncserver lacks, registered with it:
 //   -258  QEMU Extended Key Event: the viewer sends physical keys (message
 //         255, sub-type 0) once the server answers with a -258 pseudo-rect;
 //   -261  QEMU LED State: the server sends the keyboard LEDs as a pseudo-rect
-//         with one byte (1 Scroll, 2 Num, 4 Caps).
+//         with one byte (1 Scroll, 2 Num, 4 Caps);
+//   -307  DesktopName: the server renames the desktop (the viewer's window
+//         title) with a pseudo-rect holding a 4-byte length and the name;
+//         kvmvnc says there when the target is not reading the keyboard.
 // Idempotent; call before the server accepts viewers.
 void registerQemuExtensions();
 
@@ -24,6 +28,8 @@ struct QemuClientState {
     bool supportedMessagesPending = false;  // as before the update being sent
     bool leds = false;
     int sentLeds = -1;
+    bool desktopName = false;
+    std::string sentName;  // as told in ServerInit or by -307
 };
 
 // Implemented by RfbServer: the state of `client`, null until it is accepted.
@@ -43,5 +49,9 @@ void afterUpdateLocked(_rfbClientRec *client);
 // Sends the LED state to `client` if it asked for -261 and has not been told
 // this state yet. Takes the client's send lock.
 void sendLedState(_rfbClientRec *client, uint8_t hidLeds);
+
+// Sends `name` to `client` if it asked for -307 and has another name now.
+// Takes the client's send lock.
+void sendDesktopName(_rfbClientRec *client, const std::string &name);
 
 }  // namespace kvmvnc::rfb

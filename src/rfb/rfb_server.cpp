@@ -263,7 +263,10 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
         return RFB_CLIENT_REFUSE;
     }
     clients_.fetch_add(1);
-    client->clientData = new (std::nothrow) ClientTag(id, client);
+    auto *tag = new (std::nothrow) ClientTag(id, client);
+    if (tag)
+        tag->qemu.sentName = desktopName_;  // what ServerInit carries
+    client->clientData = tag;
     client->clientGoneHook = clientGoneTrampoline;
     LOG_INFO(kLog, "viewer %llu connected from %s (%d connected)",
              static_cast<unsigned long long>(id), client->host, clients_.load());
@@ -305,6 +308,19 @@ void RfbServer::setKeyboardLeds(uint8_t hidLeds) {
     while (rfbClientPtr client = rfbClientIteratorNext(iterator))
         sendLedState(client, hidLeds);
     rfbReleaseClientIterator(iterator);
+}
+
+void RfbServer::setHostListening(bool listening) {
+    hostListening_.store(listening);
+    const std::string name = desktopName();
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator))
+        sendDesktopName(client, name);
+    rfbReleaseClientIterator(iterator);
+}
+
+std::string RfbServer::desktopName() const {
+    return hostListening_.load() ? desktopName_ : desktopName_ + " (keyboard not connected)";
 }
 
 void RfbServer::onClientGone(rfbClientPtr client) noexcept {

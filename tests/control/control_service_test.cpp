@@ -10,8 +10,11 @@
 #include <mutex>
 
 #include "kvmvnc/atx/atx_controller.h"
+#include "kvmvnc/input/input_router.h"
+#include "kvmvnc/input/text_typer.h"
 #include "kvmvnc/msd/drive.h"
 #include "kvmvnc/msd/image_store.h"
+#include "recording_sink.h"
 
 namespace kvmvnc::control {
 namespace {
@@ -244,6 +247,132 @@ TEST_F(ControlServiceTest, AtxActionsStartAndRefuseWhileBusy) {
         << "no Wake-on-LAN target";
 }
 
+// The keyboard part: state, pasting text, cancelling, and who hears what.
+class ControlServiceTypingTest : public testing::Test {
+protected:
+    ControlServiceTypingTest()
+        : router_(std::make_shared<const input::KeysymMap>(
+                      input::KeysymMap::forLayout("us", {KVMVNC_KEYMAPS_BUILD_DIR})),
+                  sink_),
+          typer_(router_, std::chrono::milliseconds{2}),
+          service_(ControlDevices{nullptr, false, nullptr, nullptr, &typer_}) {}
+
+    Reply call(ControlSession &session, Request opcode, const std::vector<uint8_t> &payload = {}) {
+        const std::vector<uint8_t> message = service_.handle(
+            session, {static_cast<uint8_t>(opcode), 1, static_cast<uint32_t>(payload.size())},
+            payload);
+        return decodeReply({message.begin() + kServerHeaderSize, message.end()}).value_or(Reply{});
+    }
+    Reply type(ControlSession &session, const std::string &text, bool skip = false) {
+        return call(session, Request::TypeText, encode(TypeTextBody{skip, text}));
+    }
+    // The session's last TypeProgress once its job has ended.
+    std::optional<TypeProgressBody> waitForEnd(RecordingSession &session) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto sent = session.sent(ServerMessage::TypeProgress);
+            if (!sent.empty()) {
+                auto progress = decodeTypeProgress(sent.back());
+                if (progress && progress->state != TypeProgressBody::State::Typing)
+                    return progress;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds{5});
+        }
+        return std::nullopt;
+    }
+
+    input::RecordingSink sink_;
+    input::InputRouter router_;
+    input::TextTyper typer_;
+    ControlService service_;
+    RecordingSession full_{1, true};
+    RecordingSession other_{2, true};
+    RecordingSession viewer_{3, false};
+};
+
+TEST_F(ControlServiceTypingTest, AnnounceTellsTheKeyboardState) {
+    service_.announce(full_);
+    EXPECT_EQ(decodeHello(full_.sent(ServerMessage::Hello).at(0))->features, feature::kKeyboard);
+    EXPECT_EQ(decodeInputState(full_.sent(ServerMessage::InputState).at(0)),
+              (InputStateBody{true, false, "us"}));
+    service_.setHostListening(false);
+    service_.setHostListening(false);  // no change, no push
+    ASSERT_EQ(full_.sent(ServerMessage::InputState).size(), 2u);
+    EXPECT_FALSE(decodeInputState(full_.sent(ServerMessage::InputState)[1])->hostListening);
+    Reply state = call(viewer_, Request::InputGetState);
+    ASSERT_EQ(state.status, Status::Ok);
+    EXPECT_FALSE(decodeInputState(state.result)->hostListening);
+}
+
+TEST_F(ControlServiceTypingTest, TypesTextAndTellsOnlyItsSessionHowFarItGot) {
+    service_.announce(full_);
+    service_.announce(other_);
+    Reply reply = type(full_, "Hello, world!\n");
+    ASSERT_EQ(reply.status, Status::Ok) << reply.message;
+    EXPECT_EQ(decodeTypeTextResult(reply.result), (TypeTextResult{14, {}}));
+    auto end = waitForEnd(full_);
+    ASSERT_TRUE(end);
+    EXPECT_EQ(*end, (TypeProgressBody{14, 14, TypeProgressBody::State::Done}));
+    EXPECT_TRUE(other_.sent(ServerMessage::TypeProgress).empty());
+    EXPECT_EQ(router_.stats().typedCharacters, 14u);
+    // Both heard typing start and stop.
+    auto states = other_.sent(ServerMessage::InputState);
+    ASSERT_GE(states.size(), 3u);
+    EXPECT_TRUE(decodeInputState(states[1])->typing);
+    EXPECT_FALSE(decodeInputState(states.back())->typing);
+}
+
+TEST_F(ControlServiceTypingTest, RefusesWhatItCannotTypeFaithfully) {
+    EXPECT_EQ(type(viewer_, "a").status, Status::PermissionDenied);
+    EXPECT_EQ(type(full_, "caf\xc3").status, Status::Malformed);       // cut UTF-8
+    EXPECT_EQ(type(full_, "\xc0\xaf").status, Status::Malformed);      // overlong '/'
+    EXPECT_EQ(type(full_, "\xed\xa0\x80").status, Status::Malformed);  // a surrogate
+    EXPECT_EQ(call(full_, Request::TypeText).status, Status::Malformed);
+    EXPECT_EQ(type(full_, std::string(kMaxTypeText + 1, 'a')).status, Status::Malformed);
+
+    Reply untypable = type(full_, "café €5");
+    EXPECT_EQ(untypable.status, Status::Untypable);
+    EXPECT_NE(untypable.message.find("U+00E9"), std::string::npos) << untypable.message;
+    EXPECT_NE(untypable.message.find("U+20AC"), std::string::npos) << untypable.message;
+    EXPECT_TRUE(sink_.keyboardReports().empty()) << "nothing typed when refused";
+
+    service_.announce(full_);
+    Reply skipped = type(full_, "café €5", true);
+    ASSERT_EQ(skipped.status, Status::Ok);
+    EXPECT_EQ(decodeTypeTextResult(skipped.result), (TypeTextResult{5, U"é€"}));
+    ASSERT_TRUE(waitForEnd(full_));
+
+    service_.setHostListening(false);
+    EXPECT_EQ(type(full_, "a").status, Status::NotListening);
+}
+
+TEST_F(ControlServiceTypingTest, OneTextAtATimeAndCancelStopsIt) {
+    service_.announce(full_);
+    ASSERT_EQ(type(full_, std::string(2000, 'x')).status, Status::Ok);
+    EXPECT_EQ(type(other_, "y").status, Status::Busy);
+    EXPECT_EQ(call(viewer_, Request::TypeCancel).status, Status::PermissionDenied);
+    EXPECT_EQ(call(other_, Request::TypeCancel).status, Status::Ok);
+    auto end = waitForEnd(full_);
+    ASSERT_TRUE(end);
+    EXPECT_EQ(end->state, TypeProgressBody::State::Cancelled);
+    EXPECT_LT(end->typed, 2000u);
+    EXPECT_EQ(call(other_, Request::TypeCancel).status, Status::NotFound);
+}
+
+TEST_F(ControlServiceTypingTest, ALeavingSessionStopsItsTyping) {
+    service_.announce(full_);
+    ASSERT_EQ(type(full_, std::string(2000, 'x')).status, Status::Ok);
+    service_.remove(full_);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+    while (typer_.busy() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    EXPECT_FALSE(typer_.busy());
+    EXPECT_LT(router_.stats().typedCharacters, 2000u);
+    const auto reports = sink_.keyboardReports();
+    EXPECT_TRUE(reports.empty() || reports.back() == input::KeyboardReport{})
+        << "a key was left pressed";
+}
+
 TEST(ControlServiceWithoutDevicesTest, SaysWhatIsMissing) {
     ControlService service({});
     RecordingSession session{1, true};
@@ -253,6 +382,7 @@ TEST(ControlServiceWithoutDevicesTest, SaysWhatIsMissing) {
     };
     EXPECT_EQ(reply(Request::AtxGetState), Status::Unsupported);
     EXPECT_EQ(reply(Request::ImageList), Status::Unsupported);
+    EXPECT_EQ(reply(Request::InputGetState), Status::Unsupported);
     EXPECT_EQ(service.features(), 0u);
     EXPECT_FALSE(service.xvp(session, 2));
 }

@@ -113,6 +113,45 @@ TEST(ProtocolTest, TruncatedOrOverlongBodiesAreRejected) {
     EXPECT_FALSE(decodeImageList({0xff, 0xff, 0xff, 0xff}));
 }
 
+TEST(ProtocolTest, KeyboardMessagesRoundTripAndRejectWhatDoesNotFit) {
+    const InputStateBody input{false, true, "de(nodeadkeys)"};
+    EXPECT_EQ(encode(input)[0], 0x02);  // bit 0 listening clear, bit 1 typing set
+    EXPECT_EQ(decodeInputState(encode(input)), input);
+
+    const TypeTextBody text{true, "Grüße\n"};
+    auto decodedText = decodeTypeText(encode(text));
+    ASSERT_TRUE(decodedText);
+    EXPECT_TRUE(decodedText->skipUntypable);
+    EXPECT_EQ(decodedText->text, text.text);
+    EXPECT_FALSE(decodeTypeText({}));  // no flags byte
+    std::vector<uint8_t> tooLong(1 + kMaxTypeText + 1, 'a');
+    EXPECT_FALSE(decodeTypeText(tooLong));
+    tooLong.pop_back();
+    EXPECT_TRUE(decodeTypeText(tooLong));
+
+    const TypeTextResult result{12, U"é€"};
+    EXPECT_EQ(encode(result).size(), 4u + 2 + 8);
+    EXPECT_EQ(decodeTypeTextResult(encode(result)), result);
+    TypeTextResult many{1, std::u32string(100, U'x')};
+    EXPECT_EQ(decodeTypeTextResult(encode(many))->untypable.size(), kMaxListedUntypable);
+
+    const TypeProgressBody progress{16, 40, TypeProgressBody::State::Cancelled};
+    EXPECT_EQ(decodeTypeProgress(encode(progress)), progress);
+
+    const std::vector<uint8_t> validInput = encode(input);
+    const std::vector<uint8_t> validResult = encode(result);
+    const std::vector<uint8_t> validProgress = encode(progress);
+    for (size_t cut = 0; cut < validInput.size(); ++cut)
+        EXPECT_FALSE(decodeInputState({validInput.begin(), validInput.begin() + cut})) << cut;
+    for (size_t cut = 0; cut < validResult.size(); ++cut)
+        EXPECT_FALSE(decodeTypeTextResult({validResult.begin(), validResult.begin() + cut})) << cut;
+    for (size_t cut = 0; cut < validProgress.size(); ++cut)
+        EXPECT_FALSE(decodeTypeProgress({validProgress.begin(), validProgress.begin() + cut}))
+            << cut;
+    EXPECT_FALSE(decodeTypeProgress({0, 0, 0, 1, 0, 0, 0, 1, 9}));  // unknown state
+    EXPECT_FALSE(decodeTypeProgress({0, 0, 0, 2, 0, 0, 0, 1, 0}));  // typed more than total
+}
+
 TEST(ProtocolTest, ReaderNeverReadsPastTheEnd) {
     const uint8_t bytes[3] = {1, 2, 3};
     ByteReader reader(bytes, sizeof(bytes));

@@ -4,6 +4,7 @@
 // on the screen, rights, xvp, and requests that must be refused.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -59,12 +60,16 @@ std::string ctlPath() {
 
 class ControlTest : public ::testing::Test {
 protected:
-    void start(const std::string &extra = "", int bootSeconds = 0) {
+    // `files` are created (empty) in the daemon's folder first.
+    void start(const std::string &extra = "", int bootSeconds = 0,
+               const std::vector<std::string> &files = {}) {
         daemon_ = std::make_unique<DaemonProcess>(
             "passwd_file = " + std::string(KVMVNC_TEST_DATA) + "/full_and_viewonly.passwd\n" +
             "[capture]\nwidth = 800\nheight = 600\n[virtual]\nanimate = false\nboot_seconds = " +
             std::to_string(bootSeconds) + "\n[msd]\nstorage = images\n[atx]\nclick_ms = 50\n" +
             "long_press_ms = 1000\nbusy_after_ms = 100\n" + extra);
+        for (const std::string &file : files)
+            std::ofstream(daemon_->path(file)).flush();
         ASSERT_TRUE(daemon_->start()) << daemon_->log();
     }
     void TearDown() override {
@@ -238,6 +243,71 @@ TEST_F(ControlTest, ErrorsAreClearAndTheDaemonKeepsServing) {
         EXPECT_EQ(reply->status, status) << reply->message;
     }
     EXPECT_EQ(ctl({"atx", "status"}), 0) << out_;
+}
+
+// Pasted text reaches the keyboard device as one press and release per
+// character, with the Shift and AltGr the target's layout (German here)
+// needs; what the layout has no key for is refused, or skipped when asked.
+TEST_F(ControlTest, TypePastesTextAsKeystrokesInTheTargetsLayout) {
+    ASSERT_NO_FATAL_FAILURE(
+        start("[hid]\ntarget = gadget\nkeyboard = kbd\nmouse = mouse\n"
+              "layout = de\ntype_interval_ms = 1\n",
+              0, {"kbd", "mouse"}));
+    ASSERT_EQ(ctl({"type", "Zy@\n"}), 0) << out_ << daemon_->log();
+    constexpr uint8_t kShift = 0x02, kAltGr = 0x40;
+    auto report = [](uint8_t modifiers, uint8_t key) {
+        return std::vector<uint8_t>{modifiers, 0, key, 0, 0, 0, 0, 0};
+    };
+    std::vector<uint8_t> expected;
+    auto stroke = [&](uint8_t modifiers, uint8_t key) {
+        for (const auto &bytes : modifiers
+                                     ? std::vector{report(modifiers, 0), report(modifiers, key),
+                                                   report(modifiers, 0), report(0, 0)}
+                                     : std::vector{report(0, key), report(0, 0)})
+            expected.insert(expected.end(), bytes.begin(), bytes.end());
+    };
+    stroke(kShift, 0x1c);  // Z: German keyboards have it where US ones have Y
+    stroke(0, 0x1d);       // y
+    stroke(kAltGr, 0x14);  // @ is AltGr+Q
+    stroke(0, 0x28);       // Return
+    auto typed = [&] {
+        const std::string bytes = readFile(daemon_->path("kbd"));
+        return std::vector<uint8_t>(bytes.begin(), bytes.end());
+    };
+    EXPECT_EQ(typed(), expected);
+
+    // é needs a dead key on this layout: refused, nothing typed.
+    EXPECT_EQ(ctl({"type", "Café"}), 1);
+    EXPECT_NE(out_.find("U+00E9"), std::string::npos) << out_;
+    EXPECT_EQ(typed(), expected);
+    // Skipped when asked, and said so.
+    ASSERT_EQ(ctl({"type", "--skip-untypable", "é!"}), 0) << out_;
+    EXPECT_NE(out_.find("skipped"), std::string::npos) << out_;
+    stroke(kShift, 0x1e);  // !
+    EXPECT_EQ(typed(), expected);
+
+    ASSERT_EQ(ctl({"status"}), 0) << out_;
+    EXPECT_NE(out_.find("keyboard: layout de, the target is listening"), std::string::npos) << out_;
+    EXPECT_EQ(ctl({"type", "--cancel"}), 1) << "nothing is being typed";
+    EXPECT_EQ(ctl({"type"}), 2);
+}
+
+// A keyboard nobody reads (here a FIFO without a reader): typing is refused
+// with a reason, and status says so.
+TEST_F(ControlTest, TypingIntoATargetThatIsNotListeningIsRefused) {
+    ASSERT_NO_FATAL_FAILURE(
+        start("[hid]\ntarget = gadget\nkeyboard = kbd\nmouse = mouse\n", 0, {"mouse"}));
+    ASSERT_EQ(::mkfifo(daemon_->path("kbd").c_str(), 0600), 0);
+    // The sink retries the device once a second; a FIFO without a reader is
+    // a host that is not listening.
+    bool notListening = false;
+    for (int i = 0; i < 50 && !notListening; ++i) {
+        std::this_thread::sleep_for(100ms);
+        notListening = ctl({"status"}) == 0 && out_.find("NOT listening") != std::string::npos;
+    }
+    ASSERT_TRUE(notListening) << out_;
+    EXPECT_EQ(ctl({"type", "hello"}), 1);
+    EXPECT_NE(out_.find("not reading its keyboard"), std::string::npos) << out_;
 }
 
 // noVNC's power menu speaks xvp: Shutdown is the power button.

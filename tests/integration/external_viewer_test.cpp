@@ -2,6 +2,8 @@
 // Viewers we did not write: TigerVNC's vncviewer on an Xvfb display (its
 // window captured with ImageMagick's import) and vncsnapshot, a TightVNC
 // descendant. Each must show the virtual target's picture.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -294,6 +296,43 @@ TEST_F(ExternalViewerTest, TigerVncTypingAndClickingReachTheUsbDevices) {
         << "no left-button report at the click position";
     ASSERT_GE(mouse.size(), 7u);
     EXPECT_EQ(mouse[mouse.size() - 7], 0) << "the button is released at the end";
+}
+
+// TigerVNC shows the desktop name in its title. When the target does not
+// read the keyboard (here: a FIFO nobody reads), the name says so through
+// DesktopName (-307), and stops saying so once it reads again.
+TEST_F(ExternalViewerTest, TigerVncTitleSaysWhenTheKeyboardIsNotConnected) {
+    daemon_ = std::make_unique<DaemonProcess>(
+        stillConfig({800, 600}, 0) + "[hid]\ntarget = gadget\nkeyboard = kbd\nmouse = mouse\n");
+    ASSERT_EQ(::mkfifo(daemon_->path("kbd").c_str(), 0600), 0);
+    std::ofstream(daemon_->path("mouse")).flush();
+    ASSERT_TRUE(daemon_->start()) << daemon_->log();
+    startTigerVnc({"-PreferredEncoding=ZRLE"});
+    ASSERT_TRUE(waitForExactPicture(stillImage(target::MachinePhase::Desktop, {800, 600}), 30s));
+
+    const std::vector<std::string> display = {"DISPLAY=" + x_.display()};
+    auto waitForTitle = [&](bool notConnected) {
+        std::string title;
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            const std::string listing = dir_ + "/title";
+            if (runCommand({"xdotool", "search", "--name", "TigerVNC", "getwindowname"}, display,
+                           10s, listing) == 0) {
+                std::ifstream file(listing);
+                std::getline(file, title);
+                if ((title.find("keyboard not connected") != std::string::npos) == notConnected)
+                    return title;
+            }
+            std::this_thread::sleep_for(200ms);
+        }
+        ADD_FAILURE() << "title stayed '" << title << "'";
+        return title;
+    };
+    EXPECT_NE(waitForTitle(true).find("kvmvnc"), std::string::npos);
+    const int reader = ::open(daemon_->path("kbd").c_str(), O_RDONLY | O_NONBLOCK);
+    ASSERT_GE(reader, 0);
+    EXPECT_NE(waitForTitle(false).find("kvmvnc"), std::string::npos);
+    ::close(reader);
 }
 
 class VncsnapshotTest : public ExternalViewerTest,

@@ -50,6 +50,7 @@ private:
     std::shared_ptr<target::VirtualMachine> machine_;
     std::unique_ptr<input::HidSink> hid_;
     std::unique_ptr<input::InputRouter> router_;
+    std::unique_ptr<input::TextTyper> typer_;
     std::unique_ptr<rfb::RfbInputHandler> routerAdapter_;
     std::unique_ptr<atx::AtxController> atx_;
     std::unique_ptr<msd::ImageStore> store_;

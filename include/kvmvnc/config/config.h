@@ -44,7 +44,8 @@ struct HidSection {
     std::string keyboard = "/dev/hidg0";
     std::string mouse = "/dev/hidg1";
     std::string layout = "us";
-    std::string keymapsDir;  // empty: the installed tables, then the build tree's
+    std::string keymapsDir;   // empty: the installed tables, then the build tree's
+    int typeIntervalMs = 10;  // pause after each pasted character
 };
 
 // Where a seam's actions go: the Linux device, the virtual target, or

@@ -10,6 +10,9 @@
 namespace kvmvnc::atx {
 class AtxController;
 }
+namespace kvmvnc::input {
+class TextTyper;
+}
 namespace kvmvnc::msd {
 class Drive;
 class ImageStore;
@@ -34,6 +37,7 @@ struct ControlDevices {
     bool wakeOnLan = false;  // the controller has a WoL target
     msd::ImageStore *store = nullptr;
     msd::Drive *drive = nullptr;
+    input::TextTyper *typer = nullptr;  // the keyboard: its state, and pasting text
 };
 
 // The server side of docs/protocol.md: answers requests, runs them against
@@ -41,7 +45,8 @@ struct ControlDevices {
 // to every session that announced the pseudo-encoding.
 //
 // Threading: handle() runs in each viewer's input thread, concurrently for
-// different viewers; pushes come from there and from the ATX thread. A
+// different viewers; pushes come from there, from the ATX thread, the
+// typist's thread and the HID sink's. A
 // sessions lock guards the announced list and is held while pushing (so a
 // session is never sent to after remove() returns); drive operations are
 // serialised by their own lock. The devices outlive the service.
@@ -67,6 +72,10 @@ public:
     // A Reply refusing request `requestId` without looking at it (too large).
     static std::vector<uint8_t> refuse(uint32_t requestId, Status status,
                                        const std::string &message);
+
+    // Whether the target's USB host reads the keyboard; pushed to every
+    // announced session on change. Any thread.
+    void setHostListening(bool listening);
 
     // xvp (noVNC's power menu): 2 shutdown, 3 reboot, 4 reset. False when
     // refused (view-only, no ATX, busy, unknown code).

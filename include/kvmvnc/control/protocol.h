@@ -19,6 +19,8 @@ inline constexpr size_t kServerHeaderSize = 8;
 inline constexpr uint32_t kMaxChunk = 256 * 1024;
 inline constexpr uint32_t kMaxRequestPayload = kMaxChunk + 16;
 inline constexpr size_t kMaxNameLength = 255;
+inline constexpr size_t kMaxTypeText = 64 * 1024;  // UTF-8 bytes in one TypeText
+inline constexpr size_t kMaxListedUntypable = 64;
 inline constexpr uint8_t kVersionMajor = 1;
 inline constexpr uint8_t kVersionMinor = 0;
 
@@ -33,6 +35,9 @@ enum class Request : uint8_t {
     ImageDelete = 0x25,
     DriveInsert = 0x26,
     DriveEject = 0x27,
+    InputGetState = 0x30,
+    TypeText = 0x31,
+    TypeCancel = 0x32,
 };
 
 enum class ServerMessage : uint8_t {
@@ -41,6 +46,8 @@ enum class ServerMessage : uint8_t {
     AtxState = 0x10,
     DriveState = 0x20,
     UploadProgress = 0x21,
+    InputState = 0x30,
+    TypeProgress = 0x31,
 };
 
 enum class Status : uint16_t {
@@ -61,6 +68,8 @@ enum class Status : uint16_t {
     IoError = 14,
     InUse = 15,
     Failed = 16,
+    NotListening = 17,
+    Untypable = 18,
 };
 const char *statusName(Status status);
 
@@ -68,6 +77,7 @@ namespace feature {
 inline constexpr uint32_t kAtx = 1;
 inline constexpr uint32_t kWakeOnLan = 2;
 inline constexpr uint32_t kMassStorage = 4;
+inline constexpr uint32_t kKeyboard = 8;  // InputState and typing text
 }  // namespace feature
 
 // Appends big-endian fields.
@@ -205,5 +215,41 @@ struct DriveInsertBody {
 };
 std::vector<uint8_t> encode(const DriveInsertBody &body);
 std::optional<DriveInsertBody> decodeDriveInsert(const std::vector<uint8_t> &payload);
+
+struct InputStateBody {
+    bool hostListening = true;
+    bool typing = false;
+    std::string layout;
+    bool operator==(const InputStateBody &) const = default;
+};
+std::vector<uint8_t> encode(const InputStateBody &state);
+std::optional<InputStateBody> decodeInputState(const std::vector<uint8_t> &payload);
+
+struct TypeTextBody {
+    bool skipUntypable = false;  // type the rest when the layout lacks some characters
+    std::string text;            // UTF-8
+};
+std::vector<uint8_t> encode(const TypeTextBody &body);
+std::optional<TypeTextBody> decodeTypeText(const std::vector<uint8_t> &payload);
+
+// TypeText's result on Ok: how many characters will be typed, and those
+// skipped because the layout cannot type them (at most kMaxListedUntypable).
+struct TypeTextResult {
+    uint32_t characters = 0;
+    std::u32string untypable;
+    bool operator==(const TypeTextResult &) const = default;
+};
+std::vector<uint8_t> encode(const TypeTextResult &result);
+std::optional<TypeTextResult> decodeTypeTextResult(const std::vector<uint8_t> &payload);
+
+struct TypeProgressBody {
+    enum class State : uint8_t { Typing = 0, Done = 1, Cancelled = 2, NotListening = 3 };
+    uint32_t typed = 0;
+    uint32_t total = 0;
+    State state = State::Typing;
+    bool operator==(const TypeProgressBody &) const = default;
+};
+std::vector<uint8_t> encode(const TypeProgressBody &progress);
+std::optional<TypeProgressBody> decodeTypeProgress(const std::vector<uint8_t> &payload);
 
 }  // namespace kvmvnc::control

@@ -42,6 +42,12 @@ public:
     // Latest pushed states (set once announced).
     const std::optional<control::AtxStateBody> &atxState() const { return atx_; }
     const std::optional<control::DriveStateBody> &driveState() const { return drive_; }
+    const std::optional<control::InputStateBody> &inputState() const { return input_; }
+    // The latest TypeProgress pushed to this connection.
+    const std::optional<control::TypeProgressBody> &typeProgress() const { return typing_; }
+    // Reads server messages until `done()` holds (true) or the connection
+    // fails (false, error() set).
+    bool readUntil(const std::function<bool()> &done);
     // Called for every UploadProgress push.
     void setProgressListener(std::function<void(const control::UploadProgressBody &)> listener) {
         progressListener_ = std::move(listener);
@@ -66,6 +72,8 @@ private:
     bool haveHello_ = false;
     std::optional<control::AtxStateBody> atx_;
     std::optional<control::DriveStateBody> drive_;
+    std::optional<control::InputStateBody> input_;
+    std::optional<control::TypeProgressBody> typing_;
     std::function<void(const control::UploadProgressBody &)> progressListener_;
     std::vector<control::Reply> replies_;  // arrived, not yet claimed
     uint32_t nextRequestId_ = 1;

@@ -91,6 +91,11 @@ public:
     // sent to viewers that asked for QEMU LED state (-261). Thread-safe.
     void setKeyboardLeds(uint8_t hidLeds);
     uint8_t keyboardLeds() const { return leds_.load(); }
+    // Whether the target reads the keyboard. When it does not, viewers that
+    // support DesktopName (-307) see it in their window title, as
+    // "<desktop name> (keyboard not connected)". Thread-safe.
+    void setHostListening(bool listening);
+    std::string desktopName() const;
     // The port actually listened on.
     int port() const;
 
@@ -119,6 +124,7 @@ private:
     RfbInputHandler *input_;
     control::ControlService *control_;
     std::atomic<uint8_t> leds_{0};
+    std::atomic<bool> hostListening_{true};
 };
 
 }  // namespace kvmvnc::rfb
