@@ -208,11 +208,22 @@ lab_gadget_remove() {
     rmdir "$g"/strings/0x409 "$g"
 }
 
-# The /dev/input/eventN of the input device whose name contains $1.
+# input_event records (24 bytes: timeval, type, code, value) as "type code value".
+lab_decode_events() {
+    xxd -p -c 24 "$1" | while read -r hex; do
+        type=$(( 0x${hex:34:2}${hex:32:2} ))
+        code=$(( 0x${hex:38:2}${hex:36:2} ))
+        value=$(( 0x${hex:46:2}${hex:44:2}${hex:42:2}${hex:40:2} ))
+        echo "type=$type code=$code value=$value"
+    done
+}
+
+# The /dev/input/eventN of the input device whose name contains $1 (and
+# whose handlers include $2, when given: kbd, mouse0...).
 lab_input_device() {
-    awk -v want="$1" '
+    awk -v want="$1" -v handler="${2:-event}" '
         /^N: Name=/ { name = $0 }
-        /^H: Handlers=/ { if (index(name, want)) for (i = 2; i <= NF; i++) if ($i ~ /^event/) { print "/dev/input/" $i; exit } }
+        /^H: Handlers=/ { if (index(name, want) && index($0, handler)) for (i = 2; i <= NF; i++) if ($i ~ /^event/) { print "/dev/input/" $i; exit } }
     ' /proc/bus/input/devices
 }
 

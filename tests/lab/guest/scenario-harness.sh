@@ -44,16 +44,6 @@ cmd_gadget_up() {
     echo "hidg=$HIDG input=$EVENT block=$(lab_usb_block_device KVMVNC) udc=$(cat "$LAB_GADGETS/lab/UDC")"
 }
 
-# input_event records (24 bytes: timeval, type, code, value) as "type code value".
-decode_events() {
-    xxd -p -c 24 "$1" | while read -r hex; do
-        type=$(( 0x${hex:34:2}${hex:32:2} ))
-        code=$(( 0x${hex:38:2}${hex:36:2} ))
-        value=$(( 0x${hex:46:2}${hex:44:2}${hex:42:2}${hex:40:2} ))
-        echo "type=$type code=$code value=$value"
-    done
-}
-
 cmd_key_roundtrip() {
     rm -f /tmp/events.bin
     # Press and release: EV_KEY, EV_SYN, EV_KEY, EV_SYN (MSC_SCAN events too).
@@ -64,7 +54,7 @@ cmd_key_roundtrip() {
     usleep 100000
     echo 0000000000000000 | xxd -r -p >"$HIDG"
     wait $reader
-    decode_events /tmp/events.bin | grep '^type=1 '
+    lab_decode_events /tmp/events.bin | grep '^type=1 '
 }
 
 cmd_led_roundtrip() {
