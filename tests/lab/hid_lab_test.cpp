@@ -104,11 +104,10 @@ TEST_F(HidLab, TypingAndClickingReachTheTargetThroughTheGadget) {
     const std::string events = run("events-stop").output;
 
     EXPECT_EQ(linesStartingWith(events, "kbd "),
-              (std::vector<std::string>{
-                  event(kEvKey, kKeyLeftShift, 1), event(kEvKey, kKeyH, 1),
-                  event(kEvKey, kKeyH, 0), event(kEvKey, kKeyLeftShift, 0),
-                  event(kEvKey, kKeyI, 1), event(kEvKey, kKeyI, 0), event(kEvKey, kKeyA, 1),
-                  event(kEvKey, kKeyA, 0)}))
+              (std::vector<std::string>{event(kEvKey, kKeyLeftShift, 1), event(kEvKey, kKeyH, 1),
+                                        event(kEvKey, kKeyH, 0), event(kEvKey, kKeyLeftShift, 0),
+                                        event(kEvKey, kKeyI, 1), event(kEvKey, kKeyI, 0),
+                                        event(kEvKey, kKeyA, 1), event(kEvKey, kKeyA, 0)}))
         << events;
     const std::vector<std::string> mouse = linesStartingWith(events, "mouse ");
     auto at = [&](const std::string &line) {
