@@ -169,7 +169,7 @@ HidWriteResult GadgetHid::enqueue(Device &device, const uint8_t *data, size_t si
         } else if (device.queue.size() == 1) {
             // Nothing waits before it: written straight away when the host
             // takes it, without a detour through the thread.
-            flush(device, now);
+            flush(device, now, false);
         }
         waiting = !device.queue.empty() || listeningChanged_ || udcState_ == "suspended";
     }
@@ -209,10 +209,12 @@ bool GadgetHid::waitUntilWritten(std::chrono::milliseconds timeout) {
     return listening_ && keyboard_.queue.empty() && mouse_.queue.empty();
 }
 
-void GadgetHid::flush(Device &device, Clock::time_point now) {
+void GadgetHid::flush(Device &device, Clock::time_point now, bool ioThread) {
     while (!device.queue.empty() && device.fd.isValid()) {
         const std::vector<uint8_t> &report = device.queue.front();
         const ssize_t written = ::write(device.fd.get(), report.data(), report.size());
+        if (written != static_cast<ssize_t>(report.size()) && !ioThread)
+            return;  // the I/O thread judges failures: only it may close the fd it polls
         if (written == static_cast<ssize_t>(report.size())) {
             device.queue.pop_front();
             device.headSince = now;
@@ -298,7 +300,7 @@ void GadgetHid::run() {
                     open(*device);
                     updateListening("nobody reads the device");
                 }
-                flush(*device, now);
+                flush(*device, now, true);
             }
             wakeHost(now);
             if (keyboard_.fd.isValid()) {

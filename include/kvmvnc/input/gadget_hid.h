@@ -67,7 +67,7 @@ public:
 private:
     struct Device {
         std::string path;
-        UniqueFd fd;  // touched only by the I/O thread after construction
+        UniqueFd fd;  // opened and closed only by the I/O thread after construction
         std::chrono::steady_clock::time_point nextOpen{};
         bool warned = false;
         bool missing = false;   // the last open failed for another reason than ENXIO
@@ -80,8 +80,10 @@ private:
     HidWriteResult enqueue(Device &device, const uint8_t *data, size_t size);
     bool open(Device &device);  // with mutex_ held
     void run();
-    // Writes what it can of `device`'s queue; with mutex_ held.
-    void flush(Device &device, std::chrono::steady_clock::time_point now);
+    // Writes what it can of `device`'s queue; with mutex_ held. Only the I/O
+    // thread handles a failed write (timeouts, closing the fd); a caller
+    // leaves the report queued for it.
+    void flush(Device &device, std::chrono::steady_clock::time_point now, bool ioThread);
     bool computeListening() const;                                 // with mutex_ held
     void updateListening(const char *why);                         // with mutex_ held
     void readUdcState(std::chrono::steady_clock::time_point now);  // with mutex_ held
