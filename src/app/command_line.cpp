@@ -25,8 +25,10 @@ CommandLine parseCommandLine(const std::vector<std::string> &args) {
         } else if (arg == "--check-config") {
             line.action = CommandLine::Action::CheckConfig;
         } else if (arg == "--hid-descriptor") {
-            if (i + 1 >= args.size() || (args[i + 1] != "keyboard" && args[i + 1] != "mouse"))
-                throw std::invalid_argument("--hid-descriptor needs keyboard or mouse");
+            if (i + 1 >= args.size() || (args[i + 1] != "keyboard" && args[i + 1] != "mouse" &&
+                                         args[i + 1] != "relative-mouse"))
+                throw std::invalid_argument(
+                    "--hid-descriptor needs keyboard, mouse or relative-mouse");
             line.action = CommandLine::Action::HidDescriptor;
             line.descriptor = args[++i];
         } else if (arg == "--config" || arg == "-c") {
@@ -52,7 +54,7 @@ std::string usageText() {
            "  -c, --config FILE  read settings from the INI file FILE\n"
            "      --check-config check the configuration and exit\n"
            "      --help-config  list every configuration key with default and range\n"
-           "      --hid-descriptor keyboard|mouse\n"
+           "      --hid-descriptor keyboard|mouse|relative-mouse\n"
            "                     write the USB HID report descriptor (binary) to stdout,\n"
            "                     for packaging/kvmvnc-gadget\n"
            "      --version      print the version\n";
@@ -77,8 +79,9 @@ int kvmvncdMain(int argc, char **argv) {
         std::printf("kvmvncd %s\n", KVMVNC_VERSION);
         return 0;
     case CommandLine::Action::HidDescriptor: {
-        auto bytes = line.descriptor == "keyboard" ? input::keyboardReportDescriptor()
-                                                   : input::absoluteMouseReportDescriptor();
+        auto bytes = line.descriptor == "keyboard"         ? input::keyboardReportDescriptor()
+                     : line.descriptor == "relative-mouse" ? input::relativeMouseReportDescriptor()
+                                                           : input::absoluteMouseReportDescriptor();
         return std::fwrite(bytes.data(), 1, bytes.size(), stdout) == bytes.size() ? 0 : 1;
     }
     case CommandLine::Action::Run:

@@ -172,15 +172,21 @@ Daemon::Daemon(const config::Config &cfg) {
 
     const bool virtualHid = cfg.hid.target == config::HidTarget::Virtual ||
                             (cfg.hid.target == config::HidTarget::Auto && machine_ != nullptr);
+    const bool relativeMouse = cfg.hid.mouseMode == config::MouseMode::Relative;
     if (virtualHid) {
         if (!machine_)
             throw std::runtime_error("[hid] target = virtual needs [capture] source = virtual");
         hid_ = std::make_unique<target::VirtualHid>(machine_);
-        LOG_INFO(kLog, "keyboard and mouse go to the virtual target");
+        LOG_INFO(kLog, "keyboard and %s mouse go to the virtual target",
+                 relativeMouse ? "relative" : "absolute");
     } else {
-        hid_ = std::make_unique<input::GadgetHid>(cfg.hid.keyboard, cfg.hid.mouse);
+        hid_ = std::make_unique<input::GadgetHid>(
+            cfg.hid.keyboard, relativeMouse ? cfg.hid.relativeMouse : cfg.hid.mouse);
+        if (relativeMouse)
+            LOG_INFO(kLog, "the mouse is relative (%s)", cfg.hid.relativeMouse.c_str());
     }
-    router_ = std::make_unique<input::InputRouter>(layout, *hid_);
+    router_ = std::make_unique<input::InputRouter>(
+        layout, *hid_, relativeMouse ? input::MouseMode::Relative : input::MouseMode::Absolute);
     typer_ = std::make_unique<input::TextTyper>(*router_,
                                                 std::chrono::milliseconds{cfg.hid.typeIntervalMs});
     routerAdapter_ = std::make_unique<RouterAdapter>(*router_);

@@ -249,6 +249,30 @@ const std::vector<Key> &keys() {
              config.hid.mouse = std::string(value);
              return {};
          }},
+        {"hid", "relative_mouse", "/dev/hidg2", "a path",
+         "Relative (boot) mouse gadget device, used with mouse_mode = relative; any path "
+         "works (5-byte reports).",
+         [](Config &config, std::string_view value) -> std::string {
+             if (value.empty())
+                 return "must not be empty";
+             config.hid.relativeMouse = std::string(value);
+             return {};
+         }},
+        {"hid", "mouse_mode", "absolute", "absolute or relative",
+         "absolute: the pointer lands where the viewer clicks (every OS since 2000, UEFI "
+         "setups). relative: a boot mouse that reports movement, for targets that mishandle "
+         "absolute pointing (a BIOS setup with a mouse, some installers); turn the target's "
+         "pointer acceleration off so that it follows the viewer's pointer.",
+         [](Config &config, std::string_view value) -> std::string {
+             std::string v = lower(value);
+             if (v == "absolute")
+                 config.hid.mouseMode = MouseMode::Absolute;
+             else if (v == "relative")
+                 config.hid.mouseMode = MouseMode::Relative;
+             else
+                 return "'" + std::string(value) + "' is not absolute or relative";
+             return {};
+         }},
         {"hid", "layout", "us", "an xkb layout, optionally with variant: de, fr, de(nodeadkeys)",
          "The target's keyboard layout, for viewers that send keysyms (QEMU extended key "
          "events need none).",
@@ -459,6 +483,7 @@ Config parseConfig(std::string_view text, const std::string &name, const std::st
     config.server.passwdFile = resolvePath(config.server.passwdFile, baseDir);
     config.hid.keyboard = resolvePath(config.hid.keyboard, baseDir);
     config.hid.mouse = resolvePath(config.hid.mouse, baseDir);
+    config.hid.relativeMouse = resolvePath(config.hid.relativeMouse, baseDir);
     config.hid.keymapsDir = resolvePath(config.hid.keymapsDir, baseDir);
     config.msd.storage = resolvePath(config.msd.storage, baseDir);
     config.path = name;

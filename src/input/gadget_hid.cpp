@@ -186,6 +186,10 @@ HidWriteResult GadgetHid::writeMouse(const AbsoluteMouseReport &report) {
     return enqueue(mouse_, report.data(), report.size());
 }
 
+HidWriteResult GadgetHid::writeRelativeMouse(const RelativeMouseReport &report) {
+    return enqueue(mouse_, report.data(), report.size());
+}
+
 void GadgetHid::setLedCallback(LedCallback callback) {
     std::lock_guard lock(callbackMutex_);
     ledCallback_ = std::move(callback);

@@ -81,9 +81,44 @@ constexpr uint8_t kAbsoluteMouse[] = {
     0xc0,              // End Collection
 };
 
+// A boot mouse (HID 1.11 appendix B.2) extended the way real mice are:
+// buttons, X and Y relative -127..127 in the first three bytes, which is all
+// a BIOS in boot protocol reads, then the vertical wheel and AC Pan.
+constexpr uint8_t kRelativeMouse[] = {
+    0x05, 0x01,        // Usage Page (Generic Desktop)
+    0x09, 0x02,        // Usage (Mouse)
+    0xa1, 0x01,        // Collection (Application)
+    0x09, 0x01,        //   Usage (Pointer)
+    0xa1, 0x00,        //   Collection (Physical)
+    0x05, 0x09,        //     Usage Page (Button)
+    0x19, 0x01,        //     Usage Minimum (1)
+    0x29, 0x08,        //     Usage Maximum (8)
+    0x15, 0x00,        //     Logical Minimum (0)
+    0x25, 0x01,        //     Logical Maximum (1)
+    0x95, 0x08,        //     Report Count (8)
+    0x75, 0x01,        //     Report Size (1)
+    0x81, 0x02,        //     Input (Data, Variable, Absolute): buttons
+    0x05, 0x01,        //     Usage Page (Generic Desktop)
+    0x09, 0x30,        //     Usage (X)
+    0x09, 0x31,        //     Usage (Y)
+    0x09, 0x38,        //     Usage (Wheel)
+    0x15, 0x81,        //     Logical Minimum (-127)
+    0x25, 0x7f,        //     Logical Maximum (127)
+    0x75, 0x08,        //     Report Size (8)
+    0x95, 0x03,        //     Report Count (3)
+    0x81, 0x06,        //     Input (Data, Variable, Relative): X, Y, wheel
+    0x05, 0x0c,        //     Usage Page (Consumer)
+    0x0a, 0x38, 0x02,  //     Usage (AC Pan)
+    0x95, 0x01,        //     Report Count (1)
+    0x81, 0x06,        //     Input (Data, Variable, Relative): horizontal wheel
+    0xc0,              //   End Collection
+    0xc0,              // End Collection
+};
+
 }  // namespace
 
 std::span<const uint8_t> keyboardReportDescriptor() { return kKeyboard; }
 std::span<const uint8_t> absoluteMouseReportDescriptor() { return kAbsoluteMouse; }
+std::span<const uint8_t> relativeMouseReportDescriptor() { return kRelativeMouse; }
 
 }  // namespace kvmvnc::input

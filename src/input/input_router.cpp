@@ -10,8 +10,9 @@ namespace {
 constexpr const char *kLog = "input";
 }  // namespace
 
-InputRouter::InputRouter(std::shared_ptr<const KeysymMap> layout, HidSink &sink)
-    : layout_(std::move(layout)), sink_(sink) {}
+InputRouter::InputRouter(std::shared_ptr<const KeysymMap> layout, HidSink &sink,
+                         MouseMode mouseMode)
+    : layout_(std::move(layout)), sink_(sink), mouseMode_(mouseMode) {}
 
 HidWriteResult InputRouter::record(HidWriteResult result) {
     if (result == HidWriteResult::Failed)
@@ -134,10 +135,25 @@ void InputRouter::scancodeEvent(ViewerId viewer, bool down, uint32_t xtKeycode) 
 void InputRouter::pointerEvent(ViewerId viewer, uint8_t rfbButtons, int x, int y, Size screen) {
     std::lock_guard lock(mutex_);
     viewers_.insert(viewer);
+    if (mouseMode_ == MouseMode::Relative) {
+        for (const RelativeMouseReport &report : relativeMouse_.apply(rfbButtons, x, y)) {
+            ++stats_.mouseReports;
+            record(sink_.writeRelativeMouse(report));
+        }
+        return;
+    }
     for (const AbsoluteMouseReport &report : mouse_.apply(rfbButtons, x, y, screen)) {
         ++stats_.mouseReports;
         record(sink_.writeMouse(report));
     }
+}
+
+void InputRouter::releaseMouse() {
+    ++stats_.mouseReports;
+    if (mouseMode_ == MouseMode::Relative)
+        record(sink_.writeRelativeMouse(relativeMouse_.releaseAll()));
+    else
+        record(sink_.writeMouse(mouse_.releaseAll()));
 }
 
 void InputRouter::viewerLeft(ViewerId viewer) {
@@ -155,8 +171,7 @@ void InputRouter::viewerLeft(ViewerId viewer) {
         changed |= keyboard_.releaseAll();
         heldBy_.clear();
         keysymKeys_.clear();
-        ++stats_.mouseReports;
-        record(sink_.writeMouse(mouse_.releaseAll()));
+        releaseMouse();
     } else if (heldBy_.empty()) {
         changed |= keyboard_.setModifierOverride(0, 0);
     }
@@ -170,8 +185,7 @@ void InputRouter::releaseAll() {
     keysymKeys_.clear();
     keyboard_.releaseAll();
     sendKeyboard();
-    ++stats_.mouseReports;
-    record(sink_.writeMouse(mouse_.releaseAll()));
+    releaseMouse();
 }
 
 InputStats InputRouter::stats() const {

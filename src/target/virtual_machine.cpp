@@ -111,6 +111,12 @@ void VirtualMachine::setDesktopSize(Size size) {
     options_.desktopSize = size;
 }
 
+Size VirtualMachine::outputSize(Clock::time_point now) const {
+    if (!poweredOn_)
+        return {};
+    return now - poweredOnAt_ < options_.biosDuration ? kBiosTextModeSize : options_.desktopSize;
+}
+
 MachineView VirtualMachine::view(Clock::time_point now) const {
     std::lock_guard lock(mutex_);
     settle(now);
@@ -124,14 +130,13 @@ MachineView VirtualMachine::view(Clock::time_point now) const {
     view.sincePowerOn =
         std::max(std::chrono::duration_cast<std::chrono::milliseconds>(now - poweredOnAt_),
                  std::chrono::milliseconds{0});
+    view.outputSize = outputSize(now);
     if (view.sincePowerOn < options_.biosDuration) {
         view.phase = MachinePhase::Bios;
-        view.outputSize = kBiosTextModeSize;
         view.biosProgress = static_cast<double>(view.sincePowerOn.count()) /
                             static_cast<double>(options_.biosDuration.count());
     } else {
         view.phase = MachinePhase::Desktop;
-        view.outputSize = options_.desktopSize;
         view.biosProgress = 1.0;
     }
     if (drive_ && now - driveChangedAt_ < kDriveActivity)
@@ -266,6 +271,38 @@ bool VirtualMachine::mouseReport(const input::AbsoluteMouseReport &report) {
     input_.pointerY = static_cast<uint16_t>(report[3] | report[4] << 8);
     input_.pointerSeen = true;
     input_.wheel += static_cast<int8_t>(report[5]);
+    ++input_.version;
+    return true;
+}
+
+bool VirtualMachine::relativeMouseReport(const input::RelativeMouseReport &report) {
+    std::lock_guard lock(mutex_);
+    const Clock::time_point now = Clock::now();
+    settle(now);
+    if (!poweredOn_)
+        return false;
+    const uint8_t pressed = static_cast<uint8_t>(report[0] & ~input_.buttons);
+    for (int bit = 0; bit < 8; ++bit)
+        input_.clicks += (pressed >> bit) & 1;
+    input_.buttons = report[0];
+    // A host without pointer acceleration: one count is one pixel, and the
+    // pointer stops at the edges. It starts in the middle of the screen.
+    const Size screen = outputSize(now);
+    const auto move = [](uint16_t &position, int8_t delta, int extent) {
+        const long pixel = long{position} * extent / 32768;
+        const long moved = std::clamp<long>(pixel + delta, 0, extent - 1);
+        // The smallest position that renders at `moved` (virtual_screen.cpp
+        // draws position * extent / 32768).
+        position = static_cast<uint16_t>((moved * 32768 + extent - 1) / extent);
+    };
+    if (!input_.pointerSeen) {
+        input_.pointerX = 16384;
+        input_.pointerY = 16384;
+        input_.pointerSeen = true;
+    }
+    move(input_.pointerX, static_cast<int8_t>(report[1]), screen.width);
+    move(input_.pointerY, static_cast<int8_t>(report[2]), screen.height);
+    input_.wheel += static_cast<int8_t>(report[3]);
     ++input_.version;
     return true;
 }

@@ -31,6 +31,8 @@ TEST(CommandLineTest, HidDescriptorNamesTheFunction) {
     CommandLine line = parseCommandLine({"--hid-descriptor", "mouse"});
     EXPECT_EQ(line.action, CommandLine::Action::HidDescriptor);
     EXPECT_EQ(line.descriptor, "mouse");
+    EXPECT_EQ(parseCommandLine({"--hid-descriptor", "relative-mouse"}).descriptor,
+              "relative-mouse");
     EXPECT_THROW(parseCommandLine({"--hid-descriptor", "joystick"}), std::invalid_argument);
     EXPECT_THROW(parseCommandLine({"--hid-descriptor"}), std::invalid_argument);
 }

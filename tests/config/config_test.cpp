@@ -76,6 +76,14 @@ level = debug
     EXPECT_EQ(config.log.level, log::Level::Debug);
 }
 
+TEST(ConfigTest, MouseModeChoosesTheMouse) {
+    EXPECT_EQ(parse("").hid.mouseMode, MouseMode::Absolute);
+    Config config = parse("[hid]\nmouse_mode = Relative\nrelative_mouse = /dev/hidg5\n");
+    EXPECT_EQ(config.hid.mouseMode, MouseMode::Relative);
+    EXPECT_EQ(config.hid.relativeMouse, "/dev/hidg5");
+    EXPECT_EQ(parse("").hid.relativeMouse, "/dev/hidg2");
+}
+
 TEST(ConfigTest, AbsolutePasswordPathsStayAsGiven) {
     EXPECT_EQ(parse("[server]\npasswd_file = /var/lib/kvmvnc/passwd\n").server.passwdFile,
               "/var/lib/kvmvnc/passwd");
@@ -115,6 +123,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"[capture]\nwidth = 1920\n",
                   "test.ini: [capture] width, height: give both or neither"},
         BadConfig{"[capture]\nfps = 0\nfps = 30\n", "test.ini:3: [capture] fps: given twice"},
+        BadConfig{"[hid]\nmouse_mode = trackball\n",
+                  "test.ini:2: [hid] mouse_mode: 'trackball' is not absolute or relative"},
         BadConfig{"[virtual]\nanimate = maybe\n",
                   "test.ini:2: [virtual] animate: 'maybe' is not true or false"},
         BadConfig{"[server]\nthis line has no equals sign\n",

@@ -77,4 +77,12 @@ TEST(HidDescriptorsTest, MouseDescribesTheAbsoluteReport) {
     EXPECT_EQ(layout.outputBits, 0);
 }
 
+TEST(HidDescriptorsTest, RelativeMouseDescribesTheBootMouseReport) {
+    Layout layout = parse(relativeMouseReportDescriptor());
+    EXPECT_TRUE(layout.wellFormed);
+    EXPECT_EQ(layout.openCollections, 0);
+    EXPECT_EQ(layout.inputBits, 8 * static_cast<int>(RelativeMouseReport{}.size()));
+    EXPECT_EQ(layout.outputBits, 0);
+}
+
 }  // namespace kvmvnc::input

@@ -100,4 +100,57 @@ TEST(MouseStateTest, ReleaseAllKeepsThePosition) {
     EXPECT_EQ(mouse.releaseAll(), (AbsoluteMouseReport{0, 0xff, 0x7f, 0xff, 0x7f, 0, 0}));
 }
 
+TEST(RelativeMouseStateTest, FirstEventOnlyLearnsWhereTheViewerIs) {
+    RelativeMouseState mouse;
+    EXPECT_TRUE(mouse.apply(0, 500, 300).empty()) << "no movement is invented";
+    EXPECT_EQ(mouse.apply(0, 510, 295), (std::vector<RelativeMouseReport>{{0, 10, 0xfb, 0, 0}}));
+    EXPECT_TRUE(mouse.apply(0, 510, 295).empty()) << "nothing moved, nothing changed";
+}
+
+TEST(RelativeMouseStateTest, LongMovesAreSplitIntoStepsOfAtMost127) {
+    RelativeMouseState mouse;
+    mouse.apply(0, 0, 1000);
+    const auto reports = mouse.apply(0, 300, 900);
+    ASSERT_EQ(reports.size(), 3u);
+    EXPECT_EQ(reports[0], (RelativeMouseReport{0, 127, static_cast<uint8_t>(-100), 0, 0}));
+    EXPECT_EQ(reports[1], (RelativeMouseReport{0, 127, 0, 0, 0}));
+    EXPECT_EQ(reports[2], (RelativeMouseReport{0, 46, 0, 0, 0}));
+    int sumX = 0;
+    for (const RelativeMouseReport &report : mouse.apply(0, 0, 900))
+        sumX += static_cast<int8_t>(report[1]);
+    EXPECT_EQ(sumX, -300) << "the way back adds up exactly";
+}
+
+TEST(RelativeMouseStateTest, AClickLandsWhereThePointerArrived) {
+    RelativeMouseState mouse;
+    mouse.apply(0, 10, 10);
+    auto reports = mouse.apply(rfbbutton::kLeft, 20, 10);
+    ASSERT_EQ(reports.size(), 2u);
+    EXPECT_EQ(reports[0], (RelativeMouseReport{0, 10, 0, 0, 0})) << "moved with the button up";
+    EXPECT_EQ(reports[1], (RelativeMouseReport{0x01, 0, 0, 0, 0})) << "then pressed";
+    reports = mouse.apply(rfbbutton::kLeft, 25, 10);
+    EXPECT_EQ(reports, (std::vector<RelativeMouseReport>{{0x01, 5, 0, 0, 0}})) << "a drag";
+    reports = mouse.apply(rfbbutton::kRight | rfbbutton::kMiddle | rfbbutton::kBack, 25, 10);
+    EXPECT_EQ(reports, (std::vector<RelativeMouseReport>{{0x0e, 0, 0, 0, 0}}));
+}
+
+TEST(RelativeMouseStateTest, WheelButtonsBecomeOneStepPerPress) {
+    RelativeMouseState mouse;
+    mouse.apply(0, 10, 10);
+    EXPECT_EQ(mouse.apply(rfbbutton::kWheelDown, 10, 10),
+              (std::vector<RelativeMouseReport>{{0, 0, 0, 0xff, 0}}));
+    EXPECT_TRUE(mouse.apply(0, 10, 10).empty()) << "releasing the wheel scrolls nothing";
+    EXPECT_EQ(mouse.apply(rfbbutton::kWheelUp | rfbbutton::kWheelLeft, 10, 10),
+              (std::vector<RelativeMouseReport>{{0, 0, 0, 1, 0xff}}));
+}
+
+TEST(RelativeMouseStateTest, ReleaseAllLiftsTheButtonsWithoutMoving) {
+    RelativeMouseState mouse;
+    mouse.apply(rfbbutton::kLeft, 10, 10);
+    EXPECT_EQ(mouse.releaseAll(), (RelativeMouseReport{0, 0, 0, 0, 0}));
+    EXPECT_EQ(mouse.apply(rfbbutton::kLeft, 10, 10),
+              (std::vector<RelativeMouseReport>{{0x01, 0, 0, 0, 0}}))
+        << "pressed again after the release";
+}
+
 }  // namespace kvmvnc::input

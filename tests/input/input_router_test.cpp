@@ -21,11 +21,11 @@ constexpr uint32_t kDelete = 0xffff;
 
 class InputRouterTest : public testing::Test {
 protected:
-    void useLayout(const char *name) {
+    void useLayout(const char *name, MouseMode mouseMode = MouseMode::Absolute) {
         router =
             std::make_unique<InputRouter>(std::make_shared<const KeysymMap>(KeysymMap::forLayout(
                                               name, {KVMVNC_KEYMAPS_BUILD_DIR})),
-                                          sink);
+                                          sink, mouseMode);
     }
     void tap(ViewerId viewer, uint32_t keysym) {
         router->keysymEvent(viewer, true, keysym);
@@ -160,6 +160,22 @@ TEST_F(InputRouterTest, ReleaseAllSendsEmptyReports) {
     router->releaseAll();
     EXPECT_EQ(sink.keyboard.back(), keys(0));
     EXPECT_EQ(sink.mouse.back()[0], 0);
+}
+
+TEST_F(InputRouterTest, RelativeMouseGetsTheMovementOnly) {
+    useLayout("us", MouseMode::Relative);
+    router->pointerEvent(1, 0, 100, 100, {1024, 768});
+    router->pointerEvent(1, 0x01, 90, 130, {1024, 768});
+    EXPECT_TRUE(sink.mouse.empty()) << "no absolute reports";
+    EXPECT_EQ(sink.relativeMouse,
+              (std::vector<RelativeMouseReport>{{0, static_cast<uint8_t>(-10), 30, 0, 0},
+                                                {0x01, 0, 0, 0, 0}}));
+    router->viewerLeft(1);
+    EXPECT_EQ(sink.relativeMouse.back(), (RelativeMouseReport{0, 0, 0, 0, 0}))
+        << "the button is released when the last viewer leaves";
+    router->releaseAll();
+    EXPECT_EQ(sink.relativeMouse.size(), 4u);
+    EXPECT_TRUE(sink.mouse.empty());
 }
 
 }  // namespace kvmvnc::input

@@ -121,6 +121,22 @@ TEST_F(GadgetInputTest, PointerLandsWhereTheViewerClicked) {
     EXPECT_EQ(waitForBytes("mouse", expected.size(), *viewer), expected);
 }
 
+// [hid] mouse_mode = relative: the movement between pointer events, in steps
+// of at most 127, then the button.
+TEST_F(GadgetInputTest, RelativeMouseGetsTheMovement) {
+    start("us", "[hid]\nmouse_mode = relative\nrelative_mouse = mouse\n");
+    auto viewer = connect();
+    ASSERT_TRUE(viewer->sendPointer(100, 100, 0x00));
+    ASSERT_TRUE(viewer->sendPointer(300, 90, 0x00));
+    ASSERT_TRUE(viewer->sendPointer(300, 90, 0x04));       // right button
+    ASSERT_TRUE(viewer->sendPointer(300, 90, 0x10));       // wheel down
+    const Bytes expected = {0x00, 127, 0xf6, 0x00, 0x00,   // 127 right, 10 up
+                            0x00, 73,  0x00, 0x00, 0x00,   // the rest of the 200
+                            0x02, 0,   0x00, 0x00, 0x00,   // right button down
+                            0x00, 0,   0x00, 0xff, 0x00};  // up, one notch down
+    EXPECT_EQ(waitForBytes("mouse", expected.size(), *viewer), expected);
+}
+
 TEST_F(GadgetInputTest, NothingStaysPressedWhenTheViewerGoes) {
     start("us");
     {
@@ -200,6 +216,38 @@ TEST(VirtualTargetInputTest, TypedTextAndThePointerAppearOnItsScreen) {
         if (const char *keep = std::getenv("KVMVNC_KEEP_SHOT"))
             viewer.savePicture(keep);
     }
+    EXPECT_EQ(daemon.stop(), 0) << daemon.log();
+}
+
+// The virtual target as a host with a relative mouse: its pointer starts in
+// the middle of the screen and moves as far as the viewer's did.
+TEST(VirtualTargetInputTest, RelativeMouseMovesItsPointerFromTheMiddle) {
+    const Size size{1024, 768};
+    DaemonProcess daemon(
+        "[capture]\nwidth = 1024\nheight = 768\n[virtual]\nboot_seconds = 0\n"
+        "animate = false\n[hid]\nmouse_mode = relative\n");
+    ASSERT_TRUE(daemon.start()) << daemon.log();
+    ViewerOptions options;
+    options.port = daemon.port();
+    options.encodings = "zlib";
+    TestViewer viewer(options);
+    ASSERT_TRUE(viewer.connect());
+    ASSERT_TRUE(
+        viewer.pumpUntil([&] { return viewer.size() == size && viewer.updates() > 0; }, kTimeout));
+    viewer.pump(200ms);
+    ASSERT_TRUE(viewer.sendPointer(100, 100, 0x00));
+    ASSERT_TRUE(viewer.sendPointer(600, 400, 0x01));  // 500 right, 300 down, then a click
+    ASSERT_TRUE(viewer.sendPointer(600, 400, 0x00));
+
+    target::InputView input;
+    // Where the machine puts a pointer shown at pixel (512 + 500, 384 + 300).
+    input.pointerX = static_cast<uint16_t>((1012 * 32768 + size.width - 1) / size.width);
+    input.pointerY = static_cast<uint16_t>((684 * 32768 + size.height - 1) / size.height);
+    input.pointerSeen = true;
+    input.clicks = 1;
+    const auto expected = stillPicture(target::MachinePhase::Desktop, size, input);
+    if (!viewer.waitForPicture(size, expected, kTimeout))
+        ADD_FAILURE() << describeDifference(viewer, size, expected);
     EXPECT_EQ(daemon.stop(), 0) << daemon.log();
 }
 

@@ -25,11 +25,18 @@ expect "$g/functions/hid.usb0/protocol" 1
 expect "$g/functions/hid.usb0/subclass" 1
 expect "$g/functions/hid.usb0/report_length" 8
 expect "$g/functions/hid.usb1/report_length" 7
+expect "$g/functions/hid.usb2/protocol" 2
+expect "$g/functions/hid.usb2/subclass" 1
+expect "$g/functions/hid.usb2/report_length" 5
 cmp -s "$g/functions/hid.usb0/report_desc" <("$kvmvncd" --hid-descriptor keyboard) ||
     fail "keyboard report descriptor differs from kvmvncd's"
 cmp -s "$g/functions/hid.usb1/report_desc" <("$kvmvncd" --hid-descriptor mouse) ||
     fail "mouse report descriptor differs from kvmvncd's"
-[[ -L "$g/configs/c.1/hid.usb0" && -L "$g/configs/c.1/hid.usb1" ]] || fail "functions not linked"
+cmp -s "$g/functions/hid.usb2/report_desc" <("$kvmvncd" --hid-descriptor relative-mouse) ||
+    fail "relative mouse report descriptor differs from kvmvncd's"
+for f in hid.usb0 hid.usb1 hid.usb2 mass_storage.usb0; do
+    [[ -L "$g/configs/c.1/$f" ]] || fail "function $f not linked"
+done
 expect "$g/UDC" dummy_udc.0
 before=$(find "$root" -printf '%p %s\n' | sort)
 output=$("$script" up dummy_udc.0)

@@ -22,6 +22,11 @@ public:
         mouse.push_back(report);
         return result;
     }
+    HidWriteResult writeRelativeMouse(const RelativeMouseReport &report) override {
+        std::lock_guard lock(mutex);
+        relativeMouse.push_back(report);
+        return result;
+    }
     void setLedCallback(LedCallback) override {}
     void setHostCallback(HostCallback) override {}
     bool hostListening() const override {
@@ -40,6 +45,7 @@ public:
     mutable std::mutex mutex;
     std::vector<KeyboardReport> keyboard;
     std::vector<AbsoluteMouseReport> mouse;
+    std::vector<RelativeMouseReport> relativeMouse;
     HidWriteResult result = HidWriteResult::Ok;
 };
 

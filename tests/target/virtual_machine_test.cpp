@@ -172,10 +172,29 @@ TEST_F(VirtualMachineInputTest, MouseReportsMoveThePointerAndCountClicks) {
     EXPECT_EQ(input.wheel, -1);
 }
 
+TEST_F(VirtualMachineInputTest, RelativeReportsMoveThePointerFromTheMiddlePixelByPixel) {
+    const auto pixel = [&] {
+        const InputView input = machine->view().input;
+        return std::pair{input.pointerX * 1024 / 32768, input.pointerY * 768 / 32768};
+    };
+    ASSERT_TRUE(machine->relativeMouseReport({0, 10, static_cast<uint8_t>(-20), 0, 0}));
+    EXPECT_EQ(pixel(), (std::pair{512 + 10, 384 - 20}));
+    for (int i = 0; i < 1000; ++i)
+        ASSERT_TRUE(machine->relativeMouseReport({0, 1, 1, 0, 0}));
+    EXPECT_EQ(pixel(), (std::pair{1023, 767})) << "stopped at the edge, no drift";
+    ASSERT_TRUE(machine->relativeMouseReport({0x02, static_cast<uint8_t>(-127), 0, 1, 0}));
+    const InputView input = machine->view().input;
+    EXPECT_EQ(pixel(), (std::pair{1023 - 127, 767}));
+    EXPECT_EQ(input.clicks, 1u);
+    EXPECT_EQ(input.buttons, 0x02);
+    EXPECT_EQ(input.wheel, 1);
+}
+
 TEST_F(VirtualMachineInputTest, NoHostListensWhileOff) {
     machine->powerOff();
     EXPECT_FALSE(machine->keyboardReport(keys(0, 0x04)));
     EXPECT_FALSE(machine->mouseReport({}));
+    EXPECT_FALSE(machine->relativeMouseReport({}));
 }
 
 }  // namespace kvmvnc::target

@@ -39,10 +39,16 @@ struct VirtualSection {
 
 enum class HidTarget { Auto, Gadget, Virtual };
 
+// How the target is given the pointer: an absolute mouse, or a relative
+// (boot) one for targets that mishandle absolute pointing.
+enum class MouseMode { Absolute, Relative };
+
 struct HidSection {
     HidTarget target = HidTarget::Auto;  // auto: the virtual target's when capturing it
     std::string keyboard = "/dev/hidg0";
-    std::string mouse = "/dev/hidg1";
+    std::string mouse = "/dev/hidg1";          // absolute mouse
+    std::string relativeMouse = "/dev/hidg2";  // relative (boot) mouse
+    MouseMode mouseMode = MouseMode::Absolute;
     std::string layout = "us";
     std::string keymapsDir;   // empty: the installed tables, then the build tree's
     int typeIntervalMs = 10;  // pause after each pasted character

@@ -58,6 +58,7 @@ public:
 
     HidWriteResult writeKeyboard(const KeyboardReport &report) override;
     HidWriteResult writeMouse(const AbsoluteMouseReport &report) override;
+    HidWriteResult writeRelativeMouse(const RelativeMouseReport &report) override;
     void setLedCallback(LedCallback callback) override;
     void setHostCallback(HostCallback callback) override;
     bool hostListening() const override;

@@ -21,4 +21,9 @@ std::span<const uint8_t> keyboardReportDescriptor();
 // Physical collections, which macOS Recovery needs.
 std::span<const uint8_t> absoluteMouseReportDescriptor();
 
+// Relative mouse for targets that mishandle absolute pointing (a BIOS setup
+// with a mouse, some installers, old systems): boot protocol (subclass 1,
+// protocol 2), 8 buttons, X, Y, wheel and AC Pan each -127..127, 5 bytes.
+std::span<const uint8_t> relativeMouseReportDescriptor();
+
 }  // namespace kvmvnc::input

@@ -18,6 +18,13 @@ using KeyboardReport = std::array<uint8_t, 8>;
 // wheel (AC Pan), both -127..127.
 using AbsoluteMouseReport = std::array<uint8_t, 7>;
 
+// The relative (boot) mouse report: buttons, then X, Y, vertical wheel and
+// horizontal wheel (AC Pan) as signed steps, each -127..127.
+using RelativeMouseReport = std::array<uint8_t, 5>;
+
+// Which kind of mouse the target is given ([hid] mouse_mode).
+enum class MouseMode { Absolute, Relative };
+
 // What a keyboard holds down. Keys are kept in the order they were pressed.
 // With more than six non-modifier keys down the report says ErrorRollOver in
 // every slot, as a real boot keyboard does. Not thread-safe.
@@ -78,6 +85,34 @@ private:
     uint8_t hidButtons_ = 0;
     uint16_t x_ = 0;
     uint16_t y_ = 0;
+};
+
+// HID buttons (1 left, 2 right, 3 middle, 4 back) of an RFB button mask.
+uint8_t hidButtons(uint8_t rfbButtons);
+
+// The relative pointer: RFB gives where the viewer's pointer is, a relative
+// mouse can only say how far it moved. The movement between two events is
+// sent in steps of at most 127 counts (one count is one pixel of the
+// framebuffer for a target without pointer acceleration), then the button
+// change, so a click lands where the pointer arrived. The first event only
+// records where the viewer's pointer is: the target's pointer is wherever it
+// is, and no movement is invented. Not thread-safe.
+class RelativeMouseState {
+public:
+    static constexpr int kMaxStep = 127;
+
+    std::vector<RelativeMouseReport> apply(uint8_t rfbButtons, int x, int y);
+    // A report with every button up and no movement.
+    RelativeMouseReport releaseAll();
+
+private:
+    RelativeMouseReport make(int dx, int dy, int wheel, int pan) const;
+
+    uint8_t rfbButtons_ = 0;
+    uint8_t hidButtons_ = 0;
+    bool positionKnown_ = false;
+    int x_ = 0;
+    int y_ = 0;
 };
 
 }  // namespace kvmvnc::input

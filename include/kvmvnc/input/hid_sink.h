@@ -32,6 +32,8 @@ public:
     virtual ~HidSink() = default;
     virtual HidWriteResult writeKeyboard(const KeyboardReport &report) = 0;
     virtual HidWriteResult writeMouse(const AbsoluteMouseReport &report) = 0;
+    // The mouse as a relative (boot) mouse, for [hid] mouse_mode = relative.
+    virtual HidWriteResult writeRelativeMouse(const RelativeMouseReport &report) = 0;
     // `callback` gets the LED bits (led::kNumLock...) whenever the target
     // changes them, from a thread of the sink's own.
     virtual void setLedCallback(LedCallback callback) = 0;

@@ -37,13 +37,17 @@ struct InputStats {
 // character needs on that layout is added or removed around the key press,
 // in reports of its own, so hosts see the modifier change before the key.
 //
+// The pointer goes to the sink as an absolute mouse, or as a relative one
+// (`mouseMode`) for targets that mishandle absolute pointing.
+//
 // Keys are remembered per viewer: when a viewer leaves, the keys it held are
 // released, and when the last viewer that sent input leaves, everything is.
 //
 // Thread-safe: libvncserver calls it from every viewer's input thread.
 class InputRouter {
 public:
-    InputRouter(std::shared_ptr<const KeysymMap> layout, HidSink &sink);
+    InputRouter(std::shared_ptr<const KeysymMap> layout, HidSink &sink,
+                MouseMode mouseMode = MouseMode::Absolute);
 
     void keysymEvent(ViewerId viewer, bool down, uint32_t keysym);
     void scancodeEvent(ViewerId viewer, bool down, uint32_t xtKeycode);
@@ -72,12 +76,15 @@ private:
 
     HidWriteResult sendKeyboard();  // with mutex_ held
     HidWriteResult record(HidWriteResult result);
+    void releaseMouse();  // with mutex_ held
 
     const std::shared_ptr<const KeysymMap> layout_;
     HidSink &sink_;
+    const MouseMode mouseMode_;
     mutable std::mutex mutex_;
     KeyboardState keyboard_;
     MouseState mouse_;
+    RelativeMouseState relativeMouse_;
     std::map<std::pair<ViewerId, uint32_t>, uint8_t> keysymKeys_;  // (viewer, keysym) -> usage
     std::multimap<ViewerId, uint8_t> heldBy_;                      // usages each viewer holds
     std::set<ViewerId> viewers_;

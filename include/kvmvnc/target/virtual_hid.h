@@ -24,6 +24,9 @@ public:
     input::HidWriteResult writeMouse(const input::AbsoluteMouseReport &report) override {
         return note(machine_->mouseReport(report));
     }
+    input::HidWriteResult writeRelativeMouse(const input::RelativeMouseReport &report) override {
+        return note(machine_->relativeMouseReport(report));
+    }
     void setLedCallback(LedCallback callback) override {
         machine_->setLedListener(std::move(callback));
     }

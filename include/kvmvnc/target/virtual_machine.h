@@ -121,6 +121,7 @@ public:
     // False while the machine is off: no host is listening then.
     bool keyboardReport(const input::KeyboardReport &report);
     bool mouseReport(const input::AbsoluteMouseReport &report);
+    bool relativeMouseReport(const input::RelativeMouseReport &report);
     // Told the LED bits whenever the machine changes them (Caps Lock...);
     // called without the machine's lock held.
     void setLedListener(std::function<void(uint8_t)> listener);
@@ -129,6 +130,7 @@ public:
 
 private:
     void typeKey(uint8_t usage, uint8_t modifiers);  // with mutex_ held
+    Size outputSize(Clock::time_point now) const;    // with mutex_ held, after settle()
     // Applies what time alone changes (a finished shutdown, a power button
     // held long enough); with mutex_ held. The state it changes is mutable
     // so that view() can be const.
