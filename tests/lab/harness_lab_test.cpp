@@ -52,17 +52,19 @@ TEST_F(HarnessLab, UsbGadgetOnDummyHcdReachesTheGuestsUsbHost) {
 }
 
 // packaging/kvmvnc-gadget on a real configfs: "up" binds kvmvnc's gadget to
-// dummy_udc and the target gets its boot keyboard (with LEDs) and its
-// absolute mouse (ABS_X and ABS_Y); "down" unplugs and removes it.
+// dummy_udc and the target gets its boot keyboard (with LEDs), its absolute
+// mouse (ABS_X and ABS_Y) and its relative boot mouse (REL_X, REL_Y and the
+// wheels, no ABS); "down" unplugs and removes it.
 TEST_F(HarnessLab, KvmvncGadgetScriptPlugsKeyboardAndMouseIn) {
     LabVm::Reply up = run("kvmvnc-gadget up");
     ASSERT_EQ(up.rc, 0);
     EXPECT_EQ(up.output, "kvmvnc-gadget: bound to dummy_udc.0\n");
-    EXPECT_EQ(run("sh ls /dev/hidg*").output, "/dev/hidg0\n/dev/hidg1\n");
+    EXPECT_EQ(run("sh ls /dev/hidg*").output, "/dev/hidg0\n/dev/hidg1\n/dev/hidg2\n");
     EXPECT_EQ(run("sh sleep 2").rc, 0);  // enumeration
     EXPECT_EQ(run("target-inputs kvmvnc kvmvnc keyboard and mouse").output,
               "handlers=sysrq kbd leds eventN ev=120013 abs=\n"
-              "handlers=mouseN eventN ev=1f abs=3\n");
+              "handlers=mouseN eventN ev=1f abs=3\n"
+              "handlers=mouseN eventN ev=17 abs=\n");
     EXPECT_EQ(run("kvmvnc-gadget down").output, "kvmvnc-gadget: removed\n");
     EXPECT_EQ(run("sh sleep 1").rc, 0);
     EXPECT_EQ(run("target-inputs kvmvnc kvmvnc keyboard and mouse").output, "");

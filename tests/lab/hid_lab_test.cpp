@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Keyboard and mouse on a real kernel: kvmvncd in the lab guest writes the
-// HID gadget's /dev/hidg0 and /dev/hidg1 (packaging/kvmvnc-gadget on
+// HID gadget's /dev/hidg0 and /dev/hidg1 or /dev/hidg2 (packaging/kvmvnc-gadget on
 // dummy_udc); the guest's own USB host plays the target, and its evdev
 // devices say what a target would have received. Viewers connect from the
 // host through the port forward.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -27,9 +28,9 @@ using testing::TestViewer;
 using testing::ViewerOptions;
 
 // Linux input codes (linux/input-event-codes.h).
-constexpr int kEvKey = 1, kEvAbs = 3;
+constexpr int kEvKey = 1, kEvRel = 2, kEvAbs = 3;
 constexpr int kKeyLeftShift = 42, kKeyH = 35, kKeyI = 23, kKeyA = 30, kKeyB = 48;
-constexpr int kBtnLeft = 272, kAbsX = 0, kAbsY = 1;
+constexpr int kBtnLeft = 272, kAbsX = 0, kAbsY = 1, kRelX = 0, kRelY = 1;
 
 std::vector<std::string> linesStartingWith(const std::string &output, const std::string &prefix) {
     std::vector<std::string> found;
@@ -119,6 +120,43 @@ TEST_F(HidLab, TypingAndClickingReachTheTargetThroughTheGadget) {
     EXPECT_LT(at(event(kEvAbs, kAbsY, y)), static_cast<long>(mouse.size())) << events;
     EXPECT_LT(at(event(kEvKey, kBtnLeft, 1)), at(event(kEvKey, kBtnLeft, 0))) << events;
     EXPECT_LT(at(event(kEvKey, kBtnLeft, 0)), static_cast<long>(mouse.size())) << events;
+}
+
+// [hid] mouse_mode = relative: kvmvncd drives the gadget's boot mouse
+// (/dev/hidg2), and the target's pointer moves exactly as far as the viewer's
+// did, then clicks; the absolute mouse stays silent.
+TEST_F(HidLab, ARelativeMouseMovesTheTargetsPointerAsFarAsTheViewers) {
+    run("kvmvncd-start us relative");
+    run("events-start");
+    TestViewer viewer(viewerOptions());
+    ASSERT_TRUE(viewer.connect()) << viewer.lastError();
+    ASSERT_TRUE(viewer.pumpUntil([&] { return viewer.updates() > 0; }, 30s));
+    viewer.pump(500ms);
+    EXPECT_TRUE(viewer.sendPointer(100, 100, 0));
+    EXPECT_TRUE(viewer.sendPointer(400, 150, 0));  // 300 right (three reports), 50 down
+    EXPECT_TRUE(viewer.sendPointer(400, 150, 1));
+    EXPECT_TRUE(viewer.sendPointer(400, 150, 0));
+    std::this_thread::sleep_for(1s);
+    const std::string events = run("events-stop").output;
+
+    EXPECT_TRUE(linesStartingWith(events, "mouse ").empty()) << events;
+    int dx = 0, dy = 0;
+    std::vector<std::string> buttons;
+    for (const std::string &line : linesStartingWith(events, "rel ")) {
+        int type = 0, code = 0, value = 0;
+        ASSERT_EQ(std::sscanf(line.c_str(), "type=%d code=%d value=%d", &type, &code, &value), 3);
+        if (type == kEvRel && code == kRelX)
+            dx += value;
+        else if (type == kEvRel && code == kRelY)
+            dy += value;
+        else if (type == kEvKey)
+            buttons.push_back(line);
+    }
+    EXPECT_EQ(dx, 300) << events;
+    EXPECT_EQ(dy, 50) << events;
+    EXPECT_EQ(buttons,
+              (std::vector<std::string>{event(kEvKey, kBtnLeft, 1), event(kEvKey, kBtnLeft, 0)}))
+        << events;
 }
 
 // Caps Lock set by the target's OS goes out as the keyboard's LED output

@@ -219,11 +219,17 @@ lab_decode_events() {
 }
 
 # The /dev/input/eventN of the input device whose name contains $1 (and
-# whose handlers include $2, when given: kbd, mouse0...).
+# whose handlers include $2, when given: kbd, mouse0...; and whose physical
+# path ends with $3, when given: /input1 is the USB device's interface 1).
 lab_input_device() {
-    awk -v want="$1" -v handler="${2:-event}" '
+    awk -v want="$1" -v handler="${2:-event}" -v phys="${3:-}" '
         /^N: Name=/ { name = $0 }
-        /^H: Handlers=/ { if (index(name, want) && index($0, handler)) for (i = 2; i <= NF; i++) if ($i ~ /^event/) { print "/dev/input/" $i; exit } }
+        /^P: Phys=/ { path = substr($0, 9) }
+        /^H: Handlers=/ {
+            tail = substr(path, length(path) - length(phys) + 1)
+            if (index(name, want) && index($0, handler) && (phys == "" || tail == phys))
+                for (i = 2; i <= NF; i++) if ($i ~ /^event/) { print "/dev/input/" $i; exit }
+        }
     ' /proc/bus/input/devices
 }
 

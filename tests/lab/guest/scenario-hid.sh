@@ -1,16 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Keyboard and mouse through the real HID gadget: kvmvncd writes
-# /dev/hidg0 and /dev/hidg1 of packaging/kvmvnc-gadget's gadget on
-# dummy_udc, and the guest's own USB host is the target whose evdev devices
-# this script records. Viewers connect from the host.
+# /dev/hidg0 and /dev/hidg1 (or /dev/hidg2) of packaging/kvmvnc-gadget's
+# gadget on dummy_udc, and the guest's own USB host is the target whose evdev
+# devices this script records. Viewers connect from the host.
 #
 # Verbs:
-#   kvmvncd-start [LAYOUT]  kvmvncd on the virtual screen with the gadget's
-#                           keyboard and mouse (layout us by default)
+#   kvmvncd-start [LAYOUT [MOUSE_MODE]]
+#                           kvmvncd on the virtual screen with the gadget's
+#                           keyboard and mouse (layout us, mouse absolute by
+#                           default)
 #   kvmvncd-stop
-#   events-start            records the target's keyboard and mouse events
-#   events-stop             stops; prints "kbd type=T code=C value=V" and
-#                           "mouse type=T code=C value=V" for key (1) and
+#   events-start            records the target's keyboard and mice events
+#   events-stop             stops; prints "kbd type=T code=C value=V",
+#                           "mouse ..." (absolute mouse) and "rel ..."
+#                           (relative mouse) for key (1), relative (2) and
 #                           absolute (3) events
 #   set-led caps|none       sets the target keyboard's LEDs (as its OS would)
 #   gadget-unbind / gadget-bind   unplugs / plugs the gadget (the UDC)
@@ -23,8 +26,9 @@ GADGET=/sys/kernel/config/usb_gadget/kvmvnc
 scenario_setup() {
     lab_usb_modules || return 1
     kvmvnc-gadget up >/dev/null || { lab_fail "kvmvnc-gadget up failed"; return 1; }
-    lab_wait '[ -n "$(lab_input_device "$NAME" kbd)" ] && [ -n "$(lab_input_device "$NAME" mouse)" ]' 20 ||
-        { lab_fail "the target has no kvmvnc keyboard and mouse"; cat /proc/bus/input/devices; return 1; }
+    lab_wait '[ -n "$(lab_input_device "$NAME" kbd)" ] && [ -n "$(lab_input_device "$NAME" mouse /input1)" ] &&
+              [ -n "$(lab_input_device "$NAME" mouse /input2)" ]' 20 ||
+        { lab_fail "the target has no kvmvnc keyboard and mice"; cat /proc/bus/input/devices; return 1; }
 }
 
 cmd_kvmvncd_start() {
@@ -43,6 +47,8 @@ boot_seconds = 0
 target = gadget
 keyboard = /dev/hidg0
 mouse = /dev/hidg1
+relative_mouse = /dev/hidg2
+mouse_mode = ${2:-absolute}
 layout = ${1:-us}
 type_interval_ms = 1
 [atx]
@@ -56,24 +62,27 @@ INI
 }
 
 cmd_events_start() {
-    local kbd mouse
-    kbd=$(lab_input_device "$NAME" kbd) && mouse=$(lab_input_device "$NAME" mouse) ||
-        { echo "no keyboard or mouse"; return 1; }
-    rm -f /tmp/kbd.events /tmp/mouse.events
-    cat "$kbd" >/tmp/kbd.events &
-    echo $! >/tmp/kbd.pid
-    cat "$mouse" >/tmp/mouse.events &
-    echo $! >/tmp/mouse.pid
-    echo "recording $kbd $mouse"
+    local kbd mouse rel
+    kbd=$(lab_input_device "$NAME" kbd) && mouse=$(lab_input_device "$NAME" mouse /input1) &&
+        rel=$(lab_input_device "$NAME" mouse /input2) || { echo "no keyboard or mice"; return 1; }
+    rm -f /tmp/kbd.events /tmp/mouse.events /tmp/rel.events /tmp/events.pids
+    for device in "kbd $kbd" "mouse $mouse" "rel $rel"; do
+        set -- $device
+        cat "$2" >"/tmp/$1.events" &
+        echo $! >>/tmp/events.pids
+    done
+    echo "recording $kbd $mouse $rel"
 }
 
 cmd_events_stop() {
     usleep 300000  # the last reports' events
-    local pids="$(cat /tmp/kbd.pid) $(cat /tmp/mouse.pid)"
+    local pids name
+    pids=$(cat /tmp/events.pids)
     kill $pids 2>/dev/null
     wait $pids 2>/dev/null
-    lab_decode_events /tmp/kbd.events | grep -E '^type=(1|3) ' | sed 's/^/kbd /'
-    lab_decode_events /tmp/mouse.events | grep -E '^type=(1|3) ' | sed 's/^/mouse /'
+    for name in kbd mouse rel; do
+        lab_decode_events "/tmp/$name.events" | grep -E '^type=(1|2|3) ' | sed "s/^/$name /"
+    done
 }
 
 cmd_set_led() {
