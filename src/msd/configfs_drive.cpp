@@ -122,6 +122,9 @@ StoreResult ConfigfsDrive::insert(const std::filesystem::path &path, const std::
 
     const bool cdrom = mode == DriveMode::CdRom;
     const bool ro = cdrom || readOnly;
+    // The host learns disk or CD-ROM at enumeration: a change of type needs
+    // the gadget plugged in again once the medium is in.
+    const bool typeChanges = readAttribute(lun_ / "cdrom") != (cdrom ? "1" : "0");
     for (const auto &[attribute, value] :
          {std::pair<const char *, std::string>{"cdrom", cdrom ? "1" : "0"},
           {"ro", ro ? "1" : "0"},
@@ -134,6 +137,39 @@ StoreResult ConfigfsDrive::insert(const std::filesystem::path &path, const std::
     state_ = {true, name, static_cast<uint64_t>(info.st_size), mode, ro, ""};
     LOG_INFO(kLog, "%s: inserted %s as %s%s", lun_.c_str(), name.c_str(),
              cdrom ? "CD-ROM" : "flash drive", ro && !cdrom ? " (read-only)" : "");
+    if (typeChanges) {
+        if (StoreResult result = replug(); !result) {
+            state_.problem = result.message;
+            return result;
+        }
+    }
+    return {};
+}
+
+std::filesystem::path ConfigfsDrive::udcAttribute() const {
+    // .../usb_gadget/G/functions/mass_storage.N/lun.0 -> .../usb_gadget/G/UDC
+    const std::filesystem::path functions = lun_.parent_path().parent_path();
+    if (functions.filename() != "functions")
+        return {};
+    return functions.parent_path() / "UDC";
+}
+
+StoreResult ConfigfsDrive::replug() {
+    const std::filesystem::path udcPath = udcAttribute();
+    const std::string udc = udcPath.empty() ? std::string() : readAttribute(udcPath);
+    if (udc.empty()) {
+        LOG_INFO(kLog, "%s: the gadget is not bound; the host sees the new device type when it is",
+                 lun_.c_str());
+        return {};
+    }
+    LOG_INFO(kLog, "%s: plugging the gadget into the host again (%s) for the new device type",
+             lun_.c_str(), udc.c_str());
+    int error = writer_(udcPath, "");
+    if (error == 0)
+        error = writer_(udcPath, udc);
+    if (error != 0)
+        return {StoreError::Io,
+                "plugging the gadget in again (" + udcPath.string() + "): " + std::strerror(error)};
     return {};
 }
 

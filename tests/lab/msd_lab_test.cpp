@@ -37,7 +37,7 @@ protected:
 // as a flash drive into a LUN the target has enumerated without a medium:
 // the target's SCSI disk reads back exactly the image. Ejected, the disk
 // has no medium. Inserted as a CD-ROM (the device type reaches the target
-// at enumeration, so the gadget is plugged in again), the target's sr
+// at enumeration, so ConfigfsDrive plugs the gadget in again), the target's sr
 // device reads back the same bytes (1 MiB, a multiple of 2048). With the
 // target holding the CD open (its driver locks the door: PREVENT MEDIUM
 // REMOVAL), the plain eject gets EBUSY and forced_eject takes it out.
@@ -52,6 +52,7 @@ TEST_F(MsdLab, ConfigfsDriveInsertsFlashAndCdromIntoTheRealLun) {
     // Flash, writable.
     LabVm::Reply insert = run("probe insert /srv/images/disk.img flash");
     EXPECT_EQ(answer(insert), "ok") << insert.output;
+    EXPECT_EQ(insert.output.find("plugging"), std::string::npos) << "already a disk: no re-plug";
     EXPECT_EQ(run("probe state").output,
               "inserted=1 image=disk.img size=1048576 mode=flash ro=0 problem=\n");
     EXPECT_EQ(run("sh cat $LUN/ro $LUN/cdrom $LUN/removable $LUN/file").output,
@@ -62,13 +63,14 @@ TEST_F(MsdLab, ConfigfsDriveInsertsFlashAndCdromIntoTheRealLun) {
     EXPECT_EQ(run("probe state").output, "inserted=0 image= size=0 mode=cdrom ro=1 problem=\n");
     EXPECT_EQ(run("medium-absent sd").output, "absent=1\n");
 
-    // CD-ROM: plugged in again so the target sees the new device type.
-    run("gadget-unbind");
+    // CD-ROM: ConfigfsDrive plugs the gadget in again by itself, so the
+    // target sees the new device type.
     insert = run("probe insert /srv/images/disk.img cdrom");
     EXPECT_EQ(answer(insert), "ok") << insert.output;
+    EXPECT_NE(insert.output.find("plugging the gadget into the host again"), std::string::npos)
+        << insert.output;
     EXPECT_EQ(run("sh cat $LUN/ro $LUN/cdrom $LUN/inquiry_string").output,
               "1\n1\nkvmvnc  Virtual CD-ROM  1.00\n");
-    run("gadget-bind");
     EXPECT_EQ(run("device-equals sr").output, "equal=1\n");
 
     // The target holds the medium: forced out.

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <iterator>
@@ -100,6 +101,52 @@ TEST_F(ConfigfsDriveTest, InsertEjectsFirstThenWritesFileLast) {
                                                 "inquiry_string=kvmvnc  Virtual Flash   1.00",
                                                 "file=" + other.string()}));
     EXPECT_EQ(drive.state(), (DriveState{true, "other.img", 1024, DriveMode::Flash, false, ""}));
+}
+
+// A LUN inside a gadget: switching between flash and CD-ROM plugs the
+// gadget in again, after the medium is in; the same type again does not.
+TEST_F(ConfigfsDriveTest, ChangingTheDeviceTypePlugsTheGadgetInAgain) {
+    const fs::path gadget = dir / "usb_gadget" / "kvmvnc";
+    fs::create_directories(gadget / "functions" / "mass_storage.usb0");
+    fs::rename(lun, gadget / "functions" / "mass_storage.usb0" / "lun.0");
+    lun = gadget / "functions" / "mass_storage.usb0" / "lun.0";
+    std::ofstream(lun / "cdrom") << "1\n";
+    std::ofstream(gadget / "UDC") << "fe980000.usb\n";
+
+    ConfigfsDrive drive(lun, kernelLike());
+    ASSERT_TRUE(drive.insert(image, "debian.iso", DriveMode::CdRom, true));
+    EXPECT_EQ(std::count(writes.begin(), writes.end(), "UDC="), 0) << "still a CD-ROM";
+    writes.clear();
+    ASSERT_TRUE(drive.insert(other, "other.img", DriveMode::Flash, false));
+    EXPECT_EQ(writes,
+              (std::vector<std::string>{"file=", "cdrom=0", "ro=0", "removable=1",
+                                        "inquiry_string=kvmvnc  Virtual Flash   1.00",
+                                        "file=" + other.string(), "UDC=", "UDC=fe980000.usb"}));
+    EXPECT_EQ(readFile(gadget / "UDC"), "fe980000.usb\n");
+
+    writes.clear();
+    std::ofstream(gadget / "UDC") << "\n";  // unbound: left alone
+    ASSERT_TRUE(drive.insert(image, "debian.iso", DriveMode::CdRom, true));
+    EXPECT_EQ(writes.back(), "file=" + image.string());
+}
+
+TEST_F(ConfigfsDriveTest, AFailedReplugIsReported) {
+    const fs::path gadget = dir / "g";
+    fs::create_directories(gadget / "functions" / "mass_storage.usb0");
+    fs::rename(lun, gadget / "functions" / "mass_storage.usb0" / "lun.0");
+    lun = gadget / "functions" / "mass_storage.usb0" / "lun.0";
+    std::ofstream(gadget / "UDC") << "dummy_udc.0\n";
+    ConfigfsDrive drive(lun, [&](const fs::path &path, const std::string &value) {
+        if (path.filename() == "UDC" && !value.empty())
+            return ENODEV;  // the UDC went away in between
+        return ConfigfsDrive::writeAttribute(path, value);
+    });
+    StoreResult result = drive.insert(image, "debian.iso", DriveMode::Flash, false);
+    EXPECT_EQ(result.error, StoreError::Io);
+    EXPECT_NE(result.message.find("plugging the gadget in again"), std::string::npos)
+        << result.message;
+    EXPECT_TRUE(drive.state().inserted) << "the medium is in; the host has not seen it yet";
+    EXPECT_EQ(drive.state().problem, result.message);
 }
 
 TEST_F(ConfigfsDriveTest, EjectEmptiesTheFile) {

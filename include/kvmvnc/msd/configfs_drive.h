@@ -20,8 +20,10 @@ namespace kvmvnc::msd {
 // `forced_eject`. A user asked for the change, so insert() forces too.
 //
 // The host's SCSI layer reads the device type (disk or CD-ROM) when it
-// enumerates the gadget: switching between Flash and CdRom reaches it only
-// after the gadget is plugged in again (UDC unbound and bound).
+// enumerates the gadget: when an insert switches between Flash and CdRom,
+// insert() plugs the gadget in again (writes the gadget's UDC empty, then
+// its name back), which briefly unplugs its keyboard and mouse too. A gadget
+// that is not bound is left alone: the host sees the type when it is.
 //
 // Thread-bound like every Drive: the caller serialises calls.
 class ConfigfsDrive final : public Drive {
@@ -51,6 +53,8 @@ private:
     StoreResult write(const char *attribute, const std::string &value);
     StoreResult ejectMedium();
     StoreResult failed(StoreResult result);
+    std::filesystem::path udcAttribute() const;  // empty: LUN not in a gadget
+    StoreResult replug();
 
     std::filesystem::path lun_;
     AttributeWriter writer_;

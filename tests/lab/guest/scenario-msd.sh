@@ -15,7 +15,6 @@
 #   medium-absent sd|sr     waits up to 10 s until the device has no medium;
 #                           prints absent=1|0
 #   hold sr|sd / release    keeps the device open (the host locks the medium)
-#   gadget-unbind / gadget-bind
 
 LUN=$LAB_GADGETS/msd/functions/mass_storage.usb0/lun.0
 IMAGES=/srv/images
@@ -90,11 +89,3 @@ cmd_release() {
     return 0
 }
 
-cmd_gadget_unbind() {
-    lab_gadget_unbind msd
-    lab_wait '! msd_device sd >/dev/null && ! msd_device sr >/dev/null' 10
-}
-
-cmd_gadget_bind() {
-    lab_gadget_bind msd
-}
