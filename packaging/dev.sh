@@ -29,6 +29,7 @@ build_packages=(
 test_packages=(
     libgtest-dev clang-format
     xvfb tigervnc-viewer imagemagick vncsnapshot xdotool  # real viewers for the integration tests
+    chromium novnc  # noVNC's UI in a real browser (tests/browser, with Node.js)
 )
 # The virtual appliance lab (tests/lab): QEMU, the guest's busybox and
 # v4l2-ctl, and what builds the initramfs and the out-of-tree gpio-sim module
@@ -59,6 +60,25 @@ install_missing() {
         "${missing[@]}" >/dev/null
 }
 
+# Node.js runs the browser tests; Debian's (18) is enough, a newer one that is
+# already there (nodesource) is kept.
+install_node() {
+    command -v node >/dev/null && command -v npm >/dev/null && return 0
+    install_missing nodejs npm
+}
+
+# The browser tests' npm packages, pinned by tests/browser/package-lock.json,
+# installed next to the scripts in the build tree when the lock changed.
+install_browser_modules() {
+    local dir=$1/tests/browser
+    [[ -f "$dir/package-lock.json" ]] || return 0
+    if [[ ! -f "$dir/node_modules/.package-lock.json" ||
+          "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+        log "installing the browser tests' npm packages in $dir"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+}
+
 configure_and_build() {
     local dir=$1
     shift
@@ -81,16 +101,21 @@ run)
     ;;
 build)
     install_missing "${build_packages[@]}" "${test_packages[@]}" "${lab_packages[@]}"
+    install_node
     configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror"
+    install_browser_modules "$build_dir"
     ;;
 test)
     install_missing "${build_packages[@]}" "${test_packages[@]}" "${lab_packages[@]}"
+    install_node
     configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror"
+    install_browser_modules "$build_dir"
     log "running the test suite"
     ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
     if [[ "${CI:-}" == "true" || -n "${KVMVNC_SANITIZE:-}" ]]; then
         configure_and_build "$build_dir-asan" -DKVMVNC_WERROR="$werror" -DKVMVNC_SANITIZE=ON \
             -DCMAKE_BUILD_TYPE=Debug
+        install_browser_modules "$build_dir-asan"
         # The lab proves kernel interfaces, not memory safety; it ran above.
         log "running the test suite under ASan and UBSan (without the lab)"
         ctest --test-dir "$build_dir-asan" --output-on-failure -j "$jobs" -LE lab
