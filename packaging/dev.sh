@@ -8,6 +8,8 @@
 #   packaging/dev.sh test                    install what is missing, build, and
 #                                            run the whole test suite
 #   packaging/dev.sh build                   install what is missing and build
+#   packaging/dev.sh package                 build the Debian package
+#                                            (build/packages/kvmvnc_*.deb)
 #
 # Builds go to build/ (KVMVNC_BUILD_DIR to change it). Under CI (CI=true)
 # warnings are errors and the suite also runs under AddressSanitizer and
@@ -102,13 +104,13 @@ run)
 build)
     install_missing "${build_packages[@]}" "${test_packages[@]}" "${lab_packages[@]}"
     install_node
-    configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror"
+    configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror" -DKVMVNC_BUILD_TESTS=ON
     install_browser_modules "$build_dir"
     ;;
 test)
     install_missing "${build_packages[@]}" "${test_packages[@]}" "${lab_packages[@]}"
     install_node
-    configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror"
+    configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror" -DKVMVNC_BUILD_TESTS=ON
     install_browser_modules "$build_dir"
     log "running the test suite"
     ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
@@ -121,8 +123,14 @@ test)
         ctest --test-dir "$build_dir-asan" --output-on-failure -j "$jobs" -LE lab
     fi
     ;;
+package)
+    install_missing "${build_packages[@]}" dpkg-dev
+    configure_and_build "$build_dir" -DKVMVNC_WERROR="$werror" -DKVMVNC_BUILD_TESTS=ON
+    log "packaging"
+    (cd "$build_dir" && cpack -G DEB | tail -n 1)
+    ;;
 *)
-    sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -42,4 +42,21 @@ before=$(find "$root" -printf '%p %s\n' | sort)
 output=$("$script" up dummy_udc.0)
 [[ "$output" == *"already bound"* ]] || fail "second up did not notice the bound gadget"
 [[ "$(find "$root" -printf '%p %s\n' | sort)" == "$before" ]] || fail "second up changed files"
+
+# --owner: the LUN's attributes and the UDC go to kvmvncd's user (nobody
+# here, which every Debian system has), on a new gadget and on one already up.
+for run in new again; do
+    if [[ $run == new ]]; then
+        rm -rf "$g"
+        mkdir -p "$g/functions/mass_storage.usb0/lun.0"  # configfs makes it with the function
+        touch "$g/functions/mass_storage.usb0/lun.0/file"
+        "$script" up dummy_udc.0 --owner nobody >/dev/null
+    fi
+    [[ $run == again ]] && "$script" up --owner nobody >/dev/null
+    for f in "$g/UDC" "$g/functions/mass_storage.usb0/lun.0/file"; do
+        [[ "$(stat -c %U "$f")" == nobody ]] || fail "$f is not owned by nobody ($run)"
+    done
+done
+"$script" up --owner no-such-user >/dev/null 2>&1 && fail "an unknown owner was accepted"
+"$script" up --bogus 2>/dev/null && fail "an unknown option was accepted"
 echo "1 passed, 0 failed"
