@@ -10,10 +10,14 @@
 #   packaging/dev.sh build                   install what is missing and build
 #   packaging/dev.sh package                 build the Debian package
 #                                            (build/packages/kvmvnc_*.deb)
+#   packaging/dev.sh cross-arm64             cross-build for arm64 (Raspberry Pi
+#                                            OS 64-bit) into build-arm64/, package
+#                                            it, and smoke-test it under qemu-user
 #
 # Builds go to build/ (KVMVNC_BUILD_DIR to change it). Under CI (CI=true)
 # warnings are errors and the suite also runs under AddressSanitizer and
-# UndefinedBehaviorSanitizer.
+# UndefinedBehaviorSanitizer, and the arm64 cross build is made, packaged and
+# smoke-tested (KVMVNC_CROSS=1 asks for that outside CI).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -40,6 +44,19 @@ lab_packages=(
     qemu-system-x86 busybox-static cpio kmod v4l-utils
     gcc-12 make xz-utils libelf1
 )
+
+# The arm64 cross build: Debian's cross compiler, qemu-user for the programs
+# the build and the smoke test run, and a sysroot of Debian arm64 packages
+# (unpacked with mmdebstrap, cached: the arm64 -dev packages cannot be
+# installed beside the native ones).
+cross_packages=(mmdebstrap g++-aarch64-linux-gnu qemu-user-static dpkg-dev file)
+arm64_sysroot=${KVMVNC_ARM64_SYSROOT:-/var/cache/kvmvnc-arm64/sysroot}
+arm64_sysroot_packages=(
+    libc6-dev libstdc++-12-dev libvncserver-dev libturbojpeg0-dev libyuv-dev libinih-dev
+    libssl-dev libgpiod-dev libxkbcommon-dev
+)
+debian_mirror=${KVMVNC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+debian_security_mirror=${KVMVNC_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -79,6 +96,37 @@ install_browser_modules() {
         log "installing the browser tests' npm packages in $dir"
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi
+}
+
+make_arm64_sysroot() {
+    local wanted="bookworm ${arm64_sysroot_packages[*]}"
+    [[ -f "$arm64_sysroot/.kvmvnc-sysroot" && "$(cat "$arm64_sysroot/.kvmvnc-sysroot")" == "$wanted" ]] &&
+        return 0
+    log "unpacking an arm64 sysroot into $arm64_sysroot"
+    rm -rf "$arm64_sysroot.new"
+    mkdir -p "$(dirname "$arm64_sysroot")"
+    mmdebstrap --quiet --variant=extract --architectures=arm64 \
+        --include="$(IFS=,; echo "${arm64_sysroot_packages[*]}")" bookworm "$arm64_sysroot.new" \
+        "deb $debian_mirror bookworm main" "deb $debian_mirror bookworm-updates main" \
+        "deb $debian_security_mirror bookworm-security main"
+    echo "$wanted" >"$arm64_sysroot.new/.kvmvnc-sysroot"
+    rm -rf "$arm64_sysroot"
+    mv "$arm64_sysroot.new" "$arm64_sysroot"
+}
+
+cross_arm64() {
+    local dir=$build_dir-arm64
+    install_missing "${build_packages[@]}" "${cross_packages[@]}" vncsnapshot imagemagick
+    make_arm64_sysroot
+    configure_and_build "$dir" -DKVMVNC_WERROR="$werror" -DKVMVNC_BUILD_TESTS=OFF \
+        -DCMAKE_TOOLCHAIN_FILE=packaging/cross/aarch64-linux-gnu.cmake \
+        -DKVMVNC_SYSROOT="$arm64_sysroot"
+    log "packaging for arm64"
+    (cd "$dir" && cpack -G DEB | tail -n 1)
+    log "testing the arm64 package and programs under qemu-user"
+    KVMVNC_EMULATOR="qemu-aarch64-static -L $arm64_sysroot" \
+        tests/packaging/deb_package_test.sh "$dir" tests/packaging/deb-files.txt
+    tests/packaging/cross_smoke_test.sh "$dir" "$arm64_sysroot"
 }
 
 configure_and_build() {
@@ -122,6 +170,12 @@ test)
         log "running the test suite under ASan and UBSan (without the lab)"
         ctest --test-dir "$build_dir-asan" --output-on-failure -j "$jobs" -LE lab
     fi
+    if [[ "${CI:-}" == "true" || -n "${KVMVNC_CROSS:-}" ]]; then
+        cross_arm64
+    fi
+    ;;
+cross-arm64)
+    cross_arm64
     ;;
 package)
     install_missing "${build_packages[@]}" dpkg-dev
@@ -130,7 +184,7 @@ package)
     (cd "$build_dir" && cpack -G DEB | tail -n 1)
     ;;
 *)
-    sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -4,6 +4,8 @@
 # conffiles, maintainer scripts that parse, dependencies that cover every
 # library the binaries load, and units that keep their hardening.
 #   deb_package_test.sh BUILD_DIR EXPECTED_FILES
+# For a cross build, KVMVNC_EMULATOR runs its programs ("qemu-aarch64-static
+# -L SYSROOT").
 set -euo pipefail
 build=$1
 expected=$2
@@ -39,7 +41,7 @@ depends=$(dpkg-deb -f "$deb" Depends)
 # Every shared library the binaries need comes from a package in Depends.
 dpkg-deb -x "$deb" "$out/root"
 for binary in "$out/root/usr/bin/kvmvncd" "$out/root/usr/bin/kvmvncctl"; do
-    for library in $(objdump -p "$binary" | awk '/NEEDED/ {print $2}'); do
+    for library in $(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
         path=$(ldconfig -p | awk -v lib="$library" '$1 == lib && !found {print $NF; found = 1}')
         [[ -n "$path" ]] || fail "$library (of $binary) not found on this system"
         # dpkg knows the path it installed (/lib or /usr/lib on a merged /usr).
@@ -51,7 +53,9 @@ for binary in "$out/root/usr/bin/kvmvncd" "$out/root/usr/bin/kvmvncctl"; do
 done
 
 # The packaged programs run.
-"$out/root/usr/bin/kvmvncd" --version >/dev/null || fail "kvmvncd --version"
+emulator=(${KVMVNC_EMULATOR:-})
+"${emulator[@]}" "$out/root/usr/bin/kvmvncd" --version >/dev/null || fail "kvmvncd --version"
+"${emulator[@]}" "$out/root/usr/bin/kvmvncctl" --help >/dev/null 2>&1 || fail "kvmvncctl --help"
 usage=$("$out/root/usr/sbin/kvmvnc-gadget" 2>&1 || true)
 [[ "$usage" == *"kvmvnc-gadget up"* ]] || fail "kvmvnc-gadget usage: $usage"
 
