@@ -157,6 +157,12 @@ const std::vector<Key> &keys() {
         intKey("server", "max_clients", "16", 1, 256,
                "Viewers served at once; further connections are refused.",
                [](Config &c) -> int & { return c.server.maxClients; }),
+        boolKey("server", "xvp", "true",
+                "Offer xvp, which gives noVNC its power menu (when ATX control is on). "
+                "Programs built on libvncclient must handle the messages already in its "
+                "buffer before waiting on the socket (Remmina does; libvncserver's example "
+                "viewers do not and can stall at their first picture with xvp on).",
+                [](Config &c) -> bool & { return c.server.xvp; }),
         {"capture", "source", "virtual", "virtual or v4l2",
          "Where the picture comes from: the built-in virtual target, or a V4L2 device.",
          [](Config &config, std::string_view value) -> std::string {
@@ -295,10 +301,6 @@ const std::vector<Key> &keys() {
                "Pause after each character typed from pasted text (kvmvncctl type); each report "
                "already waits for the target to read the one before.",
                [](Config &c) -> int & { return c.hid.typeIntervalMs; }),
-        boolKey("server", "xvp", "false",
-                "Offer xvp, which gives noVNC its power menu. Off by default: with it, "
-                "libvncclient viewers (Remmina...) can stall at their first picture.",
-                [](Config &c) -> bool & { return c.server.xvp; }),
         targetKey("atx", "target",
                   "Where power and reset presses go: GPIO lines (device), the virtual "
                   "target, or none; auto picks the virtual target when capturing it.",

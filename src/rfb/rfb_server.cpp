@@ -165,10 +165,12 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     screen_->desktopName = desktopName_.c_str();
     screen_->newClientHook = newClientTrampoline;
     screen_->displayHook = beforeUpdate;
-    // libvncserver sends xvp's Init to every viewer that lists -309 once a
-    // hook is set; libvncclient viewers then stall at their first picture
-    // now and then (DaemonTest.FourKTightRectanglesAreAtMost2048Wide under
-    // load), so it is opt-in until that is understood.
+    // With a hook set, libvncserver sends xvp's Init to every viewer that
+    // lists -309, usually in the same TCP segment as the first update. A
+    // libvncclient loop that only select()s the socket handles the Init and
+    // then waits with the update unread in its buffer (see
+    // tests/support/test_viewer.cpp); [server] xvp = false is the way out
+    // for such a viewer.
     if (options.xvp && options.control)
         screen_->xvpHook = xvpTrampoline;
     screen_->displayFinishedHook = afterUpdate;

@@ -77,8 +77,15 @@ bool TestViewer::pump(std::chrono::milliseconds timeout) {
     do {
         auto left = std::chrono::duration_cast<std::chrono::microseconds>(
             deadline - std::chrono::steady_clock::now());
-        int ready =
-            WaitForMessage(client_, static_cast<unsigned>(std::max<int64_t>(left.count(), 0)));
+        // libvncclient reads ahead up to 8 KiB into client->buf, but
+        // WaitForMessage() only select()s the socket: messages already in
+        // that buffer would wait for the server's next bytes, which may never
+        // come (the server waits for the request that handling them sends).
+        // Remmina and Guacamole check `buffered` the same way (GUAC-1056).
+        int ready = client_->buffered > 0
+                        ? 1
+                        : WaitForMessage(client_,
+                                         static_cast<unsigned>(std::max<int64_t>(left.count(), 0)));
         if (ready < 0) {
             alive_ = false;
             error_ = "wait failed";

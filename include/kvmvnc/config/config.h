@@ -19,7 +19,7 @@ struct ServerSection {
     std::string passwdFile;  // absolute, or empty for no authentication
     std::string desktopName = "kvmvnc";
     int maxClients = 16;
-    bool xvp = false;  // noVNC's power menu; see --help-config
+    bool xvp = true;  // noVNC's power menu; see --help-config
 };
 
 struct CaptureSection {
