@@ -2,7 +2,7 @@
 // noVNC's own power menu against kvmvncd, in a real browser: Debian's noVNC
 // (vnc.html, the UI people serve) in Debian's Chromium, driven by
 // playwright-core, connected over WebSocket to kvmvncd's RFB port on the
-// virtual target. kvmvncd offers xvp; noVNC shows its power button; its
+// virtual target. kvmvncd offers xvp by default; noVNC shows its power button; its
 // Shutdown presses the power button (the target shuts down: power LED off,
 // the viewer gets the no-signal screen) and its Reset powers the target on
 // again. The power state is read back with kvmvncctl, over RFB.
@@ -118,7 +118,7 @@ async function main() {
     const httpPort = await freePort();
     const config = path.join(work, 'kvmvnc.ini');
     fs.writeFileSync(config, [
-        '[server]', 'listen = 127.0.0.1', `port = ${vncPort}`, 'xvp = true',
+        '[server]', 'listen = 127.0.0.1', `port = ${vncPort}`,
         '[capture]', 'width = 1024', 'height = 768',
         '[virtual]', 'boot_seconds = 0', 'animate = false', ''].join('\n'));
     const daemonLog = [];
