@@ -19,6 +19,11 @@ CaptureThread::CaptureThread(std::unique_ptr<FrameSource> source, FrameMailbox &
 
 CaptureThread::~CaptureThread() { stop(); }
 
+Size CaptureThread::pictureSize() const {
+    const uint64_t packed = pictureSize_.load(std::memory_order_relaxed);
+    return {static_cast<int>(packed >> 32), static_cast<int>(packed & 0xffffffffu)};
+}
+
 void CaptureThread::start() {
     if (running_.exchange(true))
         return;
@@ -51,12 +56,17 @@ void CaptureThread::run() {
                 continue;
             LOG_WARN("capture", "%s: %s", signalStateTitle(status.state), status.detail.c_str());
             shown = status;
+            signal_.store(status.state, std::memory_order_relaxed);
             renderStatusScreen(status, lastSize_, *frame);
         } else {
             if (shown.state != SignalState::Ok || firstPicture)
                 LOG_INFO("capture", "picture from %s", source_->description().c_str());
             shown = SourceStatus{};
+            signal_.store(SignalState::Ok, std::memory_order_relaxed);
             lastSize_ = frame->size();
+            pictureSize_.store(static_cast<uint64_t>(lastSize_.width) << 32 |
+                                   static_cast<uint32_t>(lastSize_.height),
+                               std::memory_order_relaxed);
             captured_.fetch_add(1, std::memory_order_relaxed);
         }
         firstPicture = false;

@@ -28,6 +28,26 @@ const char *signalStateTitle(SignalState state) {
     return "NO SIGNAL";
 }
 
+const char *signalStateName(SignalState state) {
+    switch (state) {
+    case SignalState::Ok:
+        return "ok";
+    case SignalState::NoSignal:
+        return "no_signal";
+    case SignalState::NoSync:
+        return "no_sync";
+    case SignalState::OutOfRange:
+        return "out_of_range";
+    case SignalState::NoCable:
+        return "no_cable";
+    case SignalState::NoDevice:
+        return "no_device";
+    case SignalState::DeviceError:
+        return "device_error";
+    }
+    return "no_signal";
+}
+
 void renderStatusScreen(const SourceStatus &status, Size size, Frame &out) {
     out.allocate(size.width, size.height);
     gfx::Canvas canvas(out.pixels.data(), out.width, out.height, out.stride);

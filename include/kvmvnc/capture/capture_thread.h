@@ -29,6 +29,10 @@ public:
     void stop();
 
     uint64_t framesCaptured() const { return captured_.load(std::memory_order_relaxed); }
+    // The state the viewers see (Ok while pictures flow) and the size of the
+    // last picture. Any thread.
+    SignalState signalState() const { return signal_.load(std::memory_order_relaxed); }
+    Size pictureSize() const;
 
 private:
     void run();
@@ -38,6 +42,8 @@ private:
     Size lastSize_;
     std::atomic<bool> running_{false};
     std::atomic<uint64_t> captured_{0};
+    std::atomic<SignalState> signal_{SignalState::Ok};
+    std::atomic<uint64_t> pictureSize_{0};  // width << 32 | height
     std::thread thread_;
 };
 

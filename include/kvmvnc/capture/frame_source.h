@@ -23,6 +23,8 @@ enum class SignalState {
 
 // "NO SIGNAL", "NO DEVICE", ... as shown on the status screen.
 const char *signalStateTitle(SignalState state);
+// "ok", "no_signal", ... for metrics and scripts.
+const char *signalStateName(SignalState state);
 
 struct SourceStatus {
     SignalState state = SignalState::Ok;

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+// The health stage: how the board itself is doing (heat, power), next to
+// what the other stages already know (capture, viewers).
+namespace kvmvnc::health {
+
+// The Raspberry Pi firmware's throttling flags, the bits of
+// `vcgencmd get_throttled`: bits 0-3 hold now, bits 16-19 the same
+// conditions "has occurred since boot".
+namespace throttle {
+inline constexpr uint32_t kUnderVoltage = 1u << 0;
+inline constexpr uint32_t kFrequencyCapped = 1u << 1;
+inline constexpr uint32_t kThrottled = 1u << 2;
+inline constexpr uint32_t kSoftTemperatureLimit = 1u << 3;
+inline constexpr uint32_t kNowMask = 0xfu;
+inline constexpr int kOccurredShift = 16;
+inline constexpr uint32_t kOccurredMask = kNowMask << kOccurredShift;
+}  // namespace throttle
+
+// "under-voltage, throttled" for the bits in `flags & kNowMask` (or in the
+// "occurred" half shifted down by the caller); "" when none.
+std::string throttleFlagNames(uint32_t nowBits);
+
+struct SocReading {
+    std::optional<int32_t> milliCelsius;  // SoC temperature
+    std::optional<uint32_t> throttled;    // throttle:: bits
+};
+
+// Reads the SoC's temperature and the Pi's throttling flags from sysfs, found
+// once at construction under `sysfsRoot` (so tests use recorded trees):
+//  - temperature: the thermal zone whose type names the CPU or SoC
+//    ("cpu-thermal" on a Pi, "x86_pkg_temp" on a PC), else thermal_zone0;
+//  - throttling: the firmware's get_throttled file (hex, all the bits) where
+//    the kernel still has it, else the rpi_volt hwmon's in0_lcrit_alarm
+//    (under-voltage seen in the firmware's last poll, about 2 s: bit 0 only).
+// vcgencmd is not run: it needs /dev/vchiq, which the daemon's user lacks,
+// and the same numbers are in sysfs.
+//
+// read() opens the files anew each time; any thread, no state.
+class SocSensors {
+public:
+    explicit SocSensors(std::filesystem::path sysfsRoot = "/sys");
+
+    SocReading read() const;
+    // What was found, for the start-up log: "temperature from thermal_zone0
+    // (cpu-thermal), throttling from get_throttled".
+    std::string description() const;
+
+private:
+    std::filesystem::path temperatureFile_;
+    std::string temperatureName_;
+    std::filesystem::path throttledFile_;      // hex bits
+    std::filesystem::path underVoltageAlarm_;  // 0 or 1
+};
+
+}  // namespace kvmvnc::health
