@@ -136,6 +136,9 @@ struct ControlService::Impl {
     std::map<uint32_t, Upload> uploads;
     uint32_t nextUploadId = 1;
 
+    std::mutex healthMutex;  // guards health
+    HealthStateBody health;
+
     std::mutex driveMutex;  // one drive operation at a time
     std::atomic<bool> hostListening{true};
 
@@ -242,6 +245,8 @@ uint32_t ControlService::features() const {
         features |= feature::kMassStorage;
     if (impl_->devices.typer)
         features |= feature::kKeyboard;
+    if (impl_->devices.health)
+        features |= feature::kHealth;
     return features;
 }
 
@@ -263,6 +268,10 @@ void ControlService::announce(ControlSession &session) {
                                          encode(bodyOf(impl_->devices.drive->state()))));
     if (impl_->devices.typer)
         session.send(encodeServerMessage(ServerMessage::InputState, encode(impl_->inputState())));
+    if (impl_->devices.health) {
+        std::lock_guard healthLock(impl_->healthMutex);
+        session.send(encodeServerMessage(ServerMessage::HealthState, encode(impl_->health)));
+    }
     impl_->announced.push_back(&session);
 }
 
@@ -285,6 +294,15 @@ void ControlService::remove(ControlSession &session) {
 void ControlService::setHostListening(bool listening) {
     if (impl_->hostListening.exchange(listening) != listening)
         impl_->pushInputState();
+}
+
+void ControlService::setHealth(const HealthStateBody &health) {
+    {
+        std::lock_guard lock(impl_->healthMutex);
+        impl_->health = health;
+    }
+    if (impl_->devices.health)
+        impl_->push(ServerMessage::HealthState, encode(health));
 }
 
 std::vector<uint8_t> ControlService::refuse(uint32_t requestId, Status status,
@@ -312,7 +330,8 @@ std::vector<uint8_t> ControlService::handle(ControlSession &session, const Reque
 Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
                                        const std::vector<uint8_t> &payload) {
     const bool changes = opcode != Request::AtxGetState && opcode != Request::DriveGetState &&
-                         opcode != Request::ImageList && opcode != Request::InputGetState;
+                         opcode != Request::ImageList && opcode != Request::InputGetState &&
+                         opcode != Request::HealthGetState;
     switch (opcode) {
     case Request::AtxGetState:
     case Request::AtxAction:
@@ -328,6 +347,14 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
     case Request::TypeText:
     case Request::TypeCancel:
         break;
+    case Request::HealthGetState: {
+        if (!payload.empty())
+            return fail(Status::Malformed, "HealthGetState takes no payload");
+        if (!devices.health)
+            return fail(Status::Unsupported, "no health monitor runs");
+        std::lock_guard lock(healthMutex);
+        return {Status::Ok, {}, encode(health)};
+    }
     default:
         return fail(Status::UnknownOpcode,
                     "unknown request 0x" + std::to_string(static_cast<unsigned>(opcode)));
@@ -408,6 +435,8 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
         pushDriveState();
         return outcome;
     }
+    case Request::HealthGetState:
+        break;  // answered above
     }
     return fail(Status::UnknownOpcode, "unknown request");
 }

@@ -438,4 +438,35 @@ std::optional<TypeProgressBody> decodeTypeProgress(const std::vector<uint8_t> &p
     return progress;
 }
 
+std::vector<uint8_t> encode(const HealthStateBody &state) {
+    ByteWriter writer;
+    writer.u8(static_cast<uint8_t>((state.temperatureKnown ? 1 : 0) |
+                                   (state.throttlingKnown ? 2 : 0) | (state.hot ? 4 : 0)));
+    writer.u8(state.signal);
+    writer.u16(state.viewers);
+    writer.u32(static_cast<uint32_t>(state.milliCelsius));
+    writer.u32(state.throttled);
+    writer.u32(state.fpsHundredths);
+    writer.u16(state.width);
+    writer.u16(state.height);
+    return std::move(writer.bytes());
+}
+
+std::optional<HealthStateBody> decodeHealthState(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    HealthStateBody state;
+    uint8_t flags = 0;
+    uint32_t milliCelsius = 0;
+    if (!reader.u8(flags) || !reader.u8(state.signal) || !reader.u16(state.viewers) ||
+        !reader.u32(milliCelsius) || !reader.u32(state.throttled) ||
+        !reader.u32(state.fpsHundredths) || !reader.u16(state.width) || !reader.u16(state.height) ||
+        !reader.finished() || state.signal > kMaxSignalState)
+        return std::nullopt;
+    state.temperatureKnown = flags & 1;
+    state.throttlingKnown = flags & 2;
+    state.hot = flags & 4;
+    state.milliCelsius = static_cast<int32_t>(milliCelsius);
+    return state;
+}
+
 }  // namespace kvmvnc::control

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "kvmvnc/ctl/control_client.h"
+#include "kvmvnc/health/throttle_flags.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
 
 namespace kvmvnc::ctl {
@@ -134,6 +136,36 @@ void printInput(const control::InputStateBody &state) {
                 state.hostListening ? "the target is listening"
                                     : "the target is NOT listening (off, asleep or unplugged)",
                 state.typing ? ", typing pasted text" : "");
+}
+
+void printHealth(const control::HealthStateBody &state) {
+    static constexpr const char *kSignals[] = {"picture",      "NO SIGNAL", "NO SYNC",
+                                               "OUT OF RANGE", "NO CABLE",  "NO CAPTURE DEVICE",
+                                               "CAPTURE ERROR"};
+    std::string board;
+    if (state.temperatureKnown) {
+        char text[64];
+        std::snprintf(text, sizeof text, "SoC %.1f C%s", state.milliCelsius / 1000.0,
+                      state.hot ? " (TOO HOT)" : "");
+        board = text;
+    }
+    if (state.throttlingKnown) {
+        namespace throttle = health::throttle;
+        const std::string now = health::throttleFlagNames(state.throttled & throttle::kNowMask);
+        const std::string past = health::throttleFlagNames(
+            (state.throttled & throttle::kOccurredMask) >> throttle::kOccurredShift);
+        board += board.empty() ? "" : ", ";
+        board += now.empty() ? "power and clock fine" : now + " NOW";
+        if (!past.empty())
+            board += "; since boot: " + past;
+    }
+    std::printf("health: %s\n", board.empty() ? "no sensors" : board.c_str());
+    if (state.signal == 0)
+        std::printf("capture: picture %ux%u at %.1f fps\n", state.width, state.height,
+                    state.fpsHundredths / 100.0);
+    else
+        std::printf("capture: %s\n", kSignals[std::min<size_t>(state.signal, 6)]);
+    std::printf("viewers: %u connected\n", state.viewers);
 }
 
 int atxCommand(const Options &options) {
@@ -517,6 +549,7 @@ int statusCommand(const Options &options) {
         {control::feature::kAtx, Request::AtxGetState, "atx", "power: no ATX control"},
         {control::feature::kMassStorage, Request::DriveGetState, "drive",
          "drive: no virtual media"},
+        {control::feature::kHealth, Request::HealthGetState, "health", "health: not monitored"},
     };
     for (const Part &part : parts) {
         if (!(hello.features & part.feature)) {
@@ -534,6 +567,10 @@ int statusCommand(const Options &options) {
         } else if (part.request == Request::AtxGetState) {
             if (auto state = control::decodeAtxState(reply->result); (decoded = state.has_value()))
                 printAtx(*state);
+        } else if (part.request == Request::HealthGetState) {
+            if (auto state = control::decodeHealthState(reply->result);
+                (decoded = state.has_value()))
+                printHealth(*state);
         } else if (auto state = control::decodeDriveState(reply->result);
                    (decoded = state.has_value())) {
             printDrive(*state);

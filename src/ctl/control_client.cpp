@@ -158,6 +158,10 @@ bool ControlClient::readMessage() {
         if (auto progress = control::decodeTypeProgress(payload))
             typing_ = *progress;
         break;
+    case control::ServerMessage::HealthState:
+        if (auto state = control::decodeHealthState(payload))
+            health_ = *state;
+        break;
     }
     return true;  // unknown opcodes are skipped, as the protocol allows
 }

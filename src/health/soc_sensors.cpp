@@ -69,24 +69,6 @@ bool pathExists(const fs::path &path) {
 
 }  // namespace
 
-std::string throttleFlagNames(uint32_t nowBits) {
-    static constexpr std::pair<uint32_t, const char *> kNames[] = {
-        {throttle::kUnderVoltage, "under-voltage"},
-        {throttle::kFrequencyCapped, "frequency capped"},
-        {throttle::kThrottled, "throttled"},
-        {throttle::kSoftTemperatureLimit, "soft temperature limit"},
-    };
-    std::string names;
-    for (auto [bit, name] : kNames) {
-        if (!(nowBits & bit))
-            continue;
-        if (!names.empty())
-            names += ", ";
-        names += name;
-    }
-    return names;
-}
-
 SocSensors::SocSensors(fs::path sysfsRoot) {
     std::optional<fs::path> firstZone;
     for (const fs::path &zone : numberedEntries(sysfsRoot / "class/thermal", "thermal_zone")) {

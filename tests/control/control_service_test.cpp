@@ -373,6 +373,47 @@ TEST_F(ControlServiceTypingTest, ALeavingSessionStopsItsTyping) {
         << "a key was left pressed";
 }
 
+TEST(ControlServiceHealthTest, AnnouncedSessionsGetTheHealthAndEveryChange) {
+    ControlDevices devices;
+    devices.health = true;
+    ControlService service(devices);
+    RecordingSession viewer{1, false};
+    HealthStateBody first;
+    first.temperatureKnown = true;
+    first.milliCelsius = 51000;
+    first.viewers = 1;
+    service.setHealth(first);
+    service.announce(viewer);
+    EXPECT_EQ(decodeHello(viewer.sent(ServerMessage::Hello).at(0))->features, feature::kHealth);
+    auto states = viewer.sent(ServerMessage::HealthState);
+    ASSERT_EQ(states.size(), 1u);
+    EXPECT_EQ(decodeHealthState(states[0]), first);
+
+    HealthStateBody second = first;
+    second.throttlingKnown = true;
+    second.throttled = 1;
+    service.setHealth(second);
+    states = viewer.sent(ServerMessage::HealthState);
+    ASSERT_EQ(states.size(), 2u);
+    EXPECT_EQ(decodeHealthState(states[1]), second);
+
+    // View-only connections may ask, too.
+    const auto message =
+        service.handle(viewer, {static_cast<uint8_t>(Request::HealthGetState), 7, 0}, {});
+    auto reply = decodeReply({message.begin() + kServerHeaderSize, message.end()});
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, Status::Ok);
+    EXPECT_EQ(decodeHealthState(reply->result), second);
+    const auto malformed =
+        service.handle(viewer, {static_cast<uint8_t>(Request::HealthGetState), 8, 1}, {0});
+    EXPECT_EQ(decodeReply({malformed.begin() + kServerHeaderSize, malformed.end()})->status,
+              Status::Malformed);
+
+    service.remove(viewer);
+    service.setHealth(first);
+    EXPECT_EQ(viewer.sent(ServerMessage::HealthState).size(), 2u) << "pushed after remove()";
+}
+
 TEST(ControlServiceWithoutDevicesTest, SaysWhatIsMissing) {
     ControlService service({});
     RecordingSession session{1, true};
@@ -383,6 +424,7 @@ TEST(ControlServiceWithoutDevicesTest, SaysWhatIsMissing) {
     EXPECT_EQ(reply(Request::AtxGetState), Status::Unsupported);
     EXPECT_EQ(reply(Request::ImageList), Status::Unsupported);
     EXPECT_EQ(reply(Request::InputGetState), Status::Unsupported);
+    EXPECT_EQ(reply(Request::HealthGetState), Status::Unsupported);
     EXPECT_EQ(service.features(), 0u);
     EXPECT_FALSE(service.xvp(session, 2));
 }

@@ -152,6 +152,32 @@ TEST(ProtocolTest, KeyboardMessagesRoundTripAndRejectWhatDoesNotFit) {
     EXPECT_FALSE(decodeTypeProgress({0, 0, 0, 2, 0, 0, 0, 1, 0}));  // typed more than total
 }
 
+TEST(ProtocolTest, HealthStateRoundTripsAndRejectsWhatDoesNotFit) {
+    HealthStateBody health;
+    health.temperatureKnown = true;
+    health.throttlingKnown = true;
+    health.hot = true;
+    health.signal = 1;
+    health.viewers = 3;
+    health.milliCelsius = -5250;  // signed: a cold start outdoors
+    health.throttled = 0x50005;
+    health.fpsHundredths = 5994;
+    health.width = 1920;
+    health.height = 1080;
+    const std::vector<uint8_t> bytes = encode(health);
+    ASSERT_EQ(bytes.size(), 20u);
+    EXPECT_EQ(bytes[0], 0x07);
+    EXPECT_EQ(decodeHealthState(bytes), health);
+    for (size_t cut = 0; cut < bytes.size(); ++cut)
+        EXPECT_FALSE(decodeHealthState({bytes.begin(), bytes.begin() + cut})) << cut;
+    std::vector<uint8_t> longer = bytes;
+    longer.push_back(0);
+    EXPECT_FALSE(decodeHealthState(longer));
+    std::vector<uint8_t> unknownSignal = bytes;
+    unknownSignal[1] = kMaxSignalState + 1;
+    EXPECT_FALSE(decodeHealthState(unknownSignal));
+}
+
 TEST(ProtocolTest, ReaderNeverReadsPastTheEnd) {
     const uint8_t bytes[3] = {1, 2, 3};
     ByteReader reader(bytes, sizeof(bytes));

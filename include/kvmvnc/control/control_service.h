@@ -38,6 +38,7 @@ struct ControlDevices {
     msd::ImageStore *store = nullptr;
     msd::Drive *drive = nullptr;
     input::TextTyper *typer = nullptr;  // the keyboard: its state, and pasting text
+    bool health = false;                // a health monitor calls setHealth()
 };
 
 // The server side of docs/protocol.md: answers requests, runs them against
@@ -76,6 +77,10 @@ public:
     // Whether the target's USB host reads the keyboard; pushed to every
     // announced session on change. Any thread.
     void setHostListening(bool listening);
+
+    // The device's health, pushed to every announced session as HealthState
+    // (the caller decides when a change is worth it). Any thread.
+    void setHealth(const HealthStateBody &health);
 
     // xvp (noVNC's power menu): 2 shutdown, 3 reboot, 4 reset. False when
     // refused (view-only, no ATX, busy, unknown code).

@@ -38,6 +38,7 @@ enum class Request : uint8_t {
     InputGetState = 0x30,
     TypeText = 0x31,
     TypeCancel = 0x32,
+    HealthGetState = 0x40,
 };
 
 enum class ServerMessage : uint8_t {
@@ -48,6 +49,7 @@ enum class ServerMessage : uint8_t {
     UploadProgress = 0x21,
     InputState = 0x30,
     TypeProgress = 0x31,
+    HealthState = 0x40,
 };
 
 enum class Status : uint16_t {
@@ -78,6 +80,7 @@ inline constexpr uint32_t kAtx = 1;
 inline constexpr uint32_t kWakeOnLan = 2;
 inline constexpr uint32_t kMassStorage = 4;
 inline constexpr uint32_t kKeyboard = 8;  // InputState and typing text
+inline constexpr uint32_t kHealth = 16;   // HealthState
 }  // namespace feature
 
 // Appends big-endian fields.
@@ -251,5 +254,23 @@ struct TypeProgressBody {
 };
 std::vector<uint8_t> encode(const TypeProgressBody &progress);
 std::optional<TypeProgressBody> decodeTypeProgress(const std::vector<uint8_t> &payload);
+
+// The device's own health (docs/protocol.md, HealthState).
+struct HealthStateBody {
+    bool temperatureKnown = false;
+    bool throttlingKnown = false;
+    bool hot = false;
+    uint8_t signal = 0;  // 0 picture, 1 no signal, ... 6 capture error
+    uint16_t viewers = 0;
+    int32_t milliCelsius = 0;
+    uint32_t throttled = 0;  // the Raspberry Pi firmware's get_throttled bits
+    uint32_t fpsHundredths = 0;
+    uint16_t width = 0;
+    uint16_t height = 0;
+    bool operator==(const HealthStateBody &) const = default;
+};
+inline constexpr uint8_t kMaxSignalState = 6;
+std::vector<uint8_t> encode(const HealthStateBody &state);
+std::optional<HealthStateBody> decodeHealthState(const std::vector<uint8_t> &payload);
 
 }  // namespace kvmvnc::control

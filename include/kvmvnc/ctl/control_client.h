@@ -43,6 +43,7 @@ public:
     const std::optional<control::AtxStateBody> &atxState() const { return atx_; }
     const std::optional<control::DriveStateBody> &driveState() const { return drive_; }
     const std::optional<control::InputStateBody> &inputState() const { return input_; }
+    const std::optional<control::HealthStateBody> &healthState() const { return health_; }
     // The latest TypeProgress pushed to this connection.
     const std::optional<control::TypeProgressBody> &typeProgress() const { return typing_; }
     // Reads server messages until `done()` holds (true) or the connection
@@ -73,6 +74,7 @@ private:
     std::optional<control::AtxStateBody> atx_;
     std::optional<control::DriveStateBody> drive_;
     std::optional<control::InputStateBody> input_;
+    std::optional<control::HealthStateBody> health_;
     std::optional<control::TypeProgressBody> typing_;
     std::function<void(const control::UploadProgressBody &)> progressListener_;
     std::vector<control::Reply> replies_;  // arrived, not yet claimed

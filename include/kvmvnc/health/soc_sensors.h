@@ -6,26 +6,9 @@
 #include <optional>
 #include <string>
 
-// The health stage: how the board itself is doing (heat, power), next to
-// what the other stages already know (capture, viewers).
+#include "kvmvnc/health/throttle_flags.h"
+
 namespace kvmvnc::health {
-
-// The Raspberry Pi firmware's throttling flags, the bits of
-// `vcgencmd get_throttled`: bits 0-3 hold now, bits 16-19 the same
-// conditions "has occurred since boot".
-namespace throttle {
-inline constexpr uint32_t kUnderVoltage = 1u << 0;
-inline constexpr uint32_t kFrequencyCapped = 1u << 1;
-inline constexpr uint32_t kThrottled = 1u << 2;
-inline constexpr uint32_t kSoftTemperatureLimit = 1u << 3;
-inline constexpr uint32_t kNowMask = 0xfu;
-inline constexpr int kOccurredShift = 16;
-inline constexpr uint32_t kOccurredMask = kNowMask << kOccurredShift;
-}  // namespace throttle
-
-// "under-voltage, throttled" for the bits in `flags & kNowMask` (or in the
-// "occurred" half shifted down by the caller); "" when none.
-std::string throttleFlagNames(uint32_t nowBits);
 
 struct SocReading {
     std::optional<int32_t> milliCelsius;  // SoC temperature
