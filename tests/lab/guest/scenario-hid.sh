@@ -70,6 +70,11 @@ cmd_events_start() {
         set -- $device
         cat "$2" >"/tmp/$1.events" &
         echo $! >>/tmp/events.pids
+        # Events reach only readers that have the device open: return once
+        # cat has it (its fd 3), or a report sent right after this verb is
+        # lost to the recording.
+        lab_wait "[ \"\$(readlink /proc/$!/fd/3)\" = '$2' ]" 5 ||
+            { echo "the $1 recorder did not open $2"; return 1; }
     done
     echo "recording $kbd $mouse $rel"
 }
