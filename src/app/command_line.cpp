@@ -50,6 +50,8 @@ std::string usageText() {
            "\n"
            "Serves the screen of the machine behind this KVM to VNC (RFB) viewers.\n"
            "Without --config it runs the built-in virtual target on port 5900.\n"
+           "SIGHUP (systemctl reload) reads FILE and its password file again; the keys\n"
+           "it cannot change live are logged as needing a restart (see --help-config).\n"
            "\n"
            "  -c, --config FILE  read settings from the INI file FILE\n"
            "      --check-config check the configuration and exit\n"
@@ -109,7 +111,7 @@ int kvmvncdMain(int argc, char **argv) {
         return 0;
     }
 
-    Daemon::blockStopSignals();
+    Daemon::blockDaemonSignals();
     try {
         Daemon daemon(cfg);
         return daemon.run();

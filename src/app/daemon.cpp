@@ -49,18 +49,6 @@ private:
     input::InputRouter &router_;
 };
 
-std::shared_ptr<const input::KeysymMap> loadLayout(const config::HidSection &hid) {
-    std::vector<std::string> dirs;
-    if (!hid.keymapsDir.empty())
-        dirs.push_back(hid.keymapsDir);
-    else
-        dirs = {KVMVNC_KEYMAPS_INSTALL_DIR, KVMVNC_KEYMAPS_BUILD_DIR};
-    auto layout =
-        std::make_shared<const input::KeysymMap>(input::KeysymMap::forLayout(hid.layout, dirs));
-    LOG_INFO(kLog, "keyboard layout %s (%zu keysyms)", layout->name().c_str(), layout->size());
-    return layout;
-}
-
 // Auto means the virtual target's when capturing it, else the device.
 config::DeviceTarget resolve(config::DeviceTarget target, bool haveMachine) {
     if (target == config::DeviceTarget::Auto)
@@ -111,13 +99,20 @@ std::unique_ptr<atx::AtxController> makeAtx(
     return controller;
 }
 
-}  // namespace
-
-void Daemon::blockStopSignals() {
+// What run() waits for: SIGINT and SIGTERM stop, SIGHUP reloads.
+sigset_t daemonSignals() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+}  // namespace
+
+void Daemon::blockDaemonSignals() {
+    const sigset_t set = daemonSignals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -140,7 +135,7 @@ Daemon::Daemon(const config::Config &cfg) {
         LOG_WARN(kLog, "**********************************************************");
     }
 
-    std::shared_ptr<const input::KeysymMap> layout = loadLayout(cfg.hid);
+    std::shared_ptr<const input::KeysymMap> layout = loadKeyboardLayout(cfg.hid);
 
     std::unique_ptr<capture::FrameSource> source;
     Size startSize;
@@ -234,6 +229,7 @@ Daemon::Daemon(const config::Config &cfg) {
     pump_ = std::make_unique<FramePump>(mailbox_, *server_);
     pump_->start();
     capture_->start();
+    reloader_ = std::make_unique<ConfigReloader>(cfg, ReloadTargets{*server_, *router_, *typer_});
 }
 
 Daemon::~Daemon() {
@@ -253,13 +249,15 @@ Daemon::~Daemon() {
 }
 
 int Daemon::run() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    const sigset_t set = daemonSignals();
     int signalNumber = 0;
-    if (sigwait(&set, &signalNumber) != 0)
-        return 1;
+    while (true) {
+        if (sigwait(&set, &signalNumber) != 0)
+            return 1;
+        if (signalNumber != SIGHUP)
+            break;
+        reloader_->reload();
+    }
     PumpStats stats = pump_->stats();
     LOG_INFO(kLog, "%s: stopping after %llu frames (%llu changed, %llu tiles, %llu resizes)",
              strsignal(signalNumber), static_cast<unsigned long long>(stats.frames),

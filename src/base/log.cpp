@@ -28,6 +28,14 @@ const char *levelTag(Level level) {
     return "?";
 }
 
+constexpr struct {
+    const char *name;
+    Level level;
+} kNames[] = {{"debug", Level::Debug},
+              {"info", Level::Info},
+              {"warning", Level::Warning},
+              {"error", Level::Error}};
+
 }  // namespace
 
 void setLevel(Level level) { gLevel.store(level, std::memory_order_relaxed); }
@@ -35,13 +43,6 @@ void setLevel(Level level) { gLevel.store(level, std::memory_order_relaxed); }
 Level level() { return gLevel.load(std::memory_order_relaxed); }
 
 bool parseLevel(const char *text, Level &out) {
-    static constexpr struct {
-        const char *name;
-        Level level;
-    } kNames[] = {{"debug", Level::Debug},
-                  {"info", Level::Info},
-                  {"warning", Level::Warning},
-                  {"error", Level::Error}};
     for (const auto &entry : kNames) {
         if (std::strcmp(text, entry.name) == 0) {
             out = entry.level;
@@ -49,6 +50,13 @@ bool parseLevel(const char *text, Level &out) {
         }
     }
     return false;
+}
+
+const char *levelName(Level level) {
+    for (const auto &entry : kNames)
+        if (entry.level == level)
+            return entry.name;
+    return "?";
 }
 
 void write(Level lvl, const char *category, const char *format, ...) {

@@ -20,6 +20,9 @@ namespace {
 
 // Parses `value` into the config; returns an error text, or "" when valid.
 using Setter = std::function<std::string(Config &, std::string_view value)>;
+// The key's value in a config, as the INI file would say it: compares two
+// configs, names what a reload changed, and copies a value with the setter.
+using Getter = std::function<std::string(const Config &)>;
 
 struct Key {
     const char *section;
@@ -28,7 +31,15 @@ struct Key {
     std::string range;
     const char *help;
     Setter set;
+    Getter get;
+    Reload reload = Reload::Restart;
 };
+
+// Marks a key that `systemctl reload` applies to the running daemon.
+Key live(Key key) {
+    key.reload = Reload::Live;
+    return key;
+}
 
 std::string trimmed(std::string_view text) {
     size_t begin = text.find_first_not_of(" \t");
@@ -44,8 +55,11 @@ std::string lower(std::string_view text) {
     return out;
 }
 
+// `field` is a generic lambda returning the member, for a Config or a const
+// one: the setter writes through it, the getter reads.
+template <typename Field>
 Key intKey(const char *section, const char *name, const char *defaultValue, int min, int max,
-           const char *help, std::function<int &(Config &)> field, int specialValue = -2,
+           const char *help, Field field, int specialValue = -2,
            const char *specialMeaning = nullptr) {
     std::string range = std::to_string(min) + ".." + std::to_string(max);
     if (specialMeaning)
@@ -64,11 +78,13 @@ Key intKey(const char *section, const char *name, const char *defaultValue, int 
                     return std::to_string(parsed) + " is out of range " + range;
                 field(config) = parsed;
                 return {};
-            }};
+            },
+            [=](const Config &config) { return std::to_string(field(config)); }};
 }
 
+template <typename Field>
 Key boolKey(const char *section, const char *name, const char *defaultValue, const char *help,
-            std::function<bool &(Config &)> field) {
+            Field field) {
     return {section,
             name,
             defaultValue,
@@ -83,11 +99,12 @@ Key boolKey(const char *section, const char *name, const char *defaultValue, con
                 else
                     return "'" + std::string(value) + "' is not true or false";
                 return {};
-            }};
+            },
+            [=](const Config &config) -> std::string { return field(config) ? "true" : "false"; }};
 }
 
-Key targetKey(const char *section, const char *name, const char *help,
-              std::function<DeviceTarget &(Config &)> field) {
+template <typename Field>
+Key targetKey(const char *section, const char *name, const char *help, Field field) {
     return {section,
             name,
             "auto",
@@ -106,6 +123,19 @@ Key targetKey(const char *section, const char *name, const char *help,
                 else
                     return "'" + std::string(value) + "' is not auto, device, virtual or none";
                 return {};
+            },
+            [=](const Config &config) -> std::string {
+                switch (field(config)) {
+                case DeviceTarget::Auto:
+                    return "auto";
+                case DeviceTarget::Device:
+                    return "device";
+                case DeviceTarget::Virtual:
+                    return "virtual";
+                case DeviceTarget::None:
+                    return "none";
+                }
+                return "?";
             }};
 }
 
@@ -137,32 +167,40 @@ const std::vector<Key> &keys() {
                  return "'" + address + "' is not an IPv4 or IPv6 address";
              config.server.listen = address;
              return {};
-         }},
-        intKey("server", "port", "5900", 1, 65535, "TCP port for RFB (VNC) clients.",
-               [](Config &c) -> int & { return c.server.port; }),
-        {"server", "passwd_file", "", "a path (relative to this file)",
-         "TigerVNC vncpasswd file: full password, then optionally the view-only one. "
-         "Unset: no authentication (a warning is logged).",
-         [](Config &config, std::string_view value) -> std::string {
-             config.server.passwdFile = std::string(value);
-             return {};
-         }},
-        {"server", "desktop_name", "kvmvnc", "text", "Name viewers show in their title bar.",
-         [](Config &config, std::string_view value) -> std::string {
-             if (value.empty())
-                 return "must not be empty";
-             config.server.desktopName = std::string(value);
-             return {};
-         }},
-        intKey("server", "max_clients", "16", 1, 256,
-               "Viewers served at once; further connections are refused.",
-               [](Config &c) -> int & { return c.server.maxClients; }),
-        boolKey("server", "xvp", "true",
-                "Offer xvp, which gives noVNC its power menu (when ATX control is on). "
-                "Programs built on libvncclient must handle the messages already in its "
-                "buffer before waiting on the socket (Remmina does; libvncserver's example "
-                "viewers do not and can stall at their first picture with xvp on).",
-                [](Config &c) -> bool & { return c.server.xvp; }),
+         },
+         [](const Config &c) -> std::string { return c.server.listen; }},
+        intKey(
+            "server", "port", "5900", 1, 65535, "TCP port for RFB (VNC) clients.",
+            [](auto &c) -> auto & { return c.server.port; }),
+        live(Key{"server", "passwd_file", "", "a path (relative to this file)",
+                 "TigerVNC vncpasswd file: full password, then optionally the view-only one. "
+                 "Unset: no authentication (a warning is logged). A reload reads the file again "
+                 "and checks new viewers against it; unsetting the key needs a restart.",
+                 [](Config &config, std::string_view value) -> std::string {
+                     config.server.passwdFile = std::string(value);
+                     return {};
+                 },
+                 [](const Config &c) -> std::string { return c.server.passwdFile; }}),
+        live(Key{"server", "desktop_name", "kvmvnc", "text",
+                 "Name viewers show in their title bar.",
+                 [](Config &config, std::string_view value) -> std::string {
+                     if (value.empty())
+                         return "must not be empty";
+                     config.server.desktopName = std::string(value);
+                     return {};
+                 },
+                 [](const Config &c) -> std::string { return c.server.desktopName; }}),
+        live(intKey(
+            "server", "max_clients", "16", 1, 256,
+            "Viewers served at once; further connections are refused.",
+            [](auto &c) -> auto & { return c.server.maxClients; })),
+        boolKey(
+            "server", "xvp", "true",
+            "Offer xvp, which gives noVNC its power menu (when ATX control is on). "
+            "Programs built on libvncclient must handle the messages already in its "
+            "buffer before waiting on the socket (Remmina does; libvncserver's example "
+            "viewers do not and can stall at their first picture with xvp on).",
+            [](auto &c) -> auto & { return c.server.xvp; }),
         {"capture", "source", "virtual", "virtual or v4l2",
          "Where the picture comes from: the built-in virtual target, or a V4L2 device.",
          [](Config &config, std::string_view value) -> std::string {
@@ -174,6 +212,9 @@ const std::vector<Key> &keys() {
              else
                  return "'" + std::string(value) + "' is not virtual or v4l2";
              return {};
+         },
+         [](const Config &c) -> std::string {
+             return std::string(c.capture.source == SourceKind::V4l2 ? "v4l2" : "virtual");
          }},
         {"capture", "device", "/dev/video0", "a device path",
          "V4L2 capture device (source = v4l2).",
@@ -182,7 +223,8 @@ const std::vector<Key> &keys() {
                  return "must not be empty";
              config.capture.device = std::string(value);
              return {};
-         }},
+         },
+         [](const Config &c) -> std::string { return c.capture.device; }},
         {"capture", "format", "auto", "auto, YUYV, UYVY, RGB24, BGR24 or MJPEG",
          "Pixel format asked of the device; auto prefers UYVY on HDMI bridges and MJPEG on "
          "USB dongles.",
@@ -197,32 +239,38 @@ const std::vector<Key> &keys() {
                         "' is not auto, YUYV, UYVY, RGB24, BGR24 or MJPEG";
              config.capture.format = format;
              return {};
+         },
+         [](const Config &c) -> std::string {
+             return std::string(c.capture.format ? capture::pixelFormatName(*c.capture.format)
+                                                 : "auto");
          }},
         intKey(
             "capture", "width", "0", 160, 8192,
             "Picture width; 0 keeps the device's (1920 on the virtual target).",
-            [](Config &c) -> int & { return c.capture.width; }, 0, "auto"),
+            [](auto &c) -> auto & { return c.capture.width; }, 0, "auto"),
         intKey(
             "capture", "height", "0", 120, 8192,
             "Picture height; 0 keeps the device's (1080 on the virtual target).",
-            [](Config &c) -> int & { return c.capture.height; }, 0, "auto"),
+            [](auto &c) -> auto & { return c.capture.height; }, 0, "auto"),
         intKey(
             "capture", "fps", "0", 1, 240,
             "Frames per second asked of the source; 0 keeps the device's (30 on the "
             "virtual target).",
-            [](Config &c) -> int & { return c.capture.fps; }, 0, "auto"),
+            [](auto &c) -> auto & { return c.capture.fps; }, 0, "auto"),
         intKey(
             "capture", "input", "-1", 0, 63,
             "V4L2 input to select (vivid's HDMI input is 3); -1 keeps the current one.",
-            [](Config &c) -> int & { return c.capture.input; }, -1, "keep"),
-        intKey("virtual", "boot_seconds", "3", 0, 60,
-               "Seconds the virtual target shows its BIOS screen (720x400) after power-on "
-               "before its desktop.",
-               [](Config &c) -> int & { return c.virtualTarget.bootSeconds; }),
-        boolKey("virtual", "animate", "true",
-                "Moving element and clock on the virtual desktop; false gives a still "
-                "picture (tests, benchmarks).",
-                [](Config &c) -> bool & { return c.virtualTarget.animate; }),
+            [](auto &c) -> auto & { return c.capture.input; }, -1, "keep"),
+        intKey(
+            "virtual", "boot_seconds", "3", 0, 60,
+            "Seconds the virtual target shows its BIOS screen (720x400) after power-on "
+            "before its desktop.",
+            [](auto &c) -> auto & { return c.virtualTarget.bootSeconds; }),
+        boolKey(
+            "virtual", "animate", "true",
+            "Moving element and clock on the virtual desktop; false gives a still "
+            "picture (tests, benchmarks).",
+            [](auto &c) -> auto & { return c.virtualTarget.animate; }),
         {"hid", "target", "auto", "auto, gadget or virtual",
          "Where keyboard and mouse reports go: the USB gadget devices, or the virtual "
          "target; auto picks the virtual target when capturing it.",
@@ -237,6 +285,11 @@ const std::vector<Key> &keys() {
              else
                  return "'" + std::string(value) + "' is not auto, gadget or virtual";
              return {};
+         },
+         [](const Config &c) -> std::string {
+             return std::string(c.hid.target == HidTarget::Gadget    ? "gadget"
+                                : c.hid.target == HidTarget::Virtual ? "virtual"
+                                                                     : "auto");
          }},
         {"hid", "keyboard", "/dev/hidg0", "a path",
          "Keyboard gadget device; any path works (a FIFO or file receives the 8-byte boot "
@@ -246,7 +299,8 @@ const std::vector<Key> &keys() {
                  return "must not be empty";
              config.hid.keyboard = std::string(value);
              return {};
-         }},
+         },
+         [](const Config &c) -> std::string { return c.hid.keyboard; }},
         {"hid", "mouse", "/dev/hidg1", "a path",
          "Absolute mouse gadget device; any path works (7-byte reports).",
          [](Config &config, std::string_view value) -> std::string {
@@ -254,7 +308,8 @@ const std::vector<Key> &keys() {
                  return "must not be empty";
              config.hid.mouse = std::string(value);
              return {};
-         }},
+         },
+         [](const Config &c) -> std::string { return c.hid.mouse; }},
         {"hid", "relative_mouse", "/dev/hidg2", "a path",
          "Relative (boot) mouse gadget device, used with mouse_mode = relative; any path "
          "works (5-byte reports).",
@@ -263,7 +318,8 @@ const std::vector<Key> &keys() {
                  return "must not be empty";
              config.hid.relativeMouse = std::string(value);
              return {};
-         }},
+         },
+         [](const Config &c) -> std::string { return c.hid.relativeMouse; }},
         {"hid", "mouse_mode", "absolute", "absolute or relative",
          "absolute: the pointer lands where the viewer clicks (every OS since 2000, UEFI "
          "setups). relative: a boot mouse that reports movement, for targets that mishandle "
@@ -278,33 +334,41 @@ const std::vector<Key> &keys() {
              else
                  return "'" + std::string(value) + "' is not absolute or relative";
              return {};
+         },
+         [](const Config &c) -> std::string {
+             return std::string(c.hid.mouseMode == MouseMode::Relative ? "relative" : "absolute");
          }},
-        {"hid", "layout", "us", "an xkb layout, optionally with variant: de, fr, de(nodeadkeys)",
-         "The target's keyboard layout, for viewers that send keysyms (QEMU extended key "
-         "events need none).",
-         [](Config &config, std::string_view value) -> std::string {
-             std::string layout(value);
-             if (layout.empty() || layout.find('/') != std::string::npos ||
-                 layout.find("..") != std::string::npos)
-                 return "'" + layout + "' is not a layout name";
-             config.hid.layout = layout;
-             return {};
-         }},
+        live(Key{"hid", "layout", "us",
+                 "an xkb layout, optionally with variant: de, fr, de(nodeadkeys)",
+                 "The target's keyboard layout, for viewers that send keysyms (QEMU extended key "
+                 "events need none).",
+                 [](Config &config, std::string_view value) -> std::string {
+                     std::string layout(value);
+                     if (layout.empty() || layout.find('/') != std::string::npos ||
+                         layout.find("..") != std::string::npos)
+                         return "'" + layout + "' is not a layout name";
+                     config.hid.layout = layout;
+                     return {};
+                 },
+                 [](const Config &c) -> std::string { return c.hid.layout; }}),
         {"hid", "keymaps_dir", "", "a directory",
          "Where the generated keymap tables are; unset: the installed ones, then the build "
          "tree's.",
          [](Config &config, std::string_view value) -> std::string {
              config.hid.keymapsDir = std::string(value);
              return {};
-         }},
-        intKey("hid", "type_interval_ms", "10", 0, 1000,
-               "Pause after each character typed from pasted text (kvmvncctl type); each report "
-               "already waits for the target to read the one before.",
-               [](Config &c) -> int & { return c.hid.typeIntervalMs; }),
-        targetKey("atx", "target",
-                  "Where power and reset presses go: GPIO lines (device), the virtual "
-                  "target, or none; auto picks the virtual target when capturing it.",
-                  [](Config &c) -> DeviceTarget & { return c.atx.target; }),
+         },
+         [](const Config &c) -> std::string { return c.hid.keymapsDir; }},
+        live(intKey(
+            "hid", "type_interval_ms", "10", 0, 1000,
+            "Pause after each character typed from pasted text (kvmvncctl type); each report "
+            "already waits for the target to read the one before.",
+            [](auto &c) -> auto & { return c.hid.typeIntervalMs; })),
+        targetKey(
+            "atx", "target",
+            "Where power and reset presses go: GPIO lines (device), the virtual "
+            "target, or none; auto picks the virtual target when capturing it.",
+            [](auto &c) -> auto & { return c.atx.target; }),
         {"atx", "chip", "gpiochip0", "a GPIO chip name (gpiochip0) or path (/dev/gpiochip0)",
          "The GPIO chip the ATX lines are on.",
          [](Config &config, std::string_view value) -> std::string {
@@ -312,33 +376,39 @@ const std::vector<Key> &keys() {
                  return "must not be empty";
              config.atx.chip = std::string(value);
              return {};
-         }},
+         },
+         [](const Config &c) -> std::string { return c.atx.chip; }},
         intKey(
             "atx", "power_button", "23", 0, 1023, "GPIO line (output) wired to the power button.",
-            [](Config &c) -> int & { return c.atx.powerButton; }, -1, "unused"),
+            [](auto &c) -> auto & { return c.atx.powerButton; }, -1, "unused"),
         intKey(
             "atx", "reset_button", "27", 0, 1023, "GPIO line (output) wired to the reset button.",
-            [](Config &c) -> int & { return c.atx.resetButton; }, -1, "unused"),
+            [](auto &c) -> auto & { return c.atx.resetButton; }, -1, "unused"),
         intKey(
             "atx", "power_led", "24", 0, 1023, "GPIO line (input) reading the power LED.",
-            [](Config &c) -> int & { return c.atx.powerLed; }, -1, "unused"),
+            [](auto &c) -> auto & { return c.atx.powerLed; }, -1, "unused"),
         intKey(
             "atx", "hdd_led", "22", 0, 1023, "GPIO line (input) reading the HDD LED.",
-            [](Config &c) -> int & { return c.atx.hddLed; }, -1, "unused"),
-        boolKey("atx", "buttons_active_low", "false",
-                "Drive the button lines low to press (true) or high (false).",
-                [](Config &c) -> bool & { return c.atx.buttonsActiveLow; }),
-        boolKey("atx", "leds_active_low", "true",
-                "An LED line reads low when the LED is lit (optocoupler inputs).",
-                [](Config &c) -> bool & { return c.atx.ledsActiveLow; }),
-        intKey("atx", "click_ms", "100", 10, 2000, "How long a click holds a button.",
-               [](Config &c) -> int & { return c.atx.clickMs; }),
-        intKey("atx", "long_press_ms", "5500", 1000, 20000,
-               "How long a long press holds the power button (forced off).",
-               [](Config &c) -> int & { return c.atx.longPressMs; }),
-        intKey("atx", "busy_after_ms", "1000", 0, 10000,
-               "After an action, how long further actions are refused as busy.",
-               [](Config &c) -> int & { return c.atx.busyAfterMs; }),
+            [](auto &c) -> auto & { return c.atx.hddLed; }, -1, "unused"),
+        boolKey(
+            "atx", "buttons_active_low", "false",
+            "Drive the button lines low to press (true) or high (false).",
+            [](auto &c) -> auto & { return c.atx.buttonsActiveLow; }),
+        boolKey(
+            "atx", "leds_active_low", "true",
+            "An LED line reads low when the LED is lit (optocoupler inputs).",
+            [](auto &c) -> auto & { return c.atx.ledsActiveLow; }),
+        intKey(
+            "atx", "click_ms", "100", 10, 2000, "How long a click holds a button.",
+            [](auto &c) -> auto & { return c.atx.clickMs; }),
+        intKey(
+            "atx", "long_press_ms", "5500", 1000, 20000,
+            "How long a long press holds the power button (forced off).",
+            [](auto &c) -> auto & { return c.atx.longPressMs; }),
+        intKey(
+            "atx", "busy_after_ms", "1000", 0, 10000,
+            "After an action, how long further actions are refused as busy.",
+            [](auto &c) -> auto & { return c.atx.busyAfterMs; }),
         {"atx", "wol_mac", "", "a MAC address (aa:bb:cc:dd:ee:ff)",
          "The target's MAC address for Wake-on-LAN; unset: no Wake-on-LAN.",
          [](Config &config, std::string_view value) -> std::string {
@@ -347,7 +417,8 @@ const std::vector<Key> &keys() {
                  return "'" + mac + "' is not a MAC address like aa:bb:cc:dd:ee:ff";
              config.atx.wolMac = mac;
              return {};
-         }},
+         },
+         [](const Config &c) -> std::string { return c.atx.wolMac; }},
         {"atx", "wol_address", "255.255.255.255", "an IPv4 address",
          "Where the Wake-on-LAN packet is sent (a broadcast address).",
          [](Config &config, std::string_view value) -> std::string {
@@ -356,13 +427,16 @@ const std::vector<Key> &keys() {
                  return "'" + std::string(value) + "' is not an IPv4 address";
              config.atx.wolAddress = std::string(value);
              return {};
-         }},
-        intKey("atx", "wol_port", "9", 1, 65535, "UDP port of the Wake-on-LAN packet.",
-               [](Config &c) -> int & { return c.atx.wolPort; }),
-        targetKey("msd", "target",
-                  "Where inserted images go: the USB gadget's mass-storage LUN (device), the "
-                  "virtual target, or none; auto picks the virtual target when capturing it.",
-                  [](Config &c) -> DeviceTarget & { return c.msd.target; }),
+         },
+         [](const Config &c) -> std::string { return c.atx.wolAddress; }},
+        intKey(
+            "atx", "wol_port", "9", 1, 65535, "UDP port of the Wake-on-LAN packet.",
+            [](auto &c) -> auto & { return c.atx.wolPort; }),
+        targetKey(
+            "msd", "target",
+            "Where inserted images go: the USB gadget's mass-storage LUN (device), the "
+            "virtual target, or none; auto picks the virtual target when capturing it.",
+            [](auto &c) -> auto & { return c.msd.target; }),
         {"msd", "storage", "/var/lib/kvmvnc/images", "a directory",
          "Where uploaded images are kept (created if missing).",
          [](Config &config, std::string_view value) -> std::string {
@@ -370,7 +444,8 @@ const std::vector<Key> &keys() {
                  return "must not be empty";
              config.msd.storage = std::string(value);
              return {};
-         }},
+         },
+         [](const Config &c) -> std::string { return c.msd.storage; }},
         {"msd", "lun", "/sys/kernel/config/usb_gadget/kvmvnc/functions/mass_storage.usb0/lun.0",
          "a configfs directory", "The mass-storage LUN images are inserted into.",
          [](Config &config, std::string_view value) -> std::string {
@@ -378,14 +453,19 @@ const std::vector<Key> &keys() {
                  return "must not be empty";
              config.msd.lun = std::string(value);
              return {};
-         }},
-        {"log", "level", "info", "debug, info, warning or error", "Least severe message logged.",
-         [](Config &config, std::string_view value) -> std::string {
-             std::string v = lower(value);
-             if (!log::parseLevel(v.c_str(), config.log.level))
-                 return "'" + std::string(value) + "' is not debug, info, warning or error";
-             return {};
-         }},
+         },
+         [](const Config &c) -> std::string { return c.msd.lun; }},
+        live(Key{"log", "level", "info", "debug, info, warning or error",
+                 "Least severe message logged.",
+                 [](Config &config, std::string_view value) -> std::string {
+                     std::string v = lower(value);
+                     if (!log::parseLevel(v.c_str(), config.log.level))
+                         return "'" + std::string(value) + "' is not debug, info, warning or error";
+                     return {};
+                 },
+                 [](const Config &c) -> std::string {
+                     return std::string(log::levelName(c.log.level));
+                 }}),
     };
     return table;
 }
@@ -505,6 +585,36 @@ Config loadConfig(const std::string &path) {
     return parseConfig(contents.str(), path, baseDir);
 }
 
+ReloadPlan planReload(const Config &running, const Config &next) {
+    ReloadPlan plan{running, {}, {}};
+    plan.config.path = next.path;
+    for (const auto &key : keys()) {
+        KeyChange change{std::string("[") + key.section + "] " + key.name, key.get(running),
+                         key.get(next)};
+        if (change.from == change.to)
+            continue;
+        const bool removesPasswords = std::string_view(key.section) == "server" &&
+                                      std::string_view(key.name) == "passwd_file" &&
+                                      change.to.empty();
+        // Copied through the setter, so the value is exactly what parsing
+        // gave; the getter's text of a parsed value always parses again
+        // (tests/config checks every key), so the setter cannot refuse it.
+        if (key.reload == Reload::Live && !removesPasswords &&
+            key.set(plan.config, change.to).empty())
+            plan.applied.push_back(std::move(change));
+        else
+            plan.needsRestart.push_back(std::move(change));
+    }
+    return plan;
+}
+
+std::optional<Reload> reloadOf(std::string_view section, std::string_view key) {
+    for (const auto &entry : keys())
+        if (section == entry.section && key == entry.name)
+            return entry.reload;
+    return std::nullopt;
+}
+
 std::string describeKeys() {
     std::ostringstream out;
     const char *section = "";
@@ -515,7 +625,10 @@ std::string describeKeys() {
         }
         out << "  " << key.name << " = " << key.defaultValue << "\n"
             << "      " << key.help << "\n"
-            << "      values: " << key.range << "\n";
+            << "      values: " << key.range << "\n"
+            << "      on reload: "
+            << (key.reload == Reload::Live ? "applied, viewers stay connected" : "needs a restart")
+            << "\n";
     }
     return out.str();
 }

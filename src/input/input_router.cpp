@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "kvmvnc/input/input_router.h"
 
+#include <algorithm>
+
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/input/hid_usage.h"
 
@@ -12,7 +14,34 @@ constexpr const char *kLog = "input";
 
 InputRouter::InputRouter(std::shared_ptr<const KeysymMap> layout, HidSink &sink,
                          MouseMode mouseMode)
-    : layout_(std::move(layout)), sink_(sink), mouseMode_(mouseMode) {}
+    : sink_(sink), mouseMode_(mouseMode), layout_(std::move(layout)), layouts_{layout_} {}
+
+const KeysymMap &InputRouter::layout() const {
+    std::lock_guard lock(mutex_);
+    return *layout_;
+}
+
+bool InputRouter::setLayout(std::shared_ptr<const KeysymMap> layout) {
+    std::lock_guard lock(mutex_);
+    heldBy_.clear();
+    keysymKeys_.clear();
+    // Viewers' later key-up events for these keys find nothing to release.
+    const bool held = keyboard_.releaseAll();
+    if (held)
+        sendKeyboard();
+    if (std::find(layouts_.begin(), layouts_.end(), layout) == layouts_.end())
+        layouts_.push_back(layout);
+    layout_ = std::move(layout);
+    return held;
+}
+
+std::shared_ptr<const KeysymMap> InputRouter::usedLayout(const std::string &name) const {
+    std::lock_guard lock(mutex_);
+    for (const auto &layout : layouts_)
+        if (layout->name() == name)
+            return layout;
+    return nullptr;
+}
 
 HidWriteResult InputRouter::record(HidWriteResult result) {
     if (result == HidWriteResult::Failed)

@@ -89,6 +89,11 @@ bool TextTyper::busy() const {
     return running_;
 }
 
+void TextTyper::setInterval(std::chrono::milliseconds interval) {
+    std::lock_guard lock(mutex_);
+    interval_ = interval;
+}
+
 void TextTyper::run() {
     pthread_setname_np(pthread_self(), "kvm-typist");
     std::unique_lock lock(mutex_);
@@ -123,7 +128,8 @@ void TextTyper::run() {
                     lock.lock();
                     notifying_ = false;
                 }
-                wake_.wait_for(lock, interval_, [this] { return cancelled_; });
+                const std::chrono::milliseconds pause = interval_;
+                wake_.wait_for(lock, pause, [this] { return cancelled_; });
             }
         }
         if (state.typed == state.total)

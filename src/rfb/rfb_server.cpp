@@ -2,6 +2,7 @@
 #include "kvmvnc/rfb/rfb_server.h"
 
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
 #include <rfb/rfb.h>
 // rfbregion.h has no C++ guard of its own.
 extern "C" {
@@ -72,6 +73,10 @@ rfbBool xvpTrampoline(rfbClientPtr client, uint8_t version, uint8_t code) {
 
 void pointerTrampoline(int buttons, int x, int y, rfbClientPtr client) {
     serverOf(client)->onPointer(buttons, x, y, client);
+}
+
+rfbBool passwordCheckTrampoline(rfbClientPtr client, const char *response, int length) {
+    return serverOf(client)->onPasswordCheck(client, response, length) ? TRUE : FALSE;
 }
 
 // Runs in the output thread after each update, with the send lock held.
@@ -145,7 +150,8 @@ control::ControlService *controlServiceOf(rfbClientPtr client) {
 
 RfbServer::RfbServer(const RfbServerOptions &options)
     : size_(options.initialSize),
-      desktopName_(options.desktopName),
+      names_{options.desktopName},
+      passwords_(options.passwords),
       maxClients_(options.maxClients),
       input_(options.input),
       control_(options.control) {
@@ -162,7 +168,7 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     setXrgbFormat(screen_);
     screen_->frameBuffer = reinterpret_cast<char *>(framebuffer_.get());
     screen_->screenData = this;
-    screen_->desktopName = desktopName_.c_str();
+    screen_->desktopName = names_.back().c_str();
     screen_->newClientHook = newClientTrampoline;
     screen_->displayHook = beforeUpdate;
     // With a hook set, libvncserver sends xvp's Init to every viewer that
@@ -205,18 +211,12 @@ RfbServer::RfbServer(const RfbServerOptions &options)
         throw std::runtime_error("listen: '" + options.listen + "' is not an IP address");
     }
 
-    if (options.passwords) {
-        passwords_.push_back(options.passwords->full);
-        if (!options.passwords->viewOnly.empty())
-            passwords_.push_back(options.passwords->viewOnly);
-        for (auto &password : passwords_)
-            passwordList_.push_back(password.data());
-        passwordList_.push_back(nullptr);
-        screen_->authPasswdData = passwordList_.data();
-        // Passwords from this index on give view-only access.
-        screen_->authPasswdFirstViewOnly = 1;
-        screen_->passwordCheck = rfbCheckPasswordByList;
-    }
+    // libvncserver offers VNC authentication to a new viewer when
+    // authPasswdData is not null, and then asks passwordCheck. Our hook
+    // checks against passwords_, which a reload may replace, so the field is
+    // only a flag here (see setPasswords()).
+    screen_->passwordCheck = passwordCheckTrampoline;
+    screen_->authPasswdData = passwords_ ? this : nullptr;
 
     rfbInitServer(screen_);
     const bool listening =
@@ -231,9 +231,9 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     }
     rfbRunEventLoop(screen_, -1, TRUE);
     LOG_INFO(kLog, "listening on %s port %d (%s)", options.listen.c_str(), options.port,
-             options.passwords
-                 ? (passwords_.size() > 1 ? "VNC password, view-only password" : "VNC password")
-                 : "no authentication");
+             !options.passwords                    ? "no authentication"
+             : options.passwords->viewOnly.empty() ? "VNC password"
+                                                   : "VNC password, view-only password");
 }
 
 RfbServer::~RfbServer() {
@@ -260,14 +260,19 @@ int RfbServer::port() const { return screen_->port > 0 ? screen_->port : screen_
 
 int RfbServer::onNewClient(rfbClientPtr client) noexcept {
     const uint64_t id = nextClientId_.fetch_add(1);
-    if (clients_.load() >= maxClients_) {
-        LOG_WARN(kLog, "refusing viewer %s: already serving %d viewers", client->host, maxClients_);
+    const int maxClients = maxClients_.load();
+    if (clients_.load() >= maxClients) {
+        LOG_WARN(kLog, "refusing viewer %s: already serving %d viewers", client->host, maxClients);
         return RFB_CLIENT_REFUSE;
     }
     clients_.fetch_add(1);
     auto *tag = new (std::nothrow) ClientTag(id, client);
-    if (tag)
-        tag->qemu.sentName = desktopName_;  // what ServerInit carries
+    if (tag) {
+        // What ServerInit carries, unless a reload renames the desktop
+        // before it is sent: then announcing -307 sends the new name again.
+        std::lock_guard lock(nameMutex_);
+        tag->qemu.sentName = names_.back();
+    }
     client->clientData = tag;
     client->clientGoneHook = clientGoneTrampoline;
     LOG_INFO(kLog, "viewer %llu connected from %s (%d connected)",
@@ -314,6 +319,10 @@ void RfbServer::setKeyboardLeds(uint8_t hidLeds) {
 
 void RfbServer::setHostListening(bool listening) {
     hostListening_.store(listening);
+    sendDesktopNameToAll();
+}
+
+void RfbServer::sendDesktopNameToAll() {
     const std::string name = desktopName();
     rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
     while (rfbClientPtr client = rfbClientIteratorNext(iterator))
@@ -322,7 +331,80 @@ void RfbServer::setHostListening(bool listening) {
 }
 
 std::string RfbServer::desktopName() const {
-    return hostListening_.load() ? desktopName_ : desktopName_ + " (keyboard not connected)";
+    std::string name;
+    {
+        std::lock_guard lock(nameMutex_);
+        name = names_.back();
+    }
+    return hostListening_.load() ? name : name + " (keyboard not connected)";
+}
+
+void RfbServer::setDesktopName(const std::string &name) {
+    {
+        std::lock_guard lock(nameMutex_);
+        if (names_.back() == name)
+            return;
+        names_.push_back(name);
+        // Viewer input threads read the pointer for ServerInit without a
+        // lock: one aligned pointer store, to a string that stays alive.
+        __atomic_store_n(&screen_->desktopName, names_.back().c_str(), __ATOMIC_RELEASE);
+    }
+    LOG_INFO(kLog, "desktop name now '%s'", name.c_str());
+    sendDesktopNameToAll();
+}
+
+RfbServer::Access RfbServer::checkResponse(const uint8_t *challenge, const uint8_t *response,
+                                           size_t length) const {
+    std::lock_guard lock(passwordMutex_);
+    if (!passwords_ || length != CHALLENGESIZE)
+        return Access::Refused;
+    // The full password first: one that is also the view-only password
+    // gives full access, as libvncserver's rfbCheckPasswordByList did.
+    const std::pair<const std::string &, Access> candidates[] = {
+        {passwords_->full, Access::Full}, {passwords_->viewOnly, Access::ViewOnly}};
+    for (const auto &[password, access] : candidates) {
+        if (password.empty())
+            continue;
+        char key[9] = {};  // rfbEncryptBytes uses at most 8 characters
+        password.copy(key, sizeof(key) - 1);
+        uint8_t expected[CHALLENGESIZE];
+        std::memcpy(expected, challenge, CHALLENGESIZE);
+        rfbEncryptBytes(expected, key);
+        if (CRYPTO_memcmp(expected, response, CHALLENGESIZE) == 0)
+            return access;
+    }
+    return Access::Refused;
+}
+
+bool RfbServer::requiresPassword() const {
+    std::lock_guard lock(passwordMutex_);
+    return passwords_.has_value();
+}
+
+bool RfbServer::setPasswords(const VncPasswords &passwords) {
+    std::lock_guard lock(passwordMutex_);
+    const bool changed = passwords_ != passwords;
+    passwords_ = passwords;
+    // Each new viewer's input thread reads authPasswdData, without a lock,
+    // to decide whether to ask for a password. It only ever goes from null
+    // to non-null, in one aligned pointer store: a viewer that read null
+    // just before is served as it would have been a moment earlier, and
+    // every viewer asked for a password is checked against passwords_.
+    __atomic_store_n(&screen_->authPasswdData, static_cast<void *>(this), __ATOMIC_RELEASE);
+    return changed;
+}
+
+bool RfbServer::onPasswordCheck(rfbClientPtr client, const char *response, int length) noexcept {
+    const Access access =
+        checkResponse(client->authChallenge, reinterpret_cast<const uint8_t *>(response),
+                      length > 0 ? static_cast<size_t>(length) : 0);
+    if (access == Access::Refused) {
+        LOG_WARN(kLog, "refusing viewer %s: wrong password", client->host);
+        return false;
+    }
+    if (access == Access::ViewOnly)
+        client->viewOnly = TRUE;
+    return true;
 }
 
 void RfbServer::onClientGone(rfbClientPtr client) noexcept {

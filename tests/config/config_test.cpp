@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace kvmvnc::config {
 
@@ -178,6 +179,192 @@ TEST(ConfigTest, HelpListsEveryKeyWithDefaultAndRange) {
                             "format = auto", "width = 0", "height = 0", "fps = 0", "input = -1",
                             "[virtual]", "boot_seconds = 3", "animate = true", "values: 1..65535"})
         EXPECT_NE(help.find(key), std::string::npos) << key;
+}
+
+TEST(ConfigTest, HelpSaysWhatAReloadDoesWithEachKey) {
+    std::string help = describeKeys();
+    auto after = [&](const std::string &key) {
+        size_t at = help.find("\n  " + key + " = ");
+        EXPECT_NE(at, std::string::npos) << key;
+        size_t reload = help.find("on reload: ", at);
+        return help.substr(reload, help.find('\n', reload) - reload);
+    };
+    EXPECT_EQ(after("desktop_name"), "on reload: applied, viewers stay connected");
+    EXPECT_EQ(after("port"), "on reload: needs a restart");
+}
+
+// The keys a reload applies; every other one needs a restart.
+TEST(ConfigReloadTest, LiveKeysAreExactlyTheOnesTheDaemonCanChange) {
+    const std::vector<std::pair<const char *, const char *>> live = {
+        {"server", "passwd_file"}, {"server", "desktop_name"},  {"server", "max_clients"},
+        {"hid", "layout"},         {"hid", "type_interval_ms"}, {"log", "level"}};
+    for (const auto &[section, key] : live)
+        EXPECT_EQ(reloadOf(section, key), Reload::Live) << section << " " << key;
+    for (const auto &[section, key] :
+         std::vector<std::pair<const char *, const char *>>{{"server", "port"},
+                                                            {"server", "listen"},
+                                                            {"server", "xvp"},
+                                                            {"capture", "device"},
+                                                            {"hid", "keymaps_dir"},
+                                                            {"hid", "mouse_mode"},
+                                                            {"atx", "power_button"},
+                                                            {"msd", "storage"}})
+        EXPECT_EQ(reloadOf(section, key), Reload::Restart) << section << " " << key;
+    EXPECT_EQ(reloadOf("server", "prot"), std::nullopt);
+}
+
+TEST(ConfigReloadTest, SameFileChangesNothing) {
+    const std::string text = "[server]\nport = 5901\n[hid]\nlayout = de\n";
+    ReloadPlan plan = planReload(parse(text), parse(text));
+    EXPECT_TRUE(plan.applied.empty());
+    EXPECT_TRUE(plan.needsRestart.empty());
+    EXPECT_EQ(plan.config.server.port, 5901);
+    EXPECT_EQ(plan.config.hid.layout, "de");
+}
+
+// Every key the parser sets is one the reload can compare and copy: a
+// configuration that sets every key to something other than its default
+// differs in every key, and copying all of them gives the new configuration.
+TEST(ConfigReloadTest, EveryKeyIsComparedAndCopied) {
+    const Config running = parse("");
+    const Config next = parse(R"(
+[server]
+listen = ::1
+port = 5901
+passwd_file = vncpasswd
+desktop_name = Rack 4
+max_clients = 4
+xvp = false
+[capture]
+source = v4l2
+device = /dev/video2
+format = UYVY
+width = 1920
+height = 1080
+fps = 60
+input = 3
+[virtual]
+boot_seconds = 0
+animate = no
+[hid]
+target = gadget
+keyboard = /dev/hidg5
+mouse = /dev/hidg6
+relative_mouse = /dev/hidg7
+mouse_mode = relative
+layout = de(nodeadkeys)
+keymaps_dir = /opt/keymaps
+type_interval_ms = 50
+[atx]
+target = none
+chip = gpiochip4
+power_button = 5
+reset_button = 6
+power_led = 7
+hdd_led = -1
+buttons_active_low = true
+leds_active_low = false
+click_ms = 200
+long_press_ms = 6000
+busy_after_ms = 500
+wol_mac = aa:bb:cc:dd:ee:ff
+wol_address = 192.168.1.255
+wol_port = 7
+[msd]
+target = device
+storage = /srv/images
+lun = /tmp/lun
+[log]
+level = debug
+)");
+    ReloadPlan plan = planReload(running, next);
+    EXPECT_EQ(plan.applied.size(), 6u);
+    // The help lists each key on a line of its own, indented by two spaces.
+    size_t keyCount = 0;
+    std::istringstream help(describeKeys());
+    for (std::string line; std::getline(help, line);)
+        keyCount += line.rfind("  ", 0) == 0 && line[2] != ' ';
+    EXPECT_GT(keyCount, 30u);
+    EXPECT_EQ(plan.applied.size() + plan.needsRestart.size(), keyCount)
+        << "a key that differs is missing from the plan";
+    // The live keys were copied through their setters: the plan's
+    // configuration now differs from the new one only in the other keys.
+    EXPECT_TRUE(planReload(plan.config, next).applied.empty());
+}
+
+TEST(ConfigReloadTest, LiveKeysAreAppliedAndTheRestKeepTheirRunningValues) {
+    const Config running = parse(R"(
+[server]
+port = 5900
+passwd_file = old.passwd
+desktop_name = old name
+max_clients = 16
+[capture]
+fps = 30
+[hid]
+layout = us
+type_interval_ms = 10
+mouse_mode = absolute
+[log]
+level = info
+)");
+    const Config next = parse(R"(
+[server]
+port = 5901
+passwd_file = new.passwd
+desktop_name = new name
+max_clients = 2
+[capture]
+fps = 60
+[hid]
+layout = de
+type_interval_ms = 40
+mouse_mode = relative
+[log]
+level = warning
+)");
+    ReloadPlan plan = planReload(running, next);
+    std::vector<std::string> applied;
+    for (const KeyChange &change : plan.applied)
+        applied.push_back(change.key);
+    EXPECT_EQ(applied, (std::vector<std::string>{"[server] passwd_file", "[server] desktop_name",
+                                                 "[server] max_clients", "[hid] layout",
+                                                 "[hid] type_interval_ms", "[log] level"}));
+    ASSERT_EQ(plan.needsRestart.size(), 3u);
+    EXPECT_EQ(plan.needsRestart[0].key, "[server] port");
+    EXPECT_EQ(plan.needsRestart[0].from, "5900");
+    EXPECT_EQ(plan.needsRestart[0].to, "5901");
+    EXPECT_EQ(plan.needsRestart[1].key, "[capture] fps");
+    EXPECT_EQ(plan.needsRestart[2].key, "[hid] mouse_mode");
+    EXPECT_EQ(plan.needsRestart[2].to, "relative");
+
+    const Config &after = plan.config;
+    EXPECT_EQ(after.server.passwdFile, "/etc/kvmvnc/new.passwd");
+    EXPECT_EQ(after.server.desktopName, "new name");
+    EXPECT_EQ(after.server.maxClients, 2);
+    EXPECT_EQ(after.hid.layout, "de");
+    EXPECT_EQ(after.hid.typeIntervalMs, 40);
+    EXPECT_EQ(after.log.level, log::Level::Warning);
+    EXPECT_EQ(after.server.port, 5900);
+    EXPECT_EQ(after.capture.fps, 30);
+    EXPECT_EQ(after.hid.mouseMode, MouseMode::Absolute);
+}
+
+TEST(ConfigReloadTest, AddingAPasswordFileIsLiveRemovingItNeedsARestart) {
+    const Config open = parse("");
+    const Config locked = parse("[server]\npasswd_file = /etc/kvmvnc/vncpasswd\n");
+    ReloadPlan adding = planReload(open, locked);
+    ASSERT_EQ(adding.applied.size(), 1u);
+    EXPECT_EQ(adding.applied[0].key, "[server] passwd_file");
+    EXPECT_EQ(adding.config.server.passwdFile, "/etc/kvmvnc/vncpasswd");
+
+    ReloadPlan removing = planReload(locked, open);
+    EXPECT_TRUE(removing.applied.empty());
+    ASSERT_EQ(removing.needsRestart.size(), 1u);
+    EXPECT_EQ(removing.needsRestart[0].key, "[server] passwd_file");
+    EXPECT_EQ(removing.needsRestart[0].to, "");
+    EXPECT_EQ(removing.config.server.passwdFile, "/etc/kvmvnc/vncpasswd")
+        << "the running passwords stay";
 }
 
 }  // namespace kvmvnc::config

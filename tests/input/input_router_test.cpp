@@ -178,4 +178,52 @@ TEST_F(InputRouterTest, RelativeMouseGetsTheMovementOnly) {
     EXPECT_TRUE(sink.mouse.empty());
 }
 
+TEST_F(InputRouterTest, NewLayoutAppliesToTheKeysymsThatFollow) {
+    useLayout("us");
+    tap(1, 'z');
+    EXPECT_EQ(sink.keyboard[0], keys(0, 0x1d));
+    EXPECT_FALSE(router->setLayout(
+        std::make_shared<const KeysymMap>(KeysymMap::forLayout("de", {KVMVNC_KEYMAPS_BUILD_DIR}))))
+        << "no key was held";
+    EXPECT_EQ(sink.keyboard.size(), 2u) << "nothing to release, nothing sent";
+    EXPECT_EQ(router->layout().name(), "de");
+    tap(1, 'z');  // Z and Y swap places on a German keyboard
+    EXPECT_EQ(sink.keyboard[2], keys(0, 0x1c));
+}
+
+TEST_F(InputRouterTest, LayoutSwitchReleasesHeldKeysFirst) {
+    useLayout("us");
+    router->keysymEvent(1, true, kControlL);
+    router->keysymEvent(2, true, 'a');
+    router->scancodeEvent(2, true, 0x2c);  // XT Z
+    ASSERT_EQ(sink.keyboard.back(), keys(0x01, 0x04, 0x1d));
+    EXPECT_TRUE(router->setLayout(
+        std::make_shared<const KeysymMap>(KeysymMap::forLayout("de", {KVMVNC_KEYMAPS_BUILD_DIR}))));
+    EXPECT_EQ(sink.keyboard.back(), keys(0));
+    const size_t sent = sink.keyboard.size();
+    // The viewers' key-ups find nothing left to release.
+    router->keysymEvent(2, false, 'a');
+    router->scancodeEvent(2, false, 0x2c);
+    router->keysymEvent(1, false, kControlL);
+    EXPECT_EQ(sink.keyboard.size(), sent);
+}
+
+TEST_F(InputRouterTest, LayoutsInUseStayAliveAndCanBeUsedAgain) {
+    useLayout("us");
+    const KeysymMap &us = router->layout();
+    auto de =
+        std::make_shared<const KeysymMap>(KeysymMap::forLayout("de", {KVMVNC_KEYMAPS_BUILD_DIR}));
+    router->setLayout(de);
+    // A reference taken before the switch still reads the old table (under
+    // ASan, a freed one would fail here).
+    EXPECT_EQ(us.name(), "us");
+    EXPECT_EQ(us.lookup('z'), (KeyStroke{0x1d, 0}));
+    EXPECT_EQ(router->usedLayout("de"), de);
+    ASSERT_NE(router->usedLayout("us"), nullptr);
+    EXPECT_EQ(router->usedLayout("us").get(), &us);
+    EXPECT_EQ(router->usedLayout("fr"), nullptr);
+    router->setLayout(router->usedLayout("us"));
+    EXPECT_EQ(&router->layout(), &us);
+}
+
 }  // namespace kvmvnc::input

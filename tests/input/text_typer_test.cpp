@@ -146,4 +146,14 @@ TEST_F(TextTyperTest, CancelAndWaitLeavesNoCallbackRunning) {
     EXPECT_EQ(reports.back().state, State::Cancelled);
 }
 
+TEST_F(TextTyperTest, NewIntervalPacesTheNextJob) {
+    useLayout("us");
+    typer->setInterval(std::chrono::milliseconds{150});
+    const auto started = std::chrono::steady_clock::now();
+    ASSERT_TRUE(start(U"abc"));
+    EXPECT_EQ(waitForEnd().state, State::Done);
+    // Two pauses: after "a" and after "b".
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds{300});
+}
+
 }  // namespace kvmvnc::input

@@ -102,6 +102,10 @@ bool DaemonProcess::isRunning() {
     return true;
 }
 
+bool DaemonProcess::sendSignal(int signalNumber) {
+    return isRunning() && ::kill(pid_, signalNumber) == 0;
+}
+
 int DaemonProcess::waitForExit(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (isRunning()) {

@@ -28,6 +28,8 @@ public:
     // SIGTERM, then the exit status (or -signal); -1000 if it had to be killed.
     int stop();
     bool isRunning();
+    // Sends `signalNumber` (SIGHUP: reload); false if it is not running.
+    bool sendSignal(int signalNumber);
     // Waits for the daemon to exit by itself: its exit status, or -1 if it
     // is still running after `timeout`.
     int waitForExit(std::chrono::milliseconds timeout);

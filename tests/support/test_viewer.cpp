@@ -155,6 +155,10 @@ Size TestViewer::size() const {
     return {client_->width, client_->height};
 }
 
+std::string TestViewer::desktopName() const {
+    return client_ && client_->desktopName ? client_->desktopName : std::string{};
+}
+
 std::vector<uint8_t> TestViewer::picture() const {
     if (!client_ || !client_->frameBuffer)
         return {};

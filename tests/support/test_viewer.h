@@ -60,6 +60,9 @@ public:
     bool sendPointer(int x, int y, int buttons);
 
     Size size() const;
+    // The desktop name ServerInit carried (libvncclient does not follow
+    // DesktopName, -307); empty before connect().
+    std::string desktopName() const;
     // The viewer's picture, XRGB8888 rows of size().width * 4 bytes, the
     // padding byte of each pixel zeroed (encodings differ in what they put
     // there).

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "kvmvnc/app/config_reloader.h"
 #include "kvmvnc/app/frame_pump.h"
 #include "kvmvnc/atx/atx_controller.h"
 #include "kvmvnc/capture/capture_thread.h"
@@ -32,17 +33,20 @@ public:
     explicit Daemon(const config::Config &config);
     ~Daemon();
 
-    // Serves until SIGINT or SIGTERM; returns the exit status. The caller
-    // must have blocked those signals in every thread (blockStopSignals()).
+    // Serves until SIGINT or SIGTERM; returns the exit status. On SIGHUP it
+    // reloads the configuration (ConfigReloader) on this thread, the one
+    // that waits for signals, and goes on serving. The caller must have
+    // blocked those signals in every thread (blockDaemonSignals()).
     int run();
 
     // The simulated machine when the source is the virtual target, else null.
     std::shared_ptr<target::VirtualMachine> virtualMachine() const { return machine_; }
     rfb::RfbServer &server() { return *server_; }
 
-    // Blocks SIGINT and SIGTERM in the calling thread and the threads it
-    // creates later, so run() can wait for them; ignores SIGPIPE.
-    static void blockStopSignals();
+    // Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and the
+    // threads it creates later, so run() can wait for them (a SIGHUP that
+    // comes during start-up waits for run()); ignores SIGPIPE.
+    static void blockDaemonSignals();
 
     input::InputRouter &inputRouter() { return *router_; }
 
@@ -60,6 +64,8 @@ private:
     std::unique_ptr<rfb::RfbServer> server_;
     std::unique_ptr<capture::CaptureThread> capture_;
     std::unique_ptr<FramePump> pump_;
+    // Owns the running configuration; used by run() only.
+    std::unique_ptr<ConfigReloader> reloader_;
 };
 
 }  // namespace kvmvnc::app

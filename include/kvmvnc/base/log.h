@@ -14,6 +14,8 @@ Level level();
 
 // Parses "debug", "info", "warning" or "error". Returns false on anything else.
 bool parseLevel(const char *text, Level &out);
+// The name parseLevel() takes for `level`.
+const char *levelName(Level level);
 
 void write(Level level, const char *category, const char *format, ...)
     __attribute__((format(printf, 3, 4)));

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/capture/pixel_format.h"
@@ -89,8 +90,10 @@ struct LogSection {
     log::Level level = log::Level::Info;
 };
 
-// The whole configuration, immutable once loaded. Every key is described in
-// one table (config.cpp) that parses it and prints --help-config.
+// The whole configuration, immutable once loaded (a reload loads another and
+// plans from both, planReload()). Every key is described in one table
+// (config.cpp) that parses it, prints --help-config and says how a reload
+// treats it.
 struct Config {
     std::string path;  // the file it came from, empty for defaults
     ServerSection server;
@@ -108,6 +111,36 @@ class ConfigError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// What `systemctl reload` (SIGHUP) does with a key whose value changed: apply
+// it to the running daemon, or leave the running value and log that the new
+// one needs a restart. Each key's is in the table (--help-config shows it).
+enum class Reload { Live, Restart };
+
+// One key whose value differs between two configurations.
+struct KeyChange {
+    std::string key;   // "[hid] layout"
+    std::string from;  // the running value, as the INI file would say it
+    std::string to;    // the value in the file now
+};
+
+// What a reload does, decided from the running configuration and the one the
+// file holds now (which has parsed and validated).
+struct ReloadPlan {
+    // The configuration that runs after the reload: the live keys' new
+    // values, every other key's running one.
+    Config config;
+    std::vector<KeyChange> applied;       // live keys that changed
+    std::vector<KeyChange> needsRestart;  // keys that changed and stay as they run
+};
+
+// Decides a reload. `[server] passwd_file` is live (the daemon reads the file
+// again on every reload, changed path or not), except that removing it, which
+// would open the KVM to anyone, needs a restart: the running passwords stay.
+ReloadPlan planReload(const Config &running, const Config &next);
+
+// How `systemctl reload` treats [section] key; nullopt for an unknown key.
+std::optional<Reload> reloadOf(std::string_view section, std::string_view key);
 
 // Reads and validates an INI file. Relative paths in it are taken relative
 // to the file's directory. Throws ConfigError.

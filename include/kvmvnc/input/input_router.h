@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "kvmvnc/base/geometry.h"
 #include "kvmvnc/input/hid_reports.h"
@@ -43,6 +45,10 @@ struct InputStats {
 // Keys are remembered per viewer: when a viewer leaves, the keys it held are
 // released, and when the last viewer that sent input leaves, everything is.
 //
+// The layout can change while viewers are connected (a reload of [hid]
+// layout): setLayout() first releases every key held, so no key goes down
+// under one layout and up under another.
+//
 // Thread-safe: libvncserver calls it from every viewer's input thread.
 class InputRouter {
 public:
@@ -66,7 +72,18 @@ public:
     void releaseAll();
 
     InputStats stats() const;
-    const KeysymMap &layout() const { return *layout_; }
+    // The current layout. The reference stays valid as long as the router:
+    // tables it used are kept (TextTyper and ControlService hold on to a
+    // reference across a call while a reload may switch layouts).
+    const KeysymMap &layout() const;
+
+    // Switches to `layout` for the keysyms that follow, after releasing
+    // every key held (modifiers included; the mouse is left as it is).
+    // Returns whether any key was held (and so released).
+    bool setLayout(std::shared_ptr<const KeysymMap> layout);
+    // A table this router has used under `name`, so that switching back and
+    // forth does not keep loading copies; null if there is none.
+    std::shared_ptr<const KeysymMap> usedLayout(const std::string &name) const;
 
 private:
     struct Pressed {
@@ -78,10 +95,11 @@ private:
     HidWriteResult record(HidWriteResult result);
     void releaseMouse();  // with mutex_ held
 
-    const std::shared_ptr<const KeysymMap> layout_;
     HidSink &sink_;
     const MouseMode mouseMode_;
     mutable std::mutex mutex_;
+    std::shared_ptr<const KeysymMap> layout_;
+    std::vector<std::shared_ptr<const KeysymMap>> layouts_;  // every one used, current included
     KeyboardState keyboard_;
     MouseState mouse_;
     RelativeMouseState relativeMouse_;

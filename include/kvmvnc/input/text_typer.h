@@ -70,15 +70,18 @@ public:
     // for whoever owns the callback's target before it goes away.
     void cancelAndWait();
     bool busy() const;
+    // The pause after each character from now on, the running job's too.
+    void setInterval(std::chrono::milliseconds interval);
 
+    // The router's current layout (InputRouter::layout()).
     const KeysymMap &layout() const;
 
 private:
     void run();
 
     InputRouter &router_;
-    const std::chrono::milliseconds interval_;
     mutable std::mutex mutex_;
+    std::chrono::milliseconds interval_;  // guarded by mutex_
     std::condition_variable wake_;
     bool stopping_ = false;
     bool running_ = false;    // a job is queued or typing

@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +67,11 @@ struct RfbServerOptions {
 // framebuffer under every viewer's send lock, so no encoder ever reads a
 // freed buffer. Callbacks from libvncserver threads never throw: a failure
 // closes that one viewer.
+//
+// A reload changes the passwords, the desktop name and the viewer limit
+// while viewers stay connected (setPasswords() and friends, thread-safe):
+// each applies to viewers that connect afterwards; connected viewers keep
+// the access they authenticated with.
 class RfbServer {
 public:
     // Starts listening; throws std::runtime_error when it cannot (address
@@ -87,6 +94,24 @@ public:
 
     int clientCount() const { return clients_.load(); }
 
+    // What a VNC authentication response (DES of `challenge` with a
+    // password) grants against the current passwords. Thread-safe.
+    enum class Access { Refused, Full, ViewOnly };
+    Access checkResponse(const uint8_t *challenge, const uint8_t *response, size_t length) const;
+    bool requiresPassword() const;
+    // Checks viewers that connect from now on against `passwords`; turns
+    // authentication on if it was off. There is no way back to no
+    // authentication while running (see config::planReload). Returns
+    // whether the passwords differ from the previous ones. Thread-safe.
+    bool setPasswords(const VncPasswords &passwords);
+    // Renames the desktop: viewers that connect from now on get the name in
+    // ServerInit; connected ones that support DesktopName (-307) are told.
+    // Thread-safe.
+    void setDesktopName(const std::string &name);
+    // Further viewers are refused while `maxClients` are connected; viewers
+    // beyond a lowered limit stay. Thread-safe.
+    void setMaxClients(int maxClients) { maxClients_.store(maxClients); }
+
     // The keyboard LEDs the target set (HID bits: 1 Num, 2 Caps, 4 Scroll),
     // sent to viewers that asked for QEMU LED state (-261). Thread-safe.
     void setKeyboardLeds(uint8_t hidLeds);
@@ -107,18 +132,25 @@ public:
                        _rfbClientRec *client) noexcept;
     void onPointer(int buttons, int x, int y, _rfbClientRec *client) noexcept;
     bool onXvp(_rfbClientRec *client, uint8_t code) noexcept;
+    bool onPasswordCheck(_rfbClientRec *client, const char *response, int length) noexcept;
     RfbInputHandler *inputHandler() const { return input_; }
     control::ControlService *controlService() const { return control_; }
 
 private:
+    void sendDesktopNameToAll();
+
     _rfbScreenInfo *screen_ = nullptr;
     std::unique_ptr<uint8_t[]> framebuffer_;
     Size size_;
-    std::string desktopName_;
     std::string listenAddress_;  // libvncserver keeps a pointer to it
-    std::vector<std::string> passwords_;
-    std::vector<char *> passwordList_;  // NULL-terminated, as libvncserver wants
-    int maxClients_;
+    // libvncserver reads screen->desktopName without a lock when it sends
+    // ServerInit, so every name it was given stays alive here (a deque does
+    // not move its elements) until the server goes; a reload adds one.
+    mutable std::mutex nameMutex_;
+    std::deque<std::string> names_;  // the current one last
+    mutable std::mutex passwordMutex_;
+    std::optional<VncPasswords> passwords_;  // nullopt: no authentication
+    std::atomic<int> maxClients_;
     std::atomic<int> clients_{0};
     std::atomic<uint64_t> nextClientId_{1};
     RfbInputHandler *input_;

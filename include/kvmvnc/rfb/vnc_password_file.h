@@ -13,6 +13,7 @@ namespace kvmvnc::rfb {
 struct VncPasswords {
     std::string full;
     std::string viewOnly;  // empty when the file has none
+    bool operator==(const VncPasswords &) const = default;
 };
 
 // Reads and de-obfuscates a vncpasswd file. Throws std::runtime_error with

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kvmvnc/config/config.h"
+
+namespace kvmvnc::input {
+class InputRouter;
+class KeysymMap;
+class TextTyper;
+}  // namespace kvmvnc::input
+
+namespace kvmvnc::rfb {
+class RfbServer;
+}
+
+namespace kvmvnc::app {
+
+// The keysym table `hid.layout` names, from `hid.keymapsDir`, or else the
+// installed tables, then the build tree's. Throws std::runtime_error.
+std::shared_ptr<const input::KeysymMap> loadKeyboardLayout(const config::HidSection &hid);
+
+// What one reload did.
+struct ReloadResult {
+    bool ok = false;    // false: nothing changed, `error` says why
+    std::string error;  // the one-line reason
+    std::vector<config::KeyChange> applied;
+    std::vector<config::KeyChange> needsRestart;
+    bool passwordsChanged = false;  // the password file holds other passwords now
+};
+
+// The running parts a reload changes. Borrowed: they outlive the reloader.
+struct ReloadTargets {
+    rfb::RfbServer &server;
+    input::InputRouter &router;
+    input::TextTyper &typer;
+};
+
+// `systemctl reload` (SIGHUP): reads the INI file the daemon started with
+// again, and the password file it names, and applies the keys that can
+// change while viewers stay connected (config::Reload::Live: passwords,
+// desktop name, viewer limit, keyboard layout, typing pace, log level).
+// Every other key that changed is logged as needing a restart and keeps its
+// running value.
+//
+// Never half-applied: everything that can fail (the INI file, the password
+// file, the new layout's table) is read before anything changes; a failure
+// is logged and leaves the running configuration and every part as they
+// were.
+//
+// Owns the running configuration. Thread-bound: the daemon's main thread,
+// which calls reload() when sigwait() returns SIGHUP. The parts it changes
+// are thread-safe and take the new values under their own locks.
+class ConfigReloader {
+public:
+    // `running` is the configuration the targets were built from.
+    ConfigReloader(config::Config running, ReloadTargets targets);
+
+    ReloadResult reload();
+    const config::Config &running() const { return running_; }
+
+private:
+    config::Config running_;
+    ReloadTargets targets_;
+};
+
+}  // namespace kvmvnc::app

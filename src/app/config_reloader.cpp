@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/app/config_reloader.h"
+
+#include <exception>
+#include <optional>
+#include <stdexcept>
+
+#include "kvmvnc/base/log.h"
+#include "kvmvnc/input/input_router.h"
+#include "kvmvnc/input/keysym_map.h"
+#include "kvmvnc/input/text_typer.h"
+#include "kvmvnc/rfb/rfb_server.h"
+#include "kvmvnc/rfb/vnc_password_file.h"
+
+namespace kvmvnc::app {
+
+namespace {
+
+constexpr const char *kLog = "reload";
+
+const char *shown(const std::string &value) { return value.empty() ? "(unset)" : value.c_str(); }
+
+}  // namespace
+
+std::shared_ptr<const input::KeysymMap> loadKeyboardLayout(const config::HidSection &hid) {
+    std::vector<std::string> dirs;
+    if (!hid.keymapsDir.empty())
+        dirs.push_back(hid.keymapsDir);
+    else
+        dirs = {KVMVNC_KEYMAPS_INSTALL_DIR, KVMVNC_KEYMAPS_BUILD_DIR};
+    auto layout =
+        std::make_shared<const input::KeysymMap>(input::KeysymMap::forLayout(hid.layout, dirs));
+    LOG_INFO("daemon", "keyboard layout %s (%zu keysyms)", layout->name().c_str(), layout->size());
+    return layout;
+}
+
+ConfigReloader::ConfigReloader(config::Config running, ReloadTargets targets)
+    : running_(std::move(running)), targets_(targets) {}
+
+ReloadResult ConfigReloader::reload() {
+    ReloadResult result;
+    if (running_.path.empty()) {
+        result.error = "kvmvncd runs without --config: there is no file to read again";
+        LOG_WARN(kLog, "%s", result.error.c_str());
+        return result;
+    }
+    LOG_INFO(kLog, "reading %s again", running_.path.c_str());
+
+    // Everything that can fail, before anything changes.
+    config::ReloadPlan plan;
+    std::optional<rfb::VncPasswords> passwords;
+    std::shared_ptr<const input::KeysymMap> layout;
+    try {
+        plan = config::planReload(running_, config::loadConfig(running_.path));
+        if (!plan.config.server.passwdFile.empty())
+            passwords = rfb::loadVncPasswordFile(plan.config.server.passwdFile);
+        if (plan.config.hid.layout != running_.hid.layout) {
+            layout = targets_.router.usedLayout(plan.config.hid.layout);
+            if (!layout)
+                layout = loadKeyboardLayout(plan.config.hid);
+        }
+    } catch (const std::exception &error) {
+        result.error = error.what();
+        LOG_ERROR(kLog, "%s", result.error.c_str());
+        LOG_ERROR(kLog, "nothing changed: kvmvncd keeps running with the configuration it had");
+        return result;
+    }
+
+    // Applying: nothing here fails.
+    log::setLevel(plan.config.log.level);
+    if (passwords) {
+        const int unauthenticated =
+            targets_.server.requiresPassword() ? 0 : targets_.server.clientCount();
+        if (unauthenticated > 0)
+            LOG_WARN(kLog,
+                     "viewers that connect from now on need a password; the %d connected "
+                     "without one stay (restart kvmvncd to drop them)",
+                     unauthenticated);
+        result.passwordsChanged = targets_.server.setPasswords(*passwords);
+        LOG_INFO(kLog, "new viewers are checked against the passwords in %s (%s)",
+                 plan.config.server.passwdFile.c_str(),
+                 result.passwordsChanged ? "changed" : "unchanged");
+    }
+    targets_.server.setDesktopName(plan.config.server.desktopName);
+    targets_.server.setMaxClients(plan.config.server.maxClients);
+    if (layout) {
+        // A text being typed was planned for the old layout: stop it, and
+        // wait until it has, so none of its keys follows the switch.
+        if (targets_.typer.busy())
+            LOG_WARN(kLog, "cancelling the text being typed: it was planned for layout %s",
+                     running_.hid.layout.c_str());
+        targets_.typer.cancelAndWait();
+        if (targets_.router.setLayout(layout))
+            LOG_INFO(kLog, "released the keys viewers held, for the new layout");
+    }
+    targets_.typer.setInterval(std::chrono::milliseconds{plan.config.hid.typeIntervalMs});
+
+    for (const config::KeyChange &change : plan.applied)
+        LOG_INFO(kLog, "applied: %s = %s (was %s)", change.key.c_str(), shown(change.to),
+                 shown(change.from));
+    for (const config::KeyChange &change : plan.needsRestart)
+        LOG_WARN(kLog, "needs a restart: %s = %s (running with %s)", change.key.c_str(),
+                 shown(change.to), shown(change.from));
+    LOG_INFO(kLog, "done: %zu keys applied, %zu need a restart", plan.applied.size(),
+             plan.needsRestart.size());
+    running_ = std::move(plan.config);
+    result.ok = true;
+    result.applied = std::move(plan.applied);
+    result.needsRestart = std::move(plan.needsRestart);
+    return result;
+}
+
+}  // namespace kvmvnc::app

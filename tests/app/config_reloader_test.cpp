@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/app/config_reloader.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <rfb/rfb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <fstream>
+
+#include "kvmvnc/input/input_router.h"
+#include "kvmvnc/input/text_typer.h"
+#include "kvmvnc/rfb/rfb_server.h"
+#include "kvmvnc/rfb/vnc_password_file.h"
+#include "recording_sink.h"
+
+namespace kvmvnc::app {
+
+namespace {
+
+int freePort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof(address)), 0);
+    socklen_t length = sizeof(address);
+    ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+std::vector<std::string> keysOf(const std::vector<config::KeyChange> &changes) {
+    std::vector<std::string> keys;
+    for (const auto &change : changes)
+        keys.push_back(change.key);
+    return keys;
+}
+
+// The running parts a reload changes, built from an INI file as the daemon
+// builds them, in a directory of their own.
+class ConfigReloaderTest : public testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = testing::TempDir() + "kvmvnc-reload-" +
+               testing::UnitTest::GetInstance()->current_test_info()->name();
+        std::replace(dir_.begin() + static_cast<std::ptrdiff_t>(testing::TempDir().size()),
+                     dir_.end(), '/', '-');
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+        savedLevel_ = log::level();
+    }
+    void TearDown() override {
+        reloader.reset();
+        typer.reset();
+        router.reset();
+        server.reset();
+        log::setLevel(savedLevel_);
+        std::filesystem::remove_all(dir_);
+    }
+
+    std::string path(const std::string &name) const { return dir_ + "/" + name; }
+    void writePasswords(const std::string &name, const rfb::VncPasswords &passwords) {
+        const std::vector<uint8_t> bytes = rfb::encodeVncPasswordFile(passwords);
+        std::ofstream(path(name), std::ios::binary)
+            .write(reinterpret_cast<const char *>(bytes.data()),
+                   static_cast<std::streamsize>(bytes.size()));
+    }
+    // The INI file: what the test gives, after the keys every test needs.
+    void writeConfig(const std::string &serverKeys, const std::string &rest = "") {
+        std::ofstream(path("kvmvnc.ini"))
+            << "[server]\nlisten = 127.0.0.1\nport = " << port_ << "\n"
+            << serverKeys << "[hid]\nkeymaps_dir = " << KVMVNC_KEYMAPS_BUILD_DIR << "\n"
+            << rest;
+    }
+    void start() {
+        const config::Config cfg = config::loadConfig(path("kvmvnc.ini"));
+        log::setLevel(cfg.log.level);
+        rfb::RfbServerOptions options;
+        options.listen = cfg.server.listen;
+        options.port = cfg.server.port;
+        options.desktopName = cfg.server.desktopName;
+        options.maxClients = cfg.server.maxClients;
+        if (!cfg.server.passwdFile.empty())
+            options.passwords = rfb::loadVncPasswordFile(cfg.server.passwdFile);
+        options.initialSize = {64, 48};
+        server = std::make_unique<rfb::RfbServer>(options);
+        router = std::make_unique<input::InputRouter>(loadKeyboardLayout(cfg.hid), sink);
+        typer = std::make_unique<input::TextTyper>(
+            *router, std::chrono::milliseconds{cfg.hid.typeIntervalMs});
+        reloader = std::make_unique<ConfigReloader>(cfg, ReloadTargets{*server, *router, *typer});
+    }
+
+    // What the server grants a viewer that gives `password`.
+    rfb::RfbServer::Access access(const std::string &password) const {
+        std::array<uint8_t, CHALLENGESIZE> challenge{};
+        challenge.fill(0x5a);
+        std::array<uint8_t, CHALLENGESIZE> response = challenge;
+        std::string key = password;
+        rfbEncryptBytes(response.data(), key.data());
+        return server->checkResponse(challenge.data(), response.data(), response.size());
+    }
+
+    input::RecordingSink sink;
+    std::unique_ptr<rfb::RfbServer> server;
+    std::unique_ptr<input::InputRouter> router;
+    std::unique_ptr<input::TextTyper> typer;
+    std::unique_ptr<ConfigReloader> reloader;
+
+private:
+    std::string dir_;
+    int port_ = freePort();
+    log::Level savedLevel_ = log::Level::Info;
+};
+
+using Access = rfb::RfbServer::Access;
+
+}  // namespace
+
+TEST_F(ConfigReloaderTest, AppliesTheLiveKeysAndLeavesTheOthers) {
+    writePasswords("vncpasswd", {"first", ""});
+    writeConfig("passwd_file = vncpasswd\ndesktop_name = old name\nmax_clients = 4\n",
+                "layout = us\n[capture]\nfps = 30\n[log]\nlevel = info\n");
+    start();
+    const int port = reloader->running().server.port;
+
+    writePasswords("vncpasswd", {"second", "viewer"});
+    writeConfig("passwd_file = vncpasswd\ndesktop_name = new name\nmax_clients = 2\n",
+                "layout = de\ntype_interval_ms = 40\nmouse_mode = relative\n"
+                "[capture]\nfps = 60\n[log]\nlevel = warning\n");
+    const ReloadResult result = reloader->reload();
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_EQ(keysOf(result.applied),
+              (std::vector<std::string>{"[server] desktop_name", "[server] max_clients",
+                                        "[hid] layout", "[hid] type_interval_ms", "[log] level"}));
+    EXPECT_EQ(keysOf(result.needsRestart),
+              (std::vector<std::string>{"[capture] fps", "[hid] mouse_mode"}));
+    EXPECT_TRUE(result.passwordsChanged);
+
+    EXPECT_EQ(access("first"), Access::Refused);
+    EXPECT_EQ(access("second"), Access::Full);
+    EXPECT_EQ(access("viewer"), Access::ViewOnly);
+    EXPECT_EQ(server->desktopName(), "new name");
+    EXPECT_EQ(router->layout().name(), "de");
+    EXPECT_EQ(log::level(), log::Level::Warning);
+    const config::Config &running = reloader->running();
+    EXPECT_EQ(running.server.desktopName, "new name");
+    EXPECT_EQ(running.server.maxClients, 2);
+    EXPECT_EQ(running.hid.typeIntervalMs, 40);
+    EXPECT_EQ(running.capture.fps, 30) << "needs a restart: keeps its running value";
+    EXPECT_EQ(running.hid.mouseMode, config::MouseMode::Absolute);
+    EXPECT_EQ(running.server.port, port);
+}
+
+TEST_F(ConfigReloaderTest, SameFileAgainChangesNothing) {
+    writePasswords("vncpasswd", {"first", ""});
+    writeConfig("passwd_file = vncpasswd\n");
+    start();
+    const ReloadResult result = reloader->reload();
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_TRUE(result.applied.empty());
+    EXPECT_TRUE(result.needsRestart.empty());
+    EXPECT_FALSE(result.passwordsChanged);
+    EXPECT_EQ(access("first"), Access::Full);
+}
+
+// A new file that does not load leaves everything as it ran, even the keys
+// of it that were fine.
+struct BadReload {
+    const char *name;
+    const char *server;  // [server] keys besides listen and port
+    const char *rest;    // after [hid] keymaps_dir
+    const char *error;   // part of the message
+};
+
+void PrintTo(const BadReload &bad, std::ostream *out) { *out << bad.name; }
+
+class BadReloadTest : public ConfigReloaderTest, public testing::WithParamInterface<BadReload> {};
+
+TEST_P(BadReloadTest, ChangesNothing) {
+    writePasswords("vncpasswd", {"first", "viewer"});
+    writeConfig("passwd_file = vncpasswd\ndesktop_name = old name\n",
+                "layout = us\n[log]\nlevel = info\n");
+    start();
+    const config::Config before = reloader->running();
+
+    writePasswords("next.passwd", {"second", ""});
+    std::ofstream(path("short.passwd")) << "abc";
+    writeConfig(GetParam().server, GetParam().rest);
+    const ReloadResult result = reloader->reload();
+    EXPECT_FALSE(result.ok);
+    EXPECT_NE(result.error.find(GetParam().error), std::string::npos) << result.error;
+    EXPECT_TRUE(result.applied.empty());
+
+    EXPECT_EQ(access("first"), Access::Full);
+    EXPECT_EQ(access("viewer"), Access::ViewOnly);
+    EXPECT_EQ(access("second"), Access::Refused);
+    EXPECT_EQ(server->desktopName(), "old name");
+    EXPECT_EQ(router->layout().name(), "us");
+    EXPECT_EQ(log::level(), log::Level::Info);
+    EXPECT_EQ(reloader->running().server.desktopName, before.server.desktopName);
+    EXPECT_EQ(reloader->running().hid.layout, before.hid.layout);
+    EXPECT_EQ(reloader->running().log.level, before.log.level);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Files, BadReloadTest,
+    testing::Values(
+        BadReload{"SyntaxError", "passwd_file = next.passwd\ndesktop_name = new name\nport\n",
+                  "layout = de\n", "syntax error"},
+        BadReload{"ValueOutOfRange", "passwd_file = next.passwd\ndesktop_name = new name\n",
+                  "layout = de\n[log]\nlevel = loud\n", "[log] level"},
+        BadReload{"MissingPasswordFile", "passwd_file = missing.passwd\ndesktop_name = new name\n",
+                  "layout = de\n[log]\nlevel = debug\n", "cannot open password file"},
+        BadReload{"MalformedPasswordFile", "passwd_file = short.passwd\ndesktop_name = new name\n",
+                  "layout = de\n[log]\nlevel = debug\n", "not a vncpasswd file"},
+        BadReload{"UnknownLayout", "passwd_file = next.passwd\ndesktop_name = new name\n",
+                  "layout = klingon\n[log]\nlevel = debug\n", "klingon"}),
+    [](const testing::TestParamInfo<BadReload> &paramInfo) { return paramInfo.param.name; });
+
+TEST_F(ConfigReloaderTest, MissingConfigFileChangesNothing) {
+    writeConfig("desktop_name = old name\n");
+    start();
+    std::filesystem::remove(path("kvmvnc.ini"));
+    const ReloadResult result = reloader->reload();
+    EXPECT_FALSE(result.ok);
+    EXPECT_NE(result.error.find("cannot open"), std::string::npos) << result.error;
+    EXPECT_EQ(server->desktopName(), "old name");
+}
+
+TEST_F(ConfigReloaderTest, PasswordFileTurnsAuthenticationOn) {
+    writeConfig("");
+    start();
+    EXPECT_FALSE(server->requiresPassword());
+    writePasswords("vncpasswd", {"first", ""});
+    writeConfig("passwd_file = vncpasswd\n");
+    const ReloadResult result = reloader->reload();
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_EQ(keysOf(result.applied), (std::vector<std::string>{"[server] passwd_file"}));
+    EXPECT_TRUE(server->requiresPassword());
+    EXPECT_EQ(access("first"), Access::Full);
+}
+
+TEST_F(ConfigReloaderTest, RemovingThePasswordFileNeedsARestart) {
+    writePasswords("vncpasswd", {"first", ""});
+    writeConfig("passwd_file = vncpasswd\n");
+    start();
+    writePasswords("vncpasswd", {"second", ""});
+    writeConfig("desktop_name = new name\n");
+    const ReloadResult result = reloader->reload();
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_EQ(keysOf(result.needsRestart), (std::vector<std::string>{"[server] passwd_file"}));
+    EXPECT_EQ(keysOf(result.applied), (std::vector<std::string>{"[server] desktop_name"}));
+    // The file the daemon runs with is still read: it is what checks viewers.
+    EXPECT_TRUE(server->requiresPassword());
+    EXPECT_EQ(access("second"), Access::Full);
+    EXPECT_EQ(access("first"), Access::Refused);
+}
+
+TEST_F(ConfigReloaderTest, LayoutChangeStopsTheTextBeingTypedAndReleasesHeldKeys) {
+    writeConfig("", "layout = us\ntype_interval_ms = 20\n");
+    start();
+    router->keysymEvent(7, true, 'a');
+    input::TypingPlan plan = typer->plan(std::u32string(500, U'x'));
+    ASSERT_TRUE(typer->start(1, std::move(plan.strokes), nullptr));
+    writeConfig("", "layout = de\ntype_interval_ms = 20\n");
+    const ReloadResult result = reloader->reload();
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_FALSE(typer->busy());
+    EXPECT_EQ(sink.keyboardReports().back(), (input::KeyboardReport{}));
+    EXPECT_EQ(router->layout().name(), "de");
+    // Switching back uses the table loaded first.
+    const input::KeysymMap *de = &router->layout();
+    writeConfig("", "layout = us\n");
+    ASSERT_TRUE(reloader->reload().ok);
+    EXPECT_EQ(router->layout().name(), "us");
+    EXPECT_EQ(router->usedLayout("de").get(), de);
+}
+
+TEST_F(ConfigReloaderTest, WithoutAConfigFileThereIsNothingToReload) {
+    writeConfig("");
+    start();
+    ConfigReloader defaults(config::Config{}, ReloadTargets{*server, *router, *typer});
+    const ReloadResult result = defaults.reload();
+    EXPECT_FALSE(result.ok);
+    EXPECT_NE(result.error.find("without --config"), std::string::npos) << result.error;
+}
+
+}  // namespace kvmvnc::app
