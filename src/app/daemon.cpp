@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -48,6 +49,24 @@ public:
 private:
     input::InputRouter &router_;
 };
+
+// What the control protocol's HealthState says of a snapshot.
+control::HealthStateBody healthStateOf(const health::HealthSnapshot &snapshot) {
+    static_assert(static_cast<int>(capture::SignalState::DeviceError) == control::kMaxSignalState,
+                  "HealthState's signal numbers are SignalState's, in order");
+    control::HealthStateBody state;
+    state.temperatureKnown = snapshot.milliCelsius.has_value();
+    state.milliCelsius = snapshot.milliCelsius.value_or(0);
+    state.throttlingKnown = snapshot.throttled.has_value();
+    state.throttled = snapshot.throttled.value_or(0);
+    state.hot = snapshot.hot;
+    state.signal = static_cast<uint8_t>(snapshot.signal);
+    state.viewers = static_cast<uint16_t>(std::min<uint32_t>(snapshot.viewers, 0xffff));
+    state.fpsHundredths = snapshot.fpsHundredths;
+    state.width = static_cast<uint16_t>(std::clamp(snapshot.picture.width, 0, 0xffff));
+    state.height = static_cast<uint16_t>(std::clamp(snapshot.picture.height, 0, 0xffff));
+    return state;
+}
 
 // Auto means the virtual target's when capturing it, else the device.
 config::DeviceTarget resolve(config::DeviceTarget target, bool haveMachine) {
@@ -211,7 +230,7 @@ Daemon::Daemon(const config::Config &cfg) {
         }
     }
     control_ = std::make_unique<control::ControlService>(control::ControlDevices{
-        atx_.get(), !cfg.atx.wolMac.empty(), store_.get(), drive_.get(), typer_.get()});
+        atx_.get(), !cfg.atx.wolMac.empty(), store_.get(), drive_.get(), typer_.get(), true});
     serverOptions.control = control_.get();
     serverOptions.xvp = cfg.server.xvp;
 
@@ -229,12 +248,46 @@ Daemon::Daemon(const config::Config &cfg) {
     pump_ = std::make_unique<FramePump>(mailbox_, *server_);
     pump_->start();
     capture_->start();
+
+    health::HealthOptions healthOptions;
+    healthOptions.interval = std::chrono::milliseconds{cfg.health.intervalMs};
+    healthOptions.hotCelsius = cfg.health.hotCelsius;
+    healthOptions.sysfsRoot = cfg.health.sysfsRoot;
+    health::HealthSources sources;
+    sources.framesCaptured = [capture = capture_.get()] { return capture->framesCaptured(); };
+    sources.signal = [capture = capture_.get()] { return capture->signalState(); };
+    sources.picture = [capture = capture_.get()] { return capture->pictureSize(); };
+    sources.viewers = [server = server_.get()] {
+        return static_cast<uint32_t>(std::max(server->clientCount(), 0));
+    };
+    health_ = std::make_unique<health::HealthMonitor>(
+        healthOptions, std::move(sources),
+        [control = control_.get()](const health::HealthSnapshot &snapshot) {
+            control->setHealth(healthStateOf(snapshot));
+        });
+    health_->start();
+    if (cfg.health.metricsPort > 0) {
+        // Not worth refusing to start over: the KVM works without it.
+        try {
+            metrics_ = std::make_unique<health::MetricsServer>(
+                cfg.health.metricsListen, cfg.health.metricsPort,
+                [monitor = health_.get()] { return health::prometheusText(monitor->latest()); });
+            metrics_->start();
+            LOG_INFO(kLog, "Prometheus metrics on http://%s:%d/metrics",
+                     cfg.health.metricsListen.c_str(), metrics_->port());
+        } catch (const std::exception &e) {
+            LOG_ERROR(kLog, "no metrics endpoint: %s", e.what());
+        }
+    }
     reloader_ = std::make_unique<ConfigReloader>(cfg, ReloadTargets{*server_, *router_, *typer_});
 }
 
 Daemon::~Daemon() {
-    // Reverse order of the data flow: stop producing, then consuming, then
-    // serving.
+    // Health reads the stages below: it goes first. Then in reverse order
+    // of the data flow: stop producing, then consuming, then serving.
+    if (metrics_)
+        metrics_->stop();
+    health_->stop();
     capture_->stop();
     mailbox_.close();
     pump_->stop();

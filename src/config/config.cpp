@@ -455,6 +455,40 @@ const std::vector<Key> &keys() {
              return {};
          },
          [](const Config &c) -> std::string { return c.msd.lun; }},
+        intKey(
+            "health", "hot_celsius", "80", 40, 120,
+            "SoC temperature at which the log, kvmvncctl status and viewers say the board is "
+            "too hot (a Raspberry Pi throttles at 80-85).",
+            [](auto &c) -> auto & { return c.health.hotCelsius; }),
+        intKey(
+            "health", "interval_ms", "2000", 200, 60000,
+            "How often the temperature, throttling flags and capture rate are sampled.",
+            [](auto &c) -> auto & { return c.health.intervalMs; }),
+        {"health", "metrics_listen", "127.0.0.1", "an IPv4 or IPv6 address",
+         "Address of the Prometheus endpoint (metrics_port).",
+         [](Config &config, std::string_view value) -> std::string {
+             std::string address(value);
+             if (!isAddress(address))
+                 return "'" + address + "' is not an IPv4 or IPv6 address";
+             config.health.metricsListen = address;
+             return {};
+         },
+         [](const Config &c) -> std::string { return c.health.metricsListen; }},
+        intKey(
+            "health", "metrics_port", "0", 1, 65535,
+            "TCP port serving GET /metrics (Prometheus text: temperature, throttling, capture "
+            "rate and signal, viewers); 0: none.",
+            [](auto &c) -> auto & { return c.health.metricsPort; }, 0, "off"),
+        {"health", "sysfs_root", "/sys", "a directory",
+         "Where the thermal zones and the Raspberry Pi firmware's get_throttled are read "
+         "(another root for tests and containers).",
+         [](Config &config, std::string_view value) -> std::string {
+             if (value.empty())
+                 return "must not be empty";
+             config.health.sysfsRoot = std::string(value);
+             return {};
+         },
+         [](const Config &c) -> std::string { return c.health.sysfsRoot; }},
         live(Key{"log", "level", "info", "debug, info, warning or error",
                  "Least severe message logged.",
                  [](Config &config, std::string_view value) -> std::string {
@@ -568,6 +602,7 @@ Config parseConfig(std::string_view text, const std::string &name, const std::st
     config.hid.relativeMouse = resolvePath(config.hid.relativeMouse, baseDir);
     config.hid.keymapsDir = resolvePath(config.hid.keymapsDir, baseDir);
     config.msd.storage = resolvePath(config.msd.storage, baseDir);
+    config.health.sysfsRoot = resolvePath(config.health.sysfsRoot, baseDir);
     config.path = name;
     return config;
 }

@@ -274,6 +274,12 @@ wol_port = 7
 target = device
 storage = /srv/images
 lun = /tmp/lun
+[health]
+hot_celsius = 70
+interval_ms = 500
+metrics_listen = ::1
+metrics_port = 9100
+sysfs_root = /srv/sys
 [log]
 level = debug
 )");

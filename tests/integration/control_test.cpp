@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // kvmvncctl and the control protocol against the real daemon on the virtual
 // target: uploads that survive a dropped connection, the power button seen
-// on the screen, rights, xvp, and requests that must be refused.
+// on the screen, rights, xvp, the board's health, and requests that must be
+// refused.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -52,6 +57,28 @@ std::string sha256Of(const std::string &path) {
 std::string readFile(const std::string &path) {
     std::ifstream file(path);
     return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+// One HTTP request to 127.0.0.1:port; the whole answer (the server closes).
+std::string httpGet(int port, const std::string &path) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string answer;
+    if (::connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof(address)) == 0) {
+        const std::string request = "GET " + path + " HTTP/1.1\r\nHost: kvmvnc\r\n\r\n";
+        if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size())) {
+            char buffer[4096];
+            ssize_t got;
+            while ((got = ::recv(fd, buffer, sizeof(buffer), 0)) > 0)
+                answer.append(buffer, static_cast<size_t>(got));
+        }
+    }
+    ::close(fd);
+    return answer;
 }
 
 std::string ctlPath() {
@@ -328,6 +355,54 @@ TEST_F(ControlTest, XvpShutdownPressesThePowerButton) {
         off = ctl({"atx", "status"}) == 0 && out_.find("power: off") != std::string::npos;
     }
     EXPECT_TRUE(off) << out_ << daemon_->log();
+}
+
+// The board's health, read from a sysfs tree laid out as on a Raspberry Pi 4
+// (61.8 C, under-voltage and throttling now and since boot), reaches
+// kvmvncctl status and the Prometheus endpoint.
+TEST_F(ControlTest, StatusAndMetricsTellTheBoardsHealth) {
+    const int metricsPort = freePort();
+    ASSERT_NO_FATAL_FAILURE(start("[health]\nsysfs_root = " + std::string(KVMVNC_SYSFS_TREES) +
+                                  "/pi4/sys\nhot_celsius = 60\ninterval_ms = 200\n"
+                                  "metrics_port = " +
+                                  std::to_string(metricsPort) + "\n"));
+    // The first sample may come before the first picture.
+    bool picture = false;
+    for (int i = 0; i < 100 && !picture; ++i) {
+        ASSERT_EQ(ctl({"status"}), 0) << out_;
+        picture = out_.find("capture: picture 800x600 at ") != std::string::npos;
+        if (!picture)
+            std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(picture) << out_;
+    EXPECT_NE(out_.find("health: SoC 61.8 C (TOO HOT), under-voltage, throttled NOW; since boot: "
+                        "under-voltage, throttled\n"),
+              std::string::npos)
+        << out_;
+    EXPECT_NE(out_.find("viewers: "), std::string::npos) << out_;
+    EXPECT_NE(daemon_->log().find("too hot"), std::string::npos) << daemon_->log();
+
+    const std::string metrics = httpGet(metricsPort, "/metrics");
+    EXPECT_EQ(metrics.rfind("HTTP/1.1 200 ", 0), 0u) << metrics;
+    for (const char *sample :
+         {"\nkvmvnc_soc_temperature_celsius 61.835\n", "\nkvmvnc_soc_too_hot 1\n",
+          "\nkvmvnc_soc_throttled{flag=\"under_voltage\",when=\"now\"} 1\n",
+          "\nkvmvnc_soc_throttled{flag=\"frequency_capped\",when=\"now\"} 0\n",
+          "\nkvmvnc_capture_signal{state=\"ok\"} 1\n", "\nkvmvnc_capture_width_pixels 800\n"})
+        EXPECT_NE(metrics.find(sample), std::string::npos) << sample << " in\n" << metrics;
+    // Two viewers: the metrics see them within a few samples.
+    TestViewer first(ViewerOptions{.port = daemon_->port(), .password = "fullpass"});
+    TestViewer second(ViewerOptions{.port = daemon_->port(), .password = "fullpass"});
+    ASSERT_TRUE(first.connect()) << first.lastError();
+    ASSERT_TRUE(second.connect()) << second.lastError();
+    bool counted = false;
+    for (int i = 0; i < 100 && !counted; ++i) {
+        std::this_thread::sleep_for(100ms);
+        counted =
+            httpGet(metricsPort, "/metrics").find("\nkvmvnc_viewers 2\n") != std::string::npos;
+    }
+    EXPECT_TRUE(counted) << httpGet(metricsPort, "/metrics");
+    EXPECT_EQ(httpGet(metricsPort, "/").rfind("HTTP/1.1 404 ", 0), 0u);
 }
 
 }  // namespace

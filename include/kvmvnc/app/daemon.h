@@ -10,6 +10,8 @@
 #include "kvmvnc/capture/frame_mailbox.h"
 #include "kvmvnc/config/config.h"
 #include "kvmvnc/control/control_service.h"
+#include "kvmvnc/health/health_monitor.h"
+#include "kvmvnc/health/metrics_server.h"
 #include "kvmvnc/input/hid_sink.h"
 #include "kvmvnc/input/input_router.h"
 #include "kvmvnc/msd/drive.h"
@@ -64,6 +66,11 @@ private:
     std::unique_ptr<rfb::RfbServer> server_;
     std::unique_ptr<capture::CaptureThread> capture_;
     std::unique_ptr<FramePump> pump_;
+    // Samples the board and the pipeline above (reads capture_ and
+    // server_, pushes to control_); metrics_ serves its latest snapshot.
+    // Both stop first when the daemon goes.
+    std::unique_ptr<health::HealthMonitor> health_;
+    std::unique_ptr<health::MetricsServer> metrics_;  // null: no [health] metrics_port
     // Owns the running configuration; used by run() only.
     std::unique_ptr<ConfigReloader> reloader_;
 };

@@ -86,6 +86,17 @@ struct MsdSection {
     std::string lun = "/sys/kernel/config/usb_gadget/kvmvnc/functions/mass_storage.usb0/lun.0";
 };
 
+// The board's and the pipeline's health (src/health): sampled every
+// interval, logged on change, pushed to viewers, and served as Prometheus
+// text when metrics_port is set.
+struct HealthSection {
+    int hotCelsius = 80;
+    int intervalMs = 2000;
+    std::string metricsListen = "127.0.0.1";
+    int metricsPort = 0;  // 0: no metrics endpoint
+    std::string sysfsRoot = "/sys";
+};
+
 struct LogSection {
     log::Level level = log::Level::Info;
 };
@@ -102,6 +113,7 @@ struct Config {
     HidSection hid;
     AtxSection atx;
     MsdSection msd;
+    HealthSection health;
     LogSection log;
 };
 
