@@ -9,7 +9,8 @@
 # kvmvncd.service are active on the packaged configuration, that the gadget
 # is bound to dummy_udc.0 and /dev/hidg0 belongs to group kvmvnc, that a real
 # viewer (vncsnapshot) gets vivid's picture at 1920x1080 through the
-# forwarded port, that kvmvncctl status answers, that `systemctl reload`
+# forwarded port, that kvmvncctl status answers, that an image kvmvncctl
+# uploads and inserts is what the target's USB host reads, that `systemctl reload`
 # keeps the daemon running, and what upgrade, remove and purge do to the
 # running system.
 #
@@ -316,6 +317,20 @@ if status=$(timeout 60 "$work/pkg/usr/bin/kvmvncctl" --host "127.0.0.1:$port" \
 else
     log "NOT OK: kvmvncctl status exited with $?: $status"
     failures+=("kvmvncctl status")
+fi
+
+# An image uploaded with kvmvncctl and inserted as a flash drive: the target
+# (the guest's USB host, through dummy_hcd) reads exactly its bytes.
+ctl() { timeout 120 "$work/pkg/usr/bin/kvmvncctl" --host "127.0.0.1:$port" --passwd-file "$work/vncpasswd" "$@"; }
+head -c 1048576 /dev/urandom >"$work/image.img"
+if ctl msd upload "$work/image.img" --name install-test.img >"$work/msd.log" 2>&1 &&
+    ctl msd insert install-test.img --flash >>"$work/msd.log" 2>&1; then
+    send "drive 1048576"
+    check "the target's drive" "$(field drive sha256)" "$(sha256sum <"$work/image.img" | cut -d' ' -f1)"
+    ctl msd eject >>"$work/msd.log" 2>&1 || true
+else
+    log "NOT OK: kvmvncctl could not upload and insert an image: $(tr '\n' ' ' <"$work/msd.log")"
+    failures+=("msd upload and insert")
 fi
 
 # 3. Both units stop cleanly (kvmvncd on SIGTERM, the gadget removed by
