@@ -61,6 +61,16 @@ INI
     kvmvncd_start /tmp/kvmvnc.ini
 }
 
+# Whether process $1 has $2 open (on any fd: the shell's own, such as the
+# command channel, come before it).
+has_open() {
+    local fd
+    for fd in /proc/"$1"/fd/*; do
+        [ "$(readlink "$fd")" = "$2" ] && return 0
+    done
+    return 1
+}
+
 cmd_events_start() {
     local kbd mouse rel
     kbd=$(lab_input_device "$NAME" kbd) && mouse=$(lab_input_device "$NAME" mouse /input1) &&
@@ -71,10 +81,9 @@ cmd_events_start() {
         cat "$2" >"/tmp/$1.events" &
         echo $! >>/tmp/events.pids
         # Events reach only readers that have the device open: return once
-        # cat has it (its fd 3), or a report sent right after this verb is
-        # lost to the recording.
-        lab_wait "[ \"\$(readlink /proc/$!/fd/3)\" = '$2' ]" 5 ||
-            { echo "the $1 recorder did not open $2"; return 1; }
+        # cat has it, or a report sent right after this verb is lost to the
+        # recording.
+        lab_wait "has_open $! '$2'" 5 || { echo "the $1 recorder did not open $2"; return 1; }
     done
     echo "recording $kbd $mouse $rel"
 }
