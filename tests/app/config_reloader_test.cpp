@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "kvmvnc/app/config_reloader.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <rfb/rfb.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "free_port.h"
 #include "kvmvnc/input/input_router.h"
 #include "kvmvnc/input/text_typer.h"
 #include "kvmvnc/rfb/rfb_server.h"
@@ -22,17 +21,7 @@ namespace kvmvnc::app {
 
 namespace {
 
-int freePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof(address)), 0);
-    socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
-}
+using kvmvnc::testing::freePort;
 
 std::vector<std::string> keysOf(const std::vector<config::KeyChange> &changes) {
     std::vector<std::string> keys;
@@ -43,12 +32,12 @@ std::vector<std::string> keysOf(const std::vector<config::KeyChange> &changes) {
 
 // The running parts a reload changes, built from an INI file as the daemon
 // builds them, in a directory of their own.
-class ConfigReloaderTest : public testing::Test {
+class ConfigReloaderTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = testing::TempDir() + "kvmvnc-reload-" +
-               testing::UnitTest::GetInstance()->current_test_info()->name();
-        std::replace(dir_.begin() + static_cast<std::ptrdiff_t>(testing::TempDir().size()),
+        dir_ = ::testing::TempDir() + "kvmvnc-reload-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name();
+        std::replace(dir_.begin() + static_cast<std::ptrdiff_t>(::testing::TempDir().size()),
                      dir_.end(), '/', '-');
         std::filesystem::remove_all(dir_);
         std::filesystem::create_directories(dir_);
@@ -179,7 +168,7 @@ struct BadReload {
 
 void PrintTo(const BadReload &bad, std::ostream *out) { *out << bad.name; }
 
-class BadReloadTest : public ConfigReloaderTest, public testing::WithParamInterface<BadReload> {};
+class BadReloadTest : public ConfigReloaderTest, public ::testing::WithParamInterface<BadReload> {};
 
 TEST_P(BadReloadTest, ChangesNothing) {
     writePasswords("vncpasswd", {"first", "viewer"});
@@ -209,7 +198,7 @@ TEST_P(BadReloadTest, ChangesNothing) {
 
 INSTANTIATE_TEST_SUITE_P(
     Files, BadReloadTest,
-    testing::Values(
+    ::testing::Values(
         BadReload{"SyntaxError", "passwd_file = next.passwd\ndesktop_name = new name\nport\n",
                   "layout = de\n", "syntax error"},
         BadReload{"ValueOutOfRange", "passwd_file = next.passwd\ndesktop_name = new name\n",
@@ -220,7 +209,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "layout = de\n[log]\nlevel = debug\n", "not a vncpasswd file"},
         BadReload{"UnknownLayout", "passwd_file = next.passwd\ndesktop_name = new name\n",
                   "layout = klingon\n[log]\nlevel = debug\n", "klingon"}),
-    [](const testing::TestParamInfo<BadReload> &paramInfo) { return paramInfo.param.name; });
+    [](const ::testing::TestParamInfo<BadReload> &paramInfo) { return paramInfo.param.name; });
 
 TEST_F(ConfigReloaderTest, MissingConfigFileChangesNothing) {
     writeConfig("desktop_name = old name\n");

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "kvmvnc/rfb/rfb_server.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <rfb/rfb.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstring>
+
+#include "free_port.h"
 
 namespace kvmvnc::rfb {
 
@@ -16,18 +16,7 @@ namespace {
 
 using Challenge = std::array<uint8_t, CHALLENGESIZE>;
 
-// A loopback port nobody listens on at the time of asking.
-int freePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof(address)), 0);
-    socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
-}
+using kvmvnc::testing::freePort;
 
 RfbServerOptions optionsWith(std::optional<VncPasswords> passwords) {
     RfbServerOptions options;

@@ -37,19 +37,6 @@ std::string daemonBinary() {
     return fromEnv ? fromEnv : KVMVNC_DAEMON_PATH;
 }
 
-int freePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof(address)) != 0)
-        throw std::runtime_error("bind for a free port failed");
-    socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length);
-    ::close(fd);
-    return ntohs(address.sin_port);
-}
-
 DaemonProcess::DaemonProcess(const std::string &configText, int port)
     : port_(port > 0 ? port : freePort()) {
     char templ[] = "/tmp/kvmvnc-test-XXXXXX";

@@ -6,10 +6,9 @@
 #include <chrono>
 #include <string>
 
-namespace kvmvnc::testing {
+#include "free_port.h"
 
-// A free TCP port on 127.0.0.1 at the time of asking.
-int freePort();
+namespace kvmvnc::testing {
 
 // Runs the real kvmvncd binary with an INI file written from `configText`
 // (a "[server]" section with listen and port is prepended), waits until it
