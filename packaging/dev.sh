@@ -35,6 +35,7 @@ build_packages=(
 test_packages=(
     libgtest-dev clang-format
     xvfb tigervnc-viewer imagemagick vncsnapshot xdotool  # real viewers for the integration tests
+    tshark  # what a VeNCrypt session shows on the wire
     chromium novnc  # noVNC's UI in a real browser (tests/browser, with Node.js)
 )
 # The virtual appliance lab (tests/lab): QEMU, the guest's busybox and

@@ -5,12 +5,13 @@
 #include <optional>
 #include <stdexcept>
 
+#include "kvmvnc/app/security_setup.h"
 #include "kvmvnc/base/log.h"
+#include "kvmvnc/door/front_door.h"
 #include "kvmvnc/input/input_router.h"
 #include "kvmvnc/input/keysym_map.h"
 #include "kvmvnc/input/text_typer.h"
 #include "kvmvnc/rfb/rfb_server.h"
-#include "kvmvnc/rfb/vnc_password_file.h"
 
 namespace kvmvnc::app {
 
@@ -34,8 +35,9 @@ std::shared_ptr<const input::KeysymMap> loadKeyboardLayout(const config::HidSect
     return layout;
 }
 
-ConfigReloader::ConfigReloader(config::Config running, ReloadTargets targets)
-    : running_(std::move(running)), targets_(targets) {}
+ConfigReloader::ConfigReloader(config::Config running, ReloadTargets targets,
+                               std::shared_ptr<const door::Credentials> credentials)
+    : running_(std::move(running)), targets_(targets), credentials_(std::move(credentials)) {}
 
 ReloadResult ConfigReloader::reload() {
     ReloadResult result;
@@ -48,12 +50,11 @@ ReloadResult ConfigReloader::reload() {
 
     // Everything that can fail, before anything changes.
     config::ReloadPlan plan;
-    std::optional<rfb::VncPasswords> passwords;
+    std::shared_ptr<const door::Credentials> credentials;
     std::shared_ptr<const input::KeysymMap> layout;
     try {
         plan = config::planReload(running_, config::loadConfig(running_.path));
-        if (!plan.config.server.passwdFile.empty())
-            passwords = rfb::loadVncPasswordFile(plan.config.server.passwdFile);
+        credentials = loadCredentials(plan.config);
         if (plan.config.hid.layout != running_.hid.layout) {
             layout = targets_.router.usedLayout(plan.config.hid.layout);
             if (!layout)
@@ -68,19 +69,27 @@ ReloadResult ConfigReloader::reload() {
 
     // Applying: nothing here fails.
     log::setLevel(plan.config.log.level);
-    if (passwords) {
-        const int unauthenticated =
-            targets_.server.requiresPassword() ? 0 : targets_.server.clientCount();
+    // planReload keeps a removed password or users file as it runs, so a
+    // reload never opens the door wider than it was.
+    if (!credentials->none()) {
+        const int unauthenticated = credentials_->none() ? targets_.server.clientCount() : 0;
         if (unauthenticated > 0)
             LOG_WARN(kLog,
                      "viewers that connect from now on need a password; the %d connected "
                      "without one stay (restart kvmvncd to drop them)",
                      unauthenticated);
-        result.passwordsChanged = targets_.server.setPasswords(*passwords);
-        LOG_INFO(kLog, "new viewers are checked against the passwords in %s (%s)",
+        result.credentialsChanged = !sameCredentials(*credentials, *credentials_);
+        LOG_INFO(kLog, "new viewers are checked against %s%s%s (%s)",
                  plan.config.server.passwdFile.c_str(),
-                 result.passwordsChanged ? "changed" : "unchanged");
+                 plan.config.server.passwdFile.empty() || plan.config.security.usersFile.empty()
+                     ? ""
+                     : " and ",
+                 plan.config.security.usersFile.c_str(),
+                 result.credentialsChanged ? "changed" : "unchanged");
+        targets_.door.setCredentials(credentials);
+        credentials_ = credentials;
     }
+    targets_.door.setPolicy(securityPolicyOf(plan.config.security));
     targets_.server.setDesktopName(plan.config.server.desktopName);
     targets_.server.setMaxClients(plan.config.server.maxClients);
     if (layout) {

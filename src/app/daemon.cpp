@@ -7,13 +7,14 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "kvmvnc/app/security_setup.h"
 #include "kvmvnc/atx/gpio_atx_pins.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/capture/v4l2_capture.h"
+#include "kvmvnc/door/front_door.h"
 #include "kvmvnc/input/gadget_hid.h"
 #include "kvmvnc/input/text_typer.h"
 #include "kvmvnc/msd/configfs_drive.h"
-#include "kvmvnc/rfb/vnc_password_file.h"
 #include "kvmvnc/target/virtual_atx_pins.h"
 #include "kvmvnc/target/virtual_drive.h"
 #include "kvmvnc/target/virtual_hid.h"
@@ -22,6 +23,25 @@
 namespace kvmvnc::app {
 
 namespace {
+
+// What the start-up log says about who may log in, and how.
+std::string describeLogins(const door::Credentials &credentials,
+                           const config::SecuritySection &security) {
+    if (credentials.none())
+        return "no authentication";
+    std::string out;
+    if (!credentials.users.empty())
+        out += std::to_string(credentials.users.entries().size()) + " accounts: X509Plain" +
+               (security.anonymousTls ? ", TLSPlain" : "");
+    if (credentials.vnc) {
+        out += out.empty() ? "" : "; ";
+        out += credentials.vnc->viewOnly.empty() ? "VNC password: X509Vnc"
+                                                 : "VNC and view-only passwords: X509Vnc";
+        out += security.anonymousTls ? ", TLSVnc" : "";
+        out += security.allowUnencrypted ? ", unencrypted VncAuth" : "";
+    }
+    return out;
+}
 
 constexpr const char *kLog = "daemon";
 constexpr Size kVirtualDefaultSize{1920, 1080};
@@ -140,19 +160,18 @@ Daemon::Daemon(const config::Config &cfg) {
     log::setLevel(cfg.log.level);
 
     rfb::RfbServerOptions serverOptions;
-    serverOptions.listen = cfg.server.listen;
-    serverOptions.port = cfg.server.port;
     serverOptions.desktopName = cfg.server.desktopName;
     serverOptions.maxClients = cfg.server.maxClients;
-    if (!cfg.server.passwdFile.empty()) {
-        serverOptions.passwords = rfb::loadVncPasswordFile(cfg.server.passwdFile);
-    } else {
+    std::shared_ptr<const door::Credentials> credentials = loadCredentials(cfg);
+    if (credentials->none()) {
         LOG_WARN(kLog, "**********************************************************");
         LOG_WARN(kLog, "NO AUTHENTICATION: anyone who reaches %s:%d controls the target.",
                  cfg.server.listen.c_str(), cfg.server.port);
-        LOG_WARN(kLog, "Set [server] passwd_file to a file made with TigerVNC's vncpasswd.");
+        LOG_WARN(kLog, "Set [security] users_file (kvmvncctl passwd) or [server] passwd_file");
+        LOG_WARN(kLog, "(TigerVNC's vncpasswd).");
         LOG_WARN(kLog, "**********************************************************");
     }
+    std::shared_ptr<const door::TlsServer> tls = makeTlsServer(cfg.security);
 
     std::shared_ptr<const input::KeysymMap> layout = loadKeyboardLayout(cfg.hid);
 
@@ -235,6 +254,20 @@ Daemon::Daemon(const config::Config &cfg) {
     serverOptions.xvp = cfg.server.xvp;
 
     server_ = std::make_unique<rfb::RfbServer>(serverOptions);
+    door::FrontDoorOptions doorOptions;
+    doorOptions.listen = cfg.server.listen;
+    doorOptions.port = cfg.server.port;
+    doorOptions.policy = securityPolicyOf(cfg.security);
+    doorOptions.credentials = credentials;
+    doorOptions.tls = tls;
+    doorOptions.handshakeTimeout = std::chrono::milliseconds{cfg.security.handshakeTimeoutMs};
+    doorOptions.handoff = [server = server_.get()](UniqueFd connection,
+                                                   const rfb::ViewerIdentity &viewer) {
+        return server->adopt(std::move(connection), viewer);
+    };
+    door_ = std::make_unique<door::FrontDoor>(std::move(doorOptions));
+    LOG_INFO(kLog, "listening on %s port %d (%s)", cfg.server.listen.c_str(), door_->port(),
+             describeLogins(*credentials, cfg.security).c_str());
     hid_->setLedCallback([server = server_.get()](uint8_t leds) { server->setKeyboardLeds(leds); });
     hid_->setHostCallback([server = server_.get(), control = control_.get()](bool listening) {
         server->setHostListening(listening);
@@ -279,7 +312,8 @@ Daemon::Daemon(const config::Config &cfg) {
             LOG_ERROR(kLog, "no metrics endpoint: %s", e.what());
         }
     }
-    reloader_ = std::make_unique<ConfigReloader>(cfg, ReloadTargets{*server_, *router_, *typer_});
+    reloader_ = std::make_unique<ConfigReloader>(
+        cfg, ReloadTargets{*server_, *door_, *router_, *typer_}, credentials);
 }
 
 Daemon::~Daemon() {
@@ -293,6 +327,8 @@ Daemon::~Daemon() {
     pump_->stop();
     hid_->setLedCallback(nullptr);
     hid_->setHostCallback(nullptr);
+    // The door relays to the server's viewers: it closes them first.
+    door_.reset();
     server_.reset();
     // No viewer is left to ask: the control service, then what it drove.
     control_.reset();

@@ -489,6 +489,56 @@ const std::vector<Key> &keys() {
              return {};
          },
          [](const Config &c) -> std::string { return c.health.sysfsRoot; }},
+        live(Key{"security", "users_file", "", "a path (relative to this file)",
+                 "Accounts for VeNCrypt's Plain subtypes (X509Plain, TLSPlain; user name and "
+                 "password), made with kvmvncctl passwd. Unset: no accounts. A reload reads the "
+                 "file again; unsetting the key needs a restart.",
+                 [](Config &config, std::string_view value) -> std::string {
+                     config.security.usersFile = std::string(value);
+                     return {};
+                 },
+                 [](const Config &c) -> std::string { return c.security.usersFile; }}),
+        live(boolKey(
+            "security", "allow_unencrypted", "false",
+            "Offer plain VNC authentication (the vncpasswd password, then everything in the "
+            "clear) to viewers that do not use TLS. Off: only encrypted logins (VeNCrypt, wss).",
+            [](auto &c) -> auto & { return c.security.allowUnencrypted; })),
+        live(boolKey(
+            "security", "allow_tls_none", "false",
+            "Offer VeNCrypt's X509None and TLSNone: encrypted, but without a password.",
+            [](auto &c) -> auto & { return c.security.allowTlsNone; })),
+        live(boolKey(
+            "security", "anonymous_tls", "true",
+            "Offer VeNCrypt's anonymous TLS subtypes (TLSVnc, TLSPlain) after the X509 ones: "
+            "they stop eavesdroppers but not a man in the middle.",
+            [](auto &c) -> auto & { return c.security.anonymousTls; })),
+        Key{"security", "tls_cert", "", "a path (relative to this file)",
+            "PEM certificate (then its chain) for VeNCrypt's X509 subtypes, HTTPS and wss. Unset, "
+            "with tls_key unset: a self-signed one is made in tls_dir and kept.",
+            [](Config &config, std::string_view value) -> std::string {
+                config.security.tlsCert = std::string(value);
+                return {};
+            },
+            [](const Config &c) -> std::string { return c.security.tlsCert; }},
+        Key{"security", "tls_key", "", "a path (relative to this file)",
+            "PEM private key of tls_cert.",
+            [](Config &config, std::string_view value) -> std::string {
+                config.security.tlsKey = std::string(value);
+                return {};
+            },
+            [](const Config &c) -> std::string { return c.security.tlsKey; }},
+        Key{"security", "tls_dir", "/var/lib/kvmvnc/tls", "a path (relative to this file)",
+            "Where the self-signed certificate is made (cert.pem, key.pem) when tls_cert is unset; "
+            "its SHA-256 fingerprint is logged at start.",
+            [](Config &config, std::string_view value) -> std::string {
+                config.security.tlsDir = std::string(value);
+                return {};
+            },
+            [](const Config &c) -> std::string { return c.security.tlsDir; }},
+        intKey(
+            "security", "handshake_timeout_ms", "10000", 500, 120000,
+            "A connection that has not logged in within this time is closed.",
+            [](auto &c) -> auto & { return c.security.handshakeTimeoutMs; }),
         live(Key{"log", "level", "info", "debug, info, warning or error",
                  "Least severe message logged.",
                  [](Config &config, std::string_view value) -> std::string {
@@ -596,7 +646,13 @@ Config parseConfig(std::string_view text, const std::string &name, const std::st
     Config &config = state.config;
     if ((config.capture.width == 0) != (config.capture.height == 0))
         throw ConfigError(name + ": [capture] width, height: give both or neither");
+    if (config.security.tlsCert.empty() != config.security.tlsKey.empty())
+        throw ConfigError(name + ": [security] tls_cert, tls_key: give both or neither");
     config.server.passwdFile = resolvePath(config.server.passwdFile, baseDir);
+    config.security.usersFile = resolvePath(config.security.usersFile, baseDir);
+    config.security.tlsCert = resolvePath(config.security.tlsCert, baseDir);
+    config.security.tlsKey = resolvePath(config.security.tlsKey, baseDir);
+    config.security.tlsDir = resolvePath(config.security.tlsDir, baseDir);
     config.hid.keyboard = resolvePath(config.hid.keyboard, baseDir);
     config.hid.mouse = resolvePath(config.hid.mouse, baseDir);
     config.hid.relativeMouse = resolvePath(config.hid.relativeMouse, baseDir);
@@ -628,9 +684,9 @@ ReloadPlan planReload(const Config &running, const Config &next) {
                          key.get(next)};
         if (change.from == change.to)
             continue;
-        const bool removesPasswords = std::string_view(key.section) == "server" &&
-                                      std::string_view(key.name) == "passwd_file" &&
-                                      change.to.empty();
+        const std::string_view name = key.name;
+        const bool removesPasswords =
+            (name == "passwd_file" || name == "users_file") && change.to.empty();
         // Copied through the setter, so the value is exactly what parsing
         // gave; the getter's text of a parsed value always parses again
         // (tests/config checks every key), so the setter cannot refuse it.

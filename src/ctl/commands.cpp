@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "kvmvnc/ctl/commands.h"
 
+#include <fcntl.h>
+#include <grp.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -17,7 +25,9 @@
 #include <thread>
 #include <vector>
 
+#include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/ctl/control_client.h"
+#include "kvmvnc/door/user_table.h"
 #include "kvmvnc/health/throttle_flags.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
 
@@ -29,7 +39,9 @@ using control::Request;
 using control::Status;
 
 constexpr const char *kUsage =
-    "usage: kvmvncctl [--host HOST[:PORT]] [--passwd-file FILE] COMMAND\n"
+    "usage: kvmvncctl [--host HOST[:PORT]] [--passwd-file FILE | --user NAME]\n"
+    "                 [--ca-file FILE] COMMAND\n"
+    "       kvmvncctl passwd [--users-file FILE] [--view-only] [--delete] USER\n"
     "\n"
     "  status                      everything below, as the server sees it\n"
     "  atx status | power | power-long | reset | wol\n"
@@ -38,10 +50,32 @@ constexpr const char *kUsage =
     "  type [--skip-untypable] TEXT  type TEXT (- reads standard input) on the\n"
     "                              target's keyboard; Ctrl+C stops it\n"
     "  type --cancel               stop what any connection is typing\n"
+    "  passwd USER                 add USER to kvmvncd's users file or change\n"
+    "                              their password (asked twice); --view-only\n"
+    "                              gives view-only access, --delete removes USER.\n"
+    "                              Edits the file (default /etc/kvmvnc/users)\n"
+    "                              without connecting; `systemctl reload kvmvncd`\n"
+    "                              applies it\n"
     "\n"
     "HOST defaults to 127.0.0.1, PORT to 5900. FILE for --passwd-file is a\n"
-    "TigerVNC vncpasswd file. Exit status: 0 done, 1 refused by the server,\n"
-    "2 bad command line, 3 connection or authentication failed.\n";
+    "TigerVNC vncpasswd file. --user NAME logs in as NAME with VeNCrypt's\n"
+    "X509Plain or TLSPlain. Passwords for --user and passwd come from the\n"
+    "environment variable KVMVNC_PASSWORD if set, else are asked on the terminal\n"
+    "(passwd without a terminal reads one line of standard input). VeNCrypt's\n"
+    "X509 subtypes verify the server with the CA file --ca-file FILE (default\n"
+    "/var/lib/kvmvnc/tls/cert.pem if it exists); the daemon's self-signed\n"
+    "certificate works as one.\n"
+    "Exit status: 0 done, 1 refused by the server (passwd: failed), 2 bad command\n"
+    "line, 3 connection or authentication failed.\n";
+
+constexpr const char *kDefaultCaFile = "/var/lib/kvmvnc/tls/cert.pem";
+constexpr const char *kDefaultUsersFile = "/etc/kvmvnc/users";
+constexpr const char *kPasswordVariable = "KVMVNC_PASSWORD";
+// The group kvmvncd runs as (packaging/systemd): a users file root creates
+// goes to it, or the daemon could not read it.
+constexpr const char *kDaemonGroup = "kvmvnc";
+// passwd talks to no server; its failures share status 1 with refusals.
+constexpr int kExitFailed = kExitRefused;
 
 struct Options {
     ConnectOptions connect;
@@ -51,6 +85,9 @@ struct Options {
     bool writable = false;
     bool skipUntypable = false;
     bool cancelTyping = false;
+    std::string usersFile = kDefaultUsersFile;
+    bool viewOnly = false;
+    bool deleteUser = false;
 };
 
 int usage(const std::string &problem) {
@@ -581,11 +618,205 @@ int statusCommand(const Options &options) {
     return kExitOk;
 }
 
+// The terminal whose echo readHidden() turned off, for restoreTerminal() to
+// put back when a signal (Ctrl+C) ends kvmvncctl at the prompt. Globals
+// because a signal handler can reach nothing else.
+volatile std::sig_atomic_t gHiddenTerminal = -1;
+termios gTerminalSettings{};
+
+void restoreTerminal(int signal) {
+    if (gHiddenTerminal >= 0)
+        ::tcsetattr(gHiddenTerminal, TCSANOW, &gTerminalSettings);
+    ::signal(signal, SIG_DFL);
+    ::raise(signal);
+}
+
+// One line typed on the controlling terminal with echo off, after `prompt`
+// on stderr. nullopt at end of input, or when there is no terminal
+// (`terminal` says which).
+std::optional<std::string> readHidden(const std::string &prompt, bool &terminal) {
+    UniqueFd tty(::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    termios settings{};
+    terminal = tty.isValid() && ::tcgetattr(tty.get(), &settings) == 0;
+    if (!terminal)
+        return std::nullopt;
+    std::fputs(prompt.c_str(), stderr);
+    std::fflush(stderr);
+
+    gTerminalSettings = settings;
+    gHiddenTerminal = tty.get();
+    constexpr int kSignals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
+    struct sigaction restore {};
+    restore.sa_handler = restoreTerminal;
+    sigemptyset(&restore.sa_mask);
+    struct sigaction previous[std::size(kSignals)] = {};
+    for (size_t i = 0; i < std::size(kSignals); ++i)
+        ::sigaction(kSignals[i], &restore, &previous[i]);
+    termios hidden = settings;
+    hidden.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    hidden.c_lflag |= ECHONL;  // Enter still ends the line on the screen
+    ::tcsetattr(tty.get(), TCSAFLUSH, &hidden);
+
+    std::string line;
+    bool ended = false;
+    for (char byte = 0;;) {
+        const ssize_t got = ::read(tty.get(), &byte, 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        if (byte == '\n') {
+            ended = true;
+            break;
+        }
+        line += byte;
+    }
+
+    ::tcsetattr(tty.get(), TCSAFLUSH, &settings);
+    gHiddenTerminal = -1;
+    for (size_t i = 0; i < std::size(kSignals); ++i)
+        ::sigaction(kSignals[i], &previous[i], nullptr);
+    if (!ended) {
+        std::fputc('\n', stderr);
+        OPENSSL_cleanse(line.data(), line.size());
+        return std::nullopt;
+    }
+    return line;
+}
+
+std::optional<std::string> environmentPassword() {
+    const char *value = std::getenv(kPasswordVariable);
+    return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+// The password --user logs in with: KVMVNC_PASSWORD, else asked on the
+// terminal.
+std::optional<std::string> loginPassword(const ConnectOptions &connect) {
+    if (auto password = environmentPassword())
+        return password;
+    bool terminal = false;
+    return readHidden("Password for " + connect.user + "@" + connect.host + ": ", terminal);
+}
+
+// The new password for passwd: KVMVNC_PASSWORD; else typed twice on the
+// terminal; else, when standard input is no terminal either, its first line.
+bool newPassword(const std::string &user, std::string &password, std::string &problem) {
+    bool terminal = false;
+    if (auto value = environmentPassword()) {
+        password = std::move(*value);
+    } else if (auto first = readHidden("New password for " + user + ": ", terminal)) {
+        auto second = readHidden("Retype the new password: ", terminal);
+        const bool same = second && *second == *first;
+        if (second)
+            OPENSSL_cleanse(second->data(), second->size());
+        if (!same) {
+            OPENSSL_cleanse(first->data(), first->size());
+            problem = "the passwords do not match";
+            return false;
+        }
+        password = std::move(*first);
+    } else if (terminal) {
+        problem = "no password typed";
+        return false;
+    } else if (!::isatty(STDIN_FILENO)) {
+        int byte = 0;
+        bool any = false;
+        while ((byte = std::fgetc(stdin)) != EOF && byte != '\n') {
+            password += static_cast<char>(byte);
+            any = true;
+        }
+        if (!any && byte == EOF) {
+            problem = "no password on standard input";
+            return false;
+        }
+        if (password.ends_with('\r'))  // a line from a DOS file
+            password.pop_back();
+    } else {
+        problem = std::string("no terminal to ask for the password; set ") + kPasswordVariable;
+        return false;
+    }
+    if (password.empty()) {
+        problem = "empty password refused";
+        return false;
+    }
+    return true;
+}
+
+int passwdCommand(const Options &options) {
+    if (options.words.size() != 2)
+        return usage("passwd takes one user name");
+    if (options.deleteUser && options.viewOnly)
+        return usage("passwd takes --view-only or --delete, not both");
+    const std::string &user = options.words[1];
+    if (!door::UserTable::isValidName(user))
+        return usage(
+            "bad user name: 1 to 64 bytes, no ':', whitespace or control characters, not "
+            "starting with '#'");
+    const std::string &path = options.usersFile;
+    auto fail = [](const std::string &problem) {
+        std::fprintf(stderr, "kvmvncctl: passwd: %s\n", problem.c_str());
+        return kExitFailed;
+    };
+
+    // A missing file is an empty one; anything else wrong with it is an error.
+    door::UserTable table;
+    struct stat status {};
+    const bool existed = ::stat(path.c_str(), &status) == 0;
+    const bool missing = !existed && errno == ENOENT;
+    try {
+        if (!missing)
+            table = door::UserTable::load(path);
+    } catch (const std::exception &e) {
+        return fail(e.what());
+    }
+
+    std::string done;
+    if (options.deleteUser) {
+        if (!table.remove(user))
+            return fail("no user " + user + " in " + path);
+        done = "deleted";
+    } else {
+        const bool known =
+            std::any_of(table.entries().begin(), table.entries().end(),
+                        [&](const door::UserEntry &entry) { return entry.name == user; });
+        std::string password;
+        std::string problem;
+        if (!newPassword(user, password, problem))
+            return fail(problem);
+        try {
+            table.set(user, password,
+                      options.viewOnly ? door::Access::ViewOnly : door::Access::Full);
+        } catch (const std::exception &e) {
+            OPENSSL_cleanse(password.data(), password.size());
+            return fail(e.what());
+        }
+        OPENSSL_cleanse(password.data(), password.size());
+        done = std::string(known ? "updated" : "added") +
+               (options.viewOnly ? " (view-only access)" : " (full access)");
+    }
+    try {
+        table.save(path);
+    } catch (const std::exception &e) {
+        return fail(e.what());
+    }
+    // save() gives a new file the creator's group; root's would be one the
+    // daemon cannot read.
+    if (!existed && ::geteuid() == 0) {
+        if (const group *daemonGroup = ::getgrnam(kDaemonGroup);
+            daemonGroup && ::chown(path.c_str(), static_cast<uid_t>(-1), daemonGroup->gr_gid) != 0)
+            std::fprintf(stderr, "kvmvncctl: passwd: %s: cannot give it to group %s: %s\n",
+                         path.c_str(), kDaemonGroup, std::strerror(errno));
+    }
+    std::printf("user %s %s\n`systemctl reload kvmvncd` applies it\n", user.c_str(), done.c_str());
+    return kExitOk;
+}
+
 }  // namespace
 
 int run(int argc, char **argv) {
     Options options;
     std::string passwordFile;
+    bool caFileGiven = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         auto value = [&](std::string &out) {
@@ -604,6 +835,20 @@ int run(int argc, char **argv) {
         } else if (arg == "--passwd-file") {
             if (!value(passwordFile))
                 return usage("--passwd-file takes a file");
+        } else if (arg == "--user") {
+            if (!value(options.connect.user) || options.connect.user.empty())
+                return usage("--user takes a name");
+        } else if (arg == "--ca-file") {
+            if (!value(options.connect.caFile))
+                return usage("--ca-file takes a file");
+            caFileGiven = true;
+        } else if (arg == "--users-file") {
+            if (!value(options.usersFile) || options.usersFile.empty())
+                return usage("--users-file takes a file");
+        } else if (arg == "--view-only") {
+            options.viewOnly = true;
+        } else if (arg == "--delete") {
+            options.deleteUser = true;
         } else if (arg == "--name") {
             if (!value(options.uploadName))
                 return usage("--name takes a name");
@@ -623,6 +868,16 @@ int run(int argc, char **argv) {
             options.words.push_back(arg);
         }
     }
+    if (options.words.empty())
+        return usage("no command");
+    const std::string &command = options.words[0];
+    if (command == "passwd")
+        return passwdCommand(options);  // local: no connection, no credentials
+    if (command != "atx" && command != "msd" && command != "type" && command != "status")
+        return usage("unknown command '" + command + "'");
+
+    if (!passwordFile.empty() && !options.connect.user.empty())
+        return usage("--passwd-file and --user exclude each other");
     if (!passwordFile.empty()) {
         try {
             options.connect.password = rfb::loadVncPasswordFile(passwordFile).full;
@@ -631,17 +886,29 @@ int run(int argc, char **argv) {
             return kExitUsage;
         }
     }
-    if (options.words.empty())
-        return usage("no command");
-    if (options.words[0] == "atx")
+    if (!options.connect.user.empty()) {
+        auto password = loginPassword(options.connect);
+        if (!password) {
+            std::fprintf(stderr,
+                         "kvmvncctl: --user needs a password: set %s or run on a terminal\n",
+                         kPasswordVariable);
+            return kExitUsage;
+        }
+        options.connect.password = std::move(*password);
+    }
+    if (!caFileGiven) {
+        std::error_code error;
+        if (std::filesystem::exists(kDefaultCaFile, error))
+            options.connect.caFile = kDefaultCaFile;
+    }
+
+    if (command == "atx")
         return atxCommand(options);
-    if (options.words[0] == "msd")
+    if (command == "msd")
         return msdCommand(options);
-    if (options.words[0] == "type")
+    if (command == "type")
         return typeCommand(options);
-    if (options.words[0] == "status")
-        return statusCommand(options);
-    return usage("unknown command '" + options.words[0] + "'");
+    return statusCommand(options);
 }
 
 }  // namespace kvmvnc::ctl

@@ -4,21 +4,75 @@
 #include <rfb/rfbclient.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace kvmvnc::ctl {
 
 namespace {
 
-// libvncclient's log lines would clutter a command-line tool's output.
-void quietLog(const char *, ...) {}
+// libvncclient's log lines would clutter a command-line tool's output; the
+// last one is kept, since on a refusal it holds the server's reason.
+thread_local std::string lastLibraryMessage;
 
-char kPasswordTag;  // its address tags our data in libvncclient's client
+void quietLog(const char *format, ...) {
+    char text[512];
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(text, sizeof(text), format, args);
+    va_end(args);
+    std::string line = text;
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' '))
+        line.pop_back();
+    if (!line.empty())
+        lastLibraryMessage = line;
+}
+
+char kOptionsTag;  // its address tags our data in libvncclient's client
+
+const ConnectOptions *optionsOf(rfbClient *client) {
+    return static_cast<const ConnectOptions *>(rfbClientGetClientData(client, &kOptionsTag));
+}
 
 char *passwordFor(rfbClient *client) {
-    auto *password =
-        static_cast<const std::string *>(rfbClientGetClientData(client, &kPasswordTag));
-    return strdup(password ? password->c_str() : "");
+    const ConnectOptions *options = optionsOf(client);
+    return strdup(options ? options->password.c_str() : "");
+}
+
+// VeNCrypt asks for the CA to check the server against (X509 subtypes) and
+// for a user name and password (Plain subtypes). libvncclient frees what this
+// returns with free().
+rfbCredential *credentialFor(rfbClient *client, int type) {
+    const ConnectOptions *options = optionsOf(client);
+    if (!options)
+        return nullptr;
+    auto *credential = static_cast<rfbCredential *>(std::calloc(1, sizeof(rfbCredential)));
+    if (!credential)
+        return nullptr;
+    if (type == rfbCredentialTypeX509) {
+        if (options->caFile.empty()) {
+            std::free(credential);
+            lastLibraryMessage = "the server wants its certificate checked: give --ca-file";
+            return nullptr;
+        }
+        credential->x509Credential.x509CACertFile = strdup(options->caFile.c_str());
+        credential->x509Credential.x509CrlVerifyMode = rfbX509CrlVerifyNone;
+        return credential;
+    }
+    if (type == rfbCredentialTypeUser) {
+        if (options->user.empty()) {
+            std::free(credential);
+            lastLibraryMessage = "the server asks for a user name: give --user";
+            return nullptr;
+        }
+        credential->userCredential.username = strdup(options->user.c_str());
+        credential->userCredential.password = strdup(options->password.c_str());
+        return credential;
+    }
+    std::free(credential);
+    return nullptr;
 }
 
 }  // namespace
@@ -27,9 +81,10 @@ ControlClient::ControlClient() = default;
 
 ControlClient::~ControlClient() {
     if (client_) {
-        auto *password = static_cast<std::string *>(rfbClientGetClientData(client_, &kPasswordTag));
+        auto *options =
+            static_cast<ConnectOptions *>(rfbClientGetClientData(client_, &kOptionsTag));
         rfbClientCleanup(client_);
-        delete password;
+        delete options;
     }
 }
 
@@ -41,8 +96,13 @@ bool ControlClient::connect(const ConnectOptions &options) {
         error_ = "out of memory";
         return false;
     }
-    rfbClientSetClientData(client_, &kPasswordTag, new std::string(options.password));
+    rfbClientSetClientData(client_, &kOptionsTag, new ConnectOptions(options));
     client_->GetPassword = passwordFor;
+    client_->GetCredential = credentialFor;
+    // The name the server's certificate must carry (libvncclient checks it).
+    std::free(client_->serverHost);
+    client_->serverHost = strdup(options.host.c_str());
+    lastLibraryMessage.clear();
     client_->readTimeout = static_cast<unsigned>(options.timeoutSeconds);
     client_->connectTimeout = static_cast<unsigned>(options.timeoutSeconds);
     const std::string where = options.host + ":" + std::to_string(options.port);
@@ -51,8 +111,9 @@ bool ControlClient::connect(const ConnectOptions &options) {
         return false;
     }
     if (!InitialiseRFBConnection(client_)) {
-        error_ =
-            "the RFB handshake with " + where + " failed (wrong password, or not a VNC server?)";
+        error_ = "the RFB handshake with " + where + " failed: " +
+                 (lastLibraryMessage.empty() ? "wrong password, or not a VNC server?"
+                                             : lastLibraryMessage);
         return false;
     }
     // SetEncodings: only the control pseudo-encoding. No update request

@@ -53,6 +53,9 @@ void libraryError(const char *format, ...) {
     va_end(args);
 }
 
+// The viewer adopt() is handing to libvncserver on this thread.
+thread_local const ViewerIdentity *adopting = nullptr;
+
 RfbServer *serverOf(rfbClientPtr client) {
     return static_cast<RfbServer *>(client->screen->screenData);
 }
@@ -73,10 +76,6 @@ rfbBool xvpTrampoline(rfbClientPtr client, uint8_t version, uint8_t code) {
 
 void pointerTrampoline(int buttons, int x, int y, rfbClientPtr client) {
     serverOf(client)->onPointer(buttons, x, y, client);
-}
-
-rfbBool passwordCheckTrampoline(rfbClientPtr client, const char *response, int length) {
-    return serverOf(client)->onPasswordCheck(client, response, length) ? TRUE : FALSE;
 }
 
 // Runs in the output thread after each update, with the send lock held.
@@ -151,7 +150,6 @@ control::ControlService *controlServiceOf(rfbClientPtr client) {
 RfbServer::RfbServer(const RfbServerOptions &options)
     : size_(options.initialSize),
       names_{options.desktopName},
-      passwords_(options.passwords),
       maxClients_(options.maxClients),
       input_(options.input),
       control_(options.control) {
@@ -195,45 +193,14 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     screen_->httpDir = nullptr;
     screen_->autoPort = FALSE;
 
-    in_addr v4{};
-    in6_addr v6{};
-    if (inet_pton(AF_INET, options.listen.c_str(), &v4) == 1) {
-        screen_->listenInterface = v4.s_addr;
-        screen_->port = options.port;
-        screen_->ipv6port = 0;
-    } else if (inet_pton(AF_INET6, options.listen.c_str(), &v6) == 1) {
-        listenAddress_ = options.listen;
-        screen_->listen6Interface = listenAddress_.data();
-        screen_->ipv6port = options.port;
-        screen_->port = 0;
-    } else {
-        rfbScreenCleanup(screen_);
-        throw std::runtime_error("listen: '" + options.listen + "' is not an IP address");
-    }
-
-    // libvncserver offers VNC authentication to a new viewer when
-    // authPasswdData is not null, and then asks passwordCheck. Our hook
-    // checks against passwords_, which a reload may replace, so the field is
-    // only a flag here (see setPasswords()).
-    screen_->passwordCheck = passwordCheckTrampoline;
-    screen_->authPasswdData = passwords_ ? this : nullptr;
+    // No listening sockets: the front door accepts and hands viewers over
+    // (adopt()). libvncserver offers None; the door authenticated them.
+    screen_->port = 0;
+    screen_->ipv6port = 0;
+    screen_->authPasswdData = nullptr;
 
     rfbInitServer(screen_);
-    const bool listening =
-        screen_->listenSock != RFB_INVALID_SOCKET || screen_->listen6Sock != RFB_INVALID_SOCKET;
-    if (!listening) {
-        int error = errno;
-        rfbShutdownServer(screen_, TRUE);
-        rfbScreenCleanup(screen_);
-        screen_ = nullptr;
-        throw std::runtime_error("cannot listen on " + options.listen + " port " +
-                                 std::to_string(options.port) + ": " + std::strerror(error));
-    }
     rfbRunEventLoop(screen_, -1, TRUE);
-    LOG_INFO(kLog, "listening on %s port %d (%s)", options.listen.c_str(), options.port,
-             !options.passwords                    ? "no authentication"
-             : options.passwords->viewOnly.empty() ? "VNC password"
-                                                   : "VNC password, view-only password");
 }
 
 RfbServer::~RfbServer() {
@@ -256,11 +223,34 @@ RfbServer::~RfbServer() {
     rfbScreenCleanup(screen_);
 }
 
-int RfbServer::port() const { return screen_->port > 0 ? screen_->port : screen_->ipv6port; }
+bool RfbServer::adopt(UniqueFd connection, const ViewerIdentity &viewer) {
+    // One at a time: libvncserver's own listener never runs rfbNewClient
+    // concurrently, and it calls the new-client hook from inside it, on this
+    // thread: that is where the identity is read.
+    std::lock_guard lock(adoptMutex_);
+    adopting = &viewer;
+    rfbClientPtr client = rfbNewClient(screen_, connection.get());
+    adopting = nullptr;
+    // From here libvncserver owns the descriptor (a refused client's is
+    // already closed).
+    connection.release();
+    if (!client)
+        return false;
+    if (!client->onHold)
+        rfbStartOnHoldClient(client);
+    return true;
+}
 
 int RfbServer::onNewClient(rfbClientPtr client) noexcept {
     const uint64_t id = nextClientId_.fetch_add(1);
     const int maxClients = maxClients_.load();
+    const ViewerIdentity *viewer = adopting;
+    if (viewer) {
+        // The socketpair has no peer address; the client's goes in its place.
+        std::free(client->host);
+        client->host = strdup(viewer->peer.c_str());
+        client->viewOnly = viewer->viewOnly ? TRUE : FALSE;
+    }
     if (clients_.load() >= maxClients) {
         LOG_WARN(kLog, "refusing viewer %s: already serving %d viewers", client->host, maxClients);
         return RFB_CLIENT_REFUSE;
@@ -275,8 +265,11 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
     }
     client->clientData = tag;
     client->clientGoneHook = clientGoneTrampoline;
-    LOG_INFO(kLog, "viewer %llu connected from %s (%d connected)",
-             static_cast<unsigned long long>(id), client->host, clients_.load());
+    LOG_INFO(kLog, "viewer %llu connected from %s%s%s (%s%s; %d connected)",
+             static_cast<unsigned long long>(id), client->host,
+             viewer && !viewer->user.empty() ? " as " : "", viewer ? viewer->user.c_str() : "",
+             viewer ? viewer->security.c_str() : "direct", client->viewOnly ? ", view-only" : "",
+             clients_.load());
     return RFB_CLIENT_ACCEPT;
 }
 
@@ -351,60 +344,6 @@ void RfbServer::setDesktopName(const std::string &name) {
     }
     LOG_INFO(kLog, "desktop name now '%s'", name.c_str());
     sendDesktopNameToAll();
-}
-
-RfbServer::Access RfbServer::checkResponse(const uint8_t *challenge, const uint8_t *response,
-                                           size_t length) const {
-    std::lock_guard lock(passwordMutex_);
-    if (!passwords_ || length != CHALLENGESIZE)
-        return Access::Refused;
-    // The full password first: one that is also the view-only password
-    // gives full access, as libvncserver's rfbCheckPasswordByList did.
-    const std::pair<const std::string &, Access> candidates[] = {
-        {passwords_->full, Access::Full}, {passwords_->viewOnly, Access::ViewOnly}};
-    for (const auto &[password, access] : candidates) {
-        if (password.empty())
-            continue;
-        char key[9] = {};  // rfbEncryptBytes uses at most 8 characters
-        password.copy(key, sizeof(key) - 1);
-        uint8_t expected[CHALLENGESIZE];
-        std::memcpy(expected, challenge, CHALLENGESIZE);
-        rfbEncryptBytes(expected, key);
-        if (CRYPTO_memcmp(expected, response, CHALLENGESIZE) == 0)
-            return access;
-    }
-    return Access::Refused;
-}
-
-bool RfbServer::requiresPassword() const {
-    std::lock_guard lock(passwordMutex_);
-    return passwords_.has_value();
-}
-
-bool RfbServer::setPasswords(const VncPasswords &passwords) {
-    std::lock_guard lock(passwordMutex_);
-    const bool changed = passwords_ != passwords;
-    passwords_ = passwords;
-    // Each new viewer's input thread reads authPasswdData, without a lock,
-    // to decide whether to ask for a password. It only ever goes from null
-    // to non-null, in one aligned pointer store: a viewer that read null
-    // just before is served as it would have been a moment earlier, and
-    // every viewer asked for a password is checked against passwords_.
-    __atomic_store_n(&screen_->authPasswdData, static_cast<void *>(this), __ATOMIC_RELEASE);
-    return changed;
-}
-
-bool RfbServer::onPasswordCheck(rfbClientPtr client, const char *response, int length) noexcept {
-    const Access access =
-        checkResponse(client->authChallenge, reinterpret_cast<const uint8_t *>(response),
-                      length > 0 ? static_cast<size_t>(length) : 0);
-    if (access == Access::Refused) {
-        LOG_WARN(kLog, "refusing viewer %s: wrong password", client->host);
-        return false;
-    }
-    if (access == Access::ViewOnly)
-        client->viewOnly = TRUE;
-    return true;
 }
 
 void RfbServer::onClientGone(rfbClientPtr client) noexcept {

@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "free_port.h"
+#include "kvmvnc/app/security_setup.h"
+#include "kvmvnc/door/front_door.h"
 #include "kvmvnc/input/input_router.h"
 #include "kvmvnc/input/text_typer.h"
 #include "kvmvnc/rfb/rfb_server.h"
@@ -47,6 +50,7 @@ protected:
         reloader.reset();
         typer.reset();
         router.reset();
+        door.reset();
         server.reset();
         log::setLevel(savedLevel_);
         std::filesystem::remove_all(dir_);
@@ -70,32 +74,49 @@ protected:
         const config::Config cfg = config::loadConfig(path("kvmvnc.ini"));
         log::setLevel(cfg.log.level);
         rfb::RfbServerOptions options;
-        options.listen = cfg.server.listen;
-        options.port = cfg.server.port;
         options.desktopName = cfg.server.desktopName;
         options.maxClients = cfg.server.maxClients;
-        if (!cfg.server.passwdFile.empty())
-            options.passwords = rfb::loadVncPasswordFile(cfg.server.passwdFile);
         options.initialSize = {64, 48};
         server = std::make_unique<rfb::RfbServer>(options);
+        door::FrontDoorOptions doorOptions;
+        doorOptions.listen = cfg.server.listen;
+        doorOptions.port = cfg.server.port;
+        doorOptions.credentials = loadCredentials(cfg);
+        doorOptions.handoff = [this](UniqueFd fd, const rfb::ViewerIdentity &viewer) {
+            return server->adopt(std::move(fd), viewer);
+        };
+        door = std::make_unique<door::FrontDoor>(doorOptions);
         router = std::make_unique<input::InputRouter>(loadKeyboardLayout(cfg.hid), sink);
         typer = std::make_unique<input::TextTyper>(
             *router, std::chrono::milliseconds{cfg.hid.typeIntervalMs});
-        reloader = std::make_unique<ConfigReloader>(cfg, ReloadTargets{*server, *router, *typer});
+        reloader = std::make_unique<ConfigReloader>(
+            cfg, ReloadTargets{*server, *door, *router, *typer}, door->credentials());
     }
 
-    // What the server grants a viewer that gives `password`.
-    rfb::RfbServer::Access access(const std::string &password) const {
-        std::array<uint8_t, CHALLENGESIZE> challenge{};
-        challenge.fill(0x5a);
-        std::array<uint8_t, CHALLENGESIZE> response = challenge;
+    // What the door grants a viewer that gives `password` for VNC
+    // authentication.
+    enum class Access { Refused, Full, ViewOnly };
+    Access access(const std::string &password) const {
+        const std::shared_ptr<const door::Credentials> credentials = door->credentials();
+        if (!credentials->vnc)
+            return Access::Refused;
+        uint8_t challenge[16];
+        std::memset(challenge, 0x5a, sizeof(challenge));
+        uint8_t response[16];
+        std::memcpy(response, challenge, sizeof(response));
         std::string key = password;
-        rfbEncryptBytes(response.data(), key.data());
-        return server->checkResponse(challenge.data(), response.data(), response.size());
+        key.resize(std::max<size_t>(key.size(), 8), '\0');
+        rfbEncryptBytes(response, key.data());
+        const auto granted = door::checkVncResponse(*credentials->vnc, challenge, response);
+        return !granted                         ? Access::Refused
+               : *granted == door::Access::Full ? Access::Full
+                                                : Access::ViewOnly;
     }
+    bool requiresPassword() const { return !door->credentials()->none(); }
 
     input::RecordingSink sink;
     std::unique_ptr<rfb::RfbServer> server;
+    std::unique_ptr<door::FrontDoor> door;
     std::unique_ptr<input::InputRouter> router;
     std::unique_ptr<input::TextTyper> typer;
     std::unique_ptr<ConfigReloader> reloader;
@@ -105,8 +126,6 @@ private:
     int port_ = freePort();
     log::Level savedLevel_ = log::Level::Info;
 };
-
-using Access = rfb::RfbServer::Access;
 
 }  // namespace
 
@@ -128,7 +147,7 @@ TEST_F(ConfigReloaderTest, AppliesTheLiveKeysAndLeavesTheOthers) {
                                         "[hid] layout", "[hid] type_interval_ms", "[log] level"}));
     EXPECT_EQ(keysOf(result.needsRestart),
               (std::vector<std::string>{"[capture] fps", "[hid] mouse_mode"}));
-    EXPECT_TRUE(result.passwordsChanged);
+    EXPECT_TRUE(result.credentialsChanged);
 
     EXPECT_EQ(access("first"), Access::Refused);
     EXPECT_EQ(access("second"), Access::Full);
@@ -153,7 +172,7 @@ TEST_F(ConfigReloaderTest, SameFileAgainChangesNothing) {
     ASSERT_TRUE(result.ok) << result.error;
     EXPECT_TRUE(result.applied.empty());
     EXPECT_TRUE(result.needsRestart.empty());
-    EXPECT_FALSE(result.passwordsChanged);
+    EXPECT_FALSE(result.credentialsChanged);
     EXPECT_EQ(access("first"), Access::Full);
 }
 
@@ -224,13 +243,13 @@ TEST_F(ConfigReloaderTest, MissingConfigFileChangesNothing) {
 TEST_F(ConfigReloaderTest, PasswordFileTurnsAuthenticationOn) {
     writeConfig("");
     start();
-    EXPECT_FALSE(server->requiresPassword());
+    EXPECT_FALSE(requiresPassword());
     writePasswords("vncpasswd", {"first", ""});
     writeConfig("passwd_file = vncpasswd\n");
     const ReloadResult result = reloader->reload();
     ASSERT_TRUE(result.ok) << result.error;
     EXPECT_EQ(keysOf(result.applied), (std::vector<std::string>{"[server] passwd_file"}));
-    EXPECT_TRUE(server->requiresPassword());
+    EXPECT_TRUE(requiresPassword());
     EXPECT_EQ(access("first"), Access::Full);
 }
 
@@ -245,9 +264,35 @@ TEST_F(ConfigReloaderTest, RemovingThePasswordFileNeedsARestart) {
     EXPECT_EQ(keysOf(result.needsRestart), (std::vector<std::string>{"[server] passwd_file"}));
     EXPECT_EQ(keysOf(result.applied), (std::vector<std::string>{"[server] desktop_name"}));
     // The file the daemon runs with is still read: it is what checks viewers.
-    EXPECT_TRUE(server->requiresPassword());
+    EXPECT_TRUE(requiresPassword());
     EXPECT_EQ(access("second"), Access::Full);
     EXPECT_EQ(access("first"), Access::Refused);
+}
+
+TEST_F(ConfigReloaderTest, TheUsersFileAndTheSecurityPolicyAreLive) {
+    door::UserTable users;
+    users.set("alice", "first-password", door::Access::Full);
+    users.save(path("users"));
+    writeConfig("", "[security]\nusers_file = users\n");
+    start();
+    EXPECT_TRUE(door->credentials()->users.verify("alice", "first-password"));
+
+    users.set("alice", "second-password", door::Access::ViewOnly);
+    users.save(path("users"));
+    writeConfig("", "[security]\nusers_file = users\nallow_unencrypted = true\n");
+    const ReloadResult result = reloader->reload();
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_TRUE(result.credentialsChanged);
+    EXPECT_EQ(keysOf(result.applied), (std::vector<std::string>{"[security] allow_unencrypted"}));
+    EXPECT_FALSE(door->credentials()->users.verify("alice", "first-password"));
+    EXPECT_EQ(door->credentials()->users.verify("alice", "second-password"),
+              door::Access::ViewOnly);
+
+    // A users file that does not load changes nothing.
+    std::ofstream(path("users")) << "alice:full:not-a-hash\n";
+    EXPECT_FALSE(reloader->reload().ok);
+    EXPECT_EQ(door->credentials()->users.verify("alice", "second-password"),
+              door::Access::ViewOnly);
 }
 
 TEST_F(ConfigReloaderTest, LayoutChangeStopsTheTextBeingTypedAndReleasesHeldKeys) {
@@ -273,7 +318,8 @@ TEST_F(ConfigReloaderTest, LayoutChangeStopsTheTextBeingTypedAndReleasesHeldKeys
 TEST_F(ConfigReloaderTest, WithoutAConfigFileThereIsNothingToReload) {
     writeConfig("");
     start();
-    ConfigReloader defaults(config::Config{}, ReloadTargets{*server, *router, *typer});
+    ConfigReloader defaults(config::Config{}, ReloadTargets{*server, *door, *router, *typer},
+                            door->credentials());
     const ReloadResult result = defaults.reload();
     EXPECT_FALSE(result.ok);
     EXPECT_NE(result.error.find("without --config"), std::string::npos) << result.error;

@@ -25,6 +25,7 @@
 
 #include "daemon_process.h"
 #include "kvmvnc/base/log.h"
+#include "kvmvnc/door/front_door.h"
 #include "kvmvnc/input/gadget_hid.h"
 #include "kvmvnc/input/input_router.h"
 #include "kvmvnc/rfb/rfb_server.h"
@@ -162,13 +163,19 @@ int run(int argc, char **argv) {
     input::InputRouter router(layout, hid);
     Adapter adapter(router);
     rfb::RfbServerOptions options;
-    options.listen = "127.0.0.1";
-    options.port = testing::freePort();
     options.initialSize = {640, 480};
     options.input = &adapter;
     rfb::RfbServer server(options);
+    // The viewer comes in through the front door and its relay, as in kvmvncd.
+    door::FrontDoorOptions doorOptions;
+    doorOptions.listen = "127.0.0.1";
+    doorOptions.port = 0;
+    doorOptions.handoff = [&server](UniqueFd fd, const rfb::ViewerIdentity &identity) {
+        return server.adopt(std::move(fd), identity);
+    };
+    door::FrontDoor door(std::move(doorOptions));
     testing::RawRfbConnection viewer;
-    if (!viewer.connect(server.port()) || !viewer.handshake()) {
+    if (!viewer.connect(door.port()) || !viewer.handshake()) {
         std::fprintf(stderr, "cannot connect\n");
         return 1;
     }

@@ -29,6 +29,7 @@
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/capture/frame.h"
 #include "kvmvnc/diff/tile_differ.h"
+#include "kvmvnc/door/front_door.h"
 #include "kvmvnc/gfx/canvas.h"
 #include "kvmvnc/rfb/rfb_server.h"
 #include "kvmvnc/target/virtual_screen.h"
@@ -183,18 +184,22 @@ struct Result {
 
 Result measure(Workload workload, Method method, double seconds, int quality) {
     rfb::RfbServerOptions options;
-    options.listen = "127.0.0.1";
-    int port = 0;
-    ::close(listenLoopback(port));
-    options.port = port;
     options.initialSize = kSize;
     rfb::RfbServer server(options);
+    // Viewers come in through the front door, as in kvmvncd.
+    door::FrontDoorOptions doorOptions;
+    doorOptions.listen = "127.0.0.1";
+    doorOptions.port = 0;
+    doorOptions.handoff = [&server](UniqueFd fd, const rfb::ViewerIdentity &viewer) {
+        return server.adopt(std::move(fd), viewer);
+    };
+    door::FrontDoor door(std::move(doorOptions));
 
     capture::Frame desktop;
     desktop.allocate(kSize.width, kSize.height);
     desktop.pixels = testing::stillPicture(target::MachinePhase::Desktop, kSize);
 
-    CountingProxy proxy(server.port());
+    CountingProxy proxy(door.port());
     testing::ViewerOptions viewerOptions;
     viewerOptions.port = proxy.port();
     viewerOptions.encodings = "tight copyrect";

@@ -280,11 +280,20 @@ interval_ms = 500
 metrics_listen = ::1
 metrics_port = 9100
 sysfs_root = /srv/sys
+[security]
+users_file = /etc/other-users
+allow_unencrypted = true
+allow_tls_none = true
+anonymous_tls = false
+tls_cert = /etc/ssl/kvm.pem
+tls_key = /etc/ssl/kvm.key
+tls_dir = /srv/tls
+handshake_timeout_ms = 3000
 [log]
 level = debug
 )");
     ReloadPlan plan = planReload(running, next);
-    EXPECT_EQ(plan.applied.size(), 6u);
+    EXPECT_EQ(plan.applied.size(), 10u);
     // The help lists each key on a line of its own, indented by two spaces.
     size_t keyCount = 0;
     std::istringstream help(describeKeys());

@@ -19,6 +19,7 @@
 #include "kvmvnc/capture/status_screen.h"
 #include "kvmvnc/control/protocol.h"
 #include "kvmvnc/ctl/control_client.h"
+#include "kvmvnc/door/user_table.h"
 #include "kvmvnc/target/virtual_machine.h"
 #include "raw_rfb_connection.h"
 #include "subprocess.h"
@@ -110,9 +111,13 @@ protected:
     // stdout and stderr in out_.
     int ctl(const std::vector<std::string> &args,
             const std::string &passwd = std::string(KVMVNC_TEST_DATA) + "/full_only.passwd") {
-        std::vector<std::string> argv = {ctlPath(), "--host",
+        std::vector<std::string> argv = {ctlPath(),
+                                         "--host",
                                          "127.0.0.1:" + std::to_string(daemon_->port()),
-                                         "--passwd-file", passwd};
+                                         "--passwd-file",
+                                         passwd,
+                                         "--ca-file",
+                                         daemon_->path("tls/cert.pem")};
         argv.insert(argv.end(), args.begin(), args.end());
         const std::string output = daemon_->path("ctl.out");
         const int status = runCommand(argv, {}, 120s, output);
@@ -143,8 +148,12 @@ TEST_F(ControlTest, UploadResumesAfterTheConnectionDropsHalfWay) {
     // A client that sends half the image and then vanishes.
     {
         ctl::ControlClient client;
-        ASSERT_TRUE(client.connect({"127.0.0.1", daemon_->port(), "fullpass", 10}))
-            << client.error();
+        ctl::ConnectOptions connect;
+        connect.port = daemon_->port();
+        connect.password = "fullpass";
+        connect.caFile = daemon_->path("tls/cert.pem");
+        connect.timeoutSeconds = 10;
+        ASSERT_TRUE(client.connect(connect)) << client.error();
         control::UploadBeginBody begin;
         begin.size = size;
         const std::string hex = sha256Of(image);
@@ -190,6 +199,7 @@ TEST_F(ControlTest, PowerButtonTurnsTheScreenOffAndOn) {
     options.port = daemon_->port();
     options.encodings = "zlib";
     options.password = "fullpass";
+    options.caFile = daemon_->path("tls/cert.pem");
     TestViewer viewer(options);
     ASSERT_TRUE(viewer.connect()) << viewer.lastError();
     const Size bios = target::kBiosTextModeSize;
@@ -234,8 +244,62 @@ TEST_F(ControlTest, ViewOnlyConnectionsMayNotPressOrUpload) {
     EXPECT_EQ(ctl({"atx", "status"}, wrong), 3) << out_;
 }
 
-TEST_F(ControlTest, ErrorsAreClearAndTheDaemonKeepsServing) {
+// Accounts from the users file log in with VeNCrypt's X509Plain (kvmvncctl
+// --user): a view-only account sees the state but may not press, type or
+// change media; a wrong password gets nowhere.
+TEST_F(ControlTest, ViewOnlyAccountsMayNotTypeOrPress) {
+    const std::string users =
+        ::testing::TempDir() + "kvmvnc-control-users-" + std::to_string(::getpid());
+    door::UserTable table;
+    table.set("alice", "alice-password", door::Access::Full);
+    table.set("bob", "bob-password", door::Access::ViewOnly);
+    table.save(users);
+    ASSERT_NO_FATAL_FAILURE(start("[security]\nusers_file = " + users + "\n"));
+    auto as = [&](const std::string &user, const std::string &password,
+                  const std::vector<std::string> &args) {
+        std::vector<std::string> argv = {ctlPath(),
+                                         "--host",
+                                         "127.0.0.1:" + std::to_string(daemon_->port()),
+                                         "--user",
+                                         user,
+                                         "--ca-file",
+                                         daemon_->path("tls/cert.pem")};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const std::string output = daemon_->path("ctl.out");
+        const int status = runCommand(argv, {"KVMVNC_PASSWORD=" + password}, 60s, output);
+        out_ = readFile(output);
+        return status;
+    };
+    EXPECT_EQ(as("bob", "bob-password", {"atx", "status"}), 0) << out_;
+    EXPECT_EQ(as("bob", "bob-password", {"atx", "power"}), 1) << out_;
+    EXPECT_NE(out_.find("permission denied"), std::string::npos) << out_;
+    EXPECT_EQ(as("bob", "bob-password", {"type", "x"}), 1) << out_;
+    EXPECT_EQ(as("bob", "bob-password", {"msd", "eject"}), 1) << out_;
+    EXPECT_EQ(as("alice", "alice-password", {"atx", "power"}), 0) << out_;
+    EXPECT_EQ(as("alice", "bob-password", {"atx", "status"}), 3) << out_;
+    EXPECT_TRUE(daemon_->waitForLog("wrong user name or password for 'alice'", 5s));
+    EXPECT_TRUE(daemon_->waitForLog("admitted as bob (X509Plain, view-only)", 5s))
+        << daemon_->log();
+    std::filesystem::remove(users);
+}
+
+// A burst of wrong passwords blocks the address: the right one is then
+// refused too, with the reason, until the block runs out.
+TEST_F(ControlTest, ABurstOfFailedLoginsIsSlowedDown) {
     ASSERT_NO_FATAL_FAILURE(start());
+    const std::string wrong = daemon_->path("wrong.passwd");
+    std::ofstream(wrong, std::ios::binary).write("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    for (int i = 0; i < 4; ++i)
+        EXPECT_EQ(ctl({"atx", "status"}, wrong), 3) << out_;
+    EXPECT_EQ(ctl({"atx", "status"}), 3) << "the right password, while blocked";
+    EXPECT_NE(out_.find("too many failed logins from 127.0.0.1"), std::string::npos) << out_;
+    std::this_thread::sleep_for(2500ms);  // the first block is 2 s
+    EXPECT_EQ(ctl({"atx", "status"}), 0) << out_;
+}
+
+TEST_F(ControlTest, ErrorsAreClearAndTheDaemonKeepsServing) {
+    // The raw connection below speaks plain VNC authentication.
+    ASSERT_NO_FATAL_FAILURE(start("[security]\nallow_unencrypted = true\n"));
     EXPECT_EQ(ctl({"msd", "insert", "missing.iso"}), 1);
     EXPECT_NE(out_.find("no image 'missing.iso'"), std::string::npos) << out_;
     EXPECT_EQ(ctl({"msd", "delete", "../etc/passwd"}), 1);
@@ -339,7 +403,9 @@ TEST_F(ControlTest, TypingIntoATargetThatIsNotListeningIsRefused) {
 
 // noVNC's power menu speaks xvp: Shutdown is the power button.
 TEST_F(ControlTest, XvpShutdownPressesThePowerButton) {
-    ASSERT_NO_FATAL_FAILURE(start("[server]\nxvp = true\n", 60));
+    // The raw connection below speaks plain VNC authentication.
+    ASSERT_NO_FATAL_FAILURE(
+        start("[server]\nxvp = true\n[security]\nallow_unencrypted = true\n", 60));
     RawRfbConnection raw;
     ASSERT_TRUE(raw.connect(daemon_->port()));
     ASSERT_TRUE(raw.handshakeWithPassword("fullpass"));
@@ -391,8 +457,12 @@ TEST_F(ControlTest, StatusAndMetricsTellTheBoardsHealth) {
           "\nkvmvnc_capture_signal{state=\"ok\"} 1\n", "\nkvmvnc_capture_width_pixels 800\n"})
         EXPECT_NE(metrics.find(sample), std::string::npos) << sample << " in\n" << metrics;
     // Two viewers: the metrics see them within a few samples.
-    TestViewer first(ViewerOptions{.port = daemon_->port(), .password = "fullpass"});
-    TestViewer second(ViewerOptions{.port = daemon_->port(), .password = "fullpass"});
+    ViewerOptions options;
+    options.port = daemon_->port();
+    options.password = "fullpass";
+    options.caFile = daemon_->path("tls/cert.pem");
+    TestViewer first(options);
+    TestViewer second(options);
     ASSERT_TRUE(first.connect()) << first.lastError();
     ASSERT_TRUE(second.connect()) << second.lastError();
     bool counted = false;

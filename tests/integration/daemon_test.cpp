@@ -35,6 +35,8 @@ ViewerOptions viewerFor(const DaemonProcess &daemon, const std::string &encoding
     options.port = daemon.port();
     options.encodings = encodings;
     options.qualityLevel = quality;
+    // VeNCrypt's X509 subtypes check the daemon's self-signed certificate.
+    options.caFile = daemon.path("tls/cert.pem");
     return options;
 }
 

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "daemon_process.h"
+#include "kvmvnc/door/user_table.h"
 #include "kvmvnc/input/hid_reports.h"
 #include "kvmvnc/target/virtual_screen.h"
 #include "ppm_image.h"
@@ -101,17 +102,22 @@ protected:
         ASSERT_TRUE(daemon_->start()) << daemon_->log();
     }
 
-    void startTigerVnc(const std::vector<std::string> &options) {
+    void startTigerVnc(const std::vector<std::string> &options,
+                       const std::vector<std::string> &env = {}) {
         ASSERT_TRUE(x_.start({1280, 1024}));
-        std::vector<std::string> argv = {"vncviewer", "-passwd",
-                                         std::string(KVMVNC_TEST_DATA) + "/full_only.passwd",
-                                         "-geometry", "+0+0", "-AutoSelect=0",
-                                         // No menu key, so no "Press F8" hint
-                                         // drawn over the picture.
-                                         "-MenuKey="};
+        // VeNCrypt X509Vnc first (the server's order), checked against the
+        // daemon's self-signed certificate.
+        std::vector<std::string> argv = {
+            "vncviewer", "-passwd", std::string(KVMVNC_TEST_DATA) + "/full_only.passwd", "-X509CA",
+            daemon_->path("tls/cert.pem"), "-geometry", "+0+0", "-AutoSelect=0",
+            // No menu key, so no "Press F8" hint
+            // drawn over the picture.
+            "-MenuKey="};
         argv.insert(argv.end(), options.begin(), options.end());
         argv.push_back("127.0.0.1::" + std::to_string(daemon_->port()));
-        ASSERT_TRUE(viewer_.start(argv, {"DISPLAY=" + x_.display()}, dir_ + "/vncviewer.log"));
+        std::vector<std::string> environment = env;
+        environment.push_back("DISPLAY=" + x_.display());
+        ASSERT_TRUE(viewer_.start(argv, environment, dir_ + "/vncviewer.log"));
     }
 
     // Takes screenshots until `expected` appears exactly.
@@ -335,12 +341,124 @@ TEST_F(ExternalViewerTest, TigerVncTitleSaysWhenTheKeyboardIsNotConnected) {
     ::close(reader);
 }
 
+// The accounts the login tests use, in the test's folder: alice with full
+// access, bob view-only. Returns the [security] keys that name the file.
+std::string usersFor(const std::string &dir) {
+    door::UserTable users;
+    users.set("alice", "alice-password", door::Access::Full);
+    users.set("bob", "bob-password", door::Access::ViewOnly);
+    users.save(dir + "/users");
+    return "[security]\nusers_file = " + dir + "/users\n";
+}
+
+// TigerVNC's default: VeNCrypt, with the X509 subtypes first; it checks the
+// daemon's self-signed certificate (-X509CA) and logs in with a user name
+// and password (VNC_USERNAME, VNC_PASSWORD) or the VNC password (-passwd).
+TEST_F(ExternalViewerTest, TigerVncLogsInWithX509Plain) {
+    const Size size{1024, 768};
+    startDaemon(stillConfig(size, 0) + usersFor(dir_));
+    startTigerVnc({"-SecurityTypes=X509Plain", "-PreferredEncoding=ZRLE", "-FullColor=1"},
+                  {"VNC_USERNAME=alice", "VNC_PASSWORD=alice-password"});
+    EXPECT_TRUE(waitForExactPicture(stillImage(target::MachinePhase::Desktop, size), 30s));
+    EXPECT_TRUE(daemon_->waitForLog("127.0.0.1 admitted as alice (X509Plain)", 5s))
+        << daemon_->log();
+}
+
+TEST_F(ExternalViewerTest, TigerVncLogsInWithX509Vnc) {
+    const Size size{1024, 768};
+    startDaemon(stillConfig(size, 0) + usersFor(dir_));
+    startTigerVnc({"-SecurityTypes=X509Vnc", "-PreferredEncoding=ZRLE", "-FullColor=1"});
+    EXPECT_TRUE(waitForExactPicture(stillImage(target::MachinePhase::Desktop, size), 30s));
+    EXPECT_TRUE(daemon_->waitForLog("127.0.0.1 admitted (X509Vnc)", 5s)) << daemon_->log();
+}
+
+TEST_F(ExternalViewerTest, TigerVncWithAWrongPasswordIsRefused) {
+    startDaemon(stillConfig({1024, 768}, 0) + usersFor(dir_));
+    startTigerVnc({"-SecurityTypes=X509Plain"},
+                  {"VNC_USERNAME=alice", "VNC_PASSWORD=not-her-password"});
+    EXPECT_TRUE(daemon_->waitForLog("wrong user name or password for 'alice'", 30s))
+        << daemon_->log();
+    EXPECT_EQ(daemon_->log().find("admitted"), std::string::npos) << daemon_->log();
+}
+
+// Whether `capture` holds `pixels` (XRGB8888) in the clear, in any of the
+// byte orders a 32-bit RFB pixel format can have, padding bytes ignored.
+bool holdsPixels(const std::string &capture, const std::vector<uint8_t> &pixels) {
+    const int orders[4][3] = {{2, 1, 0}, {0, 1, 2}, {3, 2, 1}, {1, 2, 3}};  // R, G, B offsets
+    const size_t count = pixels.size() / 4;
+    for (const auto &order : orders) {
+        for (size_t at = 0; at + pixels.size() <= capture.size(); ++at) {
+            bool match = true;
+            for (size_t p = 0; p < count && match; ++p) {
+                const auto *got = reinterpret_cast<const uint8_t *>(capture.data()) + at + p * 4;
+                const uint8_t *want = &pixels[p * 4];  // B, G, R, X
+                match = got[order[0]] == want[2] && got[order[1]] == want[1] &&
+                        got[order[2]] == want[0];
+            }
+            if (match)
+                return true;
+        }
+    }
+    return false;
+}
+
+// What crosses the wire in a VeNCrypt session, as tshark records it on
+// loopback: the RFB version, then TLS. Neither the password nor the user
+// name nor the desktop name nor a row of the picture (sent Raw, so in the
+// clear it would be there byte for byte) may be readable.
+TEST_F(ExternalViewerTest, ACaptureOfAVeNCryptSessionShowsNoPasswordAndNoPixels) {
+    ASSERT_TRUE(haveProgram("tshark")) << "tshark is missing: packaging/dev.sh installs it";
+    const Size size{1024, 768};
+    startDaemon(stillConfig(size, 0) + usersFor(dir_) +
+                "[server]\ndesktop_name = rack seven of the lab\n");
+    const std::string pcap = dir_ + "/session.pcap";
+    Subprocess capture;
+    ASSERT_TRUE(
+        capture.start({"tshark", "-i", "lo", "-f", "tcp port " + std::to_string(daemon_->port()),
+                       "-F", "pcap", "-w", pcap},
+                      {}, dir_ + "/tshark.log"));
+    auto started = std::chrono::steady_clock::now();
+    auto tsharkLog = [&] {
+        std::ifstream in(dir_ + "/tshark.log");
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    while (tsharkLog().find("Capturing on") == std::string::npos &&
+           std::chrono::steady_clock::now() - started < 30s)
+        std::this_thread::sleep_for(100ms);
+    ASSERT_NE(tsharkLog().find("Capturing on"), std::string::npos) << tsharkLog();
+
+    startTigerVnc({"-SecurityTypes=X509Plain", "-PreferredEncoding=Raw", "-FullColor=1"},
+                  {"VNC_USERNAME=alice", "VNC_PASSWORD=alice-password"});
+    const Image expected = stillImage(target::MachinePhase::Desktop, size);
+    EXPECT_TRUE(waitForExactPicture(expected, 30s));
+    viewer_.stop();
+    std::this_thread::sleep_for(1s);  // the last packets reach the file
+    capture.stop();
+
+    std::ifstream in(pcap, std::ios::binary);
+    const std::string bytes(std::istreambuf_iterator<char>(in), {});
+    // The whole picture crossed the wire, Raw: 3 MiB, of which a busy machine's
+    // capture may drop some.
+    ASSERT_GT(bytes.size(), static_cast<size_t>(size.width) * size.height)
+        << "the picture crossed the wire (Raw)";
+    EXPECT_NE(bytes.find("RFB 003.008\n"), std::string::npos) << "the capture saw the session";
+    EXPECT_EQ(bytes.find("alice-password"), std::string::npos);
+    EXPECT_EQ(bytes.find("alice"), std::string::npos);
+    EXPECT_EQ(bytes.find("rack seven"), std::string::npos) << "the desktop name (ServerInit)";
+    // Sixteen pixels of a row through the middle of the desktop.
+    const size_t row = static_cast<size_t>(size.height / 2) * size.width * 4;
+    const std::vector<uint8_t> sample(expected.pixels.begin() + row + 400 * 4,
+                                      expected.pixels.begin() + row + 416 * 4);
+    EXPECT_FALSE(holdsPixels(bytes, sample)) << "pixels in the clear";
+}
+
 class VncsnapshotTest : public ExternalViewerTest,
                         public ::testing::WithParamInterface<std::pair<const char *, double>> {};
 
 TEST_P(VncsnapshotTest, SnapshotMatchesTheTarget) {
     const Size size{800, 600};
-    startDaemon(stillConfig(size, 0));
+    // vncsnapshot knows only plain VNC authentication.
+    startDaemon(stillConfig(size, 0) + "[security]\nallow_unencrypted = true\n");
     const std::string jpeg = dir_ + "/snapshot.jpg";
     const std::string ppm = dir_ + "/snapshot.ppm";
     std::vector<std::string> argv = {

@@ -58,6 +58,7 @@ protected:
         options.port = daemon_->port();
         options.encodings = "raw";
         options.password = password;
+        options.caFile = daemon_->path("tls/cert.pem");
         auto viewer = std::make_unique<TestViewer>(options);
         EXPECT_TRUE(viewer->connect());
         EXPECT_TRUE(viewer->pumpUntil([&] { return viewer->updates() > 0; }, kTimeout));

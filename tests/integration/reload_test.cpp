@@ -61,6 +61,7 @@ protected:
         options.port = daemon_->port();
         options.encodings = "zlib";
         options.password = password;
+        options.caFile = daemon_->path("tls/cert.pem");
         auto viewer = std::make_unique<TestViewer>(options);
         return viewer->connect() ? std::move(viewer) : nullptr;
     }

@@ -66,7 +66,10 @@ protected:
     // to `timeout` for `wanted`.
     bool waitForHostListening(bool wanted, std::chrono::seconds timeout) {
         ctl::ControlClient client;
-        if (!client.connect({"127.0.0.1", vm_->vncPort(), "", 30}))
+        ctl::ConnectOptions connect;
+        connect.port = vm_->vncPort();
+        connect.timeoutSeconds = 30;
+        if (!client.connect(connect))
             return false;
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (std::chrono::steady_clock::now() < deadline) {

@@ -149,6 +149,8 @@ unshare --mount --propagation private -- /bin/sh -ec '
     # What the postinst tells the administrator to do before the next boot.
     printf "install-test\n" | chroot "$root" vncpasswd -f >"$root/etc/kvmvnc/vncpasswd"
     chroot "$root" chown kvmvnc /etc/kvmvnc/vncpasswd
+    # vncsnapshot (below) knows only plain VNC authentication.
+    printf "\n[security]\nallow_unencrypted = true\n" >>"$root/etc/kvmvnc/kvmvncd.ini"
 ' sh "$guest" "$(basename "$deb")" >"$work/install.log" 2>&1 ||
     fail "apt could not install the package (install.log below)"
 rm -f "$guest/tmp/$(basename "$deb")"
@@ -305,9 +307,15 @@ else
     failures+=(vncsnapshot)
 fi
 
+# kvmvncctl speaks VeNCrypt (X509Vnc) and checks the certificate kvmvncd
+# made at its first start.
+send cert
+grep '^KVMVNC-INSTALL cert line=' <<<"$section" | sed 's/^KVMVNC-INSTALL cert line=//; s/_/ /g' \
+    >"$work/cert.pem"
+check "kvmvncd's certificate" "$(grep -c 'BEGIN CERTIFICATE' "$work/cert.pem")" 1
 log "kvmvncctl status on 127.0.0.1:$port"
 if status=$(timeout 60 "$work/pkg/usr/bin/kvmvncctl" --host "127.0.0.1:$port" \
-    --passwd-file "$work/vncpasswd" status 2>&1); then
+    --passwd-file "$work/vncpasswd" --ca-file "$work/cert.pem" status 2>&1); then
     log "kvmvncctl: $(tr '\n' ';' <<<"$status")"
     check "kvmvncctl status: full rights" "$(grep -c 'full rights' <<<"$status")" 1
     check "kvmvncctl status: the target listening" "$(grep -c '^keyboard: .*the target is listening' <<<"$status")" 1
@@ -321,7 +329,10 @@ fi
 
 # An image uploaded with kvmvncctl and inserted as a flash drive: the target
 # (the guest's USB host, through dummy_hcd) reads exactly its bytes.
-ctl() { timeout 120 "$work/pkg/usr/bin/kvmvncctl" --host "127.0.0.1:$port" --passwd-file "$work/vncpasswd" "$@"; }
+ctl() {
+    timeout 120 "$work/pkg/usr/bin/kvmvncctl" --host "127.0.0.1:$port" --passwd-file "$work/vncpasswd" \
+        --ca-file "$work/cert.pem" "$@"
+}
 head -c 1048576 /dev/urandom >"$work/image.img"
 if ctl msd upload "$work/image.img" --name install-test.img >"$work/msd.log" 2>&1 &&
     ctl msd insert install-test.img --flash >>"$work/msd.log" 2>&1; then

@@ -2,88 +2,91 @@
 #include "kvmvnc/rfb/rfb_server.h"
 
 #include <gtest/gtest.h>
-#include <rfb/rfb.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include <array>
+#include <chrono>
 #include <cstring>
+#include <string>
+#include <thread>
 
-#include "free_port.h"
+#include "socket_io.h"
 
 namespace kvmvnc::rfb {
 
 namespace {
 
-using Challenge = std::array<uint8_t, CHALLENGESIZE>;
-
-using kvmvnc::testing::freePort;
-
-RfbServerOptions optionsWith(std::optional<VncPasswords> passwords) {
+RfbServerOptions options(int maxClients = 16) {
     RfbServerOptions options;
-    options.listen = "127.0.0.1";
-    options.port = freePort();
     options.desktopName = "rack 4";
-    options.passwords = std::move(passwords);
     options.initialSize = {64, 48};
+    options.maxClients = maxClients;
     return options;
 }
 
-// What a viewer answers to `challenge` when it was given `password`.
-Challenge responseFor(const Challenge &challenge, const std::string &password) {
-    Challenge response = challenge;
-    std::string key = password;
-    rfbEncryptBytes(response.data(), key.data());
-    return response;
+using testing::readExactly;
+
+void sendAll(int fd, const std::string &bytes) { ASSERT_TRUE(testing::sendAll(fd, bytes)); }
+
+// Adopts one end of a socketpair; returns the other, the "client".
+UniqueFd adoptOne(RfbServer &server, bool &adopted, bool viewOnly = false) {
+    int pair[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    testing::setReceiveTimeout(pair[1], 5);
+    adopted = server.adopt(UniqueFd(pair[0]),
+                           ViewerIdentity{"192.0.2.9", "alice", viewOnly, "X509Plain"});
+    return UniqueFd(pair[1]);
 }
 
-RfbServer::Access check(const RfbServer &server, const std::string &password) {
-    Challenge challenge;
-    for (size_t i = 0; i < challenge.size(); ++i)
-        challenge[i] = static_cast<uint8_t>(i * 37 + 11);
-    const Challenge response = responseFor(challenge, password);
-    return server.checkResponse(challenge.data(), response.data(), response.size());
+bool waitForClients(const RfbServer &server, int count) {
+    for (int i = 0; i < 500 && server.clientCount() != count; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    return server.clientCount() == count;
 }
 
 }  // namespace
 
-TEST(RfbServerTest, ChecksTheFullAndTheViewOnlyPassword) {
-    RfbServer server(optionsWith(VncPasswords{"fullpass", "viewpass"}));
-    EXPECT_TRUE(server.requiresPassword());
-    EXPECT_EQ(check(server, "fullpass"), RfbServer::Access::Full);
-    EXPECT_EQ(check(server, "viewpass"), RfbServer::Access::ViewOnly);
-    EXPECT_EQ(check(server, "wrong"), RfbServer::Access::Refused);
-    EXPECT_EQ(check(server, ""), RfbServer::Access::Refused);
-    // VNC passwords are 8 characters: a longer one is the same password.
-    EXPECT_EQ(check(server, "fullpassword"), RfbServer::Access::Full);
-    Challenge challenge{};
-    const Challenge response = responseFor(challenge, "fullpass");
-    EXPECT_EQ(server.checkResponse(challenge.data(), response.data(), 8),
-              RfbServer::Access::Refused)
-        << "a short response";
+TEST(RfbServerTest, AnAdoptedConnectionIsServedWithoutAuthentication) {
+    RfbServer server(options());
+    bool adopted = false;
+    UniqueFd client = adoptOne(server, adopted);
+    ASSERT_TRUE(adopted);
+    EXPECT_EQ(readExactly(client.get(), 12), "RFB 003.008\n");
+    sendAll(client.get(), "RFB 003.008\n");
+    EXPECT_EQ(readExactly(client.get(), 2), std::string("\x01\x01", 2)) << "None, only";
+    sendAll(client.get(), "\x01");
+    EXPECT_EQ(readExactly(client.get(), 4), std::string(4, '\0'));
+    sendAll(client.get(), "\x01");  // ClientInit, shared
+    const std::string init = readExactly(client.get(), 24);
+    ASSERT_EQ(init.size(), 24u);
+    EXPECT_EQ(static_cast<uint8_t>(init[1]), 64) << "width";
+    EXPECT_EQ(static_cast<uint8_t>(init[3]), 48) << "height";
+    const uint32_t nameLength = static_cast<uint8_t>(init[23]);
+    EXPECT_EQ(readExactly(client.get(), nameLength), "rack 4");
+    EXPECT_TRUE(waitForClients(server, 1));
+    client.reset();
+    EXPECT_TRUE(waitForClients(server, 0)) << "a closed connection is a viewer gone";
 }
 
-TEST(RfbServerTest, NewPasswordsReplaceTheOldOnes) {
-    RfbServer server(optionsWith(VncPasswords{"oldpass", "oldview"}));
-    EXPECT_TRUE(server.setPasswords({"newpass", ""}));
-    EXPECT_EQ(check(server, "oldpass"), RfbServer::Access::Refused);
-    EXPECT_EQ(check(server, "oldview"), RfbServer::Access::Refused);
-    EXPECT_EQ(check(server, "newpass"), RfbServer::Access::Full);
-    EXPECT_FALSE(server.setPasswords({"newpass", ""})) << "the same passwords again";
-    EXPECT_TRUE(server.setPasswords({"newpass", "newview"}));
-    EXPECT_EQ(check(server, "newview"), RfbServer::Access::ViewOnly);
-}
-
-TEST(RfbServerTest, PasswordsTurnAuthenticationOn) {
-    RfbServer server(optionsWith(std::nullopt));
-    EXPECT_FALSE(server.requiresPassword());
-    EXPECT_EQ(check(server, "anything"), RfbServer::Access::Refused);
-    EXPECT_TRUE(server.setPasswords({"secret", ""}));
-    EXPECT_TRUE(server.requiresPassword());
-    EXPECT_EQ(check(server, "secret"), RfbServer::Access::Full);
+TEST(RfbServerTest, ViewersBeyondTheLimitAreRefused) {
+    RfbServer server(options(1));
+    bool adopted = false;
+    UniqueFd first = adoptOne(server, adopted);
+    ASSERT_TRUE(adopted);
+    UniqueFd second = adoptOne(server, adopted);
+    EXPECT_FALSE(adopted);
+    char byte;
+    // The refused connection's other end sees it closed (after the version
+    // libvncserver writes first).
+    EXPECT_EQ(readExactly(second.get(), 12), "RFB 003.008\n");
+    EXPECT_EQ(::recv(second.get(), &byte, 1, 0), 0);
+    server.setMaxClients(2);
+    UniqueFd third = adoptOne(server, adopted);
+    EXPECT_TRUE(adopted) << "a raised limit applies at once";
 }
 
 TEST(RfbServerTest, DesktopNameChangesAndKeepsTheKeyboardNote) {
-    RfbServer server(optionsWith(std::nullopt));
+    RfbServer server(options());
     EXPECT_EQ(server.desktopName(), "rack 4");
     server.setDesktopName("rack 5");
     EXPECT_EQ(server.desktopName(), "rack 5");

@@ -45,7 +45,10 @@ DaemonProcess::DaemonProcess(const std::string &configText, int port)
     dir_ = templ;
     configPath_ = dir_ + "/kvmvnc.ini";
     logPath_ = dir_ + "/kvmvncd.log";
-    std::ofstream(configPath_) << "[server]\nlisten = 127.0.0.1\nport = " << port_ << "\n"
+    // The self-signed certificate goes in the daemon's directory (tls/cert.pem,
+    // for viewers' CA option), not in /var/lib.
+    std::ofstream(configPath_) << "[security]\ntls_dir = tls\n"
+                               << "[server]\nlisten = 127.0.0.1\nport = " << port_ << "\n"
                                << configText;
 }
 

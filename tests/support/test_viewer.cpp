@@ -59,6 +59,7 @@ bool TestViewer::connect() {
     client->GotFrameBufferUpdate = onRect;
     client->FinishedFrameBufferUpdate = onUpdateDone;
     client->GetPassword = onPassword;
+    client->GetCredential = onCredential;
     rfbClientSetClientData(client, &gViewerTag, this);
     if (!rfbInitClient(client, nullptr, nullptr)) {
         // rfbInitClient has freed the client.
@@ -198,6 +199,23 @@ char *TestViewer::onPassword(rfbClient *client) {
     TestViewer *viewer = viewerOf(client);
     // libvncclient frees what this returns.
     return strdup(viewer->options_.password.value_or("").c_str());
+}
+
+rfbCredential *TestViewer::onCredential(rfbClient *client, int type) {
+    const ViewerOptions &options = viewerOf(client)->options_;
+    // libvncclient frees the credential and its strings with free().
+    auto *credential = static_cast<rfbCredential *>(calloc(1, sizeof(rfbCredential)));
+    if (type == rfbCredentialTypeX509 && !options.caFile.empty()) {
+        credential->x509Credential.x509CACertFile = strdup(options.caFile.c_str());
+        return credential;
+    }
+    if (type == rfbCredentialTypeUser && !options.user.empty()) {
+        credential->userCredential.username = strdup(options.user.c_str());
+        credential->userCredential.password = strdup(options.password.value_or("").c_str());
+        return credential;
+    }
+    free(credential);
+    return nullptr;
 }
 
 std::vector<uint8_t> withoutPadding(std::vector<uint8_t> pixels) {

@@ -11,6 +11,7 @@
 #include "kvmvnc/base/geometry.h"
 
 struct _rfbClient;
+union _rfbCredential;
 
 namespace kvmvnc::testing {
 
@@ -21,6 +22,8 @@ struct ViewerOptions {
     int qualityLevel = -1;            // -1: no JPEG (lossless); 0..9: Tight JPEG quality
     int compressLevel = 1;
     std::optional<std::string> password;
+    std::string user;    // for VeNCrypt's Plain subtypes, with `password`
+    std::string caFile;  // for VeNCrypt's X509 subtypes: the server's certificate
 };
 
 // A real RFB viewer for tests and benchmarks, built on libvncclient: it
@@ -85,6 +88,7 @@ private:
     static void onRect(_rfbClient *client, int x, int y, int w, int h);
     static void onUpdateDone(_rfbClient *client);
     static char *onPassword(_rfbClient *client);
+    static ::_rfbCredential *onCredential(_rfbClient *client, int type);
 
     ViewerOptions options_;
     _rfbClient *client_ = nullptr;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kvmvnc/config/config.h"
+#include "kvmvnc/door/credentials.h"
 
 namespace kvmvnc::input {
 class InputRouter;
@@ -15,6 +16,10 @@ class TextTyper;
 
 namespace kvmvnc::rfb {
 class RfbServer;
+}
+
+namespace kvmvnc::door {
+class FrontDoor;
 }
 
 namespace kvmvnc::app {
@@ -29,19 +34,21 @@ struct ReloadResult {
     std::string error;  // the one-line reason
     std::vector<config::KeyChange> applied;
     std::vector<config::KeyChange> needsRestart;
-    bool passwordsChanged = false;  // the password file holds other passwords now
+    bool credentialsChanged = false;  // the password or users file says something else now
 };
 
 // The running parts a reload changes. Borrowed: they outlive the reloader.
 struct ReloadTargets {
     rfb::RfbServer &server;
+    door::FrontDoor &door;
     input::InputRouter &router;
     input::TextTyper &typer;
 };
 
 // `systemctl reload` (SIGHUP): reads the INI file the daemon started with
-// again, and the password file it names, and applies the keys that can
-// change while viewers stay connected (config::Reload::Live: passwords,
+// again, and the password and users files it names, and applies the keys
+// that can change while viewers stay connected (config::Reload::Live:
+// credentials and the [security] policy,
 // desktop name, viewer limit, keyboard layout, typing pace, log level).
 // Every other key that changed is logged as needing a restart and keeps its
 // running value.
@@ -56,8 +63,10 @@ struct ReloadTargets {
 // are thread-safe and take the new values under their own locks.
 class ConfigReloader {
 public:
-    // `running` is the configuration the targets were built from.
-    ConfigReloader(config::Config running, ReloadTargets targets);
+    // `running` is the configuration the targets were built from, and
+    // `credentials` the ones the door has.
+    ConfigReloader(config::Config running, ReloadTargets targets,
+                   std::shared_ptr<const door::Credentials> credentials);
 
     ReloadResult reload();
     const config::Config &running() const { return running_; }
@@ -65,6 +74,7 @@ public:
 private:
     config::Config running_;
     ReloadTargets targets_;
+    std::shared_ptr<const door::Credentials> credentials_;
 };
 
 }  // namespace kvmvnc::app

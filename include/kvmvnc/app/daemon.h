@@ -10,6 +10,7 @@
 #include "kvmvnc/capture/frame_mailbox.h"
 #include "kvmvnc/config/config.h"
 #include "kvmvnc/control/control_service.h"
+#include "kvmvnc/door/front_door.h"
 #include "kvmvnc/health/health_monitor.h"
 #include "kvmvnc/health/metrics_server.h"
 #include "kvmvnc/input/hid_sink.h"
@@ -64,6 +65,7 @@ private:
     std::unique_ptr<control::ControlService> control_;
     capture::FrameMailbox mailbox_;
     std::unique_ptr<rfb::RfbServer> server_;
+    std::unique_ptr<door::FrontDoor> door_;  // hands viewers to server_
     std::unique_ptr<capture::CaptureThread> capture_;
     std::unique_ptr<FramePump> pump_;
     // Samples the board and the pipeline above (reads capture_ and

@@ -97,6 +97,18 @@ struct HealthSection {
     std::string sysfsRoot = "/sys";
 };
 
+// Who may connect and how (src/door).
+struct SecuritySection {
+    std::string usersFile;  // absolute, or empty for no accounts
+    bool allowUnencrypted = false;
+    bool allowTlsNone = false;
+    bool anonymousTls = true;
+    std::string tlsCert;  // both or neither; neither: generated in tlsDir
+    std::string tlsKey;
+    std::string tlsDir = "/var/lib/kvmvnc/tls";
+    int handshakeTimeoutMs = 10000;
+};
+
 struct LogSection {
     log::Level level = log::Level::Info;
 };
@@ -114,6 +126,7 @@ struct Config {
     AtxSection atx;
     MsdSection msd;
     HealthSection health;
+    SecuritySection security;
     LogSection log;
 };
 
@@ -146,9 +159,9 @@ struct ReloadPlan {
     std::vector<KeyChange> needsRestart;  // keys that changed and stay as they run
 };
 
-// Decides a reload. `[server] passwd_file` is live (the daemon reads the file
-// again on every reload, changed path or not), except that removing it, which
-// would open the KVM to anyone, needs a restart: the running passwords stay.
+// Decides a reload. `[server] passwd_file` and `[security] users_file` are live (the daemon reads
+// the files again on every reload, changed path or not), except that removing it, which would open
+// the KVM to anyone, needs a restart: the running passwords stay.
 ReloadPlan planReload(const Config &running, const Config &next);
 
 // How `systemctl reload` treats [section] key; nullopt for an unknown key.

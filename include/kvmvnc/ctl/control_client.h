@@ -18,6 +18,12 @@ struct ConnectOptions {
     std::string host = "127.0.0.1";
     int port = 5900;
     std::string password;  // empty: the server must not ask for one
+    // With a user name, VeNCrypt's Plain subtypes (X509Plain, TLSPlain)
+    // send it with `password`; without, the VNC subtypes send `password`.
+    std::string user;
+    // The CA (or the server's self-signed certificate) that X509 subtypes
+    // verify the server against; empty: X509 subtypes fail.
+    std::string caFile;
     int timeoutSeconds = 30;
 };
 

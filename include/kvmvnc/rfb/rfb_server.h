@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kvmvnc/base/geometry.h"
+#include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
 
 namespace kvmvnc::control {
@@ -35,11 +36,16 @@ public:
     virtual void viewerLeft(uint64_t viewer) = 0;
 };
 
+// A viewer the front door (src/door) admitted, as adopt() takes it.
+struct ViewerIdentity {
+    std::string peer;  // the client's address
+    std::string user;  // the users file's name; empty for VNC passwords and None
+    bool viewOnly = false;
+    std::string security;  // how it came in: "X509Plain", "VncAuth over wss"...
+};
+
 struct RfbServerOptions {
-    std::string listen = "0.0.0.0";  // IPv4 or IPv6 literal
-    int port = 5900;
     std::string desktopName = "kvmvnc";
-    std::optional<VncPasswords> passwords;  // nullopt: no authentication
     int maxClients = 16;
     Size initialSize{1024, 768};
     RfbInputHandler *input = nullptr;  // borrowed; must outlive the server
@@ -51,7 +57,10 @@ struct RfbServerOptions {
 };
 
 // The RFB server: libvncserver in threaded mode, serving one XRGB8888
-// framebuffer that this class owns.
+// framebuffer that this class owns. It listens on nothing: the front door
+// (door::FrontDoor) accepts, authenticates and hands each viewer over with
+// adopt(), on a socketpair whose other end it relays to the client; here
+// libvncserver offers only security type None.
 //
 // libvncserver runs a listener thread plus an input and an output thread per
 // viewer; each output thread encodes for its own viewer with the encoding
@@ -68,14 +77,12 @@ struct RfbServerOptions {
 // freed buffer. Callbacks from libvncserver threads never throw: a failure
 // closes that one viewer.
 //
-// A reload changes the passwords, the desktop name and the viewer limit
-// while viewers stay connected (setPasswords() and friends, thread-safe):
-// each applies to viewers that connect afterwards; connected viewers keep
-// the access they authenticated with.
+// A reload changes the desktop name and the viewer limit while viewers stay
+// connected (thread-safe setters): each applies to viewers that connect
+// afterwards.
 class RfbServer {
 public:
-    // Starts listening; throws std::runtime_error when it cannot (address
-    // in use, bad address).
+    // Starts libvncserver's threads; throws std::runtime_error when it cannot.
     explicit RfbServer(const RfbServerOptions &options);
     ~RfbServer();
     RfbServer(const RfbServer &) = delete;
@@ -94,16 +101,11 @@ public:
 
     int clientCount() const { return clients_.load(); }
 
-    // What a VNC authentication response (DES of `challenge` with a
-    // password) grants against the current passwords. Thread-safe.
-    enum class Access { Refused, Full, ViewOnly };
-    Access checkResponse(const uint8_t *challenge, const uint8_t *response, size_t length) const;
-    bool requiresPassword() const;
-    // Checks viewers that connect from now on against `passwords`; turns
-    // authentication on if it was off. There is no way back to no
-    // authentication while running (see config::planReload). Returns
-    // whether the passwords differ from the previous ones. Thread-safe.
-    bool setPasswords(const VncPasswords &passwords);
+    // Takes an admitted viewer: libvncserver starts the RFB handshake on
+    // `connection` (offering None) and serves it from its own threads.
+    // Returns false when the viewer is refused (viewer limit); `connection`
+    // is closed then. Thread-safe.
+    bool adopt(UniqueFd connection, const ViewerIdentity &viewer);
     // Renames the desktop: viewers that connect from now on get the name in
     // ServerInit; connected ones that support DesktopName (-307) are told.
     // Thread-safe.
@@ -121,9 +123,6 @@ public:
     // "<desktop name> (keyboard not connected)". Thread-safe.
     void setHostListening(bool listening);
     std::string desktopName() const;
-    // The port actually listened on.
-    int port() const;
-
     // Called from libvncserver threads through trampolines.
     int onNewClient(_rfbClientRec *client) noexcept;
     void onClientGone(_rfbClientRec *client) noexcept;
@@ -132,7 +131,6 @@ public:
                        _rfbClientRec *client) noexcept;
     void onPointer(int buttons, int x, int y, _rfbClientRec *client) noexcept;
     bool onXvp(_rfbClientRec *client, uint8_t code) noexcept;
-    bool onPasswordCheck(_rfbClientRec *client, const char *response, int length) noexcept;
     RfbInputHandler *inputHandler() const { return input_; }
     control::ControlService *controlService() const { return control_; }
 
@@ -142,14 +140,12 @@ private:
     _rfbScreenInfo *screen_ = nullptr;
     std::unique_ptr<uint8_t[]> framebuffer_;
     Size size_;
-    std::string listenAddress_;  // libvncserver keeps a pointer to it
     // libvncserver reads screen->desktopName without a lock when it sends
     // ServerInit, so every name it was given stays alive here (a deque does
     // not move its elements) until the server goes; a reload adds one.
     mutable std::mutex nameMutex_;
     std::deque<std::string> names_;  // the current one last
-    mutable std::mutex passwordMutex_;
-    std::optional<VncPasswords> passwords_;  // nullopt: no authentication
+    std::mutex adoptMutex_;          // adopt() calls rfbNewClient one at a time
     std::atomic<int> maxClients_;
     std::atomic<int> clients_{0};
     std::atomic<uint64_t> nextClientId_{1};

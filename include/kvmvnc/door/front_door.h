@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "kvmvnc/base/unique_fd.h"
+#include "kvmvnc/door/auth_throttle.h"
+#include "kvmvnc/door/credentials.h"
+#include "kvmvnc/door/rfb_security.h"
+#include "kvmvnc/door/tls.h"
+#include "kvmvnc/rfb/rfb_server.h"
+
+namespace kvmvnc::door {
+
+// Who an admitted viewer is, for the RFB server.
+using Viewer = rfb::ViewerIdentity;
+
+// Takes an admitted viewer: `connection` is one end of a socketpair whose
+// other end the front door relays to the client; the RFB handshake starts on
+// it as with a freshly accepted socket. Returns false when the server
+// refuses the viewer (too many); `connection` is closed either way.
+using ViewerHandoff = std::function<bool(UniqueFd connection, const Viewer &viewer)>;
+
+struct FrontDoorOptions {
+    std::string listen = "0.0.0.0";  // IPv4 or IPv6 literal
+    int port = 5900;                 // 0: any free port (tests)
+    SecurityPolicy policy;
+    std::shared_ptr<const Credentials> credentials;
+    std::shared_ptr<const TlsServer> tls;  // null: no TLS, no VeNCrypt, no HTTPS
+    std::string webRoot;                   // empty: no files served
+    std::chrono::milliseconds handshakeTimeout{10000};
+    // How long a new connection may stay silent before it is taken for an
+    // RFB client (which waits for the server to speak first); browsers and
+    // TLS clients speak at once.
+    std::chrono::milliseconds sniffTime{150};
+    int maxHandshakes = 32;        // connections not yet admitted, in all
+    int maxHandshakesPerPeer = 4;  // ... and from one address
+    AuthThrottle::Policy throttle;
+    ViewerHandoff handoff;
+};
+
+// The daemon's listening socket and everything before libvncserver.
+//
+// It accepts connections, tells apart what each client speaks (RFB clients
+// wait for the server; a TLS ClientHello starts with 0x16; HTTP with a
+// method), terminates TLS, answers HTTP with static files or upgrades it to
+// WebSocket, runs the RFB security handshake (VeNCrypt, VNC authentication,
+// None, as the policy and credentials allow), and hands each admitted viewer
+// to the RFB server over a socketpair, relaying bytes between the client's
+// transport and the socketpair until either side closes.
+//
+// Threads: `kvm-door` accepts; each connection gets its own thread
+// (`kvm-conn`), which runs its handshake under one deadline and then its
+// relay, owning the client socket, its TLS session and its end of the
+// socketpair. A stalled client stalls only its own thread; connections
+// beyond the handshake limits are closed at once. setCredentials() and
+// setPolicy() are thread-safe and apply to connections that start
+// afterwards. The destructor closes every connection and joins every thread.
+class FrontDoor {
+public:
+    // Starts listening; throws std::runtime_error when it cannot.
+    explicit FrontDoor(FrontDoorOptions options);
+    ~FrontDoor();
+    FrontDoor(const FrontDoor &) = delete;
+    FrontDoor &operator=(const FrontDoor &) = delete;
+
+    int port() const { return port_; }
+    void setCredentials(std::shared_ptr<const Credentials> credentials);
+    std::shared_ptr<const Credentials> credentials() const;
+    void setPolicy(const SecurityPolicy &policy);
+    // Connections between accept and admission, now.
+    int handshakesInProgress() const;
+
+private:
+    struct Connection {
+        std::thread thread;
+        std::atomic<bool> finished{false};
+        std::mutex fdMutex;
+        int clientFd = -1;  // for stop(): shut down to wake the thread
+        int relayFd = -1;
+    };
+
+    void acceptLoop();
+    void serve(Connection &connection, UniqueFd socket, std::string peer);
+    void relay(Transport &client, std::unique_ptr<Transport> server);
+    void reapFinished();
+
+    FrontDoorOptions options_;
+    UniqueFd listenSocket_;
+    UniqueFd stopEvent_;
+    int port_ = 0;
+
+    mutable std::mutex stateMutex_;
+    std::shared_ptr<const Credentials> credentials_;
+    SecurityPolicy policy_;
+    std::unordered_map<std::string, int> handshakesByPeer_;
+    int handshakes_ = 0;
+
+    AuthThrottle throttle_;
+    std::mutex connectionsMutex_;
+    std::list<Connection> connections_;
+    std::atomic<bool> stopping_{false};
+    std::thread acceptor_;
+};
+
+}  // namespace kvmvnc::door

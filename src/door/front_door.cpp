@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/door/front_door.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "kvmvnc/base/log.h"
+#include "kvmvnc/door/http.h"
+#include "kvmvnc/door/websocket.h"
+
+namespace kvmvnc::door {
+
+namespace {
+
+constexpr const char *kLog = "door";
+constexpr size_t kRelayBuffer = 64 * 1024;
+constexpr int kSocketpairBuffer = 1024 * 1024;
+
+std::string peerName(const sockaddr_storage &address, socklen_t length) {
+    char host[NI_MAXHOST] = {};
+    if (getnameinfo(reinterpret_cast<const sockaddr *>(&address), length, host, sizeof(host),
+                    nullptr, 0, NI_NUMERICHOST) != 0)
+        return "unknown";
+    std::string name = host;
+    if (name.rfind("::ffff:", 0) == 0 && name.find('.') != std::string::npos)
+        name = name.substr(7);  // an IPv4 client on a dual-stack socket
+    return name;
+}
+
+UniqueFd listenOn(const std::string &address, int port, int &boundPort) {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    int family = AF_INET;
+    auto *v4 = reinterpret_cast<sockaddr_in *>(&storage);
+    auto *v6 = reinterpret_cast<sockaddr_in6 *>(&storage);
+    if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(static_cast<uint16_t>(port));
+        length = sizeof(sockaddr_in);
+    } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+        family = AF_INET6;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(static_cast<uint16_t>(port));
+        length = sizeof(sockaddr_in6);
+    } else {
+        throw std::runtime_error("listen: '" + address + "' is not an IP address");
+    }
+    UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.isValid())
+        throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    const int one = 1;
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (family == AF_INET6) {
+        const int zero = 0;  // "::" takes IPv4 clients too
+        setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    }
+    if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&storage), length) != 0 ||
+        ::listen(fd.get(), 64) != 0)
+        throw std::runtime_error("cannot listen on " + address + " port " + std::to_string(port) +
+                                 ": " + std::strerror(errno));
+    sockaddr_storage bound{};
+    socklen_t boundLength = sizeof(bound);
+    getsockname(fd.get(), reinterpret_cast<sockaddr *>(&bound), &boundLength);
+    boundPort = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in *>(&bound)->sin_port
+                                        : reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port);
+    return fd;
+}
+
+enum class Speaks { Rfb, Tls, Http, Garbage, Gone };
+
+bool looksLikeHttp(uint8_t first) { return first >= 'A' && first <= 'Z'; }
+
+// RFB clients wait for the server's version; everything else speaks first.
+Speaks sniff(int fd, std::chrono::milliseconds wait) {
+    pollfd pfd{fd, POLLIN, 0};
+    int ready;
+    do
+        ready = ::poll(&pfd, 1, static_cast<int>(wait.count()));
+    while (ready < 0 && errno == EINTR);
+    if (ready == 0)
+        return Speaks::Rfb;
+    uint8_t first = 0;
+    const ssize_t n = ::recv(fd, &first, 1, MSG_PEEK);
+    if (n <= 0)
+        return Speaks::Gone;
+    if (first == 0x16)
+        return Speaks::Tls;
+    return looksLikeHttp(first) ? Speaks::Http : Speaks::Garbage;
+}
+
+// libvncserver's side of the handshake on the socketpair: it offers None
+// (the door already authenticated) and answers with an OK SecurityResult.
+void handshakeWithLibrary(Transport &library, Clock::time_point deadline) {
+    uint8_t version[12];
+    readExact(library, version, deadline);
+    if (std::memcmp(version, "RFB 003.008\n", 12) != 0)
+        throw HandshakeError("the RFB server speaks another protocol version");
+    writeAll(library, version, deadline);
+    uint8_t count = 0;
+    readExact(library, {&count, 1}, deadline);
+    if (count == 0)
+        throw HandshakeError("the RFB server refused the viewer");
+    std::vector<uint8_t> types(count);
+    readExact(library, types, deadline);
+    bool none = false;
+    for (uint8_t type : types)
+        none = none || type == sectype::kNone;
+    if (!none)
+        throw HandshakeError("the RFB server asks for authentication of its own");
+    const uint8_t choice = sectype::kNone;
+    writeAll(library, {&choice, 1}, deadline);
+    uint8_t result[4];
+    readExact(library, result, deadline);
+    if (getU32(result) != 0)
+        throw HandshakeError("the RFB server refused the viewer");
+}
+
+}  // namespace
+
+FrontDoor::FrontDoor(FrontDoorOptions options)
+    : options_(std::move(options)),
+      credentials_(options_.credentials ? options_.credentials
+                                        : std::make_shared<const Credentials>()),
+      policy_(options_.policy),
+      throttle_(options_.throttle) {
+    if (!options_.handoff)
+        throw std::invalid_argument("FrontDoor needs a handoff");
+    listenSocket_ = listenOn(options_.listen, options_.port, port_);
+    stopEvent_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!stopEvent_.isValid())
+        throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+    acceptor_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "kvm-door");
+        acceptLoop();
+    });
+}
+
+FrontDoor::~FrontDoor() {
+    stopping_ = true;
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(stopEvent_.get(), &one, sizeof(one));
+    if (acceptor_.joinable())
+        acceptor_.join();
+    std::lock_guard lock(connectionsMutex_);
+    for (Connection &connection : connections_) {
+        // Wakes a thread waiting in a handshake; a relay sees the stop event.
+        std::lock_guard fdLock(connection.fdMutex);
+        if (connection.clientFd >= 0)
+            ::shutdown(connection.clientFd, SHUT_RDWR);
+    }
+    for (Connection &connection : connections_)
+        if (connection.thread.joinable())
+            connection.thread.join();
+}
+
+void FrontDoor::setCredentials(std::shared_ptr<const Credentials> credentials) {
+    std::lock_guard lock(stateMutex_);
+    credentials_ = std::move(credentials);
+}
+
+std::shared_ptr<const Credentials> FrontDoor::credentials() const {
+    std::lock_guard lock(stateMutex_);
+    return credentials_;
+}
+
+void FrontDoor::setPolicy(const SecurityPolicy &policy) {
+    std::lock_guard lock(stateMutex_);
+    policy_ = policy;
+}
+
+int FrontDoor::handshakesInProgress() const {
+    std::lock_guard lock(stateMutex_);
+    return handshakes_;
+}
+
+void FrontDoor::reapFinished() {
+    std::lock_guard lock(connectionsMutex_);
+    for (auto it = connections_.begin(); it != connections_.end();) {
+        if (it->finished.load()) {
+            it->thread.join();
+            it = connections_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void FrontDoor::acceptLoop() {
+    auto lastRefusalLog = Clock::time_point{};
+    int refusedSinceLog = 0;
+    while (!stopping_.load()) {
+        pollfd fds[2] = {{listenSocket_.get(), POLLIN, 0}, {stopEvent_.get(), POLLIN, 0}};
+        if (::poll(fds, 2, 1000) < 0 && errno != EINTR) {
+            LOG_ERROR(kLog, "poll: %s", std::strerror(errno));
+            return;
+        }
+        reapFinished();
+        if (fds[1].revents)
+            return;
+        if (!(fds[0].revents & POLLIN))
+            continue;
+        sockaddr_storage address{};
+        socklen_t length = sizeof(address);
+        UniqueFd socket(::accept4(listenSocket_.get(), reinterpret_cast<sockaddr *>(&address),
+                                  &length, SOCK_CLOEXEC));
+        if (!socket.isValid()) {
+            if (errno == EMFILE || errno == ENFILE) {
+                LOG_ERROR(kLog, "accept: %s", std::strerror(errno));
+                std::this_thread::sleep_for(std::chrono::milliseconds{100});
+            }
+            continue;
+        }
+        std::string peer = peerName(address, length);
+        {
+            std::lock_guard lock(stateMutex_);
+            int &fromPeer = handshakesByPeer_[peer];
+            if (handshakes_ >= options_.maxHandshakes ||
+                fromPeer >= options_.maxHandshakesPerPeer) {
+                if (fromPeer == 0)
+                    handshakesByPeer_.erase(peer);
+                // Logged at most every ten seconds: a flood must not flood the journal.
+                ++refusedSinceLog;
+                if (Clock::now() - lastRefusalLog > std::chrono::seconds{10}) {
+                    LOG_WARN(kLog,
+                             "closing connection from %s: too many handshakes in progress "
+                             "(%d connections closed like this since the last message)",
+                             peer.c_str(), refusedSinceLog);
+                    lastRefusalLog = Clock::now();
+                    refusedSinceLog = 0;
+                }
+                continue;
+            }
+            ++fromPeer;
+            ++handshakes_;
+        }
+        std::lock_guard lock(connectionsMutex_);
+        Connection &connection = connections_.emplace_back();
+        connection.clientFd = socket.get();
+        connection.thread = std::thread(
+            [this, &connection, fd = socket.release(), peer = std::move(peer)]() mutable {
+                pthread_setname_np(pthread_self(), "kvm-conn");
+                serve(connection, UniqueFd(fd), std::move(peer));
+                connection.finished = true;
+            });
+    }
+}
+
+void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer) {
+    const Clock::time_point deadline = Clock::now() + options_.handshakeTimeout;
+    const int one = 1;
+    setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    // Counted as a handshake until admitted or gone.
+    bool counted = true;
+    auto endHandshake = [&] {
+        if (!counted)
+            return;
+        counted = false;
+        std::lock_guard lock(stateMutex_);
+        --handshakes_;
+        if (--handshakesByPeer_[peer] <= 0)
+            handshakesByPeer_.erase(peer);
+    };
+    std::shared_ptr<const Credentials> credentials;
+    SecurityPolicy policy;
+    {
+        std::lock_guard lock(stateMutex_);
+        credentials = credentials_;
+        policy = policy_;
+    }
+
+    std::unique_ptr<Transport> transport;
+    // Declared after the transport, so destroyed before it: stop() never
+    // shuts down a descriptor number that was closed and reused.
+    struct ForgetFd {
+        Connection &connection;
+        ~ForgetFd() {
+            std::lock_guard lock(connection.fdMutex);
+            connection.clientFd = -1;
+        }
+    } forgetFd{connection};
+
+    try {
+        Speaks speaks = sniff(socket.get(), options_.sniffTime);
+        transport = std::make_unique<SocketTransport>(std::move(socket));
+        std::string layers;
+        if (speaks == Speaks::Gone) {
+            endHandshake();
+            return;
+        }
+        if (speaks == Speaks::Tls) {
+            if (!options_.tls)
+                throw HandshakeError("a TLS client, and this server has no TLS");
+            auto tls = std::make_unique<TlsTransport>(options_.tls->certificateContext(),
+                                                      std::move(transport));
+            TlsTransport &session = *tls;
+            transport = std::move(tls);
+            session.handshake(deadline);
+            layers = " over TLS";
+            // Inside TLS the same question again: HTTP speaks, RFB waits.
+            speaks = Speaks::Rfb;
+            if (session.waitForData(std::min(deadline, Clock::now() + options_.sniffTime))) {
+                const std::vector<uint8_t> first = session.peek(1);
+                speaks = !first.empty() && looksLikeHttp(first[0]) ? Speaks::Http : Speaks::Garbage;
+            }
+        }
+        if (speaks == Speaks::Garbage)
+            throw HandshakeError("it speaks neither RFB, TLS nor HTTP");
+        if (speaks == Speaks::Http) {
+            const HttpRequest request = readHttpRequest(*transport, deadline);
+            if (!isWebSocketUpgrade(request)) {
+                if (request.header("Upgrade")) {
+                    const std::string why = whyNotWebSocket(request);
+                    sendHttpError(*transport, 400, why, deadline);
+                    throw HandshakeError("bad WebSocket request: " + why);
+                }
+                LOG_DEBUG(kLog, "%s: %s %s", peer.c_str(), request.method.c_str(),
+                          request.target.c_str());
+                serveStaticFile(*transport, request, options_.webRoot, deadline);
+                endHandshake();
+                return;
+            }
+            acceptWebSocket(*transport, request, deadline);
+            transport = std::make_unique<WebSocketTransport>(std::move(transport));
+            layers = transport->encrypted() ? " over wss" : " over ws";
+        }
+
+        SecurityContext context{policy,    *credentials, options_.tls.get(),
+                                throttle_, peer,         deadline};
+        const Admission admission = negotiateSecurity(transport, context);
+
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+            throw HandshakeError(std::string("socketpair: ") + std::strerror(errno));
+        UniqueFd ours(pair[0]);
+        UniqueFd theirs(pair[1]);
+        for (int fd : pair) {
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketpairBuffer, sizeof(kSocketpairBuffer));
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketpairBuffer, sizeof(kSocketpairBuffer));
+        }
+        Viewer viewer{peer, admission.user, admission.access == Access::ViewOnly,
+                      admission.method + layers};
+        if (!options_.handoff(std::move(theirs), viewer)) {
+            sendSecurityResult(*transport, admission, false, "the server has too many viewers",
+                               deadline);
+            throw HandshakeError("refused by the RFB server (too many viewers)");
+        }
+        auto library = std::make_unique<SocketTransport>(std::move(ours));
+        handshakeWithLibrary(*library, deadline);
+        sendSecurityResult(*transport, admission, true, {}, deadline);
+        endHandshake();
+        LOG_INFO(kLog, "%s admitted%s%s (%s%s)", peer.c_str(), admission.user.empty() ? "" : " as ",
+                 admission.user.c_str(), viewer.security.c_str(),
+                 viewer.viewOnly ? ", view-only" : "");
+        relay(*transport, std::move(library));
+    } catch (const HandshakeError &e) {
+        if (!stopping_.load())
+            LOG_WARN(kLog, "connection from %s dropped: %s", peer.c_str(), e.what());
+    } catch (const std::exception &e) {
+        LOG_ERROR(kLog, "connection from %s failed: %s", peer.c_str(), e.what());
+    }
+    endHandshake();
+}
+
+void FrontDoor::relay(Transport &client, std::unique_ptr<Transport> server) {
+    struct Direction {
+        Transport &from;
+        Transport &to;
+        std::vector<uint8_t> buffer = std::vector<uint8_t>(kRelayBuffer);
+        size_t start = 0;
+        size_t end = 0;
+        Transport::Status readWant = Transport::Status::Ok;
+        Transport::Status writeWant = Transport::Status::Ok;
+    };
+    Direction directions[2] = {{client, *server}, {*server, client}};
+
+    for (;;) {
+        bool progress = false;
+        for (Direction &d : directions) {
+            d.readWant = d.writeWant = Transport::Status::Ok;
+            if (d.start == d.end) {
+                const Transport::Result r = d.from.read(d.buffer);
+                if (r.status == Transport::Status::Closed)
+                    return;
+                if (r.status == Transport::Status::Ok) {
+                    d.start = 0;
+                    d.end = r.bytes;
+                    progress = true;
+                } else {
+                    d.readWant = r.status;
+                }
+            }
+            Transport::Result w{Transport::Status::Ok};
+            if (d.start < d.end) {
+                w = d.to.write(std::span(d.buffer).subspan(d.start, d.end - d.start));
+                if (w.status == Transport::Status::Ok) {
+                    d.start += w.bytes;
+                    progress = progress || w.bytes > 0;
+                }
+            } else if (d.to.hasPendingOutput()) {
+                w = d.to.flush();
+            }
+            if (w.status == Transport::Status::Closed)
+                return;
+            if (w.status != Transport::Status::Ok)
+                d.writeWant = w.status;
+        }
+        if (progress)
+            continue;
+        bool buffered = false;
+        for (Direction &d : directions)
+            buffered = buffered || (d.start == d.end && d.from.hasBufferedInput() &&
+                                    d.readWant == Transport::Status::Ok);
+        if (buffered)
+            continue;
+
+        // Each transport's socket is polled for what its calls asked for.
+        auto eventsFor = [&](const Transport &transport) {
+            short events = 0;
+            for (const Direction &d : directions) {
+                if (&d.from == &transport && d.readWant != Transport::Status::Ok)
+                    events |= d.readWant == Transport::Status::WantRead ? POLLIN : POLLOUT;
+                if (&d.to == &transport && d.writeWant != Transport::Status::Ok)
+                    events |= d.writeWant == Transport::Status::WantRead ? POLLIN : POLLOUT;
+            }
+            return events;
+        };
+        pollfd fds[3] = {{client.fd(), eventsFor(client), 0},
+                         {server->fd(), eventsFor(*server), 0},
+                         {stopEvent_.get(), POLLIN, 0}};
+        if (::poll(fds, 3, -1) < 0 && errno != EINTR)
+            return;
+        if (fds[2].revents)
+            return;
+        // Gone both ways; nothing more can be delivered to it.
+        if ((fds[0].revents | fds[1].revents) & (POLLHUP | POLLERR | POLLNVAL))
+            if (!(fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN))
+                return;
+    }
+}
+
+}  // namespace kvmvnc::door

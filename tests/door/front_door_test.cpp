@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The front door on a loopback port, with a stand-in for libvncserver that
+// does its side of the handshake and then echoes: RFB clients get through
+// and their bytes are relayed; stalled, garbage and oversized clients are
+// dropped in bounded time without keeping others out.
+#include "kvmvnc/door/front_door.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "socket_io.h"
+
+namespace kvmvnc::door {
+namespace {
+
+using namespace std::chrono_literals;
+
+using testing::connectLoopback;
+using testing::readExactly;
+
+void sendAll(int fd, const std::string &bytes) { ASSERT_TRUE(testing::sendAll(fd, bytes)); }
+
+// True when the server closed the connection (within the receive timeout).
+bool closedByServer(int fd) {
+    char byte;
+    for (;;) {
+        ssize_t r = ::recv(fd, &byte, 1, 0);
+        if (r == 0)
+            return true;
+        if (r < 0)
+            return errno == ECONNRESET;
+    }
+}
+
+class FrontDoorTest : public ::testing::Test {
+protected:
+    void start(FrontDoorOptions options = {}) {
+        options.listen = "127.0.0.1";
+        options.port = 0;
+        options.handoff = [this](UniqueFd fd, const Viewer &viewer) {
+            std::lock_guard lock(mutex_);
+            viewers_.push_back(viewer);
+            libraries_.emplace_back([fd = std::move(fd)] { playLibrary(fd.get()); });
+            return true;
+        };
+        door_ = std::make_unique<FrontDoor>(std::move(options));
+    }
+    void TearDown() override {
+        door_.reset();
+        for (std::thread &thread : libraries_)
+            thread.join();
+    }
+
+    // libvncserver's side: version, None, OK, then an echo.
+    static void playLibrary(int fd) {
+        sendAll(fd, "RFB 003.008\n");
+        readExactly(fd, 12);
+        sendAll(fd, std::string("\x01\x01", 2));
+        readExactly(fd, 1);
+        sendAll(fd, std::string(4, '\0'));
+        char buffer[4096];
+        for (;;) {
+            ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+            if (n <= 0)
+                return;
+            if (::send(fd, buffer, static_cast<size_t>(n), MSG_NOSIGNAL) != n)
+                return;
+        }
+    }
+
+    // A plain RFB client through None; returns the connected socket.
+    UniqueFd rfbClient() {
+        UniqueFd fd = connectLoopback(door_->port());
+        EXPECT_EQ(readExactly(fd.get(), 12), "RFB 003.008\n");
+        sendAll(fd.get(), "RFB 003.008\n");
+        EXPECT_EQ(readExactly(fd.get(), 2), std::string("\x01\x01", 2));
+        sendAll(fd.get(), "\x01");
+        EXPECT_EQ(readExactly(fd.get(), 4), std::string(4, '\0'));
+        return fd;
+    }
+
+    std::unique_ptr<FrontDoor> door_;
+    std::mutex mutex_;
+    std::vector<Viewer> viewers_;
+    std::vector<std::thread> libraries_;
+};
+
+TEST_F(FrontDoorTest, AnRfbClientIsAdmittedAndRelayed) {
+    start();
+    UniqueFd client = rfbClient();
+    const std::string message(200000, 'x');  // more than one relay buffer
+    std::thread writer([&] { sendAll(client.get(), message); });
+    EXPECT_EQ(readExactly(client.get(), message.size()), message);
+    writer.join();
+    std::lock_guard lock(mutex_);
+    ASSERT_EQ(viewers_.size(), 1u);
+    EXPECT_EQ(viewers_[0].peer, "127.0.0.1");
+    EXPECT_EQ(viewers_[0].security, "None");
+    EXPECT_FALSE(viewers_[0].viewOnly);
+}
+
+TEST_F(FrontDoorTest, AStalledClientIsDroppedAndDoesNotKeepOthersOut) {
+    FrontDoorOptions options;
+    options.handshakeTimeout = 800ms;
+    start(std::move(options));
+    UniqueFd stalled = connectLoopback(door_->port());
+    EXPECT_EQ(readExactly(stalled.get(), 12), "RFB 003.008\n");
+    // Says nothing more. Meanwhile another client gets through.
+    UniqueFd other = rfbClient();
+    sendAll(other.get(), "ping");
+    EXPECT_EQ(readExactly(other.get(), 4), "ping");
+    const auto before = std::chrono::steady_clock::now();
+    EXPECT_TRUE(closedByServer(stalled.get()));
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
+}
+
+TEST_F(FrontDoorTest, GarbageIsDropped) {
+    start();
+    UniqueFd fd = connectLoopback(door_->port());
+    sendAll(fd.get(), std::string("\x00\x01\x02garbage", 10));
+    EXPECT_TRUE(closedByServer(fd.get()));
+    EXPECT_EQ(door_->handshakesInProgress(), 0);
+}
+
+TEST_F(FrontDoorTest, AHugeHttpRequestIsRefusedInBoundedMemory) {
+    start();
+    UniqueFd fd = connectLoopback(door_->port());
+    std::string request = "GET /" + std::string(1 << 20, 'a') + " HTTP/1.1\r\n\r\n";
+    // The server stops reading early; the rest of the send may fail.
+    std::thread writer([&] { ::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL); });
+    const std::string answer = readExactly(fd.get(), 12);
+    EXPECT_EQ(answer.substr(0, 9), "HTTP/1.1 ") << answer;
+    EXPECT_NE(answer.substr(9, 3), "200");
+    ::shutdown(fd.get(), SHUT_RDWR);
+    writer.join();
+}
+
+TEST_F(FrontDoorTest, OnePeerCannotHoldEveryHandshakeSlot) {
+    FrontDoorOptions options;
+    options.maxHandshakesPerPeer = 2;
+    options.handshakeTimeout = 5s;
+    start(std::move(options));
+    UniqueFd first = connectLoopback(door_->port());
+    UniqueFd second = connectLoopback(door_->port());
+    EXPECT_EQ(readExactly(first.get(), 12), "RFB 003.008\n");
+    EXPECT_EQ(readExactly(second.get(), 12), "RFB 003.008\n");
+    UniqueFd third = connectLoopback(door_->port());
+    EXPECT_TRUE(closedByServer(third.get())) << "closed at once, not after the timeout";
+    first.reset();
+    second.reset();
+}
+
+TEST_F(FrontDoorTest, PlaintextPasswordsAreRefusedUnlessAllowed) {
+    FrontDoorOptions options;
+    auto credentials = std::make_shared<Credentials>();
+    credentials->vnc = rfb::VncPasswords{"secret", ""};
+    options.credentials = credentials;
+    start(std::move(options));
+    UniqueFd fd = connectLoopback(door_->port());
+    EXPECT_EQ(readExactly(fd.get(), 12), "RFB 003.008\n");
+    sendAll(fd.get(), "RFB 003.008\n");
+    EXPECT_EQ(readExactly(fd.get(), 1), std::string(1, '\0')) << "no security type offered";
+    door_->setPolicy({.allowUnencrypted = true});
+    UniqueFd allowed = connectLoopback(door_->port());
+    readExactly(allowed.get(), 12);
+    sendAll(allowed.get(), "RFB 003.008\n");
+    EXPECT_EQ(readExactly(allowed.get(), 2), std::string("\x01\x02", 2));
+}
+
+}  // namespace
+}  // namespace kvmvnc::door
