@@ -10,14 +10,17 @@
 #   packaging/dev.sh build                   install what is missing and build
 #   packaging/dev.sh package                 build the Debian package
 #                                            (build/packages/kvmvnc_*.deb)
+#   packaging/dev.sh fuzz [SECONDS]          run each fuzz target (tests/fuzz) for
+#                                            SECONDS (60) with libFuzzer
 #   packaging/dev.sh cross-arm64             cross-build for arm64 (Raspberry Pi
 #                                            OS 64-bit) into build-arm64/, package
 #                                            it, and smoke-test it under qemu-user
 #
 # Builds go to build/ (KVMVNC_BUILD_DIR to change it). Under CI (CI=true)
 # warnings are errors and the suite also runs under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and the arm64 cross build is made, packaged and
-# smoke-tested (KVMVNC_CROSS=1 asks for that outside CI).
+# UndefinedBehaviorSanitizer, the fuzz targets run for 30 s each
+# (KVMVNC_FUZZ_SECONDS=N asks for that outside CI), and the arm64 cross build
+# is made, packaged and smoke-tested (KVMVNC_CROSS=1 asks for that outside CI).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,6 +39,7 @@ test_packages=(
     libgtest-dev clang-format
     xvfb tigervnc-viewer imagemagick vncsnapshot xdotool  # real viewers for the integration tests
     tshark  # what a VeNCrypt session shows on the wire
+    clang libclang-rt-14-dev  # libFuzzer, for the fuzz run under CI (tests/fuzz)
     chromium novnc  # noVNC's UI in a real browser (tests/browser, with Node.js)
 )
 # The virtual appliance lab (tests/lab): QEMU, the guest's busybox and
@@ -131,6 +135,31 @@ cross_arm64() {
     tests/packaging/cross_smoke_test.sh "$dir" "$arm64_sysroot"
 }
 
+# The parsers that face the network, under libFuzzer (clang, with ASan and
+# UBSan) for SECONDS each, starting from the committed corpus. New inputs go
+# to a scratch folder, crashes to build-fuzz/crashes/ (the run fails).
+fuzz_targets=(http_request websocket_frames rfb_security)
+fuzz() {
+    local seconds=$1 dir=$build_dir-fuzz target
+    log "building the fuzz targets in $dir (clang)"
+    CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DKVMVNC_FUZZ=ON -DKVMVNC_WERROR="$werror" \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$dir" -j "$jobs" --target "${fuzz_targets[@]/#/kvmvnc_fuzz_}"
+    mkdir -p "$dir/crashes"
+    for target in "${fuzz_targets[@]}"; do
+        log "fuzzing $target for $seconds s"
+        rm -rf "$dir/scratch/$target" && mkdir -p "$dir/scratch/$target"
+        "$dir/tests/fuzz/kvmvnc_fuzz_$target" -max_total_time="$seconds" -timeout=10 \
+            -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/crashes/$target-" \
+            "$dir/scratch/$target" "tests/fuzz/corpus/$target" 2>"$dir/fuzz-$target.log" || {
+            tail -n 40 "$dir/fuzz-$target.log" >&2
+            echo "fuzzing $target found a crash: $dir/crashes/" >&2
+            return 1
+        }
+        grep -E '^stat::number_of_executed_units' "$dir/fuzz-$target.log" | sed "s/^/$target: /" >&2
+    done
+}
+
 configure_and_build() {
     local dir=$1
     shift
@@ -172,9 +201,16 @@ test)
         log "running the test suite under ASan and UBSan (without the lab)"
         ctest --test-dir "$build_dir-asan" --output-on-failure -j "$jobs" -LE lab
     fi
+    if [[ "${CI:-}" == "true" || -n "${KVMVNC_FUZZ_SECONDS:-}" ]]; then
+        fuzz "${KVMVNC_FUZZ_SECONDS:-30}"
+    fi
     if [[ "${CI:-}" == "true" || -n "${KVMVNC_CROSS:-}" ]]; then
         cross_arm64
     fi
+    ;;
+fuzz)
+    install_missing "${build_packages[@]}" clang libclang-rt-14-dev
+    fuzz "${1:-60}"
     ;;
 cross-arm64)
     cross_arm64
@@ -186,7 +222,7 @@ package)
     (cd "$build_dir" && cpack -G DEB | tail -n 1)
     ;;
 *)
-    sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,23p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -31,7 +31,8 @@ constexpr const char *kLog = "rfb";
 // our log so the daemon has one format. Its messages are chatty
 // (per-connection encodings, pixel formats), so they go in at debug level
 // except errors.
-void forwardLibraryMessage(log::Level level, const char *format, va_list args) {
+__attribute__((format(printf, 2, 0))) void forwardLibraryMessage(log::Level level,
+                                                                 const char *format, va_list args) {
     if (log::level() > level)
         return;
     char text[512];
@@ -39,14 +40,14 @@ void forwardLibraryMessage(log::Level level, const char *format, va_list args) {
     log::write(level, "vnc", "%s", text);
 }
 
-void libraryLog(const char *format, ...) {
+__attribute__((format(printf, 1, 2))) void libraryLog(const char *format, ...) {
     va_list args;
     va_start(args, format);
     forwardLibraryMessage(log::Level::Debug, format, args);
     va_end(args);
 }
 
-void libraryError(const char *format, ...) {
+__attribute__((format(printf, 1, 2))) void libraryError(const char *format, ...) {
     va_list args;
     va_start(args, format);
     forwardLibraryMessage(log::Level::Warning, format, args);
