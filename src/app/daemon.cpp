@@ -171,7 +171,19 @@ Daemon::Daemon(const config::Config &cfg) {
         LOG_WARN(kLog, "(TigerVNC's vncpasswd).");
         LOG_WARN(kLog, "**********************************************************");
     }
-    std::shared_ptr<const door::TlsServer> tls = makeTlsServer(cfg.security);
+    std::shared_ptr<const door::TlsServer> tls;
+    try {
+        tls = makeTlsServer(cfg.security);
+    } catch (const std::exception &e) {
+        // Without credentials nothing depends on TLS (None is all there is),
+        // so a demo or test run in a folder of its own need not fail over a
+        // certificate directory it cannot write; with credentials it must.
+        if (!credentials->none() || cfg.security.allowTlsNone)
+            throw std::runtime_error(std::string("no TLS for VeNCrypt: ") + e.what() +
+                                     " (set [security] tls_dir, or tls_cert and tls_key)");
+        LOG_WARN(kLog, "no TLS (%s); without credentials viewers connect with None anyway",
+                 e.what());
+    }
 
     std::shared_ptr<const input::KeysymMap> layout = loadKeyboardLayout(cfg.hid);
 

@@ -170,8 +170,14 @@ Admission veNCrypt(std::unique_ptr<Transport> &transport, const SecurityContext 
     bool offered = false;
     for (uint32_t type : subtypes)
         offered = offered || type == chosen;
-    const uint8_t ack = offered ? 1 : 0;
-    writeAll(*transport, {&ack, 1}, context.deadline);
+    // The TLS subtypes start with a byte that says whether the server goes
+    // on to TLS (TigerVNC's and libvncclient's TLS layer read it); the
+    // others (Plain, VncAuth and None inside wss) go straight on, and noVNC
+    // reads no such byte.
+    if (!offered || isTls(chosen)) {
+        const uint8_t ack = offered ? 1 : 0;
+        writeAll(*transport, {&ack, 1}, context.deadline);
+    }
     if (!offered)
         throw HandshakeError("VeNCrypt subtype " + std::to_string(chosen) + " was not offered");
 

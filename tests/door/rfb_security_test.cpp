@@ -75,6 +75,21 @@ std::vector<uint8_t> vncResponse(const std::vector<uint8_t> &challenge,
     return response;
 }
 
+// A socket that says it is encrypted, as the WebSocket over TLS (wss) that
+// browsers use is.
+class AlreadyEncrypted final : public Transport {
+public:
+    explicit AlreadyEncrypted(int fd) : socket_(UniqueFd(fd)) {}
+    Result read(std::span<uint8_t> into) override { return socket_.read(into); }
+    Result write(std::span<const uint8_t> from) override { return socket_.write(from); }
+    bool encrypted() const override { return true; }
+    int fd() const override { return socket_.fd(); }
+    std::string closeReason() const override { return socket_.closeReason(); }
+
+private:
+    SocketTransport socket_;
+};
+
 struct Outcome {
     bool ok = false;
     Admission admission;
@@ -84,13 +99,17 @@ struct Outcome {
 class RfbSecurityTest : public ::testing::Test {
 protected:
     // Runs the server side on a thread; the test plays the client.
-    std::future<Outcome> serve(ClientEnd *&client) {
+    std::future<Outcome> serve(ClientEnd *&client, bool encrypted = false) {
         int pair[2];
         EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
         client_ = std::make_unique<ClientEnd>(pair[1]);
         client = client_.get();
-        return std::async(std::launch::async, [this, fd = pair[0]] {
-            std::unique_ptr<Transport> transport = std::make_unique<SocketTransport>(UniqueFd(fd));
+        return std::async(std::launch::async, [this, encrypted, fd = pair[0]] {
+            std::unique_ptr<Transport> transport;
+            if (encrypted)
+                transport = std::make_unique<AlreadyEncrypted>(fd);
+            else
+                transport = std::make_unique<SocketTransport>(UniqueFd(fd));
             SecurityContext context{policy,   credentials, tls.get(),
                                     throttle, "192.0.2.7", Clock::now() + 5s};
             Outcome outcome;
@@ -375,6 +394,29 @@ TEST_F(RfbSecurityTest, TlsVncRunsOverAnonymousTlsAndRefusesAWrongPassword) {
     Outcome result = outcome.get();
     EXPECT_FALSE(result.ok);
     EXPECT_NE(result.error.find("wrong VNC password"), std::string::npos);
+}
+
+// Inside wss the browser (noVNC) picks VeNCrypt Plain: no second TLS layer,
+// and no acknowledging byte before the credentials, which only the TLS
+// subtypes have.
+TEST_F(RfbSecurityTest, PlainInsideAnEncryptedTransportHasNoTlsLayerAndNoAck) {
+    credentials.users.set("alice", "wonderland", Access::Full);
+    ClientEnd *client;
+    auto outcome = serve(client, true);
+    client->read(12);
+    client->write("RFB 003.008\n");
+    EXPECT_EQ(client->read(2), std::vector<uint8_t>({1, sectype::kVeNCrypt}));
+    client->write(std::vector<uint8_t>{sectype::kVeNCrypt});
+    EXPECT_EQ(client->read(2), std::vector<uint8_t>({0, 2}));
+    client->write(std::vector<uint8_t>{0, 2});
+    EXPECT_EQ(client->read(2), std::vector<uint8_t>({0, 1}));
+    EXPECT_EQ(client->readU32(), subtype::kPlain);
+    client->write(u32(subtype::kPlain));
+    client->write(plainCredentials("alice", "wonderland"));
+    EXPECT_EQ(client->read(4), u32(0)) << "the SecurityResult, with nothing before it";
+    Outcome result = outcome.get();
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_EQ(result.admission.method, "Plain");
 }
 
 }  // namespace
