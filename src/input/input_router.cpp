@@ -14,12 +14,13 @@ constexpr const char *kLog = "input";
 
 InputRouter::InputRouter(std::shared_ptr<const KeysymMap> layout, HidSink &sink,
                          MouseMode mouseMode)
-    : sink_(sink), mouseMode_(mouseMode), layout_(std::move(layout)), layouts_{layout_} {}
+    : sink_(sink),
+      mouseMode_(mouseMode),
+      layout_(std::move(layout)),
+      currentLayout_(layout_.get()),
+      layouts_{layout_} {}
 
-const KeysymMap &InputRouter::layout() const {
-    std::lock_guard lock(mutex_);
-    return *layout_;
-}
+const KeysymMap &InputRouter::layout() const { return *currentLayout_.load(); }
 
 bool InputRouter::setLayout(std::shared_ptr<const KeysymMap> layout) {
     std::lock_guard lock(mutex_);
@@ -32,6 +33,7 @@ bool InputRouter::setLayout(std::shared_ptr<const KeysymMap> layout) {
     if (std::find(layouts_.begin(), layouts_.end(), layout) == layouts_.end())
         layouts_.push_back(layout);
     layout_ = std::move(layout);
+    currentLayout_.store(layout_.get());
     return held;
 }
 

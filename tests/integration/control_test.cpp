@@ -401,6 +401,24 @@ TEST_F(ControlTest, TypingIntoATargetThatIsNotListeningIsRefused) {
     EXPECT_NE(out_.find("not reading its keyboard"), std::string::npos) << out_;
 }
 
+// The virtual target's USB host goes away only when it is written to: the
+// first keystroke of a text typed to a machine that is off finds it gone,
+// inside the router's write. That must stop the typing, not the daemon.
+TEST_F(ControlTest, TypingToATargetThatTurnedOffStopsAndNothingHangs) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    ASSERT_EQ(ctl({"atx", "power"}), 0) << out_;
+    bool off = false;
+    for (int i = 0; i < 100 && !off; ++i) {
+        std::this_thread::sleep_for(100ms);
+        off = ctl({"atx", "status"}) == 0 && out_.find("power: off") != std::string::npos;
+    }
+    ASSERT_TRUE(off) << out_;
+    ctl({"type", "hello"});  // refused or stopped, depending on when the host is found gone
+    EXPECT_EQ(ctl({"atx", "status"}), 0) << "the daemon still answers: " << out_;
+    EXPECT_EQ(ctl({"status"}), 0) << out_;
+    EXPECT_NE(out_.find("NOT listening"), std::string::npos) << out_;
+}
+
 // noVNC's power menu speaks xvp: Shutdown is the power button.
 TEST_F(ControlTest, XvpShutdownPressesThePowerButton) {
     // The raw connection below speaks plain VNC authentication.

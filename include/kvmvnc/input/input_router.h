@@ -74,7 +74,10 @@ public:
     InputStats stats() const;
     // The current layout. The reference stays valid as long as the router:
     // tables it used are kept (TextTyper and ControlService hold on to a
-    // reference across a call while a reload may switch layouts).
+    // reference across a call while a reload may switch layouts). Takes no
+    // lock: it is called from HID sink callbacks that run while the router
+    // writes a report, holding its mutex (the virtual target's USB host
+    // going away mid-typing).
     const KeysymMap &layout() const;
 
     // Switches to `layout` for the keysyms that follow, after releasing
@@ -99,6 +102,7 @@ private:
     const MouseMode mouseMode_;
     mutable std::mutex mutex_;
     std::shared_ptr<const KeysymMap> layout_;
+    std::atomic<const KeysymMap *> currentLayout_;  // layout_.get(), for layout()
     std::vector<std::shared_ptr<const KeysymMap>> layouts_;  // every one used, current included
     KeyboardState keyboard_;
     MouseState mouse_;
