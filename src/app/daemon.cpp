@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 #include "kvmvnc/app/security_setup.h"
@@ -23,6 +24,20 @@
 namespace kvmvnc::app {
 
 namespace {
+
+// The panel's files: the configured folder, else the installed one, else the
+// build tree's (a daemon run from the build tree); empty when none has an
+// index.html.
+std::string webRootOf(const config::ServerSection &server) {
+    if (!server.webRoot.empty())
+        return server.webRoot;
+    for (const char *dir : {KVMVNC_WEB_INSTALL_DIR, KVMVNC_WEB_BUILD_DIR}) {
+        std::error_code error;
+        if (std::filesystem::exists(std::string(dir) + "/index.html", error))
+            return dir;
+    }
+    return {};
+}
 
 // What the start-up log says about who may log in, and how.
 std::string describeLogins(const door::Credentials &credentials,
@@ -273,6 +288,8 @@ Daemon::Daemon(const config::Config &cfg) {
     doorOptions.credentials = credentials;
     doorOptions.tls = tls;
     doorOptions.handshakeTimeout = std::chrono::milliseconds{cfg.security.handshakeTimeoutMs};
+    doorOptions.webRoot = webRootOf(cfg.server);
+    const std::string webRoot = doorOptions.webRoot;
     doorOptions.handoff = [server = server_.get()](UniqueFd connection,
                                                    const rfb::ViewerIdentity &viewer) {
         return server->adopt(std::move(connection), viewer);
@@ -280,6 +297,12 @@ Daemon::Daemon(const config::Config &cfg) {
     door_ = std::make_unique<door::FrontDoor>(std::move(doorOptions));
     LOG_INFO(kLog, "listening on %s port %d (%s)", cfg.server.listen.c_str(), door_->port(),
              describeLogins(*credentials, cfg.security).c_str());
+    if (webRoot.empty())
+        LOG_WARN(kLog, "no browser panel: no index.html in %s or %s ([server] web_root)",
+                 KVMVNC_WEB_INSTALL_DIR, KVMVNC_WEB_BUILD_DIR);
+    else
+        LOG_INFO(kLog, "browser panel on %s://%s:%d/ from %s", tls ? "https" : "http",
+                 cfg.server.listen.c_str(), door_->port(), webRoot.c_str());
     hid_->setLedCallback([server = server_.get()](uint8_t leds) { server->setKeyboardLeds(leds); });
     hid_->setHostCallback([server = server_.get(), control = control_.get()](bool listening) {
         server->setHostListening(listening);

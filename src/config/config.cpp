@@ -201,6 +201,15 @@ const std::vector<Key> &keys() {
             "buffer before waiting on the socket (Remmina does; libvncserver's example "
             "viewers do not and can stall at their first picture with xvp on).",
             [](auto &c) -> auto & { return c.server.xvp; }),
+        {"server", "web_root", "", "a directory (relative to this file)",
+         "What browsers get over HTTP(S) on the RFB port: the panel (noVNC and the power, "
+         "media and keyboard controls). Unset: the installed one (share/kvmvnc/web), else the "
+         "build tree's.",
+         [](Config &config, std::string_view value) -> std::string {
+             config.server.webRoot = std::string(value);
+             return {};
+         },
+         [](const Config &c) -> std::string { return c.server.webRoot; }},
         {"capture", "source", "virtual", "virtual or v4l2",
          "Where the picture comes from: the built-in virtual target, or a V4L2 device.",
          [](Config &config, std::string_view value) -> std::string {
@@ -649,6 +658,7 @@ Config parseConfig(std::string_view text, const std::string &name, const std::st
     if (config.security.tlsCert.empty() != config.security.tlsKey.empty())
         throw ConfigError(name + ": [security] tls_cert, tls_key: give both or neither");
     config.server.passwdFile = resolvePath(config.server.passwdFile, baseDir);
+    config.server.webRoot = resolvePath(config.server.webRoot, baseDir);
     config.security.usersFile = resolvePath(config.security.usersFile, baseDir);
     config.security.tlsCert = resolvePath(config.security.tlsCert, baseDir);
     config.security.tlsKey = resolvePath(config.security.tlsKey, baseDir);

@@ -27,6 +27,10 @@ namespace {
 constexpr const char *kLog = "door";
 constexpr size_t kRelayBuffer = 64 * 1024;
 constexpr int kSocketpairBuffer = 1024 * 1024;
+// HTTP keep-alive: how long an idle connection waits for its next request,
+// and how many requests one connection may make.
+constexpr auto kKeepAliveIdle = std::chrono::seconds{5};
+constexpr int kMaxRequestsPerConnection = 1000;
 
 std::string peerName(const sockaddr_storage &address, socklen_t length) {
     char host[NI_MAXHOST] = {};
@@ -125,6 +129,23 @@ void handshakeWithLibrary(Transport &library, Clock::time_point deadline) {
     readExact(library, result, deadline);
     if (getU32(result) != 0)
         throw HandshakeError("the RFB server refused the viewer");
+}
+
+// 301 to the same host, port and path over https.
+void redirectToHttps(Transport &transport, const HttpRequest &request, Clock::time_point deadline) {
+    const std::optional<std::string> host = request.header("Host");
+    const bool safe = host && !host->empty() &&
+                      host->find_first_of("/\\ \r\n") == std::string::npos &&
+                      !request.target.empty() && request.target[0] == '/';
+    if (!safe) {
+        sendHttpError(transport, 400, "use https", deadline);
+        return;
+    }
+    const std::string location = "https://" + *host + request.target;
+    const std::string response = "HTTP/1.1 301 Moved Permanently\r\nLocation: " + location +
+                                 "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    writeAll(transport, {reinterpret_cast<const uint8_t *>(response.data()), response.size()},
+             deadline);
 }
 
 }  // namespace
@@ -258,7 +279,7 @@ void FrontDoor::acceptLoop() {
 }
 
 void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer) {
-    const Clock::time_point deadline = Clock::now() + options_.handshakeTimeout;
+    Clock::time_point deadline = Clock::now() + options_.handshakeTimeout;
     const int one = 1;
     setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
@@ -319,8 +340,11 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
         if (speaks == Speaks::Garbage)
             throw HandshakeError("it speaks neither RFB, TLS nor HTTP");
         if (speaks == Speaks::Http) {
-            const HttpRequest request = readHttpRequest(*transport, deadline);
-            if (!isWebSocketUpgrade(request)) {
+            HttpRequest request = readHttpRequest(*transport, deadline);
+            // Static files, one request after another for as long as the
+            // browser keeps the connection (it loads the panel's few dozen
+            // modules over about six); a WebSocket upgrade goes on to RFB.
+            for (int served = 1; !isWebSocketUpgrade(request); ++served) {
                 if (request.header("Upgrade")) {
                     const std::string why = whyNotWebSocket(request);
                     sendHttpError(*transport, 400, why, deadline);
@@ -328,9 +352,31 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
                 }
                 LOG_DEBUG(kLog, "%s: %s %s", peer.c_str(), request.method.c_str(),
                           request.target.c_str());
-                serveStaticFile(*transport, request, options_.webRoot, deadline);
-                endHandshake();
-                return;
+                // A login page must not travel in the clear when logins
+                // may not: plain HTTP is sent to HTTPS on the same port.
+                const bool toHttps = !transport->encrypted() && options_.tls &&
+                                     !policy.allowUnencrypted && !credentials->none();
+                const bool keepAlive =
+                    !toHttps && served < kMaxRequestsPerConnection && wantsKeepAlive(request);
+                if (toHttps)
+                    redirectToHttps(*transport, request, deadline);
+                else
+                    serveStaticFile(*transport, request, options_.webRoot, deadline, keepAlive);
+                // An idle or closed keep-alive connection ends quietly.
+                if (!keepAlive || !(transport->hasBufferedInput() ||
+                                    waitFor(*transport, Transport::Status::WantRead,
+                                            Clock::now() + kKeepAliveIdle))) {
+                    endHandshake();
+                    return;
+                }
+                deadline = Clock::now() + options_.handshakeTimeout;
+                try {
+                    request = readHttpRequest(*transport, deadline);
+                } catch (const HandshakeError &e) {
+                    LOG_DEBUG(kLog, "%s: keep-alive connection ended: %s", peer.c_str(), e.what());
+                    endHandshake();
+                    return;
+                }
             }
             acceptWebSocket(*transport, request, deadline);
             transport = std::make_unique<WebSocketTransport>(std::move(transport));

@@ -50,16 +50,20 @@ std::span<const uint8_t> bytesOf(std::string_view text) {
     return {reinterpret_cast<const uint8_t *>(text.data()), text.size()};
 }
 
+// What a response on a connection that stays open for the next request ends with.
+constexpr const char *kKeepAliveHeaders = "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n";
+
 // A complete answer without a payload worth streaming: an error or a redirect.
 void sendSmallResponse(Transport &transport, int status, std::string_view body,
-                       std::string_view extraHeaders, bool withBody, Clock::time_point deadline) {
+                       std::string_view extraHeaders, bool withBody, Clock::time_point deadline,
+                       bool keepAlive = false) {
     std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
     out += httpStatusText(status);
     out += "\r\nContent-Type: text/plain; charset=utf-8\r\n";
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     out += "X-Content-Type-Options: nosniff\r\n";
     out += extraHeaders;
-    out += "Connection: close\r\n\r\n";
+    out += keepAlive ? kKeepAliveHeaders : "Connection: close\r\n\r\n";
     if (withBody)
         out += body;
     writeAll(transport, bytesOf(out), deadline);
@@ -378,21 +382,29 @@ void sendHttpError(Transport &transport, int status, std::string_view reason,
     sendSmallResponse(transport, status, std::string(reason) + "\n", "", true, deadline);
 }
 
+bool wantsKeepAlive(const HttpRequest &request) {
+    const std::optional<std::string> connection = request.header("Connection");
+    const bool close = connection && connection->find("close") != std::string::npos;
+    const bool keep = connection && connection->find("keep-alive") != std::string::npos;
+    return request.version == "HTTP/1.1" ? !close : keep;
+}
+
 void serveStaticFile(Transport &transport, const HttpRequest &request, const std::string &webRoot,
-                     Clock::time_point deadline) {
+                     Clock::time_point deadline, bool keepAlive) {
     const bool isHead = request.method == "HEAD";
     if (request.method != "GET" && !isHead) {
         sendSmallResponse(transport, 405, "only GET and HEAD are served here\n",
-                          "Allow: GET, HEAD\r\n", true, deadline);
+                          "Allow: GET, HEAD\r\n", true, deadline, keepAlive);
         return;
     }
     const auto notFound = [&] {
-        sendSmallResponse(transport, 404, "not found\n", "", !isHead, deadline);
+        sendSmallResponse(transport, 404, "not found\n", "", !isHead, deadline, keepAlive);
     };
 
     const std::optional<std::string> path = decodedPath(request.target);
     if (!path) {
-        sendSmallResponse(transport, 400, "malformed request target\n", "", !isHead, deadline);
+        sendSmallResponse(transport, 400, "malformed request target\n", "", !isHead, deadline,
+                          keepAlive);
         return;
     }
     if (webRoot.empty() || !isAcceptablePath(*path)) {
@@ -423,7 +435,7 @@ void serveStaticFile(Transport &transport, const HttpRequest &request, const std
     }
     if (S_ISDIR(info.st_mode) && path->back() != '/') {
         sendSmallResponse(transport, 301, "moved\n", "Location: " + encodedPath(*path) + "/\r\n",
-                          !isHead, deadline);
+                          !isHead, deadline, keepAlive);
         return;
     }
     if (!S_ISREG(info.st_mode)) {
@@ -435,8 +447,8 @@ void serveStaticFile(Transport &transport, const HttpRequest &request, const std
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: ";
     head += contentTypeFor(*file);
     head += "\r\nContent-Length: " + std::to_string(size) + "\r\n";
-    head +=
-        "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n";
+    head += "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n";
+    head += keepAlive ? kKeepAliveHeaders : "Connection: close\r\n\r\n";
     writeAll(transport, bytesOf(head), deadline);
     if (isHead)
         return;

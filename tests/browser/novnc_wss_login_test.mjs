@@ -34,8 +34,14 @@ function addUser(usersFile, name, password) {
 async function logIn(page, url, user, password) {
     await page.goto(url);
     await page.locator('#noVNC_username_input').waitFor({state: 'visible'});
-    await page.fill('#noVNC_username_input', user);
-    await page.fill('#noVNC_password_input', password);
+    // noVNC moves the focus into its dialog on its own, which can land a
+    // fill in the other field: fill until both hold what they should.
+    await waitFor('the credentials dialog filled in', async () => {
+        await page.fill('#noVNC_username_input', user);
+        await page.fill('#noVNC_password_input', password);
+        return await page.inputValue('#noVNC_username_input') === user &&
+               await page.inputValue('#noVNC_password_input') === password;
+    });
     await page.click('#noVNC_credentials_button');
 }
 

@@ -235,6 +235,7 @@ passwd_file = vncpasswd
 desktop_name = Rack 4
 max_clients = 4
 xvp = false
+web_root = /srv/www
 [capture]
 source = v4l2
 device = /dev/video2

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -170,6 +172,63 @@ TEST_F(FrontDoorTest, PlaintextPasswordsAreRefusedUnlessAllowed) {
     readExactly(allowed.get(), 12);
     sendAll(allowed.get(), "RFB 003.008\n");
     EXPECT_EQ(readExactly(allowed.get(), 2), std::string("\x01\x02", 2));
+}
+
+// A browser loads the panel's files over a few connections it keeps open.
+TEST_F(FrontDoorTest, StaticFilesOneAfterAnotherOnAKeptConnection) {
+    const std::string root = ::testing::TempDir() + "kvmvnc-door-web-" + std::to_string(::getpid());
+    std::filesystem::create_directories(root);
+    std::ofstream(root + "/index.html") << "<p>panel</p>";
+    std::ofstream(root + "/a.js") << "export {};";
+    FrontDoorOptions options;
+    options.webRoot = root;
+    start(std::move(options));
+    UniqueFd fd = connectLoopback(door_->port());
+    sendAll(fd.get(), "GET / HTTP/1.1\r\nHost: kvm\r\n\r\nGET /a.js HTTP/1.1\r\nHost: kvm\r\n\r\n");
+    std::string answers;
+    while (answers.find("export {};") == std::string::npos) {
+        const std::string more = readExactly(fd.get(), 1);
+        if (more.empty())
+            break;
+        answers += more;
+    }
+    EXPECT_NE(answers.find("Connection: keep-alive"), std::string::npos) << answers;
+    EXPECT_NE(answers.find("<p>panel</p>"), std::string::npos) << answers;
+    EXPECT_NE(answers.find("export {};"), std::string::npos) << answers;
+    // The last request says close: the server answers and closes.
+    sendAll(fd.get(), "GET /a.js HTTP/1.1\r\nHost: kvm\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(closedByServer(fd.get()));
+    std::filesystem::remove_all(root);
+}
+
+TEST_F(FrontDoorTest, GarbageAfterATlsRecordHeaderIsDropped) {
+    const std::string dir = ::testing::TempDir() + "kvmvnc-door-junk-" + std::to_string(::getpid());
+    FrontDoorOptions options;
+    options.tls = std::make_shared<TlsServer>(ensureSelfSignedCertificate(dir));
+    start(std::move(options));
+    UniqueFd fd = connectLoopback(door_->port());
+    sendAll(fd.get(), std::string("\x16\x03\x01\x00\x20", 5) + std::string(32, '\x7f'));
+    EXPECT_TRUE(closedByServer(fd.get()));
+    EXPECT_EQ(door_->handshakesInProgress(), 0);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_F(FrontDoorTest, PlainHttpGoesToHttpsWhenLoginsMustBeEncrypted) {
+    const std::string dir = ::testing::TempDir() + "kvmvnc-door-tls-" + std::to_string(::getpid());
+    FrontDoorOptions options;
+    options.tls = std::make_shared<TlsServer>(ensureSelfSignedCertificate(dir));
+    auto credentials = std::make_shared<Credentials>();
+    credentials->vnc = rfb::VncPasswords{"secret", ""};
+    options.credentials = credentials;
+    start(std::move(options));
+    UniqueFd fd = connectLoopback(door_->port());
+    sendAll(fd.get(), "GET /index.html?x=1 HTTP/1.1\r\nHost: kvm.example:5900\r\n\r\n");
+    const std::string answer = readExactly(fd.get(), 4096);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 301 ", 0), 0u) << answer;
+    EXPECT_NE(answer.find("\r\nLocation: https://kvm.example:5900/index.html?x=1\r\n"),
+              std::string::npos)
+        << answer;
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -21,10 +21,14 @@ deb=$(ls "$out"/*.deb)
 
 # Files, directories left out and keymaps counted.
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' | grep -v '/$' >"$out/files"
-grep -v '\.kmap$' "$out/files" | sort >"$out/other"
+grep -v '\.kmap$' "$out/files" | grep -v '^/usr/share/kvmvnc/web/novnc/' | sort >"$out/other"
 diff -u "$expected" "$out/other" || fail "the package's files differ from $expected"
 keymaps=$(grep -c '^/usr/share/kvmvnc/keymaps/.*\.kmap$' "$out/files" || true)
 ((keymaps >= 500)) || fail "only $keymaps keymaps"
+# noVNC's RFB client, pinned from npm, beside the panel.
+for file in core/rfb.js core/websock.js vendor/pako/lib/zlib/inflate.js LICENSE.txt; do
+    grep -qx "/usr/share/kvmvnc/web/novnc/$file" "$out/files" || fail "no noVNC $file in the panel"
+done
 for layout in us de fr; do
     grep -qx "/usr/share/kvmvnc/keymaps/$layout.kmap" "$out/files" || fail "no $layout keymap"
 done

@@ -20,7 +20,8 @@ struct ServerSection {
     std::string passwdFile;  // absolute, or empty for no authentication
     std::string desktopName = "kvmvnc";
     int maxClients = 16;
-    bool xvp = true;  // noVNC's power menu; see --help-config
+    bool xvp = true;      // noVNC's power menu; see --help-config
+    std::string webRoot;  // empty: the installed panel, else the build tree's
 };
 
 struct CaptureSection {

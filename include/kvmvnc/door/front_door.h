@@ -41,8 +41,10 @@ struct FrontDoorOptions {
     // RFB client (which waits for the server to speak first); browsers and
     // TLS clients speak at once.
     std::chrono::milliseconds sniffTime{150};
-    int maxHandshakes = 32;        // connections not yet admitted, in all
-    int maxHandshakesPerPeer = 4;  // ... and from one address
+    int maxHandshakes = 32;  // connections not yet admitted, in all
+    // ... and from one address: a browser loading the panel opens six at
+    // once (one HTTP request each, Connection: close).
+    int maxHandshakesPerPeer = 8;
     AuthThrottle::Policy throttle;
     ViewerHandoff handoff;
 };

@@ -96,10 +96,14 @@ void sendHttpError(Transport &transport, int status, std::string_view reason,
 // 404 for everything when `webRoot` is empty. "/" and directories give their
 // index.html; a directory named without its trailing slash is redirected
 // (301) to it, so the page's relative links resolve. The file is streamed,
-// never held in memory. One request per connection: the answer says
-// Connection: close. Throws HandshakeError when the peer goes away or stalls
+// never held in memory. Throws HandshakeError when the peer goes away or stalls
 // past `deadline`.
+// With `keepAlive` the answer says so, and the caller may read the next
+// request from the connection (whether the client wants that:
+// wantsKeepAlive()).
 void serveStaticFile(Transport &transport, const HttpRequest &request, const std::string &webRoot,
-                     Clock::time_point deadline);
+                     Clock::time_point deadline, bool keepAlive = false);
+// HTTP/1.1 without "Connection: close", or HTTP/1.0 with "keep-alive".
+bool wantsKeepAlive(const HttpRequest &request);
 
 }  // namespace kvmvnc::door
