@@ -186,6 +186,9 @@ Daemon::Daemon(const config::Config &cfg) {
         LOG_WARN(kLog, "(TigerVNC's vncpasswd).");
         LOG_WARN(kLog, "**********************************************************");
     }
+    if (!credentials->none() && !credentials->vnc && credentials->users.empty())
+        LOG_WARN(kLog, "%s holds no accounts: nobody can log in (kvmvncctl passwd NAME)",
+                 cfg.security.usersFile.c_str());
     std::shared_ptr<const door::TlsServer> tls;
     try {
         tls = makeTlsServer(cfg.security);

@@ -12,6 +12,7 @@ constexpr const char *kLog = "security";
 
 std::shared_ptr<const door::Credentials> loadCredentials(const config::Config &config) {
     auto credentials = std::make_shared<door::Credentials>();
+    credentials->required = !config.server.passwdFile.empty() || !config.security.usersFile.empty();
     if (!config.server.passwdFile.empty())
         credentials->vnc = rfb::loadVncPasswordFile(config.server.passwdFile);
     if (!config.security.usersFile.empty())
@@ -36,6 +37,7 @@ door::SecurityPolicy securityPolicyOf(const config::SecuritySection &security) {
     policy.allowUnencrypted = security.allowUnencrypted;
     policy.allowTlsNone = security.allowTlsNone;
     policy.anonymousTls = security.anonymousTls;
+    policy.webOrigins = security.webOrigins;
     return policy;
 }
 

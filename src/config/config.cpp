@@ -516,6 +516,31 @@ const std::vector<Key> &keys() {
             "security", "allow_tls_none", "false",
             "Offer VeNCrypt's X509None and TLSNone: encrypted, but without a password.",
             [](auto &c) -> auto & { return c.security.allowTlsNone; })),
+        live(Key{"security", "web_origins", "", "origins separated by commas, or *",
+                 "Other web pages allowed to connect with WebSocket, as browsers name them "
+                 "(http://host:port). Unset: only the panel kvmvncd serves itself; a page "
+                 "elsewhere (another noVNC) must be listed. * allows any.",
+                 [](Config &config, std::string_view value) -> std::string {
+                     std::vector<std::string> origins;
+                     std::string item;
+                     std::istringstream list{std::string(value)};
+                     while (std::getline(list, item, ',')) {
+                         item = trimmed(item);
+                         if (item.empty())
+                             continue;
+                         if (item != "*" && item.find("://") == std::string::npos)
+                             return "'" + item + "' is not an origin (scheme://host[:port])";
+                         origins.push_back(item);
+                     }
+                     config.security.webOrigins = std::move(origins);
+                     return {};
+                 },
+                 [](const Config &c) -> std::string {
+                     std::string out;
+                     for (const std::string &origin : c.security.webOrigins)
+                         out += (out.empty() ? "" : ",") + origin;
+                     return out;
+                 }}),
         live(boolKey(
             "security", "anonymous_tls", "true",
             "Offer VeNCrypt's anonymous TLS subtypes (TLSVnc, TLSPlain) after the X509 ones: "

@@ -36,9 +36,27 @@ const ConnectOptions *optionsOf(rfbClient *client) {
     return static_cast<const ConnectOptions *>(rfbClientGetClientData(client, &kOptionsTag));
 }
 
+// With a CA file the user expects the server checked: a password goes out
+// only inside a VeNCrypt X509 subtype, never to a server (or a man in the
+// middle) that offers plain VNC authentication or anonymous TLS instead.
+bool passwordMayGo(rfbClient *client, const ConnectOptions &options) {
+    if (options.caFile.empty())
+        return true;
+    const bool x509 =
+        client->authScheme == rfbVeNCrypt && (client->subAuthScheme == rfbVeNCryptX509VNC ||
+                                              client->subAuthScheme == rfbVeNCryptX509Plain);
+    if (!x509)
+        lastLibraryMessage =
+            "the server offered no certificate-checked login (X509Vnc or "
+            "X509Plain); the password was not sent";
+    return x509;
+}
+
 char *passwordFor(rfbClient *client) {
     const ConnectOptions *options = optionsOf(client);
-    return strdup(options ? options->password.c_str() : "");
+    if (!options || !passwordMayGo(client, *options))
+        return nullptr;
+    return strdup(options->password.c_str());
 }
 
 // VeNCrypt asks for the CA to check the server against (X509 subtypes) and
@@ -62,6 +80,10 @@ rfbCredential *credentialFor(rfbClient *client, int type) {
         return credential;
     }
     if (type == rfbCredentialTypeUser) {
+        if (!passwordMayGo(client, *options)) {
+            std::free(credential);
+            return nullptr;
+        }
         if (options->user.empty()) {
             std::free(credential);
             lastLibraryMessage = "the server asks for a user name: give --user";

@@ -21,6 +21,10 @@ milliseconds AuthThrottle::recordFailure(const std::string &address, Clock::time
     if (entries_.size() >= policy_.maxAddresses && !entries_.count(address))
         forgetStale(now);
     Entry &entry = entries_[address];
+    // Failures are forgotten only after a quiet spell, never by a success:
+    // a view-only password must not buy unlimited guesses at the full one.
+    if (entry.failures > 0 && now - entry.lastFailure > 2 * policy_.maxBlock)
+        entry.failures = 0;
     entry.failures += 1;
     entry.lastFailure = now;
     const int beyond = entry.failures - policy_.freeFailures;
@@ -32,11 +36,6 @@ milliseconds AuthThrottle::recordFailure(const std::string &address, Clock::time
     block = std::min(block, policy_.maxBlock);
     entry.blockedUntil = now + block;
     return block;
-}
-
-void AuthThrottle::recordSuccess(const std::string &address) {
-    std::lock_guard lock(mutex_);
-    entries_.erase(address);
 }
 
 size_t AuthThrottle::trackedAddresses() const {

@@ -10,10 +10,12 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <vector>
 
 #include "kvmvnc/base/log.h"
@@ -82,6 +84,19 @@ UniqueFd listenOn(const std::string &address, int port, int &boundPort) {
     return fd;
 }
 
+// What the per-address limits and the login throttle count by: an IPv4
+// address, or an IPv6 /64 (one host can use a whole /64, so counting single
+// IPv6 addresses would give it unlimited guesses).
+std::string addressGroup(const std::string &peer) {
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, peer.c_str(), &v6) != 1)
+        return peer;
+    std::memset(v6.s6_addr + 8, 0, 8);
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, &v6, text, sizeof(text));
+    return std::string(text) + "/64";
+}
+
 enum class Speaks { Rfb, Tls, Http, Garbage, Gone };
 
 bool looksLikeHttp(uint8_t first) { return first >= 'A' && first <= 'Z'; }
@@ -104,14 +119,16 @@ Speaks sniff(int fd, std::chrono::milliseconds wait) {
     return looksLikeHttp(first) ? Speaks::Http : Speaks::Garbage;
 }
 
+constexpr char kRfbVersion[] = "RFB 003.008\n";
+
 // libvncserver's side of the handshake on the socketpair: it offers None
 // (the door already authenticated) and answers with an OK SecurityResult.
 void handshakeWithLibrary(Transport &library, Clock::time_point deadline) {
+    // Our version went first (see serve()); the server's comes back.
     uint8_t version[12];
     readExact(library, version, deadline);
-    if (std::memcmp(version, "RFB 003.008\n", 12) != 0)
+    if (std::memcmp(version, kRfbVersion, 12) != 0)
         throw HandshakeError("the RFB server speaks another protocol version");
-    writeAll(library, version, deadline);
     uint8_t count = 0;
     readExact(library, {&count, 1}, deadline);
     if (count == 0)
@@ -129,6 +146,32 @@ void handshakeWithLibrary(Transport &library, Clock::time_point deadline) {
     readExact(library, result, deadline);
     if (getU32(result) != 0)
         throw HandshakeError("the RFB server refused the viewer");
+}
+
+// Whether a WebSocket request may go on: from no browser (no Origin), from
+// the page kvmvncd served itself (the origin names the host the request went
+// to), or from an origin the policy lists.
+bool originAllowed(const HttpRequest &request, const SecurityPolicy &policy) {
+    const std::optional<std::string> origin = request.header("Origin");
+    if (!origin)
+        return true;
+    const size_t scheme = origin->find("://");
+    const std::optional<std::string> host = request.header("Host");
+    if (scheme != std::string::npos && host && !host->empty()) {
+        std::string authority = origin->substr(scheme + 3);
+        if (!authority.empty() && authority.back() == '/')
+            authority.pop_back();
+        if (authority.size() == host->size() &&
+            std::equal(authority.begin(), authority.end(), host->begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) ==
+                       std::tolower(static_cast<unsigned char>(b));
+            }))
+            return true;
+    }
+    for (const std::string &allowed : policy.webOrigins)
+        if (allowed == "*" || allowed == *origin)
+            return true;
+    return false;
 }
 
 // 301 to the same host, port and path over https.
@@ -244,13 +287,14 @@ void FrontDoor::acceptLoop() {
             continue;
         }
         std::string peer = peerName(address, length);
+        const std::string group = addressGroup(peer);
         {
             std::lock_guard lock(stateMutex_);
-            int &fromPeer = handshakesByPeer_[peer];
+            int &fromPeer = handshakesByPeer_[group];
             if (handshakes_ >= options_.maxHandshakes ||
                 fromPeer >= options_.maxHandshakesPerPeer) {
                 if (fromPeer == 0)
-                    handshakesByPeer_.erase(peer);
+                    handshakesByPeer_.erase(group);
                 // Logged at most every ten seconds: a flood must not flood the journal.
                 ++refusedSinceLog;
                 if (Clock::now() - lastRefusalLog > std::chrono::seconds{10}) {
@@ -266,15 +310,29 @@ void FrontDoor::acceptLoop() {
             ++fromPeer;
             ++handshakes_;
         }
+        // A viewer whose machine vanished (no FIN) is noticed within minutes.
+        const int on = 1;
+        setsockopt(socket.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
         std::lock_guard lock(connectionsMutex_);
         Connection &connection = connections_.emplace_back();
         connection.clientFd = socket.get();
-        connection.thread = std::thread(
-            [this, &connection, fd = socket.release(), peer = std::move(peer)]() mutable {
+        try {
+            connection.thread = std::thread([this, &connection, fd = socket.get(), peer]() mutable {
                 pthread_setname_np(pthread_self(), "kvm-conn");
                 serve(connection, UniqueFd(fd), std::move(peer));
                 connection.finished = true;
             });
+            socket.release();  // the thread's now
+        } catch (const std::system_error &e) {
+            // Out of threads: this client goes, the daemon stays.
+            LOG_ERROR(kLog, "closing connection from %s: cannot start a thread: %s", peer.c_str(),
+                      e.what());
+            connections_.pop_back();
+            std::lock_guard stateLock(stateMutex_);
+            --handshakes_;
+            if (--handshakesByPeer_[group] <= 0)
+                handshakesByPeer_.erase(group);
+        }
     }
 }
 
@@ -284,6 +342,7 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
     setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
     // Counted as a handshake until admitted or gone.
+    const std::string group = addressGroup(peer);
     bool counted = true;
     auto endHandshake = [&] {
         if (!counted)
@@ -291,8 +350,8 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
         counted = false;
         std::lock_guard lock(stateMutex_);
         --handshakes_;
-        if (--handshakesByPeer_[peer] <= 0)
-            handshakesByPeer_.erase(peer);
+        if (--handshakesByPeer_[group] <= 0)
+            handshakesByPeer_.erase(group);
     };
     std::shared_ptr<const Credentials> credentials;
     SecurityPolicy policy;
@@ -378,13 +437,20 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
                     return;
                 }
             }
+            if (!originAllowed(request, policy)) {
+                sendHttpError(*transport, 403, "this origin may not connect (web_origins)",
+                              deadline);
+                throw HandshakeError("WebSocket from a foreign web page refused: Origin " +
+                                     request.header("Origin").value_or("") +
+                                     " ([security] web_origins)");
+            }
             acceptWebSocket(*transport, request, deadline);
             transport = std::make_unique<WebSocketTransport>(std::move(transport));
             layers = transport->encrypted() ? " over wss" : " over ws";
         }
 
         SecurityContext context{policy,    *credentials, options_.tls.get(),
-                                throttle_, peer,         deadline};
+                                throttle_, group,        deadline};
         const Admission admission = negotiateSecurity(transport, context);
 
         int pair[2];
@@ -396,6 +462,11 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketpairBuffer, sizeof(kSocketpairBuffer));
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketpairBuffer, sizeof(kSocketpairBuffer));
         }
+        // The client's version goes in before libvncserver looks: it peeks
+        // for a WebSocket request first and, finding "RFB", skips the 100 ms
+        // it would otherwise wait for one.
+        if (::send(ours.get(), kRfbVersion, 12, MSG_NOSIGNAL) != 12)
+            throw HandshakeError(std::string("socketpair: ") + std::strerror(errno));
         Viewer viewer{peer, admission.user, admission.access == Access::ViewOnly,
                       admission.method + layers};
         if (!options_.handoff(std::move(theirs), viewer)) {
@@ -438,8 +509,18 @@ void FrontDoor::relay(Transport &client, std::unique_ptr<Transport> server) {
             d.readWant = d.writeWant = Transport::Status::Ok;
             if (d.start == d.end) {
                 const Transport::Result r = d.from.read(d.buffer);
-                if (r.status == Transport::Status::Closed)
+                if (r.status == Transport::Status::Closed) {
+                    // The RFB server closed (a refused resize, shutdown):
+                    // what it said last, queued in a WebSocket or TLS layer,
+                    // still goes out, briefly.
+                    if (&d.from == server.get() && d.to.hasPendingOutput()) {
+                        try {
+                            writeAll(d.to, {}, Clock::now() + std::chrono::seconds{1});
+                        } catch (const HandshakeError &) {
+                        }
+                    }
                     return;
+                }
                 if (r.status == Transport::Status::Ok) {
                     d.start = 0;
                     d.end = r.bytes;

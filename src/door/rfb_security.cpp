@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <semaphore>
 
 #include "kvmvnc/door/tls.h"
 
@@ -112,7 +113,6 @@ Access vncAuthentication(Transport &transport, const SecurityContext &context, i
     OPENSSL_cleanse(response, sizeof(response));
     if (!access)
         failedLogin(transport, context, minor, "wrong VNC password");
-    context.throttle.recordSuccess(context.peerAddress);
     return *access;
 }
 
@@ -128,7 +128,19 @@ std::pair<std::string, Access> plainAuthentication(Transport &transport,
     readExact(transport, {reinterpret_cast<uint8_t *>(password.data()), password.size()},
               context.deadline);
     checkNotBlocked(transport, context, minor, false);
-    const auto access = context.credentials.users.verify(user, password);
+    std::optional<Access> access;
+    {
+        // Each verify is one scrypt: 16 MiB and tens of milliseconds. Two at
+        // a time keep a burst of logins from exhausting a small board's
+        // memory; the others wait their turn within their deadline.
+        static std::counting_semaphore<2> scryptSlots(2);
+        if (!scryptSlots.try_acquire_until(context.deadline))
+            throw HandshakeError("timed out waiting to check a password");
+        struct Slot {
+            ~Slot() { scryptSlots.release(); }
+        } slot;
+        access = context.credentials.users.verify(user, password);
+    }
     OPENSSL_cleanse(password.data(), password.size());
     std::string printable;
     for (char c : user.substr(0, 64))
@@ -136,7 +148,6 @@ std::pair<std::string, Access> plainAuthentication(Transport &transport,
     if (!access)
         failedLogin(transport, context, minor,
                     "wrong user name or password for '" + printable + "'");
-    context.throttle.recordSuccess(context.peerAddress);
     return {user, *access};
 }
 
@@ -146,6 +157,14 @@ bool isTls(uint32_t subtype) {
 bool isAnonymousTls(uint32_t subtype) {
     return subtype == subtype::kTlsNone || subtype == subtype::kTlsVnc ||
            subtype == subtype::kTlsPlain;
+}
+
+// Why a client is offered no security type at all.
+std::string nothingToOffer(const SecurityContext &context) {
+    if (!context.credentials.vnc && context.credentials.users.empty())
+        return "this server has no accounts yet (its users file is empty)";
+    return "no security type left to offer: this server allows only encrypted logins, and "
+           "not over this connection";
 }
 
 Admission veNCrypt(std::unique_ptr<Transport> &transport, const SecurityContext &context,
@@ -161,7 +180,8 @@ Admission veNCrypt(std::unique_ptr<Transport> &transport, const SecurityContext 
         std::snprintf(text, sizeof(text), "VeNCrypt %u.%u is not supported", theirs[0], theirs[1]);
         throw HandshakeError(text);
     }
-    const std::vector<uint32_t> subtypes = offeredSubtypes(context, transport->encrypted());
+    const std::vector<uint32_t> subtypes =
+        offeredSubtypes(context, transport->encrypted(), !transport->framed());
     std::vector<uint8_t> out{0, static_cast<uint8_t>(subtypes.size())};
     for (uint32_t type : subtypes)
         appendU32(out, type);
@@ -239,7 +259,8 @@ std::string subtypeName(uint32_t type) {
     return "subtype " + std::to_string(type);
 }
 
-std::vector<uint32_t> offeredSubtypes(const SecurityContext &context, bool transportEncrypted) {
+std::vector<uint32_t> offeredSubtypes(const SecurityContext &context, bool transportEncrypted,
+                                      bool canStartTls) {
     const bool users = !context.credentials.users.empty();
     const bool vnc = context.credentials.vnc.has_value();
     const SecurityPolicy &policy = context.policy;
@@ -254,7 +275,7 @@ std::vector<uint32_t> offeredSubtypes(const SecurityContext &context, bool trans
             types.push_back(subtype::kNone);
         return types;
     }
-    if (!context.tls)
+    if (!context.tls || !canStartTls)
         return types;
     if (users)
         types.push_back(subtype::kX509Plain);
@@ -271,9 +292,10 @@ std::vector<uint32_t> offeredSubtypes(const SecurityContext &context, bool trans
     return types;
 }
 
-std::vector<uint8_t> offeredTypes(const SecurityContext &context, bool transportEncrypted) {
+std::vector<uint8_t> offeredTypes(const SecurityContext &context, bool transportEncrypted,
+                                  bool canStartTls) {
     std::vector<uint8_t> types;
-    if (!offeredSubtypes(context, transportEncrypted).empty())
+    if (!offeredSubtypes(context, transportEncrypted, canStartTls).empty())
         types.push_back(sectype::kVeNCrypt);
     if (context.credentials.vnc && (transportEncrypted || context.policy.allowUnencrypted))
         types.push_back(sectype::kVncAuth);
@@ -303,7 +325,8 @@ Admission negotiateSecurity(std::unique_ptr<Transport> &transport, const Securit
     admission.minorVersion = minor;
     checkNotBlocked(*transport, context, minor, true);
 
-    const std::vector<uint8_t> types = offeredTypes(context, encrypted);
+    const bool canStartTls = !transport->framed();
+    const std::vector<uint8_t> types = offeredTypes(context, encrypted, canStartTls);
     uint8_t chosen = 0;
     if (minor == 3) {
         // The server chooses; 3.3 predates VeNCrypt.
@@ -320,10 +343,7 @@ Admission negotiateSecurity(std::unique_ptr<Transport> &transport, const Securit
         writeAll(*transport, out, context.deadline);
     } else {
         if (types.empty())
-            refuseEarly(*transport, minor,
-                        "no security type left to offer: this server allows only encrypted "
-                        "logins and has no TLS",
-                        context.deadline);
+            refuseEarly(*transport, minor, nothingToOffer(context), context.deadline);
         std::vector<uint8_t> out{static_cast<uint8_t>(types.size())};
         out.insert(out.end(), types.begin(), types.end());
         writeBytes(*transport, out, context.deadline);

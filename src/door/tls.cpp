@@ -39,7 +39,11 @@ std::string opensslError() {
 // half a key, with `mode` from the start.
 void writeFileAtomically(const std::string &path, const std::string &data, mode_t mode) {
     const std::string temporary = path + ".tmp";
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    // A new file (O_EXCL), so a leftover with a wider mode, or a link
+    // planted there, is never written through.
+    ::unlink(temporary.c_str());
+    const int fd =
+        ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         throw std::runtime_error(temporary + ": " + std::strerror(errno));
     size_t done = 0;
@@ -258,10 +262,11 @@ TlsServer::TlsServer(const TlsFiles &files) {
         // which is why the X509 subtypes come first in what we offer.
         SSL_CTX_set_max_proto_version(anonymous_, TLS1_2_VERSION);
         SSL_CTX_set_security_level(anonymous_, 0);
-        if (SSL_CTX_set_cipher_list(anonymous_,
-                                    "aNULL:!eNULL:!LOW:!EXP:!MD5:!RC4:!3DES@SECLEVEL=0") != 1)
+        // Elliptic-curve Diffie-Hellman only: at security level 0 OpenSSL
+        // would pick a 1024-bit group for the finite-field (ADH) suites.
+        // GnuTLS clients (TigerVNC, libvncclient) offer ANON-ECDH.
+        if (SSL_CTX_set_cipher_list(anonymous_, "aNULL+kECDHE:!eNULL@SECLEVEL=0") != 1)
             throw std::runtime_error("no anonymous TLS suites: " + opensslError());
-        SSL_CTX_set_dh_auto(anonymous_, 1);
     } catch (...) {
         SSL_CTX_free(certificate_);
         SSL_CTX_free(anonymous_);

@@ -34,7 +34,9 @@ await runTest('noVNC power menu', async () => {
     const work = scratchFolder();
     const vncPort = await freePort();
     const httpPort = await freePort();
-    const daemon = await startDaemon(kvmvncd, work, vncPort);
+    // Debian's noVNC is served from another port: another origin.
+    const daemon = await startDaemon(kvmvncd, work, vncPort,
+                                     [`web_origins = http://127.0.0.1:${httpPort}`]);
     try {
         await serveNoVnc(novncDir, httpPort);
         const browser = await launchChromium();

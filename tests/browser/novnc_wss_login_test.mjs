@@ -50,7 +50,9 @@ await runTest('noVNC over wss with an account', async () => {
     const vncPort = await freePort();
     const httpPort = await freePort();
     await addUser(path.join(work, 'users'), 'alice', 'correct horse');
-    const daemon = await startDaemon(kvmvncd, work, vncPort, ['users_file = users']);
+    // Debian's noVNC is served from another port: another origin.
+    const daemon = await startDaemon(kvmvncd, work, vncPort,
+                                     ['users_file = users', `web_origins = http://127.0.0.1:${httpPort}`]);
     try {
         await serveNoVnc(novncDir, httpPort);
         const browser = await launchChromium(['--ignore-certificate-errors']);

@@ -290,11 +290,12 @@ tls_cert = /etc/ssl/kvm.pem
 tls_key = /etc/ssl/kvm.key
 tls_dir = /srv/tls
 handshake_timeout_ms = 3000
+web_origins = https://kvm.example, http://127.0.0.1:8080
 [log]
 level = debug
 )");
     ReloadPlan plan = planReload(running, next);
-    EXPECT_EQ(plan.applied.size(), 10u);
+    EXPECT_EQ(plan.applied.size(), 11u);
     // The help lists each key on a line of its own, indented by two spaces.
     size_t keyCount = 0;
     std::istringstream help(describeKeys());

@@ -49,5 +49,13 @@ TEST(CredentialsTest, NoneMeansNoPasswordsAndNoUsers) {
     EXPECT_FALSE(credentials.none());
 }
 
+// The last account deleted from a configured users file must not open the
+// door to everyone.
+TEST(CredentialsTest, AConfiguredButEmptyFileIsNotNone) {
+    Credentials credentials;
+    credentials.required = true;
+    EXPECT_FALSE(credentials.none());
+}
+
 }  // namespace
 }  // namespace kvmvnc::door

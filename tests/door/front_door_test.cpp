@@ -167,7 +167,9 @@ TEST_F(FrontDoorTest, PlaintextPasswordsAreRefusedUnlessAllowed) {
     EXPECT_EQ(readExactly(fd.get(), 12), "RFB 003.008\n");
     sendAll(fd.get(), "RFB 003.008\n");
     EXPECT_EQ(readExactly(fd.get(), 1), std::string(1, '\0')) << "no security type offered";
-    door_->setPolicy({.allowUnencrypted = true});
+    SecurityPolicy policy;
+    policy.allowUnencrypted = true;
+    door_->setPolicy(policy);
     UniqueFd allowed = connectLoopback(door_->port());
     readExactly(allowed.get(), 12);
     sendAll(allowed.get(), "RFB 003.008\n");
@@ -199,6 +201,28 @@ TEST_F(FrontDoorTest, StaticFilesOneAfterAnotherOnAKeptConnection) {
     sendAll(fd.get(), "GET /a.js HTTP/1.1\r\nHost: kvm\r\nConnection: close\r\n\r\n");
     EXPECT_TRUE(closedByServer(fd.get()));
     std::filesystem::remove_all(root);
+}
+
+// A page on another site, opened in a browser on the KVM's network, must not
+// reach the RFB port through it.
+TEST_F(FrontDoorTest, AForeignWebPageCannotOpenAWebSocket) {
+    start();
+    const std::string host = "127.0.0.1:" + std::to_string(door_->port());
+    auto upgrade = [&](const std::string &origin) {
+        UniqueFd fd = connectLoopback(door_->port());
+        sendAll(fd.get(), "GET / HTTP/1.1\r\nHost: " + host +
+                              "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                              "Sec-WebSocket-Version: 13\r\nOrigin: " +
+                              origin + "\r\n\r\n");
+        return readExactly(fd.get(), 12);
+    };
+    EXPECT_EQ(upgrade("http://evil.example"), "HTTP/1.1 403");
+    EXPECT_EQ(upgrade("https://" + host), "HTTP/1.1 101") << "the panel's own page";
+    SecurityPolicy policy;
+    policy.webOrigins = {"http://evil.example"};
+    door_->setPolicy(policy);
+    EXPECT_EQ(upgrade("http://evil.example"), "HTTP/1.1 101") << "listed in web_origins";
 }
 
 TEST_F(FrontDoorTest, GarbageAfterATlsRecordHeaderIsDropped) {

@@ -171,6 +171,18 @@ TEST_F(RfbSecurityTest, PasswordsWithoutTlsOrPlaintextPermissionLeaveNothingToOf
     EXPECT_FALSE(outcome.get().ok);
 }
 
+TEST_F(RfbSecurityTest, AnEmptyUsersFileLetsNobodyIn) {
+    makeTls();
+    credentials.required = true;  // users_file configured, every account deleted
+    ClientEnd *client;
+    auto outcome = serve(client);
+    client->read(12);
+    client->write("RFB 003.008\n");
+    EXPECT_EQ(client->read(1), std::vector<uint8_t>{0}) << "not even None";
+    EXPECT_NE(client->readReason().find("no accounts"), std::string::npos);
+    EXPECT_FALSE(outcome.get().ok);
+}
+
 TEST_F(RfbSecurityTest, VncAuthenticationWhenAllowedGivesFullOrViewOnlyAccess) {
     credentials.vnc = rfb::VncPasswords{"fullpass", "viewpass"};
     policy.allowUnencrypted = true;

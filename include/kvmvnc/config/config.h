@@ -108,6 +108,9 @@ struct SecuritySection {
     std::string tlsKey;
     std::string tlsDir = "/var/lib/kvmvnc/tls";
     int handshakeTimeoutMs = 10000;
+    // Web pages of other origins allowed to open a WebSocket to the RFB port
+    // ("*": any); the panel's own origin always is.
+    std::vector<std::string> webOrigins;
 };
 
 struct LogSection {

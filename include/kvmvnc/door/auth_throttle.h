@@ -15,9 +15,11 @@ namespace kvmvnc::door {
 // free (people mistype); each further one blocks the address for twice as
 // long as the one before, up to a cap. While blocked, an address is refused
 // before it may try (with how long to wait), so parallel connections gain
-// nothing. A success clears the address; an address quiet for twice the cap
-// is forgotten, and the table holds a bounded number of addresses (the
-// stalest go first), so a flood of sources cannot grow it without bound.
+// nothing. A success forgives nothing (someone with a view-only password
+// would otherwise get unlimited guesses at the full one); an address quiet
+// for twice the cap starts afresh, and the table holds a bounded number of
+// addresses (the stalest unblocked ones go first), so a flood of sources
+// cannot grow it without bound.
 // Thread-safe.
 class AuthThrottle {
 public:
@@ -36,7 +38,6 @@ public:
     // Counts a failure; returns the block the address has from now (zero
     // while its failures are still free).
     std::chrono::milliseconds recordFailure(const std::string &address, Clock::time_point now);
-    void recordSuccess(const std::string &address);
     size_t trackedAddresses() const;
 
 private:

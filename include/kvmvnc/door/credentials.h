@@ -16,9 +16,13 @@ namespace kvmvnc::door {
 struct Credentials {
     std::optional<rfb::VncPasswords> vnc;
     UserTable users;
+    // A password or users file is configured: even when it holds nobody
+    // (the last account deleted), logins are required, never None.
+    bool required = false;
 
-    // No credentials at all: the only way in is security type None.
-    bool none() const { return !vnc && users.empty(); }
+    // No credentials at all and none configured: the only way in is
+    // security type None.
+    bool none() const { return !vnc && users.empty() && !required; }
 };
 
 // The access a VNC authentication response (DES of the 16-byte `challenge`

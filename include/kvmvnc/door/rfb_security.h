@@ -42,6 +42,10 @@ struct SecurityPolicy {
     // VeNCrypt's anonymous TLS subtypes (TLSVnc, TLSPlain, TLSNone): they
     // stop eavesdroppers, not a man in the middle.
     bool anonymousTls = true;
+    // Web origins besides the panel's own allowed to open a WebSocket ("*":
+    // any). A browser sends any page's requests with its user's network
+    // position, so a foreign page must not reach the RFB port unasked.
+    std::vector<std::string> webOrigins;
 };
 
 // Who came in, and how.
@@ -64,8 +68,12 @@ struct SecurityContext {
 
 // The security types offered to a client on `transport`, best first (the
 // server's order is the client's choice for TigerVNC and libvncclient).
-std::vector<uint8_t> offeredTypes(const SecurityContext &context, bool transportEncrypted);
-std::vector<uint32_t> offeredSubtypes(const SecurityContext &context, bool transportEncrypted);
+// `canStartTls`: false on a WebSocket, whose socket carries frames, not the
+// TLS records a VeNCrypt TLS subtype would start.
+std::vector<uint8_t> offeredTypes(const SecurityContext &context, bool transportEncrypted,
+                                  bool canStartTls = true);
+std::vector<uint32_t> offeredSubtypes(const SecurityContext &context, bool transportEncrypted,
+                                      bool canStartTls = true);
 std::string subtypeName(uint32_t subtype);
 
 // The server's side of the RFB handshake up to the security result: version,

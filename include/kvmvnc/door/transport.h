@@ -52,6 +52,9 @@ public:
     virtual bool hasBufferedInput() const { return false; }
     // Whether what crosses this transport is encrypted (TLS somewhere below).
     virtual bool encrypted() const = 0;
+    // Whether it frames the stream (WebSocket): TLS cannot be started on the
+    // socket below it then.
+    virtual bool framed() const { return false; }
     virtual int fd() const = 0;
     virtual std::string closeReason() const = 0;
 };

@@ -132,6 +132,7 @@ public:
     bool hasPendingOutput() const override;
     bool hasBufferedInput() const override;
     bool encrypted() const override { return inner_->encrypted(); }
+    bool framed() const override { return true; }
     int fd() const override { return inner_->fd(); }
     std::string closeReason() const override;
 
