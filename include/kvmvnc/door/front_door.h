@@ -40,7 +40,10 @@ struct FrontDoorOptions {
     // How long a new connection may stay silent before it is taken for an
     // RFB client (which waits for the server to speak first); browsers and
     // TLS clients speak at once.
-    std::chrono::milliseconds sniffTime{150};
+    // 300 ms: once per connection for a VNC viewer, and a browser's
+    // ClientHello can be that late on a busy machine; mistaking it for RFB
+    // would send it "RFB 003.008" and break the page.
+    std::chrono::milliseconds sniffTime{300};
     int maxHandshakes = 32;  // connections not yet admitted, in all
     // ... and from one address: a browser loading the panel opens six at
     // once (one HTTP request each, Connection: close).

@@ -102,7 +102,7 @@ private:
     const MouseMode mouseMode_;
     mutable std::mutex mutex_;
     std::shared_ptr<const KeysymMap> layout_;
-    std::atomic<const KeysymMap *> currentLayout_;  // layout_.get(), for layout()
+    std::atomic<const KeysymMap *> currentLayout_;           // layout_.get(), for layout()
     std::vector<std::shared_ptr<const KeysymMap>> layouts_;  // every one used, current included
     KeyboardState keyboard_;
     MouseState mouse_;
