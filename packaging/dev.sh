@@ -48,7 +48,7 @@ test_packages=(
 lab_packages=(
     qemu-system-x86 busybox-static cpio kmod v4l-utils
     gcc-12 make xz-utils libelf1
-    mmdebstrap e2fsprogs  # the package installed into a Debian 12 root and booted (tests/packaging)
+    mmdebstrap e2fsprogs curl  # the package installed into a Debian 12 root and booted (tests/packaging)
 )
 
 # The arm64 cross build: Debian's cross compiler, qemu-user for the programs

@@ -254,6 +254,10 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
     }
     if (clients_.load() >= maxClients) {
         LOG_WARN(kLog, "refusing viewer %s: already serving %d viewers", client->host, maxClients);
+        // libvncserver enabled the extensions before asking us and, for a
+        // refused viewer, frees the client without their list nodes.
+        detachQemuExtensions(client);
+        detachControlExtension(client);
         return RFB_CLIENT_REFUSE;
     }
     clients_.fetch_add(1);

@@ -70,6 +70,7 @@ need qemu-system-x86_64 qemu-system-x86
 need cpack cmake
 need dpkg-deb dpkg
 need vncsnapshot
+need curl
 need convert imagemagick
 need flock util-linux
 need unshare util-linux
@@ -313,6 +314,18 @@ send cert
 grep '^KVMVNC-INSTALL cert line=' <<<"$section" | sed 's/^KVMVNC-INSTALL cert line=//; s/_/ /g' \
     >"$work/cert.pem"
 check "kvmvncd's certificate" "$(grep -c 'BEGIN CERTIFICATE' "$work/cert.pem")" 1
+# The browser panel from the installed web root, over HTTPS on the RFB port,
+# checked against the same certificate (it names 127.0.0.1).
+if curl -sS --max-time 60 --cacert "$work/cert.pem" "https://127.0.0.1:$port/" -o "$work/panel.html" \
+    2>"$work/curl.log"; then
+    check "the panel's page over https" "$(grep -c 'id="kvm-login"' "$work/panel.html")" 1
+    curl -sS --max-time 60 --cacert "$work/cert.pem" -o /dev/null -w '%{http_code}' \
+        "https://127.0.0.1:$port/novnc/core/rfb.js" >"$work/rfb-js.code" 2>>"$work/curl.log" || true
+    check "noVNC in the installed panel" "$(cat "$work/rfb-js.code")" 200
+else
+    log "NOT OK: no panel over https: $(tr '\n' ' ' <"$work/curl.log")"
+    failures+=("panel over https")
+fi
 log "kvmvncctl status on 127.0.0.1:$port"
 if status=$(timeout 60 "$work/pkg/usr/bin/kvmvncctl" --host "127.0.0.1:$port" \
     --passwd-file "$work/vncpasswd" --ca-file "$work/cert.pem" status 2>&1); then

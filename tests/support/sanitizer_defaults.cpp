@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Sanitizer settings for every test and benchmark that links the test
-// support library, compiled in rather than passed through the environment
+// support library, and for kvmvncctl in sanitizer builds (the tests run it),
+// compiled in rather than passed through the environment
 // (ctest's ENVIRONMENT lists do not survive gtest_discover_tests). Unused
 // in builds without sanitizers.
 
@@ -13,7 +14,8 @@ const char *__asan_default_options() { return "fast_unwind_on_malloc=0"; }
 // Only leaks inside third-party libraries belong here, never our own.
 const char *__lsan_default_suppressions() {
     // libvncclient 0.9.14: rfbClientCleanup() does not destroy the
-    // TurboJPEG handle it creates for Tight JPEG.
+    // TurboJPEG handle it creates for Tight JPEG, nor the GnuTLS
+    // certificate credentials of a VeNCrypt X509 session.
     return "leak:libvncclient.so\n";
 }
 
