@@ -357,10 +357,6 @@ std::vector<uint8_t> TlsTransport::peek(size_t max) {
     return bytes;
 }
 
-std::string TlsTransport::protocolAndCipher() const {
-    return std::string(SSL_get_version(ssl_)) + " " + SSL_get_cipher_name(ssl_);
-}
-
 Transport::Result TlsTransport::read(std::span<uint8_t> into) {
     size_t got = 0;
     errno = 0;

@@ -2,7 +2,6 @@
 #include "kvmvnc/rfb/rfb_server.h"
 
 #include <arpa/inet.h>
-#include <openssl/crypto.h>
 #include <rfb/rfb.h>
 // rfbregion.h has no C++ guard of its own.
 extern "C" {

@@ -111,16 +111,22 @@ protected:
     // stdout and stderr in out_.
     int ctl(const std::vector<std::string> &args,
             const std::string &passwd = std::string(KVMVNC_TEST_DATA) + "/full_only.passwd") {
-        std::vector<std::string> argv = {ctlPath(),
-                                         "--host",
+        return runCtl({"--passwd-file", passwd}, args, {});
+    }
+    // Runs kvmvncctl as a users-file account (VeNCrypt X509Plain).
+    int ctlAs(const std::string &user, const std::string &password,
+              const std::vector<std::string> &args) {
+        return runCtl({"--user", user}, args, {"KVMVNC_PASSWORD=" + password});
+    }
+    int runCtl(const std::vector<std::string> &login, const std::vector<std::string> &args,
+               const std::vector<std::string> &env) {
+        std::vector<std::string> argv = {ctlPath(), "--host",
                                          "127.0.0.1:" + std::to_string(daemon_->port()),
-                                         "--passwd-file",
-                                         passwd,
-                                         "--ca-file",
-                                         daemon_->path("tls/cert.pem")};
+                                         "--ca-file", daemon_->path("tls/cert.pem")};
+        argv.insert(argv.end(), login.begin(), login.end());
         argv.insert(argv.end(), args.begin(), args.end());
         const std::string output = daemon_->path("ctl.out");
-        const int status = runCommand(argv, {}, 120s, output);
+        const int status = runCommand(argv, env, 120s, output);
         out_ = readFile(output);
         return status;
     }
@@ -255,28 +261,13 @@ TEST_F(ControlTest, ViewOnlyAccountsMayNotTypeOrPress) {
     table.set("bob", "bob-password", door::Access::ViewOnly);
     table.save(users);
     ASSERT_NO_FATAL_FAILURE(start("[security]\nusers_file = " + users + "\n"));
-    auto as = [&](const std::string &user, const std::string &password,
-                  const std::vector<std::string> &args) {
-        std::vector<std::string> argv = {ctlPath(),
-                                         "--host",
-                                         "127.0.0.1:" + std::to_string(daemon_->port()),
-                                         "--user",
-                                         user,
-                                         "--ca-file",
-                                         daemon_->path("tls/cert.pem")};
-        argv.insert(argv.end(), args.begin(), args.end());
-        const std::string output = daemon_->path("ctl.out");
-        const int status = runCommand(argv, {"KVMVNC_PASSWORD=" + password}, 60s, output);
-        out_ = readFile(output);
-        return status;
-    };
-    EXPECT_EQ(as("bob", "bob-password", {"atx", "status"}), 0) << out_;
-    EXPECT_EQ(as("bob", "bob-password", {"atx", "power"}), 1) << out_;
+    EXPECT_EQ(ctlAs("bob", "bob-password", {"atx", "status"}), 0) << out_;
+    EXPECT_EQ(ctlAs("bob", "bob-password", {"atx", "power"}), 1) << out_;
     EXPECT_NE(out_.find("permission denied"), std::string::npos) << out_;
-    EXPECT_EQ(as("bob", "bob-password", {"type", "x"}), 1) << out_;
-    EXPECT_EQ(as("bob", "bob-password", {"msd", "eject"}), 1) << out_;
-    EXPECT_EQ(as("alice", "alice-password", {"atx", "power"}), 0) << out_;
-    EXPECT_EQ(as("alice", "bob-password", {"atx", "status"}), 3) << out_;
+    EXPECT_EQ(ctlAs("bob", "bob-password", {"type", "x"}), 1) << out_;
+    EXPECT_EQ(ctlAs("bob", "bob-password", {"msd", "eject"}), 1) << out_;
+    EXPECT_EQ(ctlAs("alice", "alice-password", {"atx", "power"}), 0) << out_;
+    EXPECT_EQ(ctlAs("alice", "bob-password", {"atx", "status"}), 3) << out_;
     EXPECT_TRUE(daemon_->waitForLog("wrong user name or password for 'alice'", 5s));
     EXPECT_TRUE(daemon_->waitForLog("admitted as bob (X509Plain, view-only)", 5s))
         << daemon_->log();

@@ -90,7 +90,6 @@ private:
         std::atomic<bool> finished{false};
         std::mutex fdMutex;
         int clientFd = -1;  // for stop(): shut down to wake the thread
-        int relayFd = -1;
     };
 
     void acceptLoop();

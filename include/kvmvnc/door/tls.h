@@ -67,7 +67,6 @@ public:
     bool waitForData(Clock::time_point until);
     // The first bytes of application data, without consuming them.
     std::vector<uint8_t> peek(size_t max);
-    std::string protocolAndCipher() const;
 
     Result read(std::span<uint8_t> into) override;
     Result write(std::span<const uint8_t> from) override;

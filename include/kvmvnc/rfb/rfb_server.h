@@ -12,7 +12,6 @@
 
 #include "kvmvnc/base/geometry.h"
 #include "kvmvnc/base/unique_fd.h"
-#include "kvmvnc/rfb/vnc_password_file.h"
 
 namespace kvmvnc::control {
 class ControlService;
