@@ -2,7 +2,6 @@
 #include "kvmvnc/door/tls.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -11,7 +10,6 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +18,8 @@
 #include <filesystem>
 #include <set>
 #include <stdexcept>
+
+#include "atomic_file.h"
 
 namespace kvmvnc::door {
 
@@ -33,39 +33,6 @@ std::string opensslError() {
     char text[256];
     ERR_error_string_n(code, text, sizeof(text));
     return text;
-}
-
-// Writes `path` through a temporary file and a rename, so a reader never sees
-// half a key, with `mode` from the start.
-void writeFileAtomically(const std::string &path, const std::string &data, mode_t mode) {
-    const std::string temporary = path + ".tmp";
-    // A new file (O_EXCL), so a leftover with a wider mode, or a link
-    // planted there, is never written through.
-    ::unlink(temporary.c_str());
-    const int fd =
-        ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0)
-        throw std::runtime_error(temporary + ": " + std::strerror(errno));
-    size_t done = 0;
-    while (done < data.size()) {
-        const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            const int error = errno;
-            ::close(fd);
-            ::unlink(temporary.c_str());
-            throw std::runtime_error(temporary + ": " + std::strerror(error));
-        }
-        done += static_cast<size_t>(n);
-    }
-    ::fsync(fd);
-    ::close(fd);
-    if (::rename(temporary.c_str(), path.c_str()) != 0) {
-        const int error = errno;
-        ::unlink(temporary.c_str());
-        throw std::runtime_error(path + ": " + std::strerror(error));
-    }
 }
 
 template <typename Write>
@@ -219,8 +186,8 @@ TlsFiles ensureSelfSignedCertificate(const std::string &dir,
     if (error)
         throw std::runtime_error(dir + ": " + error.message());
     auto [certificatePem, keyPem] = makeSelfSigned(extraNames);
-    writeFileAtomically(files.privateKey, keyPem, 0600);
-    writeFileAtomically(files.certificate, certificatePem, 0644);
+    replaceFileAtomically(files.privateKey, keyPem, 0600, false);
+    replaceFileAtomically(files.certificate, certificatePem, 0644, false);
     return files;
 }
 
