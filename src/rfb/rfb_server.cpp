@@ -16,6 +16,7 @@ extern "C" {
 #include <thread>
 #include <utility>
 
+#include "continuous_updates.h"
 #include "control_extension.h"
 #include "kvmvnc/base/log.h"
 #include "qemu_extensions.h"
@@ -79,7 +80,10 @@ void pointerTrampoline(int buttons, int x, int y, rfbClientPtr client) {
 }
 
 // Runs in the output thread after each update, with the send lock held.
-void afterUpdate(rfbClientPtr client, int) { afterUpdateLocked(client); }
+void afterUpdate(rfbClientPtr client, int) {
+    afterUpdateLocked(client);
+    continuousAfterUpdateLocked(client);
+}
 
 // Our pipeline's XRGB8888: red in bits 16-23, blue in the low byte.
 void setXrgbFormat(rfbScreenInfoPtr screen) {
@@ -96,6 +100,7 @@ struct ClientTag {
     ClientTag(uint64_t viewerId, rfbClientPtr client) : id(viewerId), control(client, viewerId) {}
     uint64_t id;
     QemuClientState qemu;
+    ContinuousUpdateState continuous;
     ViewerControlSession control;
     // The resolution changed before the viewer said (SetEncodings) whether
     // it understands DesktopSize; its first update decides.
@@ -138,6 +143,11 @@ QemuClientState *qemuStateOf(rfbClientPtr client) {
     return tag ? &tag->qemu : nullptr;
 }
 
+ContinuousUpdateState *continuousStateOf(rfbClientPtr client) {
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    return tag ? &tag->continuous : nullptr;
+}
+
 ViewerControlSession *controlSessionOf(rfbClientPtr client) {
     auto *tag = static_cast<ClientTag *>(client->clientData);
     return tag ? &tag->control : nullptr;
@@ -157,6 +167,7 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     rfbErr = libraryError;
     registerQemuExtensions();
     registerControlExtension();
+    registerContinuousUpdates();
 
     framebuffer_ = std::make_unique<uint8_t[]>(static_cast<size_t>(size_.width) * size_.height * 4);
     std::memset(framebuffer_.get(), 0, static_cast<size_t>(size_.width) * size_.height * 4);
@@ -257,6 +268,7 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
         // refused viewer, frees the client without their list nodes.
         detachQemuExtensions(client);
         detachControlExtension(client);
+        detachContinuousUpdates(client);
         return RFB_CLIENT_REFUSE;
     }
     clients_.fetch_add(1);
@@ -358,6 +370,7 @@ void RfbServer::onClientGone(rfbClientPtr client) noexcept {
         control_->remove(tag->control);  // no pushes to it from here on
     detachQemuExtensions(client);
     detachControlExtension(client);
+    detachContinuousUpdates(client);
     client->clientData = nullptr;
     clients_.fetch_sub(1);
     LOG_INFO(kLog, "viewer %llu from %s disconnected (%d connected)",

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "continuous_updates.h"
+
+#include <rfb/rfb.h>
+// rfbregion.h has no C++ guard of its own.
+extern "C" {
+#include <rfb/rfbregion.h>
+}
+
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "extension_node.h"
+#include "kvmvnc/base/log.h"
+
+namespace kvmvnc::rfb {
+
+namespace {
+
+constexpr const char *kLog = "rfb";
+constexpr int kFenceEncoding = -312;
+constexpr int kContinuousUpdatesEncoding = -313;
+constexpr uint8_t kEnableContinuousUpdates = 150;  // client to server
+constexpr uint8_t kEndOfContinuousUpdates = 150;   // server to client
+constexpr uint8_t kFence = 248;                    // both ways
+
+constexpr uint32_t kFenceBlockBefore = 1u << 0;
+constexpr uint32_t kFenceBlockAfter = 1u << 1;
+constexpr uint32_t kFenceSyncNext = 1u << 2;
+constexpr uint32_t kFenceRequest = 1u << 31;
+constexpr size_t kMaxFencePayload = 64;  // the protocol's limit
+
+rfbProtocolExtension gExtension;
+int gPseudoEncodings[] = {kFenceEncoding, kContinuousUpdatesEncoding, 0};
+
+uint16_t getU16(const uint8_t *in) { return static_cast<uint16_t>(in[0] << 8 | in[1]); }
+
+uint32_t getU32(const uint8_t *in) {
+    return uint32_t{in[0]} << 24 | uint32_t{in[1]} << 16 | uint32_t{in[2]} << 8 | in[3];
+}
+
+// A Fence message; the caller holds the client's send lock.
+bool sendFenceLocked(rfbClientPtr client, uint32_t flags, const uint8_t *payload, size_t size) {
+    std::vector<uint8_t> message{kFence,
+                                 0,
+                                 0,
+                                 0,
+                                 static_cast<uint8_t>(flags >> 24),
+                                 static_cast<uint8_t>(flags >> 16),
+                                 static_cast<uint8_t>(flags >> 8),
+                                 static_cast<uint8_t>(flags),
+                                 static_cast<uint8_t>(size)};
+    message.insert(message.end(), payload, payload + size);
+    return rfbWriteExact(client, reinterpret_cast<char *>(message.data()),
+                         static_cast<int>(message.size())) > 0;
+}
+
+bool sendEndOfContinuousUpdatesLocked(rfbClientPtr client) {
+    char message = static_cast<char>(kEndOfContinuousUpdates);
+    return rfbWriteExact(client, &message, 1) > 0;
+}
+
+// Adds `area`, clipped to the screen, to what the viewer asked for, and
+// wakes its output thread. Takes the update lock (after the send lock, in
+// libvncserver's order, when the caller holds that).
+void armRequestedRegion(rfbClientPtr client, const Rect &area) {
+    const int x1 = std::clamp(area.x, 0, client->screen->width);
+    const int y1 = std::clamp(area.y, 0, client->screen->height);
+    const int x2 = std::clamp(area.right(), 0, client->screen->width);
+    const int y2 = std::clamp(area.bottom(), 0, client->screen->height);
+    if (x2 <= x1 || y2 <= y1)
+        return;
+    sraRegionPtr region = sraRgnCreateRect(x1, y1, x2, y2);
+    pthread_mutex_lock(&client->updateMutex);
+    sraRgnOr(client->requestedRegion, region);
+    pthread_cond_signal(&client->updateCond);
+    pthread_mutex_unlock(&client->updateMutex);
+    sraRgnDestroy(region);
+}
+
+rfbBool onNewClient(rfbClientPtr, void **data) {
+    *data = nullptr;  // the state is RfbServer's: continuousStateOf()
+    return TRUE;
+}
+
+rfbBool onEnablePseudoEncoding(rfbClientPtr client, void **, int encoding) {
+    ContinuousUpdateState *state = continuousStateOf(client);
+    if (!state)
+        return FALSE;
+    if (encoding != kFenceEncoding && encoding != kContinuousUpdatesEncoding)
+        return FALSE;
+    // Send lock first, then our state: the order of the output thread,
+    // which holds the send lock when it calls continuousAfterUpdateLocked().
+    LOCK(client->sendMutex);
+    bool ok = true;
+    {
+        std::lock_guard lock(state->mutex);
+        if (encoding == kFenceEncoding && !state->fence) {
+            state->fence = true;
+            ok = sendFenceLocked(client, kFenceRequest, nullptr, 0);
+        } else if (encoding == kContinuousUpdatesEncoding && !state->continuousOffered) {
+            state->continuousOffered = true;
+            ok = sendEndOfContinuousUpdatesLocked(client);
+        }
+    }
+    UNLOCK(client->sendMutex);
+    if (!ok)
+        rfbCloseClient(client);
+    return TRUE;
+}
+
+void handleEnableContinuousUpdates(rfbClientPtr client, ContinuousUpdateState &state) {
+    uint8_t body[9];  // enable (1), x, y, width, height (2 each)
+    if (rfbReadExact(client, reinterpret_cast<char *>(body), sizeof(body)) <= 0) {
+        rfbCloseClient(client);
+        return;
+    }
+    const bool enable = body[0] != 0;
+    const Rect area{getU16(body + 1), getU16(body + 3), getU16(body + 5), getU16(body + 7)};
+    LOCK(client->sendMutex);
+    bool ok = true;
+    {
+        std::lock_guard lock(state.mutex);
+        if (enable) {
+            const bool was = state.continuousEnabled;
+            state.continuousEnabled = true;
+            state.area = area;
+            if (!state.heldForSync)
+                armRequestedRegion(client, area);
+            if (!was)
+                LOG_DEBUG(kLog, "viewer %s: continuous updates for %dx%d+%d+%d", client->host,
+                          area.width, area.height, area.x, area.y);
+        } else {
+            // The viewer asks for updates itself from here; a region
+            // already armed may still bring one more update, which any
+            // viewer takes as it takes a requested one.
+            state.continuousEnabled = false;
+            ok = sendEndOfContinuousUpdatesLocked(client);
+        }
+    }
+    UNLOCK(client->sendMutex);
+    if (!ok)
+        rfbCloseClient(client);
+}
+
+void handleFence(rfbClientPtr client, ContinuousUpdateState &state) {
+    uint8_t head[8];  // padding (3), flags (4), length (1)
+    if (rfbReadExact(client, reinterpret_cast<char *>(head), sizeof(head)) <= 0) {
+        rfbCloseClient(client);
+        return;
+    }
+    const uint32_t flags = getU32(head + 3);
+    const size_t length = head[7];
+    if (length > kMaxFencePayload) {
+        LOG_WARN(kLog, "closing viewer %s: fence with %zu bytes (at most %zu)", client->host,
+                 length, kMaxFencePayload);
+        rfbCloseClient(client);
+        return;
+    }
+    uint8_t payload[kMaxFencePayload];
+    if (length > 0 &&
+        rfbReadExact(client, reinterpret_cast<char *>(payload), static_cast<int>(length)) <= 0) {
+        rfbCloseClient(client);
+        return;
+    }
+    if (!(flags & kFenceRequest))
+        return;  // the answer to ours: it only told the viewer that we do fences
+    const uint32_t answer = flags & (kFenceBlockBefore | kFenceBlockAfter | kFenceSyncNext);
+    LOCK(client->sendMutex);
+    bool ok;
+    {
+        std::lock_guard lock(state.mutex);
+        if ((flags & kFenceSyncNext) && length > 0) {
+            // The viewer's next message (a new pixel format) takes effect
+            // at this answer: send nothing until it asks again.
+            state.heldForSync = true;
+            pthread_mutex_lock(&client->updateMutex);
+            sraRgnMakeEmpty(client->requestedRegion);
+            pthread_mutex_unlock(&client->updateMutex);
+        }
+        ok = sendFenceLocked(client, answer, payload, length);
+    }
+    UNLOCK(client->sendMutex);
+    if (!ok)
+        rfbCloseClient(client);
+}
+
+rfbBool onMessage(rfbClientPtr client, void *, const rfbClientToServerMsg *message) {
+    if (message->type != kEnableContinuousUpdates && message->type != kFence)
+        return FALSE;
+    ContinuousUpdateState *state = continuousStateOf(client);
+    if (!state)
+        return FALSE;
+    bool agreed;
+    {
+        std::lock_guard lock(state->mutex);
+        agreed = message->type == kFence ? state->fence : state->continuousOffered;
+    }
+    if (!agreed) {
+        // Its length depends on what was agreed; the stream cannot be
+        // followed any further.
+        LOG_WARN(kLog, "closing viewer %s: message %u before its pseudo-encoding was agreed",
+                 client->host, message->type);
+        rfbCloseClient(client);
+        return TRUE;
+    }
+    if (message->type == kFence)
+        handleFence(client, *state);
+    else
+        handleEnableContinuousUpdates(client, *state);
+    return TRUE;
+}
+
+}  // namespace
+
+void registerContinuousUpdates() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        gExtension.newClient = onNewClient;
+        gExtension.pseudoEncodings = gPseudoEncodings;
+        gExtension.enablePseudoEncoding = onEnablePseudoEncoding;
+        gExtension.handleMessage = onMessage;
+        rfbRegisterProtocolExtension(&gExtension);
+    });
+}
+
+void detachContinuousUpdates(rfbClientPtr client) { freeExtensionNode(client, &gExtension); }
+
+void continuousAfterUpdateLocked(rfbClientPtr client) {
+    ContinuousUpdateState *state = continuousStateOf(client);
+    if (!state)
+        return;
+    std::lock_guard lock(state->mutex);
+    // An update after a SyncNext fence answers the viewer's new request:
+    // the new pixel format is in force, continuous updates go on.
+    state->heldForSync = false;
+    if (state->continuousEnabled)
+        armRequestedRegion(client, state->area);
+}
+
+}  // namespace kvmvnc::rfb
