@@ -49,6 +49,12 @@ void CaptureThread::run() {
         CaptureResult result = source_->capture(*frame, kCaptureTimeout);
         if (result == CaptureResult::Timeout)
             continue;
+        if (result == CaptureResult::Unchanged) {
+            // A frame all the same: counted, but no one needs to see it.
+            if (shown.state == SignalState::Ok && !firstPicture)
+                captured_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
 
         if (result == CaptureResult::Unavailable) {
             SourceStatus status = source_->status();

@@ -284,8 +284,14 @@ CaptureResult V4l2Capture::run(Frame &frame, Clock::time_point deadline) {
             if (pfd.revents & POLLPRI)
                 handleEvents();
             if (streaming_ && (pfd.revents & POLLIN)) {
-                if (dequeue(frame))
+                switch (dequeue(frame)) {
+                case Dequeued::Frame:
                     return CaptureResult::Frame;
+                case Dequeued::Unchanged:
+                    return CaptureResult::Unchanged;
+                case Dequeued::Nothing:
+                    break;
+                }
             } else if (streaming_ && (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))) {
                 handlePollError();
             }
@@ -629,6 +635,7 @@ int V4l2Capture::startStreaming() {
 // Returns the device to the idle state: no stream, no buffers. Errors are
 // ignored, the device may already be gone.
 void V4l2Capture::stopStreaming() {
+    haveLastBytes_ = false;  // whatever comes next is shown in full
     int fd = fd_.get();
     if (fd >= 0 && streaming_) {
         int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
@@ -724,8 +731,9 @@ void V4l2Capture::handlePollError() {
 }
 
 // Drains every filled buffer, converts the newest into `frame`, and gives
-// all of them back to the driver. Returns true when `frame` holds a picture.
-bool V4l2Capture::dequeue(Frame &frame) {
+// all of them back to the driver. Frame when `frame` holds a new picture,
+// Unchanged when the newest buffer holds the same bytes as the last picture.
+V4l2Capture::Dequeued V4l2Capture::dequeue(Frame &frame) {
     NewestBuffer newest;
     // Bounded: a driver can have at most every buffer done at once.
     for (size_t count = 0; count < buffers_.size(); ++count) {
@@ -737,26 +745,42 @@ bool V4l2Capture::dequeue(Frame &frame) {
             ret = -EINVAL;
         if (ret < 0) {
             fail("VIDIOC_DQBUF", ret);
-            return false;
+            return Dequeued::Nothing;
         }
         if (std::optional<v4l2_buffer> done = newest.offer(buffer)) {
             if (requeue(done->index) < 0)
-                return false;
+                return Dequeued::Nothing;
         }
     }
     if (!newest.kept()) {
         // POLLIN without a buffer (or only failed ones): do not spin on a
         // driver that keeps saying so.
         std::this_thread::sleep_for(1ms);
-        return false;
+        return Dequeued::Nothing;
     }
 
     const v4l2_buffer &buffer = *newest.kept();
     const Mapping &mapping = buffers_[buffer.index];
     size_t bytes = std::min<size_t>(buffer.bytesused, mapping.length());
-    bool converted = convert(mapping.data(), bytes, frame);
-    if (requeue(buffer.index) < 0 || !converted)
-        return false;
+    const bool unchanged = haveLastBytes_ && status_.state == SignalState::Ok &&
+                           bytes == lastBytes_.size() &&
+                           std::memcmp(mapping.data(), lastBytes_.data(), bytes) == 0;
+    bool converted = false;
+    if (!unchanged) {
+        converted = convert(mapping.data(), bytes, frame);
+        // assign() keeps the capacity: no allocation once the size is steady.
+        if (converted)
+            lastBytes_.assign(mapping.data(), mapping.data() + bytes);
+        haveLastBytes_ = converted;
+    }
+    if (requeue(buffer.index) < 0)
+        return Dequeued::Nothing;
+    if (unchanged) {
+        stallCheck_ = Clock::now() + kStallTimeout;
+        return Dequeued::Unchanged;
+    }
+    if (!converted)
+        return Dequeued::Nothing;
 
     Clock::time_point now = Clock::now();
     frame.sequence = ++sequence_;
@@ -764,7 +788,7 @@ bool V4l2Capture::dequeue(Frame &frame) {
     stallCheck_ = now + kStallTimeout;
     if (status_.state != SignalState::Ok)
         setStatus(SignalState::Ok, {});
-    return true;
+    return Dequeued::Frame;
 }
 
 int V4l2Capture::requeue(uint32_t index) {
@@ -828,6 +852,8 @@ void V4l2Capture::giveUp(std::string detail) {
 void V4l2Capture::setStatus(SignalState state, std::string detail) {
     if (status_.state == state && status_.detail == detail)
         return;
+    if (state != SignalState::Ok)
+        haveLastBytes_ = false;  // a status screen is shown: the next picture must replace it
     // The capture thread logs what it shows (once per change, as a warning);
     // the device coming back is logged by openDevice() and start().
     if (state != SignalState::Ok)

@@ -36,6 +36,11 @@ enum class CaptureResult {
     Frame,        // `frame` holds a new picture
     Timeout,      // nothing new within the timeout; the last picture still stands
     Unavailable,  // no picture can be had now; status() says why
+    // The source delivered a picture identical, byte for byte, to the last
+    // one it returned as Frame (a static screen): `frame` is untouched and
+    // nothing downstream has anything to do. Only ever follows a Frame with
+    // no Unavailable in between.
+    Unchanged,
 };
 
 // Where pictures come from: a V4L2 device or the virtual target.

@@ -73,7 +73,8 @@ private:
     void handleStall(Clock::time_point now);
     void handleEvents();
     void handlePollError();
-    bool dequeue(Frame &frame);
+    enum class Dequeued { Nothing, Frame, Unchanged };
+    Dequeued dequeue(Frame &frame);
     int requeue(uint32_t index);
     bool convert(const uint8_t *data, size_t bytes, Frame &frame);
     void fail(const char *operation, int error);
@@ -84,6 +85,14 @@ private:
     SourceStatus status_{SignalState::NoDevice, {}};
     UniqueFd fd_;
     JpegDecoder jpeg_;
+    // The bytes of the last buffer that became a Frame. A static screen
+    // comes from the device as the same bytes again and again (a dongle's
+    // JPEG encoder and a raw bridge are deterministic): comparing them
+    // (~200 KB of JPEG, 4 MB of 1080p YUYV) is far cheaper than decoding or
+    // converting them and then diffing 8 MB of XRGB. Valid while streaming
+    // with a picture; cleared when the stream stops or the status changes.
+    std::vector<uint8_t> lastBytes_;
+    bool haveLastBytes_ = false;
 
     // The negotiated stream, valid once haveFormat_ is set.
     bool haveFormat_ = false;
