@@ -34,10 +34,12 @@ build_packages=(
     libgpiod-dev  # ATX buttons and LEDs on GPIO lines (libgpiod 1.6, the v1 API)
     console-setup-linux  # the VGA console font embedded at build time
     libxkbcommon-dev xkb-data  # keymap tables generated from xkb layouts
+    libx11-dev libxext-dev  # [capture] source = x11 (KVMVNC_X11), for benchmarks on Xvfb
 )
 test_packages=(
-    libgtest-dev clang-format
+    libgtest-dev libbenchmark-dev clang-format
     xvfb tigervnc-viewer imagemagick vncsnapshot xdotool  # real viewers for the integration tests
+    x11-xserver-utils  # xrandr: the X11 capture follows a resized Xvfb screen
     tshark  # what a VeNCrypt session shows on the wire
     clang libclang-rt-14-dev  # libFuzzer, for the fuzz run under CI (tests/fuzz)
     chromium novnc  # noVNC's UI in a real browser (tests/browser, with Node.js)
@@ -124,7 +126,8 @@ cross_arm64() {
     local dir=$build_dir-arm64
     install_missing "${build_packages[@]}" "${cross_packages[@]}" vncsnapshot imagemagick
     make_arm64_sysroot
-    configure_and_build "$dir" -DKVMVNC_WERROR="$werror" -DKVMVNC_BUILD_TESTS=OFF \
+    # No X11 capture on the Pi: it is for benchmarks on a desktop machine.
+    configure_and_build "$dir" -DKVMVNC_WERROR="$werror" -DKVMVNC_BUILD_TESTS=OFF -DKVMVNC_X11=OFF \
         -DCMAKE_TOOLCHAIN_FILE=packaging/cross/aarch64-linux-gnu.cmake \
         -DKVMVNC_SYSROOT="$arm64_sysroot"
     log "packaging for arm64"

@@ -12,6 +12,9 @@
 #include "kvmvnc/atx/gpio_atx_pins.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/capture/v4l2_capture.h"
+#ifdef KVMVNC_HAVE_X11
+#include "kvmvnc/capture/x11_capture.h"
+#endif
 #include "kvmvnc/door/front_door.h"
 #include "kvmvnc/input/gadget_hid.h"
 #include "kvmvnc/input/text_typer.h"
@@ -61,6 +64,9 @@ std::string describeLogins(const door::Credentials &credentials,
 constexpr const char *kLog = "daemon";
 constexpr Size kVirtualDefaultSize{1920, 1080};
 constexpr int kVirtualDefaultFps = 30;
+constexpr int kX11DefaultFps = 30;
+// What viewers see before a device's first picture, unless width and height say.
+constexpr Size kDeviceDefaultSize{1280, 720};
 
 // Hands viewers' input from the RFB server to the input router.
 class RouterAdapter final : public rfb::RfbInputHandler {
@@ -219,6 +225,22 @@ Daemon::Daemon(const config::Config &cfg) {
         const int fps = cfg.capture.fps > 0 ? cfg.capture.fps : kVirtualDefaultFps;
         source = std::make_unique<target::VirtualScreen>(machine_, fps, cfg.virtualTarget.animate);
         startSize = machine_->view().outputSize;
+    } else if (cfg.capture.source == config::SourceKind::X11) {
+#ifdef KVMVNC_HAVE_X11
+        capture::X11Options x11;
+        x11.display = cfg.capture.display;
+        x11.fps = cfg.capture.fps > 0 ? cfg.capture.fps : kX11DefaultFps;
+        auto screen = std::make_unique<capture::X11Capture>(x11);
+        if (screen->displayName().empty())
+            throw std::runtime_error(
+                "[capture] source = x11: no display (set [capture] display, or DISPLAY)");
+        source = std::move(screen);
+        startSize = cfg.capture.width > 0 ? Size{cfg.capture.width, cfg.capture.height}
+                                          : kDeviceDefaultSize;
+#else
+        throw std::runtime_error(
+            "[capture] source = x11: kvmvncd was built without X11 capture (KVMVNC_X11=OFF)");
+#endif
     } else {
         capture::V4l2Options v4l2;
         v4l2.device = cfg.capture.device;
@@ -228,8 +250,8 @@ Daemon::Daemon(const config::Config &cfg) {
         v4l2.fps = cfg.capture.fps;
         v4l2.input = cfg.capture.input;
         source = std::make_unique<capture::V4l2Capture>(v4l2);
-        startSize =
-            cfg.capture.width > 0 ? Size{cfg.capture.width, cfg.capture.height} : Size{1280, 720};
+        startSize = cfg.capture.width > 0 ? Size{cfg.capture.width, cfg.capture.height}
+                                          : kDeviceDefaultSize;
     }
     serverOptions.initialSize = startSize;
 

@@ -210,20 +210,32 @@ const std::vector<Key> &keys() {
              return {};
          },
          [](const Config &c) -> std::string { return c.server.webRoot; }},
-        {"capture", "source", "virtual", "virtual or v4l2",
-         "Where the picture comes from: the built-in virtual target, or a V4L2 device.",
+        {"capture", "source", "virtual", "virtual, v4l2 or x11",
+         "Where the picture comes from: the built-in virtual target, a V4L2 device, or the "
+         "root window of an X display (display; for comparisons with x11vnc and "
+         "x0vncserver, in builds with KVMVNC_X11).",
          [](Config &config, std::string_view value) -> std::string {
              std::string v = lower(value);
              if (v == "virtual")
                  config.capture.source = SourceKind::Virtual;
              else if (v == "v4l2")
                  config.capture.source = SourceKind::V4l2;
+             else if (v == "x11")
+                 config.capture.source = SourceKind::X11;
              else
-                 return "'" + std::string(value) + "' is not virtual or v4l2";
+                 return "'" + std::string(value) + "' is not virtual, v4l2 or x11";
              return {};
          },
          [](const Config &c) -> std::string {
-             return std::string(c.capture.source == SourceKind::V4l2 ? "v4l2" : "virtual");
+             switch (c.capture.source) {
+             case SourceKind::Virtual:
+                 return "virtual";
+             case SourceKind::V4l2:
+                 return "v4l2";
+             case SourceKind::X11:
+                 return "x11";
+             }
+             return "?";
          }},
         {"capture", "device", "/dev/video0", "a device path",
          "V4L2 capture device (source = v4l2).",
@@ -264,12 +276,21 @@ const std::vector<Key> &keys() {
         intKey(
             "capture", "fps", "0", 1, 240,
             "Frames per second asked of the source; 0 keeps the device's (30 on the "
-            "virtual target).",
+            "virtual target and on X11).",
             [](auto &c) -> auto & { return c.capture.fps; }, 0, "auto"),
         intKey(
             "capture", "input", "-1", 0, 63,
             "V4L2 input to select (vivid's HDMI input is 3); -1 keeps the current one.",
             [](auto &c) -> auto & { return c.capture.input; }, -1, "keep"),
+        {"capture", "display", "", "an X display name (:99)",
+         "X display whose root window is captured (source = x11); unset: $DISPLAY. Pictures "
+         "have the screen's size; width and height only size the status screen shown before "
+         "the first one.",
+         [](Config &config, std::string_view value) -> std::string {
+             config.capture.display = std::string(value);
+             return {};
+         },
+         [](const Config &c) -> std::string { return c.capture.display; }},
         intKey(
             "virtual", "boot_seconds", "3", 0, 60,
             "Seconds the virtual target shows its BIOS screen (720x400) after power-on "

@@ -85,6 +85,14 @@ TEST(ConfigTest, MouseModeChoosesTheMouse) {
     EXPECT_EQ(parse("").hid.relativeMouse, "/dev/hidg2");
 }
 
+TEST(ConfigTest, X11SourceNamesItsDisplay) {
+    EXPECT_EQ(parse("").capture.display, "");
+    Config config = parse("[capture]\nsource = X11\ndisplay = :99\nfps = 0\n");
+    EXPECT_EQ(config.capture.source, SourceKind::X11);
+    EXPECT_EQ(config.capture.display, ":99");
+    EXPECT_EQ(config.capture.fps, 0);
+}
+
 TEST(ConfigTest, AbsolutePasswordPathsStayAsGiven) {
     EXPECT_EQ(parse("[server]\npasswd_file = /var/lib/kvmvnc/passwd\n").server.passwdFile,
               "/var/lib/kvmvnc/passwd");
@@ -115,7 +123,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"[server]\nlisten = localhost\n",
                   "test.ini:2: [server] listen: 'localhost' is not an IPv4 or IPv6 address"},
         BadConfig{"[capture]\nsource = hdmi\n",
-                  "test.ini:2: [capture] source: 'hdmi' is not virtual or v4l2"},
+                  "test.ini:2: [capture] source: 'hdmi' is not virtual, v4l2 or x11"},
         BadConfig{"[capture]\nformat = NV12\n",
                   "test.ini:2: [capture] format: 'NV12' is not auto, YUYV, UYVY, RGB24, BGR24 or "
                   "MJPEG"},
@@ -174,10 +182,11 @@ TEST(ConfigTest, ShippedExamplesLoad) {
 
 TEST(ConfigTest, HelpListsEveryKeyWithDefaultAndRange) {
     std::string help = describeKeys();
-    for (const char *key : {"[server]", "listen = 0.0.0.0", "port = 5900", "passwd_file",
-                            "desktop_name", "[capture]", "source = virtual", "device = /dev/video0",
-                            "format = auto", "width = 0", "height = 0", "fps = 0", "input = -1",
-                            "[virtual]", "boot_seconds = 3", "animate = true", "values: 1..65535"})
+    for (const char *key :
+         {"[server]", "listen = 0.0.0.0", "port = 5900", "passwd_file", "desktop_name", "[capture]",
+          "source = virtual", "device = /dev/video0", "format = auto", "width = 0", "height = 0",
+          "fps = 0", "input = -1", "display = ", "virtual, v4l2 or x11", "[virtual]",
+          "boot_seconds = 3", "animate = true", "values: 1..65535"})
         EXPECT_NE(help.find(key), std::string::npos) << key;
 }
 
@@ -244,6 +253,7 @@ width = 1920
 height = 1080
 fps = 60
 input = 3
+display = :5
 [virtual]
 boot_seconds = 0
 animate = no

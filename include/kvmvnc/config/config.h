@@ -12,7 +12,7 @@
 
 namespace kvmvnc::config {
 
-enum class SourceKind { Virtual, V4l2 };
+enum class SourceKind { Virtual, V4l2, X11 };
 
 struct ServerSection {
     std::string listen = "0.0.0.0";
@@ -30,8 +30,9 @@ struct CaptureSection {
     std::optional<capture::PixelFormat> format;  // nullopt: auto
     int width = 0;  // 0: auto (device's size; 1920 for the virtual target)
     int height = 0;
-    int fps = 0;     // 0: auto (device default; 30 for the virtual target)
-    int input = -1;  // V4L2 input index, -1: keep
+    int fps = 0;          // 0: auto (device default; 30 for the virtual target and X11)
+    int input = -1;       // V4L2 input index, -1: keep
+    std::string display;  // X display (source = x11), empty: $DISPLAY
 };
 
 struct VirtualSection {

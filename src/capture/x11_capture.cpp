@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/capture/x11_capture.h"
+
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "kvmvnc/base/log.h"
+
+// Xlib last: its macros (None, Status, Bool, True, Success...) would reach
+// into the headers above.
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
+#include <X11/extensions/XShm.h>
+
+namespace kvmvnc::capture {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kReopenInterval = 1s;
+constexpr unsigned kMaxDimension = 16384;
+constexpr const char *kLog = "capture";
+
+// The code of the last X protocol error on this thread, 0 for none. Xlib has
+// one process-wide error handler, called on the thread that reads the error
+// (the one that made the request, when it waits for a reply or syncs).
+thread_local int tLastError = 0;
+
+int onXError(Display *, XErrorEvent *event) {
+    tLastError = event->error_code;
+    LOG_DEBUG(kLog, "X error %d (request %d.%d)", event->error_code, event->request_code,
+              event->minor_code);
+    return 0;
+}
+
+// A broken connection. libX11's default handler prints and exits (1.8.4
+// still does, whatever the exit handler would do); this one returns, and the
+// display's exit handler (XSetIOErrorExitHandler, libX11 1.8) says what
+// happens next. The capture thread logs the lost display as a status.
+int onXIOError(Display *) { return 0; }
+
+// Xlib's default handlers end the process: on any protocol error (a grab
+// racing a resize gets BadMatch) and on a broken connection. They are
+// process-wide, so this replaces them for everything in the process.
+void installErrorHandlers() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        XSetErrorHandler(onXError);
+        XSetIOErrorHandler(onXIOError);
+    });
+}
+
+const char *visualClassName(int visualClass) {
+    switch (visualClass) {
+    case StaticGray:
+        return "StaticGray";
+    case GrayScale:
+        return "GrayScale";
+    case StaticColor:
+        return "StaticColor";
+    case PseudoColor:
+        return "PseudoColor";
+    case TrueColor:
+        return "TrueColor";
+    case DirectColor:
+        return "DirectColor";
+    default:
+        return "unknown";
+    }
+}
+
+}  // namespace
+
+// One connection to the X server and what belongs to it: the shared segment
+// and its XImage. Destroyed when the connection breaks; a new one is opened.
+class X11Capture::Connection {
+public:
+    enum class Grab {
+        Picture,  // `frame` holds the root window
+        Skipped,  // no picture this time (a grab raced a resize): try again
+        Lost,     // the connection is broken
+    };
+
+    // Opens `name`; nullptr, with `status` saying why, when it cannot be
+    // opened or its pixels are not XRGB8888.
+    static std::unique_ptr<Connection> open(const std::string &name, bool sharedMemory,
+                                            SourceStatus &status);
+    ~Connection();
+    Connection(const Connection &) = delete;
+    Connection &operator=(const Connection &) = delete;
+
+    Grab grab(Frame &frame);
+    bool usesShm() const { return useShm_; }
+    Size size() const { return {static_cast<int>(width_), static_cast<int>(height_)}; }
+
+private:
+    Connection(std::string name, Display *display);
+    static void onLost(Display *, void *self) { static_cast<Connection *>(self)->lost_ = true; }
+
+    std::string checkPixels() const;
+    bool makeShmImage(unsigned width, unsigned height);
+    void dropShmImage();
+
+    std::string name_;
+    Display *display_;
+    int screen_;
+    Window root_;
+    bool lost_ = false;  // set by the exit handler: the connection is broken
+    bool useShm_ = false;
+    bool attached_ = false;  // the server has attached segment_
+    XShmSegmentInfo segment_{};
+    XImage *shmImage_ = nullptr;  // its data is segment_.shmaddr
+    unsigned width_ = 0;
+    unsigned height_ = 0;
+};
+
+std::unique_ptr<X11Capture::Connection> X11Capture::Connection::open(const std::string &name,
+                                                                     bool sharedMemory,
+                                                                     SourceStatus &status) {
+    installErrorHandlers();
+    Display *display = XOpenDisplay(name.c_str());
+    if (display == nullptr) {
+        status = {SignalState::NoDevice, "X display " + name + ": cannot open"};
+        return nullptr;
+    }
+    std::unique_ptr<Connection> connection(new Connection(name, display));
+    if (std::string problem = connection->checkPixels(); !problem.empty()) {
+        status = {SignalState::DeviceError, "X display " + name + ": " + problem};
+        return nullptr;
+    }
+    if (!sharedMemory)
+        return connection;
+    int major = 0;
+    int minor = 0;
+    Bool pixmaps = False;
+    connection->useShm_ = XShmQueryVersion(display, &major, &minor, &pixmaps) == True;
+    if (!connection->useShm_)
+        LOG_WARN(kLog, "X display %s has no MIT-SHM: XGetImage, one allocation per picture",
+                 name.c_str());
+    return connection;
+}
+
+X11Capture::Connection::Connection(std::string name, Display *display)
+    : name_(std::move(name)),
+      display_(display),
+      screen_(DefaultScreen(display)),
+      root_(RootWindow(display, screen_)) {
+    segment_.shmid = -1;
+    // Without it, Xlib's default exit handler would end the process when
+    // the server goes away. Returning marks the display broken: later calls
+    // on it fail at once.
+    XSetIOErrorExitHandler(display_, onLost, this);
+}
+
+X11Capture::Connection::~Connection() {
+    dropShmImage();
+    // On a broken connection this runs the handlers once more, harmlessly.
+    XCloseDisplay(display_);
+}
+
+// Why the root window's pixels are not XRGB8888 as they are, or "".
+std::string X11Capture::Connection::checkPixels() const {
+    const Visual *visual = DefaultVisual(display_, screen_);
+    const int depth = DefaultDepth(display_, screen_);
+    int bitsPerPixel = 0;
+    int count = 0;
+    if (XPixmapFormatValues *formats = XListPixmapFormats(display_, &count)) {
+        for (int i = 0; i < count; ++i) {
+            if (formats[i].depth == depth)
+                bitsPerPixel = formats[i].bits_per_pixel;
+        }
+        XFree(formats);
+    }
+    const bool littleEndian = ImageByteOrder(display_) == LSBFirst;
+    if (visual->c_class == TrueColor && (depth == 24 || depth == 32) && bitsPerPixel == 32 &&
+        visual->red_mask == 0xff0000 && visual->green_mask == 0xff00 && visual->blue_mask == 0xff &&
+        littleEndian)
+        return {};
+    char text[256];
+    std::snprintf(text, sizeof(text),
+                  "depth %d %s visual (masks %lx/%lx/%lx, %d bits per pixel, %s first) is not "
+                  "supported: needs 24-bit TrueColor, masks ff0000/ff00/ff, 32-bit little-endian "
+                  "pixels",
+                  depth, visualClassName(visual->c_class), visual->red_mask, visual->green_mask,
+                  visual->blue_mask, bitsPerPixel, littleEndian ? "LSB" : "MSB");
+    return text;
+}
+
+// A segment for pictures of this size, attached by the server. False when
+// the server cannot attach it (another host, another IPC namespace).
+bool X11Capture::Connection::makeShmImage(unsigned width, unsigned height) {
+    shmImage_ = XShmCreateImage(display_, DefaultVisual(display_, screen_),
+                                static_cast<unsigned>(DefaultDepth(display_, screen_)), ZPixmap,
+                                nullptr, &segment_, width, height);
+    if (shmImage_ == nullptr)
+        return false;
+    const size_t bytes =
+        static_cast<size_t>(shmImage_->bytes_per_line) * static_cast<size_t>(shmImage_->height);
+    segment_.shmid = ::shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
+    if (segment_.shmid < 0) {
+        LOG_WARN(kLog, "X display %s: shmget(%zu bytes): %s", name_.c_str(), bytes,
+                 std::strerror(errno));
+        dropShmImage();
+        return false;
+    }
+    void *address = ::shmat(segment_.shmid, nullptr, 0);
+    // Marked for removal at once, so the segment goes when both sides have
+    // detached, even if this process dies first (Linux still lets the
+    // server attach it).
+    ::shmctl(segment_.shmid, IPC_RMID, nullptr);
+    if (address == reinterpret_cast<void *>(-1)) {
+        LOG_WARN(kLog, "X display %s: shmat: %s", name_.c_str(), std::strerror(errno));
+        dropShmImage();
+        return false;
+    }
+    segment_.shmaddr = static_cast<char *>(address);
+    shmImage_->data = segment_.shmaddr;
+    segment_.readOnly = False;  // the server writes the pictures into it
+    // A refused attach (BadAccess) arrives as an error later: sync for it.
+    tLastError = 0;
+    attached_ = XShmAttach(display_, &segment_) == True;
+    XSync(display_, False);
+    if (!attached_ || tLastError != 0 || lost_) {
+        attached_ = attached_ && tLastError == 0;
+        dropShmImage();
+        return false;
+    }
+    return true;
+}
+
+void X11Capture::Connection::dropShmImage() {
+    if (attached_ && !lost_)
+        XShmDetach(display_, &segment_);
+    attached_ = false;
+    if (shmImage_ != nullptr) {
+        shmImage_->data = nullptr;  // XDestroyImage would free() it
+        XDestroyImage(shmImage_);
+        shmImage_ = nullptr;
+    }
+    if (segment_.shmaddr != nullptr)
+        ::shmdt(segment_.shmaddr);
+    segment_.shmaddr = nullptr;
+    segment_.shmid = -1;
+}
+
+X11Capture::Connection::Grab X11Capture::Connection::grab(Frame &frame) {
+    // Events nobody asked for still arrive (MappingNotify goes to every
+    // client) and would pile up in Xlib's queue. This also reads the socket,
+    // so a server that has gone away is noticed here, through onLost().
+    while (!lost_ && XPending(display_) > 0) {
+        XEvent event;
+        XNextEvent(display_, &event);
+    }
+    if (lost_)
+        return Grab::Lost;
+
+    // One round trip for the size, so a resized root window is followed by
+    // the next picture.
+    Window root = 0;
+    int x = 0;
+    int y = 0;
+    unsigned width = 0;
+    unsigned height = 0;
+    unsigned border = 0;
+    unsigned depth = 0;
+    tLastError = 0;
+    if (XGetGeometry(display_, root_, &root, &x, &y, &width, &height, &border, &depth) == 0 ||
+        lost_)
+        return lost_ ? Grab::Lost : Grab::Skipped;
+    if (width == 0 || height == 0 || width > kMaxDimension || height > kMaxDimension)
+        return Grab::Skipped;
+    if (width != width_ || height != height_) {
+        width_ = width;
+        height_ = height;
+        if (useShm_) {
+            dropShmImage();
+            if (!makeShmImage(width, height)) {
+                if (lost_)
+                    return Grab::Lost;
+                useShm_ = false;
+                LOG_WARN(kLog,
+                         "X display %s: cannot share memory with the server (MIT-SHM): "
+                         "XGetImage, one allocation per picture",
+                         name_.c_str());
+            }
+        }
+    }
+
+    // The picture is left where Xlib put it: in the shared segment, or in a
+    // fresh image XGetImage allocated and this frees.
+    XImage *image = nullptr;
+    auto destroy = [](XImage *fetchedImage) { XDestroyImage(fetchedImage); };
+    std::unique_ptr<XImage, decltype(destroy)> fetched(nullptr, destroy);
+    if (useShm_) {
+        if (XShmGetImage(display_, root_, shmImage_, 0, 0, AllPlanes) == False || lost_ ||
+            tLastError != 0)
+            return lost_ ? Grab::Lost : Grab::Skipped;
+        image = shmImage_;
+    } else {
+        fetched.reset(XGetImage(display_, root_, 0, 0, width, height, AllPlanes, ZPixmap));
+        if (fetched == nullptr || lost_)
+            return lost_ ? Grab::Lost : Grab::Skipped;
+        image = fetched.get();
+    }
+    if (image->bits_per_pixel != 32 || image->width != static_cast<int>(width) ||
+        image->height != static_cast<int>(height))
+        return Grab::Skipped;
+
+    // checkPixels() made sure these bytes are XRGB8888 (the X byte is what
+    // the server keeps there; nothing downstream reads it).
+    frame.allocate(static_cast<int>(width), static_cast<int>(height));
+    const size_t rowBytes = static_cast<size_t>(frame.stride);
+    if (static_cast<size_t>(image->bytes_per_line) == rowBytes) {
+        std::memcpy(frame.pixels.data(), image->data, rowBytes * height);
+    } else {
+        for (int row = 0; row < frame.height; ++row)
+            std::memcpy(frame.row(row),
+                        image->data + static_cast<size_t>(row) * image->bytes_per_line, rowBytes);
+    }
+    return Grab::Picture;
+}
+
+X11Capture::X11Capture(X11Options options) : options_(std::move(options)) {
+    displayName_ = options_.display;
+    if (displayName_.empty()) {
+        if (const char *env = std::getenv("DISPLAY"))
+            displayName_ = env;
+    }
+    period_ = std::chrono::duration_cast<Clock::duration>(1s) / std::max(options_.fps, 1);
+}
+
+X11Capture::~X11Capture() = default;
+
+SourceStatus X11Capture::status() const { return status_; }
+
+std::string X11Capture::description() const {
+    std::string text = "x11 " + (displayName_.empty() ? std::string("$DISPLAY") : displayName_);
+    if (connection_) {
+        const Size size = connection_->size();
+        if (size.width > 0)
+            text += ' ' + std::to_string(size.width) + 'x' + std::to_string(size.height);
+        text += connection_->usesShm() ? " MIT-SHM" : " XGetImage";
+    }
+    return text + " at " + std::to_string(std::max(options_.fps, 1)) + " fps";
+}
+
+CaptureResult X11Capture::capture(Frame &frame, std::chrono::milliseconds timeout) {
+    Clock::time_point now = Clock::now();
+    const Clock::time_point deadline = now + std::max(timeout, 0ms);
+    try {
+        if (!connection_) {
+            if (now < nextAttempt_)
+                return unavailable(deadline);
+            connect();
+            if (!connection_)
+                return unavailable(deadline);
+            nextFrame_ = now;
+        }
+        if (now < nextFrame_) {
+            if (nextFrame_ > deadline) {
+                std::this_thread::sleep_until(deadline);
+                return CaptureResult::Timeout;
+            }
+            std::this_thread::sleep_until(nextFrame_);
+        }
+        // Paced from the schedule, not from when the grab ended; one that
+        // fell behind starts a new schedule rather than catching up.
+        nextFrame_ += period_;
+        now = Clock::now();
+        if (nextFrame_ < now)
+            nextFrame_ = now + period_;
+
+        switch (connection_->grab(frame)) {
+        case Connection::Grab::Picture:
+            if (connection_->size() != loggedSize_ || connection_->usesShm() != loggedShm_) {
+                LOG_INFO(kLog, "capturing %s", description().c_str());
+                loggedSize_ = connection_->size();
+                loggedShm_ = connection_->usesShm();
+            }
+            return CaptureResult::Frame;
+        case Connection::Grab::Skipped:
+            return CaptureResult::Timeout;
+        case Connection::Grab::Lost:
+            disconnect(SignalState::NoDevice,
+                       "X display " + displayName_ + ": connection lost (the X server ended?)");
+            // A server that is back already is reopened on the next call.
+            nextAttempt_ = Clock::now();
+            return unavailable(deadline);
+        }
+    } catch (const std::exception &e) {
+        // Only allocations throw here. Start over rather than let the
+        // capture thread die.
+        disconnect(SignalState::DeviceError, "X display " + displayName_ + ": " + e.what());
+        nextAttempt_ = Clock::now() + kReopenInterval;
+    }
+    return unavailable(deadline);
+}
+
+void X11Capture::connect() {
+    nextAttempt_ = Clock::now() + kReopenInterval;
+    if (displayName_.empty()) {
+        status_ = {SignalState::NoDevice, "X display: none given ([capture] display, $DISPLAY)"};
+        return;
+    }
+    SourceStatus failure;
+    connection_ = Connection::open(displayName_, options_.sharedMemory, failure);
+    if (!connection_) {
+        status_ = std::move(failure);
+        return;
+    }
+    status_ = {};
+}
+
+void X11Capture::disconnect(SignalState state, std::string detail) {
+    connection_.reset();
+    loggedSize_ = {};
+    status_ = {state, std::move(detail)};
+}
+
+CaptureResult X11Capture::unavailable(Clock::time_point deadline) {
+    std::this_thread::sleep_until(deadline);
+    return CaptureResult::Unavailable;
+}
+
+}  // namespace kvmvnc::capture

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// X11Capture against a real X server: Xvfb, on a display number of its own
+// choosing, drawn on by the test through a connection of its own.
+#include "kvmvnc/capture/x11_capture.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "subprocess.h"
+
+// Xlib last: its macros (None, Status, Bool...) would reach into the rest.
+#include <X11/Xlib.h>
+#include <X11/Xutil.h>
+
+namespace kvmvnc::capture {
+
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using kvmvnc::testing::Subprocess;
+
+constexpr int kWidth = 640;
+constexpr int kHeight = 480;
+
+// An Xvfb server; the first start picks a free display number (-displayfd),
+// later ones reuse it.
+class Xvfb {
+public:
+    bool start() {
+        int fds[2];
+        if (::pipe(fds) != 0)
+            return false;
+        std::vector<std::string> argv = {"Xvfb"};
+        if (number_ >= 0)
+            argv.push_back(":" + std::to_string(number_));
+        argv.insert(argv.end(), {"-displayfd", std::to_string(fds[1]), "-screen", "0",
+                                 std::to_string(kWidth) + "x" + std::to_string(kHeight) + "x24",
+                                 // The screen must outlive the drawing client: no
+                                 // reset when the last client leaves.
+                                 "-nolisten", "tcp", "-noreset"});
+        const bool started = process_.start(argv, {}, "/dev/null", fds[1]);
+        ::close(fds[1]);
+        // Written once the server accepts connections.
+        char number[16] = {};
+        const ssize_t n = started ? ::read(fds[0], number, sizeof(number) - 1) : -1;
+        ::close(fds[0]);
+        if (n <= 0)
+            return false;
+        number_ = std::atoi(number);
+        return true;
+    }
+    void stop() { process_.stop(); }
+    std::string name() const { return ":" + std::to_string(number_); }
+
+private:
+    Subprocess process_;
+    int number_ = -1;
+};
+
+// A pattern in which every pixel differs from its neighbours.
+uint32_t patternPixel(int x, int y, uint32_t seed) {
+    return ((static_cast<uint32_t>(x) * 4 + seed) & 0xff) << 16 |
+           ((static_cast<uint32_t>(y) * 5) & 0xff) << 8 | (static_cast<uint32_t>(x + y) & 0xff);
+}
+
+struct Drawing {
+    int patternX = 10;
+    int patternY = 20;
+    int patternWidth = 64;
+    int patternHeight = 48;
+    uint32_t seed = 0;
+    int boxX = 300;
+    int boxY = 200;
+    int boxWidth = 30;
+    int boxHeight = 40;
+    uint32_t boxColor = 0x123456;
+
+    // Draws onto the root window of `display` through a connection of its own.
+    bool drawOn(const std::string &display) const {
+        Display *x = XOpenDisplay(display.c_str());
+        if (x == nullptr)
+            return false;
+        const Window root = DefaultRootWindow(x);
+        GC gc = XCreateGC(x, root, 0, nullptr);
+        std::vector<uint32_t> pixels(static_cast<size_t>(patternWidth) * patternHeight);
+        for (int y = 0; y < patternHeight; ++y)
+            for (int x0 = 0; x0 < patternWidth; ++x0)
+                pixels[static_cast<size_t>(y) * patternWidth + x0] = patternPixel(x0, y, seed);
+        XImage *image = XCreateImage(x, DefaultVisual(x, DefaultScreen(x)), 24, ZPixmap, 0,
+                                     reinterpret_cast<char *>(pixels.data()), patternWidth,
+                                     patternHeight, 32, patternWidth * 4);
+        XPutImage(x, root, gc, image, 0, 0, patternX, patternY, patternWidth, patternHeight);
+        image->data = nullptr;  // the vector's
+        XDestroyImage(image);
+        XSetForeground(x, gc, boxColor);
+        XFillRectangle(x, root, gc, boxX, boxY, boxWidth, boxHeight);
+        XSync(x, False);
+        XFreeGC(x, gc);
+        XCloseDisplay(x);
+        return true;
+    }
+
+    // Where `frame` differs from the drawing, or "".
+    std::string differences(const Frame &frame) const {
+        auto at = [&](int x, int y) {
+            const uint8_t *p = frame.row(y) + static_cast<size_t>(x) * Frame::kBytesPerPixel;
+            return (uint32_t{p[2]} << 16 | uint32_t{p[1]} << 8 | p[0]);
+        };
+        auto describe = [](int x, int y, uint32_t got, uint32_t want) {
+            char text[96];
+            std::snprintf(text, sizeof(text), "(%d,%d) is %06x, not %06x", x, y, got, want);
+            return std::string(text);
+        };
+        for (int y = 0; y < patternHeight; ++y)
+            for (int x = 0; x < patternWidth; ++x)
+                if (uint32_t got = at(patternX + x, patternY + y); got != patternPixel(x, y, seed))
+                    return describe(patternX + x, patternY + y, got, patternPixel(x, y, seed));
+        for (int y = boxY; y < boxY + boxHeight; ++y)
+            for (int x = boxX; x < boxX + boxWidth; ++x)
+                if (uint32_t got = at(x, y); got != boxColor)
+                    return describe(x, y, got, boxColor);
+        return {};
+    }
+};
+
+// Captures until a picture arrives; false after `timeout`.
+bool captureWithin(X11Capture &source, Frame &frame, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+        if (source.capture(frame, 100ms) == CaptureResult::Frame)
+            return true;
+    }
+    return false;
+}
+
+class X11CaptureTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        // A write to a server that has gone away raises SIGPIPE, as in
+        // kvmvncd, which ignores it.
+        ::signal(SIGPIPE, SIG_IGN);
+    }
+    void SetUp() override {
+        if (!kvmvnc::testing::haveProgram("Xvfb"))
+            GTEST_SKIP() << "Xvfb is missing: packaging/dev.sh installs the test tools";
+    }
+};
+
+}  // namespace
+
+// MIT-SHM, and XGetImage as on a display without it.
+class X11CaptureGrabTest : public X11CaptureTest, public ::testing::WithParamInterface<bool> {};
+
+INSTANTIATE_TEST_SUITE_P(Grabs, X11CaptureGrabTest, ::testing::Values(true, false),
+                         [](const auto &param) { return param.param ? "MitShm" : "XGetImage"; });
+
+TEST_P(X11CaptureGrabTest, CapturesTheRootWindowExactly) {
+    Xvfb x;
+    ASSERT_TRUE(x.start());
+    const Drawing drawing;
+    ASSERT_TRUE(drawing.drawOn(x.name()));
+
+    X11Capture source({x.name(), 30, GetParam()});
+    Frame frame;
+    ASSERT_TRUE(captureWithin(source, frame, 5s)) << source.status().detail;
+    EXPECT_EQ(source.status().state, SignalState::Ok);
+    ASSERT_EQ(frame.width, kWidth);
+    ASSERT_EQ(frame.height, kHeight);
+    EXPECT_EQ(frame.stride, kWidth * Frame::kBytesPerPixel);
+    EXPECT_EQ(drawing.differences(frame), "");
+    EXPECT_NE(source.description().find(GetParam() ? "640x480 MIT-SHM" : "640x480 XGetImage"),
+              std::string::npos)
+        << source.description();
+
+    // What is drawn later shows in a later picture.
+    Drawing moved;
+    moved.patternX = 500;
+    moved.patternY = 400;
+    moved.seed = 77;
+    moved.boxColor = 0xfedcba;
+    moved.boxX = 0;
+    moved.boxY = 0;
+    ASSERT_TRUE(moved.drawOn(x.name()));
+    ASSERT_TRUE(captureWithin(source, frame, 5s));
+    EXPECT_EQ(moved.differences(frame), "");
+}
+
+// A resized screen (RandR) is followed without reopening: the next picture
+// has the new size.
+TEST_P(X11CaptureGrabTest, FollowsTheScreensSize) {
+    if (!kvmvnc::testing::haveProgram("xrandr"))
+        GTEST_SKIP() << "xrandr is missing: packaging/dev.sh installs the test tools";
+    Xvfb x;
+    ASSERT_TRUE(x.start());
+    X11Capture source({x.name(), 60, GetParam()});
+    Frame frame;
+    ASSERT_TRUE(captureWithin(source, frame, 5s));
+    ASSERT_EQ(frame.size(), (Size{kWidth, kHeight}));
+
+    // Xvfb sizes its screen down to 320x240 but has no output mode of that
+    // size, so xrandr fails after the resize: its status says nothing here.
+    const std::vector<std::string> display = {"DISPLAY=" + x.name()};
+    for (Size size : {Size{320, 240}, Size{kWidth, kHeight}, Size{400, 300}}) {
+        kvmvnc::testing::runCommand(
+            {"xrandr", "--fb", std::to_string(size.width) + "x" + std::to_string(size.height)},
+            display);
+        Drawing drawing;
+        drawing.boxX = size.width - drawing.boxWidth;
+        drawing.boxY = size.height - drawing.boxHeight;
+        drawing.seed = static_cast<uint32_t>(size.width);
+        ASSERT_TRUE(drawing.drawOn(x.name()));
+        const auto deadline = Clock::now() + 5s;
+        while (Clock::now() < deadline &&
+               (frame.size() != size || !drawing.differences(frame).empty()))
+            source.capture(frame, 100ms);
+        EXPECT_EQ(frame.size(), size);
+        EXPECT_EQ(frame.stride, size.width * Frame::kBytesPerPixel);
+        EXPECT_EQ(drawing.differences(frame), "");
+        EXPECT_EQ(source.status().state, SignalState::Ok);
+    }
+}
+
+TEST_F(X11CaptureTest, PacesItselfToTheFrameRate) {
+    Xvfb x;
+    ASSERT_TRUE(x.start());
+    X11Capture source({x.name(), 10});
+    Frame frame;
+    ASSERT_TRUE(captureWithin(source, frame, 5s));
+    // At 10 fps the next picture is due in 100 ms: a shorter wait ends
+    // without one, then it comes.
+    EXPECT_EQ(source.capture(frame, 20ms), CaptureResult::Timeout);
+    const auto start = Clock::now();
+    int pictures = 0;
+    while (Clock::now() - start < 1s)
+        pictures += source.capture(frame, 200ms) == CaptureResult::Frame;
+    EXPECT_GE(pictures, 8);
+    EXPECT_LE(pictures, 11);
+}
+
+TEST_F(X11CaptureTest, AMissingDisplayIsNoDeviceAfterTheTimeout) {
+    // A display number nobody serves.
+    int number = 4000 + static_cast<int>(::getpid() % 1000);
+    while (std::filesystem::exists("/tmp/.X11-unix/X" + std::to_string(number)))
+        ++number;
+    const std::string name = ":" + std::to_string(number);
+    X11Capture source({name, 30});
+    Frame frame;
+    const auto start = Clock::now();
+    EXPECT_EQ(source.capture(frame, 300ms), CaptureResult::Unavailable);
+    const auto waited = Clock::now() - start;
+    EXPECT_GE(waited, 290ms);
+    EXPECT_LT(waited, 2s);
+    EXPECT_EQ(source.status().state, SignalState::NoDevice);
+    EXPECT_EQ(source.status().detail, "X display " + name + ": cannot open");
+    // Later calls keep trying, and keep waiting.
+    EXPECT_EQ(source.capture(frame, 50ms), CaptureResult::Unavailable);
+    EXPECT_EQ(source.status().state, SignalState::NoDevice);
+}
+
+TEST_F(X11CaptureTest, NoDisplayAtAllIsNoDevice) {
+    X11Capture source({"", 30});
+    if (!source.displayName().empty())
+        GTEST_SKIP() << "DISPLAY is set";
+    Frame frame;
+    EXPECT_EQ(source.capture(frame, 10ms), CaptureResult::Unavailable);
+    EXPECT_EQ(source.status().state, SignalState::NoDevice);
+}
+
+// The server going away mid-run is a status, not the end of the process, and
+// a server started again on the same display is captured again.
+TEST_F(X11CaptureTest, SurvivesTheServerDyingAndFollowsItsReturn) {
+    Xvfb x;
+    ASSERT_TRUE(x.start());
+    X11Capture source({x.name(), 240});
+    Frame frame;
+    ASSERT_TRUE(captureWithin(source, frame, 5s));
+
+    // Killed while pictures are taken as fast as they are due, so the end
+    // may come between two grabs or in the middle of one.
+    std::thread killer([&] {
+        std::this_thread::sleep_for(150ms);
+        x.stop();
+    });
+    CaptureResult result = CaptureResult::Frame;
+    const auto deadline = Clock::now() + 10s;
+    while (result != CaptureResult::Unavailable && Clock::now() < deadline)
+        result = source.capture(frame, 100ms);
+    killer.join();
+    ASSERT_EQ(result, CaptureResult::Unavailable);
+    EXPECT_EQ(source.status().state, SignalState::NoDevice) << source.status().detail;
+    EXPECT_EQ(source.status().detail, "X display " + x.name() +
+                                          ": connection lost (the X "
+                                          "server ended?)");
+    EXPECT_EQ(source.capture(frame, 100ms), CaptureResult::Unavailable);
+    EXPECT_EQ(source.status().detail, "X display " + x.name() + ": cannot open");
+
+    ASSERT_TRUE(x.start()) << "Xvfb did not start again on " << x.name();
+    Drawing drawing;
+    drawing.seed = 9;
+    ASSERT_TRUE(drawing.drawOn(x.name()));
+    ASSERT_TRUE(captureWithin(source, frame, 5s)) << source.status().detail;
+    EXPECT_EQ(source.status().state, SignalState::Ok);
+    EXPECT_EQ(drawing.differences(frame), "");
+}
+
+}  // namespace kvmvnc::capture
