@@ -40,6 +40,7 @@ test_packages=(
     libgtest-dev libbenchmark-dev clang-format
     xvfb tigervnc-viewer imagemagick vncsnapshot xdotool  # real viewers for the integration tests
     x11-xserver-utils  # xrandr: the X11 capture follows a resized Xvfb screen
+    x11vnc tigervnc-scraping-server  # the peers kvmvnc_peer_bench compares kvmvncd with
     tshark  # what a VeNCrypt session shows on the wire
     clang libclang-rt-14-dev  # libFuzzer, for the fuzz run under CI (tests/fuzz)
     chromium novnc  # noVNC's UI in a real browser (tests/browser, with Node.js)

@@ -34,6 +34,7 @@ public:
     int waitForExit(std::chrono::milliseconds timeout);
 
     int port() const { return port_; }
+    pid_t pid() const { return pid_; }
     // A path in the daemon's own directory, where its INI file is: relative
     // paths in the configuration land here.
     std::string path(const std::string &name) const { return dir_ + "/" + name; }

@@ -25,6 +25,7 @@ public:
     int wait(std::chrono::milliseconds timeout);
     void stop();
     bool isRunning();
+    pid_t pid() const { return pid_; }
 
 private:
     pid_t pid_ = -1;

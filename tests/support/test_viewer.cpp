@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <string>
 
 namespace kvmvnc::testing {
 
@@ -24,6 +26,79 @@ TestViewer *viewerOf(rfbClient *client) {
 void quietLog(const char *, ...) {}
 
 }  // namespace
+
+// Fence (-312) and continuous updates (-313), which libvncclient lacks: a
+// client extension lists both in SetEncodings and handles the server's
+// Fence (248) and EndOfContinuousUpdates (150) messages.
+struct ViewerProtocolExtension {
+    static constexpr uint8_t kEndOfContinuousUpdates = 150;
+    static constexpr uint8_t kFence = 248;
+    static constexpr uint32_t kFenceRequest = 1u << 31;
+    static constexpr uint32_t kFenceBlockBefore = 1u << 0;
+    static constexpr uint32_t kFenceBlockAfter = 1u << 1;
+
+    static void registerOnce() {
+        static int encodings[] = {-312, -313, 0};
+        static rfbClientProtocolExtension extension{};
+        static std::once_flag once;
+        std::call_once(once, [] {
+            extension.encodings = encodings;
+            extension.handleMessage = handleMessage;
+            rfbClientRegisterExtension(&extension);
+        });
+    }
+
+    // libvncclient has read the type byte only.
+    static rfbBool handleMessage(rfbClient *client, rfbServerToClientMsg *message) {
+        TestViewer *viewer = viewerOf(client);
+        if (message->type == kEndOfContinuousUpdates) {
+            if (!viewer || !viewer->options_.continuousUpdates || viewer->continuousOn_)
+                return TRUE;  // also what a stop confirms
+            viewer->continuousOn_ = true;
+            const uint16_t w = static_cast<uint16_t>(client->width);
+            const uint16_t h = static_cast<uint16_t>(client->height);
+            const char enable[10] = {static_cast<char>(150),
+                                     1,
+                                     0,
+                                     0,
+                                     0,
+                                     0,
+                                     static_cast<char>(w >> 8),
+                                     static_cast<char>(w & 0xff),
+                                     static_cast<char>(h >> 8),
+                                     static_cast<char>(h & 0xff)};
+            return WriteToRFBServer(client, enable, sizeof(enable));
+        }
+        if (message->type != kFence)
+            return FALSE;
+        char head[8];  // padding (3), flags (4), length (1)
+        if (!ReadFromRFBServer(client, head, sizeof(head)))
+            return FALSE;
+        const auto length = static_cast<uint8_t>(head[7]);
+        char payload[255];
+        if (length > 0 && !ReadFromRFBServer(client, payload, length))
+            return FALSE;
+        const uint32_t flags = static_cast<uint32_t>(static_cast<uint8_t>(head[3])) << 24 |
+                               static_cast<uint32_t>(static_cast<uint8_t>(head[4])) << 16 |
+                               static_cast<uint32_t>(static_cast<uint8_t>(head[5])) << 8 |
+                               static_cast<uint8_t>(head[6]);
+        if (!(flags & kFenceRequest))
+            return TRUE;
+        // Everything is handled in order here, so these two hold trivially.
+        const uint32_t answer = flags & (kFenceBlockBefore | kFenceBlockAfter);
+        std::string reply{static_cast<char>(kFence),
+                          0,
+                          0,
+                          0,
+                          static_cast<char>(answer >> 24),
+                          static_cast<char>(answer >> 16),
+                          static_cast<char>(answer >> 8),
+                          static_cast<char>(answer),
+                          static_cast<char>(length)};
+        reply.append(payload, length);
+        return WriteToRFBServer(client, reply.data(), static_cast<unsigned>(reply.size()));
+    }
+};
 
 TestViewer::TestViewer(ViewerOptions options) : options_(std::move(options)) {}
 
@@ -60,6 +135,7 @@ bool TestViewer::connect() {
     client->FinishedFrameBufferUpdate = onUpdateDone;
     client->GetPassword = onPassword;
     client->GetCredential = onCredential;
+    ViewerProtocolExtension::registerOnce();
     rfbClientSetClientData(client, &gViewerTag, this);
     if (!rfbInitClient(client, nullptr, nullptr)) {
         // rfbInitClient has freed the client.
@@ -193,7 +269,16 @@ void TestViewer::onRect(rfbClient *client, int, int, int w, int h) {
     viewer->widestRect_ = std::max(viewer->widestRect_, w);
 }
 
-void TestViewer::onUpdateDone(rfbClient *client) { ++viewerOf(client)->updates_; }
+void TestViewer::onUpdateDone(rfbClient *client) {
+    TestViewer *viewer = viewerOf(client);
+    ++viewer->updates_;
+    if (viewer->updateCallback_)
+        viewer->updateCallback_();
+}
+
+const uint8_t *TestViewer::framebufferData() const {
+    return client_ ? reinterpret_cast<const uint8_t *>(client_->frameBuffer) : nullptr;
+}
 
 char *TestViewer::onPassword(rfbClient *client) {
     TestViewer *viewer = viewerOf(client);

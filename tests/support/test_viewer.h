@@ -24,6 +24,9 @@ struct ViewerOptions {
     std::optional<std::string> password;
     std::string user;    // for VeNCrypt's Plain subtypes, with `password`
     std::string caFile;  // for VeNCrypt's X509 subtypes: the server's certificate
+    // Turn on continuous updates (-313) when the server offers them. Every
+    // viewer lists -312 and -313 and answers the server's fences.
+    bool continuousUpdates = false;
 };
 
 // A real RFB viewer for tests and benchmarks, built on libvncclient: it
@@ -71,6 +74,14 @@ public:
     // there).
     std::vector<uint8_t> picture() const;
 
+    // Called after each complete update, in the pumping thread.
+    void onUpdate(std::function<void()> callback) { updateCallback_ = std::move(callback); }
+    // The viewer's framebuffer as it is, XRGB8888, size().width * 4 bytes a
+    // row (no copy; valid until the next pump()).
+    const uint8_t *framebufferData() const;
+    // Whether continuous updates are on (asked for and offered).
+    bool continuousUpdatesOn() const { return continuousOn_; }
+
     // What updates have carried since connecting (or resetCounters()).
     uint64_t updates() const { return updates_; }
     uint64_t rects() const { return rects_; }
@@ -89,6 +100,7 @@ private:
     static void onUpdateDone(_rfbClient *client);
     static char *onPassword(_rfbClient *client);
     static ::_rfbCredential *onCredential(_rfbClient *client, int type);
+    friend struct ViewerProtocolExtension;
 
     ViewerOptions options_;
     _rfbClient *client_ = nullptr;
@@ -98,6 +110,8 @@ private:
     uint64_t rects_ = 0;
     uint64_t pixels_ = 0;
     int widestRect_ = 0;
+    bool continuousOn_ = false;
+    std::function<void()> updateCallback_;
 };
 
 // `pixels` with the padding byte of each XRGB8888 pixel set to zero.

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// How fast the screen follows the target and what it costs, in one run:
+// kvmvnc's pipeline (tile differ -> libvncserver) against the whole-frame
+// approach of PiKVM's and OpenBMC's VNC servers, on deterministic workloads
+// (tests/bench/workload.h), with real viewers (libvncclient, Tight JPEG)
+// behind links with an added round-trip time.
+//
+// One process: RfbServer behind the front door, a source thread that plays
+// the workload at a fixed frame rate, and per viewer a LinkProxy and a
+// thread pumping a TestViewer. Each frame carries its number in its pixels;
+// a viewer reads it back after every update, which gives frames delivered
+// and the latency from the frame reaching the server to the viewer holding
+// its pixels. Server CPU is the process's CPU time minus what the viewers,
+// the proxies and the workload's drawing used (each measured per thread).
+//
+// The suites:
+//   workloads  the five workloads at 1920x1080, kvmvnc and whole-frame
+//   4k         video at 3840x2160, both
+//   rtt        window drag at 0, 20 and 100 ms round trip, with and without
+//              continuous updates
+//   scale      video to 1, 4 and 16 viewers
+//   jpeg       the PiKVM / obmc-ikvm model: every changed frame compressed
+//              whole with TurboJPEG at the quality Tight uses (encoder only)
+//
+//   kvmvnc_screen_bench [--seconds S] [--quality 0-9] [--fps N]
+//                       [--suites workloads,4k,rtt,scale,jpeg] [--json FILE]
+#include <turbojpeg.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_report.h"
+#include "bench_viewer.h"
+#include "kvmvnc/base/log.h"
+#include "kvmvnc/diff/tile_differ.h"
+#include "kvmvnc/door/front_door.h"
+#include "kvmvnc/rfb/rfb_server.h"
+#include "link_proxy.h"
+#include "test_viewer.h"
+#include "workload.h"
+
+namespace kvmvnc::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr Size k1080p{1920, 1080};
+constexpr Size k2160p{3840, 2160};
+
+// libvncserver's map from Tight quality levels to TurboJPEG quality and
+// subsampling (rfbserver.c, as TigerVNC's server does it).
+constexpr int kJpegQuality[10] = {15, 29, 41, 42, 62, 77, 79, 86, 92, 100};
+constexpr TJSAMP kJpegSubsampling[10] = {TJSAMP_420, TJSAMP_420, TJSAMP_420, TJSAMP_422,
+                                         TJSAMP_422, TJSAMP_422, TJSAMP_444, TJSAMP_444,
+                                         TJSAMP_444, TJSAMP_444};
+
+enum class Method { TileDiff, WholeFrame };
+
+const char *methodName(Method method) {
+    return method == Method::TileDiff ? "kvmvnc" : "whole-frame";
+}
+
+struct Settings {
+    double seconds = 3.0;
+    int quality = 6;  // noVNC's default; JPEG quality 79, 4:4:4 (PiKVM's default is 80)
+    int fps = 60;
+    std::set<std::string> suites{"workloads", "4k", "rtt", "scale", "jpeg"};
+    const char *jsonPath = nullptr;
+};
+
+struct Run {
+    std::string suite;
+    WorkloadKind workload;
+    Size size;
+    Method method;
+    milliseconds roundTrip{0};
+    bool continuous = false;
+    int viewers = 1;
+};
+
+struct Outcome {
+    Run run;
+    uint32_t framesOffered = 0;
+    uint64_t framesDelivered = 0;  // summed over viewers
+    uint64_t updates = 0;
+    uint64_t bytes = 0;  // what the server sent, all viewers
+    uint64_t unreadable = 0;
+    double seconds = 0.0;
+    double serverCpu = 0.0;
+    std::vector<double> latencyMs;
+    int continuousViewers = 0;
+};
+
+Outcome measure(const Run &run, const Settings &settings) {
+    rfb::RfbServerOptions options;
+    options.initialSize = run.size;
+    options.maxClients = 64;
+    rfb::RfbServer server(options);
+    door::FrontDoorOptions doorOptions;
+    doorOptions.listen = "127.0.0.1";
+    doorOptions.port = 0;
+    doorOptions.handoff = [&server](UniqueFd fd, const rfb::ViewerIdentity &viewer) {
+        return server.adopt(std::move(fd), viewer);
+    };
+    door::FrontDoor door(std::move(doorOptions));
+
+    const Workload workload(run.workload, run.size);
+    std::memcpy(server.framebuffer(), workload.firstFrame().pixels.data(),
+                workload.firstFrame().pixels.size());
+    server.markModified({{0, 0, run.size.width, run.size.height}});
+
+    FrameTimes times(static_cast<size_t>((settings.seconds + 5) * settings.fps) + 16);
+    std::vector<std::unique_ptr<LinkProxy>> links;
+    std::vector<std::unique_ptr<ViewerThread>> viewers;
+    // One viewer at a time, as the front door lets only a few handshakes
+    // from one address run at once.
+    for (int i = 0; i < run.viewers; ++i) {
+        links.push_back(std::make_unique<LinkProxy>(door.port(), run.roundTrip));
+        ViewerThread::Options viewerOptions;
+        viewerOptions.port = links.back()->port();
+        viewerOptions.quality = settings.quality;
+        viewerOptions.continuousUpdates = run.continuous;
+        viewerOptions.counted = run.workload != WorkloadKind::Static;
+        viewers.push_back(std::make_unique<ViewerThread>(viewerOptions, times));
+        if (!viewers.back()->waitReady(std::chrono::seconds{30})) {
+            std::fprintf(stderr, "viewer %d did not get the first picture\n", i + 1);
+            std::exit(1);
+        }
+    }
+    std::this_thread::sleep_for(milliseconds{300} + run.roundTrip * 3);  // settle
+
+    Outcome outcome;
+    outcome.run = run;
+    double proxyCpuBefore = 0.0;
+    uint64_t bytesBefore = 0;
+    for (const auto &link : links) {
+        proxyCpuBefore += link->cpuSeconds();
+        bytesBefore += link->serverBytes();
+    }
+    for (const auto &viewer : viewers)
+        viewer->startMeasuring();
+    const double processBefore = processCpuSeconds();
+    const Clock::time_point start = Clock::now();
+
+    double drawingCpu = 0.0;
+    std::thread source([&] {
+        diff::TileDiffer differ;
+        capture::Frame frame = workload.firstFrame();
+        std::vector<Rect> dirty;
+        std::vector<Rect> changed;
+        const auto period = std::chrono::nanoseconds{1000000000 / settings.fps};
+        const Clock::time_point end = start + std::chrono::duration_cast<Clock::duration>(
+                                                  std::chrono::duration<double>(settings.seconds));
+        Clock::time_point next = start;
+        for (uint32_t n = 1; n + 1 < times.capacity() && Clock::now() < end; ++n) {
+            std::this_thread::sleep_until(next);
+            next += period;
+            const double before = threadCpuSeconds();
+            dirty.clear();
+            workload.advance(frame, n, dirty);
+            drawingCpu += threadCpuSeconds() - before;
+            outcome.framesOffered = n;
+            times.mark(n);  // the frame is at the server from here
+            changed.clear();
+            if (run.method == Method::TileDiff) {
+                if (differ.update(frame, server.framebuffer(), server.stride(), changed) > 0)
+                    server.markModified(changed);
+            } else if (std::memcmp(frame.pixels.data(), server.framebuffer(),
+                                   frame.pixels.size()) != 0) {
+                std::memcpy(server.framebuffer(), frame.pixels.data(), frame.pixels.size());
+                server.markModified({{0, 0, run.size.width, run.size.height}});
+            }
+        }
+    });
+    source.join();
+    // What was sent before the end still arrives: a frame in flight counts.
+    std::this_thread::sleep_for(milliseconds{300} + run.roundTrip * 2);
+    for (const auto &viewer : viewers)
+        viewer->stopMeasuring();
+    const double processCpu = processCpuSeconds() - processBefore;
+    outcome.seconds = settings.seconds;
+
+    double viewerCpu = 0.0;
+    double proxyCpu = -proxyCpuBefore;
+    for (const auto &link : links) {
+        proxyCpu += link->cpuSeconds();
+        outcome.bytes += link->serverBytes();
+    }
+    outcome.bytes -= bytesBefore;
+    for (const auto &viewer : viewers) {
+        viewerCpu += viewer->cpuSeconds;
+        outcome.framesDelivered += viewer->delivered;
+        outcome.updates += viewer->updates;
+        outcome.unreadable += viewer->unreadable;
+        outcome.continuousViewers += viewer->continuousOn ? 1 : 0;
+        outcome.latencyMs.insert(outcome.latencyMs.end(), viewer->latencyMs.begin(),
+                                 viewer->latencyMs.end());
+    }
+    outcome.serverCpu = std::max(0.0, processCpu - viewerCpu - proxyCpu - drawingCpu);
+    viewers.clear();
+    links.clear();
+    return outcome;
+}
+
+// The whole-frame JPEG model: what compressing every changed frame whole
+// costs and weighs.
+struct JpegModel {
+    WorkloadKind workload;
+    Size size;
+    int frames = 0;
+    uint64_t bytes = 0;
+    double cpuSeconds = 0.0;
+};
+
+JpegModel measureJpegModel(WorkloadKind kind, Size size, const Settings &settings) {
+    JpegModel model;
+    model.workload = kind;
+    model.size = size;
+    const Workload workload(kind, size);
+    capture::Frame frame = workload.firstFrame();
+    std::vector<Rect> dirty;
+    tjhandle compressor = tjInitCompress();
+    unsigned char *jpeg = nullptr;
+    unsigned long jpegSize = 0;
+    const int frames = std::max(10, static_cast<int>(settings.seconds * settings.fps / 3));
+    for (uint32_t n = 1; n <= static_cast<uint32_t>(frames); ++n) {
+        dirty.clear();
+        workload.advance(frame, n, dirty);
+        if (dirty.empty())
+            continue;  // ustreamer drops frames that did not change
+        const double before = threadCpuSeconds();
+        if (tjCompress2(compressor, frame.pixels.data(), size.width, frame.stride, size.height,
+                        TJPF_BGRX, &jpeg, &jpegSize, kJpegSubsampling[settings.quality],
+                        kJpegQuality[settings.quality], TJFLAG_FASTDCT) != 0) {
+            std::fprintf(stderr, "tjCompress2: %s\n", tjGetErrorStr2(compressor));
+            std::exit(1);
+        }
+        model.cpuSeconds += threadCpuSeconds() - before;
+        model.bytes += jpegSize + 12 + 4;  // plus the rectangle and Tight headers
+        ++model.frames;
+    }
+    tjFree(jpeg);
+    tjDestroy(compressor);
+    return model;
+}
+
+std::string sizeName(Size size) {
+    return std::to_string(size.width) + "x" + std::to_string(size.height);
+}
+
+struct Figures {
+    double deliveredFps;  // per viewer
+    double bytesPerSecond;
+    double bytesPerFrame;  // per delivered frame and viewer
+    double latencyMedian;
+    double latencyP99;
+    double cpuShare;     // % of one core
+    double cpuPerFrame;  // ms per delivered frame (all viewers)
+};
+
+Figures figuresOf(const Outcome &o) {
+    Figures f{};
+    f.deliveredFps = static_cast<double>(o.framesDelivered) / o.run.viewers / o.seconds;
+    f.bytesPerSecond = static_cast<double>(o.bytes) / o.seconds;
+    f.bytesPerFrame = o.framesDelivered
+                          ? static_cast<double>(o.bytes) / static_cast<double>(o.framesDelivered)
+                          : std::nan("");
+    f.latencyMedian = quantile(o.latencyMs, 0.5);
+    f.latencyP99 = quantile(o.latencyMs, 0.99);
+    f.cpuShare = 100.0 * o.serverCpu / o.seconds;
+    f.cpuPerFrame = o.framesDelivered
+                        ? 1000.0 * o.serverCpu / static_cast<double>(o.framesDelivered)
+                        : std::nan("");
+    return f;
+}
+
+void printRow(const Outcome &o) {
+    const Figures f = figuresOf(o);
+    char cu[8];
+    std::snprintf(cu, sizeof(cu), "%s", o.run.continuous ? "on" : "off");
+    std::printf(
+        "%-9s %-11s %-9s %-11s %4lld %3s %3d %7.1f %7.1f %9.2f %9.1f %8.1f %8.1f %7.1f "
+        "%8.2f\n",
+        o.run.suite.c_str(), workloadName(o.run.workload), sizeName(o.run.size).c_str(),
+        methodName(o.run.method), static_cast<long long>(o.run.roundTrip.count()), cu,
+        o.run.viewers, o.framesOffered / o.seconds, f.deliveredFps, f.bytesPerSecond / 1e6,
+        f.bytesPerFrame / 1e3, f.latencyMedian, f.latencyP99, f.cpuShare, f.cpuPerFrame);
+    std::fflush(stdout);
+}
+
+std::string jsonOf(const Outcome &o) {
+    const Figures f = figuresOf(o);
+    return JsonObject()
+        .add("suite", o.run.suite)
+        .add("workload", workloadName(o.run.workload))
+        .add("size", sizeName(o.run.size))
+        .add("server", methodName(o.run.method))
+        .add("rtt_ms", static_cast<double>(o.run.roundTrip.count()))
+        .add("continuous_updates", o.run.continuous)
+        .add("continuous_viewers", static_cast<double>(o.continuousViewers))
+        .add("viewers", static_cast<double>(o.run.viewers))
+        .add("seconds", o.seconds)
+        .add("frames_offered", static_cast<double>(o.framesOffered))
+        .add("frames_delivered", static_cast<double>(o.framesDelivered))
+        .add("updates", static_cast<double>(o.updates))
+        .add("unreadable_updates", static_cast<double>(o.unreadable))
+        .add("delivered_fps", f.deliveredFps)
+        .add("bytes", static_cast<double>(o.bytes))
+        .add("bytes_per_s", f.bytesPerSecond)
+        .add("bytes_per_frame", f.bytesPerFrame)
+        .add("latency_ms_median", f.latencyMedian)
+        .add("latency_ms_p99", f.latencyP99)
+        .add("server_cpu_s", o.serverCpu)
+        .add("server_cpu_percent", f.cpuShare)
+        .add("server_cpu_ms_per_frame", f.cpuPerFrame)
+        .str();
+}
+
+const Outcome *find(const std::vector<Outcome> &outcomes, const std::string &suite,
+                    WorkloadKind workload, Method method, milliseconds rtt = milliseconds{0},
+                    bool continuous = false, int viewers = 1) {
+    for (const Outcome &o : outcomes)
+        if (o.run.suite == suite && o.run.workload == workload && o.run.method == method &&
+            o.run.roundTrip == rtt && o.run.continuous == continuous && o.run.viewers == viewers)
+            return &o;
+    return nullptr;
+}
+
+double ratio(double a, double b) { return b > 0 ? a / b : std::nan(""); }
+
+Settings parse(int argc, char **argv) {
+    Settings s;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string key = argv[i];
+        const char *value = argv[i + 1];
+        if (key == "--seconds")
+            s.seconds = std::atof(value);
+        else if (key == "--quality")
+            s.quality = std::clamp(std::atoi(value), 0, 9);
+        else if (key == "--fps")
+            s.fps = std::clamp(std::atoi(value), 1, 240);
+        else if (key == "--json")
+            s.jsonPath = value;
+        else if (key == "--suites") {
+            s.suites.clear();
+            std::string list = value;
+            for (size_t at = 0; at <= list.size();) {
+                const size_t comma = std::min(list.find(',', at), list.size());
+                s.suites.insert(list.substr(at, comma - at));
+                at = comma + 1;
+            }
+        } else {
+            std::fprintf(stderr, "unknown option %s\n", key.c_str());
+            std::exit(2);
+        }
+    }
+    return s;
+}
+
+}  // namespace
+
+int run(int argc, char **argv) {
+    const Settings settings = parse(argc, argv);
+    log::setLevel(log::Level::Warning);
+
+    std::vector<Run> runs;
+    if (settings.suites.count("workloads"))
+        for (WorkloadKind kind : kAllWorkloads)
+            for (Method method : {Method::TileDiff, Method::WholeFrame})
+                runs.push_back({"workloads", kind, k1080p, method});
+    if (settings.suites.count("4k"))
+        for (Method method : {Method::TileDiff, Method::WholeFrame})
+            runs.push_back({"4k", WorkloadKind::Video, k2160p, method});
+    if (settings.suites.count("rtt"))
+        for (int rtt : {0, 20, 100})
+            for (bool continuous : {false, true})
+                runs.push_back({"rtt", WorkloadKind::WindowDrag, k1080p, Method::TileDiff,
+                                milliseconds{rtt}, continuous});
+    if (settings.suites.count("scale"))
+        for (int viewers : {1, 4, 16})
+            runs.push_back({"scale", WorkloadKind::Video, k1080p, Method::TileDiff, milliseconds{0},
+                            true, viewers});
+
+    std::printf("kvmvnc screen benchmark on %s\n", machineDescription().c_str());
+    std::printf(
+        "%d fps offered for %.1f s per row; Tight JPEG quality level %d (JPEG quality %d, "
+        "%s); latency from the frame reaching the server to the viewer holding it\n\n",
+        settings.fps, settings.seconds, settings.quality, kJpegQuality[settings.quality],
+        kJpegSubsampling[settings.quality] == TJSAMP_444   ? "4:4:4"
+        : kJpegSubsampling[settings.quality] == TJSAMP_422 ? "4:2:2"
+                                                           : "4:2:0");
+    std::printf("%-9s %-11s %-9s %-11s %4s %3s %3s %7s %7s %9s %9s %8s %8s %7s %8s\n", "suite",
+                "workload", "size", "server", "rtt", "cu", "vw", "offered", "fps", "MB/s",
+                "KB/frame", "lat p50", "lat p99", "CPU %", "ms/frame");
+    std::vector<Outcome> outcomes;
+    for (const Run &r : runs) {
+        outcomes.push_back(measure(r, settings));
+        printRow(outcomes.back());
+    }
+
+    std::vector<JpegModel> models;
+    if (settings.suites.count("jpeg")) {
+        std::printf(
+            "\nWhole-frame JPEG model (every changed frame compressed whole, encoder "
+            "only):\n%-11s %-9s %8s %10s %10s\n",
+            "workload", "size", "frames", "KB/frame", "ms/frame");
+        for (WorkloadKind kind : kAllWorkloads) {
+            models.push_back(measureJpegModel(kind, k1080p, settings));
+            const JpegModel &m = models.back();
+            std::printf("%-11s %-9s %8d %10.1f %10.2f\n", workloadName(kind),
+                        sizeName(m.size).c_str(), m.frames,
+                        m.frames ? m.bytes / 1e3 / m.frames : 0.0,
+                        m.frames ? m.cpuSeconds * 1e3 / m.frames : 0.0);
+        }
+    }
+
+    // Ratios: how many times more the baselines send and spend.
+    std::vector<std::string> ratioJson;
+    std::printf("\nRatios (baseline / kvmvnc; > 1: kvmvnc ahead)\n");
+    for (WorkloadKind kind : kAllWorkloads) {
+        const Outcome *ours = find(outcomes, "workloads", kind, Method::TileDiff);
+        const Outcome *whole = find(outcomes, "workloads", kind, Method::WholeFrame);
+        if (!ours || !whole)
+            continue;
+        const Figures o = figuresOf(*ours);
+        const Figures w = figuresOf(*whole);
+        JsonObject json;
+        json.add("workload", workloadName(kind))
+            .add("bytes_per_frame_whole_frame", ratio(w.bytesPerFrame, o.bytesPerFrame))
+            .add("cpu_per_frame_whole_frame", ratio(w.cpuPerFrame, o.cpuPerFrame))
+            .add("cpu_whole_frame", ratio(whole->serverCpu, ours->serverCpu));
+        std::printf("  %-11s whole-frame: bytes/frame x%.1f, CPU/frame x%.1f, CPU x%.1f",
+                    workloadName(kind), ratio(w.bytesPerFrame, o.bytesPerFrame),
+                    ratio(w.cpuPerFrame, o.cpuPerFrame), ratio(whole->serverCpu, ours->serverCpu));
+        for (const JpegModel &m : models) {
+            if (m.workload != kind || m.frames == 0 || ours->framesOffered == 0)
+                continue;
+            // Per offered frame: the model sends every changed frame.
+            const double modelBytes = static_cast<double>(m.bytes) / m.frames;
+            const double oursBytes = static_cast<double>(ours->bytes) / ours->framesOffered;
+            const double modelCpu = m.cpuSeconds / m.frames;
+            const double oursCpu = ours->serverCpu / ours->framesOffered;
+            json.add("bytes_full_jpeg", ratio(modelBytes, oursBytes))
+                .add("cpu_full_jpeg_encode_only", ratio(modelCpu, oursCpu));
+            std::printf("; full JPEG: bytes x%.1f, CPU x%.1f (encode only)",
+                        ratio(modelBytes, oursBytes), ratio(modelCpu, oursCpu));
+        }
+        std::printf("\n");
+        ratioJson.push_back(json.str());
+    }
+    for (int rtt : {0, 20, 100}) {
+        const Outcome *off =
+            find(outcomes, "rtt", WorkloadKind::WindowDrag, Method::TileDiff, milliseconds{rtt});
+        const Outcome *on = find(outcomes, "rtt", WorkloadKind::WindowDrag, Method::TileDiff,
+                                 milliseconds{rtt}, true);
+        if (!off || !on)
+            continue;
+        const Figures a = figuresOf(*off);
+        const Figures b = figuresOf(*on);
+        std::printf(
+            "  rtt %3d ms  continuous updates: %.1f fps (without: %.1f), latency p50 %.1f "
+            "ms (without: %.1f)\n",
+            rtt, b.deliveredFps, a.deliveredFps, b.latencyMedian, a.latencyMedian);
+        ratioJson.push_back(JsonObject()
+                                .add("rtt_ms", static_cast<double>(rtt))
+                                .add("fps_continuous", b.deliveredFps)
+                                .add("fps_requested", a.deliveredFps)
+                                .add("latency_ms_continuous", b.latencyMedian)
+                                .add("latency_ms_requested", a.latencyMedian)
+                                .str());
+    }
+    for (const Outcome &o : outcomes) {
+        if (o.run.suite != "scale")
+            continue;
+        const Figures f = figuresOf(o);
+        std::printf(
+            "  %2d viewers  %.1f fps each, server CPU %.1f%% of a core, %.1f%% per viewer\n",
+            o.run.viewers, f.deliveredFps, f.cpuShare, f.cpuShare / o.run.viewers);
+    }
+
+    if (settings.jsonPath) {
+        std::vector<std::string> runJson;
+        for (const Outcome &o : outcomes)
+            runJson.push_back(jsonOf(o));
+        std::vector<std::string> modelJson;
+        for (const JpegModel &m : models)
+            modelJson.push_back(
+                JsonObject()
+                    .add("workload", workloadName(m.workload))
+                    .add("size", sizeName(m.size))
+                    .add("frames", static_cast<double>(m.frames))
+                    .add("bytes_per_frame", m.frames ? double(m.bytes) / m.frames : 0)
+                    .add("cpu_ms_per_frame", m.frames ? m.cpuSeconds * 1e3 / m.frames : 0)
+                    .str());
+        const std::string json = JsonObject()
+                                     .add("benchmark", "screen")
+                                     .add("machine", machineDescription())
+                                     .add("fps", static_cast<double>(settings.fps))
+                                     .add("seconds", settings.seconds)
+                                     .add("quality_level", static_cast<double>(settings.quality))
+                                     .raw("runs", jsonArray(runJson))
+                                     .raw("full_jpeg_model", jsonArray(modelJson))
+                                     .raw("ratios", jsonArray(ratioJson))
+                                     .str();
+        FILE *file = std::fopen(settings.jsonPath, "w");
+        if (!file || std::fprintf(file, "%s\n", json.c_str()) < 0 || std::fclose(file) != 0) {
+            std::fprintf(stderr, "cannot write %s\n", settings.jsonPath);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+}  // namespace kvmvnc::bench
+
+int main(int argc, char **argv) { return kvmvnc::bench::run(argc, argv); }
