@@ -37,6 +37,12 @@ __attribute__((format(printf, 2, 0))) void forwardLibraryMessage(log::Level leve
         return;
     char text[512];
     std::vsnprintf(text, sizeof(text), format, args);
+    // Viewers come in on a socketpair (adopt()), where TCP_NODELAY has no
+    // meaning: libvncserver's complaint about it is no warning here.
+    if (level == log::Level::Warning && std::strstr(text, "TCP_NODELAY"))
+        level = log::Level::Debug;
+    if (log::level() > level)
+        return;
     log::write(level, "vnc", "%s", text);
 }
 
