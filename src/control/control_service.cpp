@@ -99,7 +99,11 @@ std::string describeCharacters(const std::vector<char32_t> &characters) {
             appendUtf8(text, characters[i]);
             text += "' ";
         }
-        text += "(" + std::string(code) + ")";
+        // Appended piece by piece: "(" + std::string(code) + ")" makes GCC 12
+        // at -O3 warn (-Wrestrict) about an overlap that cannot happen.
+        text += '(';
+        text += code;
+        text += ')';
     }
     if (characters.size() > kMaxListedUntypable)
         text += ", ...";
