@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace kvmvnc::capture {
@@ -140,6 +141,42 @@ struct CbStretch {
 };
 constexpr CbStretch kBt709LimitedCb;
 
+// The same stretch in 16-bit fixed point, which vectorises where a table
+// lookup cannot: d * 0.0562 rounded half away from zero is
+// (d * 115 + 1024) >> 11 for every Cb, as checked here. Done a byte at a
+// time it took a third of the BT.709 conversion (kvmvnc_hot_path_bench).
+constexpr int stretchCbFixed(int cb) {
+    return std::clamp(cb + (((cb - 128) * 115 + 1024) >> 11), 0, 255);
+}
+constexpr bool fixedPointMatchesTable() {
+    for (int cb = 0; cb < 256; ++cb) {
+        if (stretchCbFixed(cb) != kBt709LimitedCb.table[cb])
+            return false;
+    }
+    return true;
+}
+static_assert(fixedPointMatchesTable());
+
+// Sixteen samples at a time with the compiler's vector extensions (SSE2,
+// NEON); the products fit in 16 bits.
+void stretchCb(uint8_t *cb, size_t count) {
+    typedef uint8_t Bytes __attribute__((vector_size(16)));
+    typedef int16_t Words __attribute__((vector_size(32)));
+    size_t i = 0;
+    for (; i + sizeof(Bytes) <= count; i += sizeof(Bytes)) {
+        Bytes in;
+        std::memcpy(&in, cb + i, sizeof(in));
+        const Words d = __builtin_convertvector(in, Words) - 128;
+        Words out = d + ((d * 115 + 1024) >> 11) + 128;
+        out &= ~(out >> 15);       // below 0: 0
+        out |= (255 - out) >> 15;  // above 255: all ones, 255 in the low byte
+        const Bytes bytes = __builtin_convertvector(out, Bytes);
+        std::memcpy(cb + i, &bytes, sizeof(bytes));
+    }
+    for (; i < count; ++i)
+        cb[i] = kBt709LimitedCb.table[cb[i]];
+}
+
 // libyuv converts packed 4:2:2 straight to ARGB only with BT.601 limited
 // range. Other matrices go through planar I422, a strip of rows at a time so
 // the planes stay in cache.
@@ -170,10 +207,8 @@ int packed422ToXrgb(PixelFormat format, const uint8_t *src, int srcStride, uint8
                                            width, rows)
                       : libyuv::UYVYToI422(in, srcStride, y, width, u, chromaWidth, v, chromaWidth,
                                            width, rows);
-        if (ret == 0 && encoding == YuvEncoding::Bt709Limited) {
-            for (size_t i = 0; i < static_cast<size_t>(chromaWidth) * rows; ++i)
-                u[i] = kBt709LimitedCb.table[u[i]];
-        }
+        if (ret == 0 && encoding == YuvEncoding::Bt709Limited)
+            stretchCb(u, static_cast<size_t>(chromaWidth) * rows);
         if (ret == 0)
             ret = libyuv::I422ToARGBMatrix(y, width, u, chromaWidth, v, chromaWidth, out, dstStride,
                                            &constants, width, rows);

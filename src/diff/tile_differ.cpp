@@ -12,6 +12,7 @@ size_t TileDiffer::update(const capture::Frame &frame, uint8_t *framebuffer, int
     const int width = frame.width;
     const int height = frame.height;
     const int tilesAcross = (width + kTileSize - 1) / kTileSize;
+    const size_t rowBytes = static_cast<size_t>(width) * bpp;
     spans_.resize(tilesAcross);
     size_t changedTiles = 0;
 
@@ -22,6 +23,15 @@ size_t TileDiffer::update(const capture::Frame &frame, uint8_t *framebuffer, int
         for (int y = bandY; y < bandBottom; ++y) {
             const uint8_t *src = frame.row(y);
             uint8_t *dst = framebuffer + static_cast<ptrdiff_t>(y) * stride;
+            // Most rows of most frames are unchanged: one memcmp over the
+            // row runs at memory speed, one per tile would not.
+            if (std::memcmp(src, dst, rowBytes) == 0)
+                continue;
+            // Then tile by tile, each copied before the next is compared:
+            // memory is read once, in order (comparing all first and copying
+            // runs of changed tiles after measured twice as slow). The size
+            // stays a run-time value: GCC expands a memcpy of a known 256
+            // bytes into `rep movsq`, several times slower on AMD Zen.
             for (int tile = 0; tile < tilesAcross; ++tile) {
                 const int x = tile * kTileSize;
                 const size_t bytes = static_cast<size_t>(std::min(kTileSize, width - x)) * bpp;

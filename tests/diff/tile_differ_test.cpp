@@ -113,6 +113,57 @@ TEST(TileDifferMergeTest, NeighbouringTilesMergeIntoOneRectangle) {
     EXPECT_EQ(changed[0], (Rect{0, 10, 128, 10}));
 }
 
+// Rows are compared whole before tile by tile: padding past the last pixel,
+// in the frame or in the framebuffer, must count for nothing.
+TEST(TileDifferStrideTest, PaddingIsNeitherComparedNorCopied) {
+    constexpr int kWidth = 100;
+    constexpr int kHeight = 3;
+    Frame frame;
+    frame.width = kWidth;
+    frame.height = kHeight;
+    frame.stride = kWidth * 4 + 24;
+    frame.pixels.assign(static_cast<size_t>(frame.stride) * kHeight, 0x11);
+    const int stride = kWidth * 4 + 40;
+    std::vector<uint8_t> framebuffer(static_cast<size_t>(stride) * kHeight, 0x11);
+    for (int y = 0; y < kHeight; ++y) {
+        std::memset(frame.row(y) + kWidth * 4, 0xaa, frame.stride - kWidth * 4);
+        std::memset(framebuffer.data() + y * stride + kWidth * 4, 0x55, stride - kWidth * 4);
+    }
+    TileDiffer differ;
+    std::vector<Rect> changed;
+    EXPECT_EQ(differ.update(frame, framebuffer.data(), stride, changed), 0u);
+    EXPECT_TRUE(changed.empty());
+
+    // A change in the last pixel of the middle row, in the second tile.
+    setPixel(frame, kWidth - 1, 1, 0x00123456);
+    EXPECT_EQ(differ.update(frame, framebuffer.data(), stride, changed), 1u);
+    ASSERT_EQ(changed.size(), 1u);
+    EXPECT_EQ(changed[0], (Rect{64, 1, kWidth - 64, 1}));
+    for (int y = 0; y < kHeight; ++y) {
+        const uint8_t *row = framebuffer.data() + y * stride;
+        EXPECT_EQ(std::memcmp(row, frame.row(y), kWidth * 4), 0) << "row " << y;
+        for (int i = kWidth * 4; i < stride; ++i)
+            ASSERT_EQ(row[i], 0x55) << "padding of row " << y << " written";
+    }
+}
+
+// Changed tiles with an unchanged one between them in the same row: two
+// rectangles, both copied.
+TEST(TileDifferMergeTest, TilesApartStayApart) {
+    Frame frame;
+    frame.allocate(192, 64);
+    std::vector<uint8_t> framebuffer = frame.pixels;
+    setPixel(frame, 0, 5, 0x00010203);
+    setPixel(frame, 191, 5, 0x00040506);
+    TileDiffer differ;
+    std::vector<Rect> changed;
+    EXPECT_EQ(differ.update(frame, framebuffer.data(), frame.stride, changed), 2u);
+    ASSERT_EQ(changed.size(), 2u);
+    EXPECT_EQ(changed[0], (Rect{0, 5, 64, 1}));
+    EXPECT_EQ(changed[1], (Rect{128, 5, 64, 1}));
+    EXPECT_EQ(framebuffer, frame.pixels);
+}
+
 INSTANTIATE_TEST_SUITE_P(Sizes, TileDifferTest,
                          testing::Values(Size{1920, 1080}, Size{720, 400}, Size{130, 70},
                                          Size{64, 64}, Size{1, 1}),

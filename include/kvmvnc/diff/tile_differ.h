@@ -14,8 +14,9 @@ namespace kvmvnc::diff {
 // the framebuffer up to date by copying only what differs.
 //
 // The frame is compared in tiles of kTileSize x kTileSize, walking memory in
-// row order: each row of each tile is compared with memcmp and copied only
-// when it differs. A changed tile reports its exact vertical extent, and
+// row order: a row that is unchanged as a whole (most of them, most of the
+// time) costs one memcmp; in a changed row each tile's part is compared and
+// copied only when it differs. A changed tile reports its exact vertical extent, and
 // changed tiles next to each other in a tile row merge into one rectangle, so
 // one typed character marks one small rectangle and a static screen marks
 // nothing at all.
