@@ -10,6 +10,10 @@
 #   packaging/dev.sh build                   install what is missing and build
 #   packaging/dev.sh package                 build the Debian package
 #                                            (build/packages/kvmvnc_*.deb)
+#   packaging/dev.sh bench                   install what is missing, build optimised
+#                                            into build-bench/ and run every benchmark
+#                                            (tables on stdout; JSON and logs in
+#                                            build-bench/bench-results/)
 #   packaging/dev.sh fuzz [SECONDS]          run each fuzz target (tests/fuzz) for
 #                                            SECONDS (60) with libFuzzer
 #   packaging/dev.sh cross-arm64             cross-build for arm64 (Raspberry Pi
@@ -212,6 +216,31 @@ test)
         cross_arm64
     fi
     ;;
+bench)
+    install_missing "${build_packages[@]}" "${test_packages[@]}"
+    bench_dir=${KVMVNC_BUILD_DIR:-build-bench}
+    configure_and_build "$bench_dir" -DKVMVNC_WERROR="$werror" -DKVMVNC_BUILD_TESTS=ON \
+        -DCMAKE_BUILD_TYPE=Release
+    results=$bench_dir/bench-results
+    mkdir -p "$results"
+    bench=$bench_dir/tests/bench
+    log "screen: kvmvnc against the whole-frame baseline (about 2 minutes)"
+    "$bench/kvmvnc_screen_bench" --json "$results/screen.json" | tee "$results/screen.txt"
+    if [[ -x "$bench/kvmvnc_peer_bench" ]]; then
+        log "peers: kvmvncd, x11vnc and x0vncserver on one Xvfb (about 2 minutes)"
+        "$bench/kvmvnc_peer_bench" --json "$results/peers.json" | tee "$results/peers.txt"
+    fi
+    if [[ -x "$bench/hot_path/kvmvnc_hot_path_bench" ]]; then
+        log "hot path: conversion, diff and JPEG against memcpy, memcmp and TurboJPEG"
+        "$bench/hot_path/kvmvnc_hot_path_bench" --benchmark_min_time=0.2 \
+            --benchmark_out="$results/hot_path.json" --benchmark_out_format=json |
+            tee "$results/hot_path.txt"
+    fi
+    log "input: a keystroke from viewer to HID report"
+    "$bench/kvmvnc_input_latency_bench" --events 5000 --json "$results/input_latency.json" |
+        tee "$results/input_latency.txt"
+    log "results in $results"
+    ;;
 fuzz)
     install_missing "${build_packages[@]}" clang libclang-rt-14-dev
     fuzz "${1:-60}"
@@ -226,7 +255,7 @@ package)
     (cd "$build_dir" && cpack -G DEB | tail -n 1)
     ;;
 *)
-    sed -n '4,23p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac
