@@ -408,10 +408,13 @@ int Daemon::run() {
         reloader_->reload();
     }
     PumpStats stats = pump_->stats();
-    LOG_INFO(kLog, "%s: stopping after %llu frames (%llu changed, %llu tiles, %llu resizes)",
+    LOG_INFO(kLog,
+             "%s: stopping after %llu frames (%llu changed, %llu tiles, %llu scrolls, %llu "
+             "resizes)",
              strsignal(signalNumber), static_cast<unsigned long long>(stats.frames),
              static_cast<unsigned long long>(stats.changedFrames),
              static_cast<unsigned long long>(stats.changedTiles),
+             static_cast<unsigned long long>(stats.moves),
              static_cast<unsigned long long>(stats.resizes));
     return 0;
 }

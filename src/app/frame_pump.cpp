@@ -23,7 +23,8 @@ void FramePump::stop() {
 }
 
 PumpStats FramePump::stats() const {
-    return {frames_.load(), changedFrames_.load(), changedTiles_.load(), resizes_.load()};
+    return {frames_.load(), changedFrames_.load(), changedTiles_.load(), resizes_.load(),
+            movesTotal_.load()};
 }
 
 void FramePump::run() {
@@ -36,8 +37,16 @@ void FramePump::run() {
             server_.resize(frame->size());
             resizes_.fetch_add(1, std::memory_order_relaxed);
         }
+        // Scrolls first, as copies; the differ then finds only what is new.
+        moves_.clear();
+        scrolls_.find(*frame, server_.framebuffer(), server_.stride(), moves_);
+        for (const diff::Move &move : moves_)
+            server_.moveArea(move.to, move.fromX, move.fromY);
         changed_.clear();
         size_t tiles = differ_.update(*frame, server_.framebuffer(), server_.stride(), changed_);
+        scrolls_.noteChanges(changed_, moves_);
+        if (!moves_.empty())
+            movesTotal_.fetch_add(moves_.size(), std::memory_order_relaxed);
         if (tiles > 0) {
             server_.markModified(changed_);
             changedFrames_.fetch_add(1, std::memory_order_relaxed);

@@ -453,6 +453,81 @@ void RfbServer::resize(Size size) {
     LOG_INFO(kLog, "resolution now %dx%d", size.width, size.height);
 }
 
+void RfbServer::moveArea(const Rect &to, int fromX, int fromY) {
+    const Rect from{fromX, fromY, to.width, to.height};
+    const Rect screen{0, 0, size_.width, size_.height};
+    if (to.width <= 0 || to.height <= 0 || !screen.contains(to) || !screen.contains(from))
+        return;
+    std::vector<rfbClientPtr> locked;
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
+        rfbIncrClientRef(client);
+        pthread_mutex_lock(&client->sendMutex);
+        locked.push_back(client);
+    }
+    rfbReleaseClientIterator(iterator);
+
+    // Rows in the order that never overwrites a source row before it is read.
+    const size_t bytes = static_cast<size_t>(to.width) * 4;
+    uint8_t *base = framebuffer_.get();
+    auto row = [&](int y, int x) { return base + static_cast<size_t>(y) * stride() + x * 4; };
+    if (fromY > to.y || (fromY == to.y && fromX > to.x)) {
+        for (int i = 0; i < to.height; ++i)
+            std::memmove(row(to.y + i, to.x), row(fromY + i, fromX), bytes);
+    } else {
+        for (int i = to.height - 1; i >= 0; --i)
+            std::memmove(row(to.y + i, to.x), row(fromY + i, fromX), bytes);
+    }
+    // What rfbScheduleCopyRect does, without its cursor handling: with no
+    // server cursor (screen->cursor is null) 0.9.14 dereferences it for
+    // every viewer without cursor shape updates. libvncserver's offsets: the
+    // source is the destination minus (dx, dy).
+    const int dx = to.x - fromX;
+    const int dy = to.y - fromY;
+    sraRegionPtr destination = sraRgnCreateRect(to.x, to.y, to.right(), to.bottom());
+    for (rfbClientPtr client : locked) {
+        pthread_mutex_lock(&client->updateMutex);
+        if (client->useCopyRect) {
+            if (!sraRgnEmpty(client->copyRegion)) {
+                if (client->copyDX != dx || client->copyDY != dy) {
+                    // A copy not yet sent with another offset goes as pixels.
+                    sraRgnOr(client->modifiedRegion, client->copyRegion);
+                    sraRgnMakeEmpty(client->copyRegion);
+                } else {
+                    // Where this copy reads what that copy has not yet
+                    // written at the viewer, pixels are needed.
+                    sraRegionPtr stale = sraRgnCreateRgn(destination);
+                    sraRgnOffset(stale, -dx, -dy);
+                    sraRgnAnd(stale, client->copyRegion);
+                    sraRgnOr(client->modifiedRegion, stale);
+                    sraRgnDestroy(stale);
+                }
+            }
+            sraRgnOr(client->copyRegion, destination);
+            client->copyDX = dx;
+            client->copyDY = dy;
+            // A source the viewer has not been sent yet makes a stale
+            // destination: that part goes as pixels (libvncserver drops a
+            // modified area from the copy before sending).
+            sraRegionPtr stale = sraRgnCreateRgn(client->modifiedRegion);
+            sraRgnOffset(stale, dx, dy);
+            sraRgnAnd(stale, client->copyRegion);
+            sraRgnOr(client->modifiedRegion, stale);
+            sraRgnDestroy(stale);
+        } else {
+            sraRgnOr(client->modifiedRegion, destination);
+        }
+        pthread_cond_signal(&client->updateCond);
+        pthread_mutex_unlock(&client->updateMutex);
+    }
+    sraRgnDestroy(destination);
+
+    for (rfbClientPtr client : locked) {
+        pthread_mutex_unlock(&client->sendMutex);
+        rfbDecrClientRef(client);
+    }
+}
+
 void RfbServer::markModified(const std::vector<Rect> &rects) {
     for (const Rect &rect : rects)
         rfbMarkRectAsModified(screen_, rect.x, rect.y, rect.right(), rect.bottom());

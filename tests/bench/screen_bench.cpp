@@ -43,6 +43,7 @@
 #include "bench_report.h"
 #include "bench_viewer.h"
 #include "kvmvnc/base/log.h"
+#include "kvmvnc/diff/scroll_finder.h"
 #include "kvmvnc/diff/tile_differ.h"
 #include "kvmvnc/door/front_door.h"
 #include "kvmvnc/rfb/rfb_server.h"
@@ -157,7 +158,9 @@ Outcome measure(const Run &run, const Settings &settings) {
 
     double drawingCpu = 0.0;
     std::thread source([&] {
+        diff::ScrollFinder scrolls;
         diff::TileDiffer differ;
+        std::vector<diff::Move> moves;
         capture::Frame frame = workload.firstFrame();
         std::vector<Rect> dirty;
         std::vector<Rect> changed;
@@ -176,7 +179,15 @@ Outcome measure(const Run &run, const Settings &settings) {
             times.mark(n);  // the frame is at the server from here
             changed.clear();
             if (run.method == Method::TileDiff) {
-                if (differ.update(frame, server.framebuffer(), server.stride(), changed) > 0)
+                // What FramePump does: scrolls as copies, then the differ.
+                moves.clear();
+                scrolls.find(frame, server.framebuffer(), server.stride(), moves);
+                for (const diff::Move &move : moves)
+                    server.moveArea(move.to, move.fromX, move.fromY);
+                const size_t tiles =
+                    differ.update(frame, server.framebuffer(), server.stride(), changed);
+                scrolls.noteChanges(changed, moves);
+                if (tiles > 0)
                     server.markModified(changed);
             } else if (std::memcmp(frame.pixels.data(), server.framebuffer(),
                                    frame.pixels.size()) != 0) {

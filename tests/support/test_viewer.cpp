@@ -133,6 +133,7 @@ bool TestViewer::connect() {
     client->canHandleNewFBSize = TRUE;
     client->GotFrameBufferUpdate = onRect;
     client->FinishedFrameBufferUpdate = onUpdateDone;
+    client->GotCopyRect = onCopyRect;
     client->GetPassword = onPassword;
     client->GetCredential = onCredential;
     ViewerProtocolExtension::registerOnce();
@@ -258,7 +259,7 @@ bool TestViewer::savePicture(const std::string &path) const {
 }
 
 void TestViewer::resetCounters() {
-    updates_ = rects_ = pixels_ = 0;
+    updates_ = rects_ = pixels_ = copies_ = copiedPixels_ = 0;
     widestRect_ = 0;
 }
 
@@ -274,6 +275,24 @@ void TestViewer::onUpdateDone(rfbClient *client) {
     ++viewer->updates_;
     if (viewer->updateCallback_)
         viewer->updateCallback_();
+}
+
+// Does what libvncclient's own handler does (a move within the picture,
+// overlap allowed), and counts it.
+void TestViewer::onCopyRect(rfbClient *client, int srcX, int srcY, int w, int h, int x, int y) {
+    TestViewer *viewer = viewerOf(client);
+    ++viewer->copies_;
+    viewer->copiedPixels_ += static_cast<uint64_t>(w) * h;
+    const size_t stride = static_cast<size_t>(client->width) * 4;
+    auto *pixels = reinterpret_cast<uint8_t *>(client->frameBuffer);
+    auto row = [&](int r, int c) { return pixels + static_cast<size_t>(r) * stride + c * 4; };
+    if (srcY > y || (srcY == y && srcX > x)) {
+        for (int i = 0; i < h; ++i)
+            std::memmove(row(y + i, x), row(srcY + i, srcX), static_cast<size_t>(w) * 4);
+    } else {
+        for (int i = h - 1; i >= 0; --i)
+            std::memmove(row(y + i, x), row(srcY + i, srcX), static_cast<size_t>(w) * 4);
+    }
 }
 
 const uint8_t *TestViewer::framebufferData() const {

@@ -87,6 +87,9 @@ public:
     uint64_t rects() const { return rects_; }
     uint64_t pixels() const { return pixels_; }
     int widestRect() const { return widestRect_; }
+    // CopyRect rectangles among them, and the pixels they moved.
+    uint64_t copies() const { return copies_; }
+    uint64_t copiedPixels() const { return copiedPixels_; }
     void resetCounters();
     // Saves the picture as a binary PPM, for looking at failures.
     bool savePicture(const std::string &path) const;
@@ -98,6 +101,7 @@ private:
     bool pumpUntilPicture(const std::function<bool()> &matches, std::chrono::milliseconds timeout);
     static void onRect(_rfbClient *client, int x, int y, int w, int h);
     static void onUpdateDone(_rfbClient *client);
+    static void onCopyRect(_rfbClient *client, int srcX, int srcY, int w, int h, int x, int y);
     static char *onPassword(_rfbClient *client);
     static ::_rfbCredential *onCredential(_rfbClient *client, int type);
     friend struct ViewerProtocolExtension;
@@ -110,6 +114,8 @@ private:
     uint64_t rects_ = 0;
     uint64_t pixels_ = 0;
     int widestRect_ = 0;
+    uint64_t copies_ = 0;
+    uint64_t copiedPixels_ = 0;
     bool continuousOn_ = false;
     std::function<void()> updateCallback_;
 };

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kvmvnc/capture/frame_mailbox.h"
+#include "kvmvnc/diff/scroll_finder.h"
 #include "kvmvnc/diff/tile_differ.h"
 #include "kvmvnc/rfb/rfb_server.h"
 
@@ -18,12 +19,14 @@ struct PumpStats {
     uint64_t changedFrames = 0;  // frames with at least one changed tile
     uint64_t changedTiles = 0;
     uint64_t resizes = 0;
+    uint64_t moves = 0;  // scrolls sent as copies
 };
 
 // The thread between capture and the RFB server: takes the newest frame
 // from the mailbox, follows its resolution (a live resize for viewers),
-// brings the framebuffer up to date through the TileDiffer and marks only
-// what changed. It is the framebuffer's only writer.
+// moves what scrolled (ScrollFinder, RfbServer::moveArea: copies for the
+// viewers), brings the rest of the framebuffer up to date through the
+// TileDiffer and marks only what changed. It is the framebuffer's only writer.
 //
 // start() and stop() belong to one controlling thread; stats() may be read
 // from any thread.
@@ -43,13 +46,16 @@ private:
 
     capture::FrameMailbox &mailbox_;
     rfb::RfbServer &server_;
+    diff::ScrollFinder scrolls_;
     diff::TileDiffer differ_;
+    std::vector<diff::Move> moves_;
     std::vector<Rect> changed_;
     std::atomic<bool> running_{false};
     std::atomic<uint64_t> frames_{0};
     std::atomic<uint64_t> changedFrames_{0};
     std::atomic<uint64_t> changedTiles_{0};
     std::atomic<uint64_t> resizes_{0};
+    std::atomic<uint64_t> movesTotal_{0};
     std::thread thread_;
 };
 

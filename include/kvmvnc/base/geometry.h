@@ -18,6 +18,13 @@ struct Rect {
     bool operator==(const Rect &) const = default;
     int right() const { return x + width; }
     int bottom() const { return y + height; }
+    bool contains(const Rect &other) const {
+        return other.x >= x && other.y >= y && other.right() <= right() &&
+               other.bottom() <= bottom();
+    }
+    bool intersects(const Rect &other) const {
+        return other.x < right() && x < other.right() && other.y < bottom() && y < other.bottom();
+    }
 };
 
 }  // namespace kvmvnc

@@ -97,6 +97,14 @@ public:
     // framebuffer starts black.
     void resize(Size size);
     void markModified(const std::vector<Rect> &rects);
+    // The area `to` now shows what the framebuffer held at (fromX, fromY),
+    // an area of the same size (a scroll): moves those pixels in the
+    // framebuffer and has viewers that support CopyRect copy them on their
+    // side instead of receiving them; the others get the pixels. Every
+    // viewer's send lock is held meanwhile, so no update in flight reads
+    // the source half moved (a copy of a torn source would stay wrong:
+    // nothing marks its destination again). Producer thread only.
+    void moveArea(const Rect &to, int fromX, int fromY);
 
     int clientCount() const { return clients_.load(); }
 
