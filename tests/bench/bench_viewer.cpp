@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "bench_viewer.h"
 
+#include <pthread.h>
+
 #include "link_proxy.h"
 #include "workload.h"
 
@@ -46,6 +48,7 @@ void ViewerThread::stopMeasuring() {
 }
 
 void ViewerThread::run() {
+    pthread_setname_np(pthread_self(), "bench-viewer");
     testing::TestViewer viewer(viewerOptions_);
     if (!viewer.connect() ||
         !viewer.pumpUntil([&] { return viewer.updates() > 0; }, std::chrono::seconds{30})) {

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -75,6 +76,7 @@ LinkProxy::~LinkProxy() {
 }
 
 void LinkProxy::run() {
+    pthread_setname_np(pthread_self(), "bench-link");
     const double start = threadCpuSeconds();
     pollfd waiting{listen_.get(), POLLIN, 0};
     while (!stop_ && ::poll(&waiting, 1, 50) == 0) {

@@ -24,6 +24,7 @@
 //
 //   kvmvnc_screen_bench [--seconds S] [--quality 0-9] [--fps N]
 //                       [--suites workloads,4k,rtt,scale,jpeg] [--json FILE]
+#include <pthread.h>
 #include <turbojpeg.h>
 
 #include <atomic>
@@ -158,6 +159,7 @@ Outcome measure(const Run &run, const Settings &settings) {
 
     double drawingCpu = 0.0;
     std::thread source([&] {
+        pthread_setname_np(pthread_self(), "bench-source");
         diff::ScrollFinder scrolls;
         diff::TileDiffer differ;
         std::vector<diff::Move> moves;
