@@ -80,11 +80,6 @@ void armRequestedRegion(rfbClientPtr client, const Rect &area) {
     sraRgnDestroy(region);
 }
 
-rfbBool onNewClient(rfbClientPtr, void **data) {
-    *data = nullptr;  // the state is RfbServer's: continuousStateOf()
-    return TRUE;
-}
-
 rfbBool onEnablePseudoEncoding(rfbClientPtr client, void **, int encoding) {
     ContinuousUpdateState *state = continuousStateOf(client);
     if (!state)
@@ -217,13 +212,7 @@ rfbBool onMessage(rfbClientPtr client, void *, const rfbClientToServerMsg *messa
 
 void registerContinuousUpdates() {
     static std::once_flag once;
-    std::call_once(once, [] {
-        gExtension.newClient = onNewClient;
-        gExtension.pseudoEncodings = gPseudoEncodings;
-        gExtension.enablePseudoEncoding = onEnablePseudoEncoding;
-        gExtension.handleMessage = onMessage;
-        rfbRegisterProtocolExtension(&gExtension);
-    });
+    registerExtensionOnce(once, gExtension, gPseudoEncodings, onEnablePseudoEncoding, onMessage);
 }
 
 void detachContinuousUpdates(rfbClientPtr client) { freeExtensionNode(client, &gExtension); }

@@ -18,11 +18,6 @@ constexpr const char *kLog = "rfb";
 rfbProtocolExtension gExtension;
 int gPseudoEncodings[] = {control::kPseudoEncoding, 0};
 
-rfbBool onNewClient(rfbClientPtr, void **data) {
-    *data = nullptr;  // the session is RfbServer's: controlSessionOf()
-    return TRUE;
-}
-
 rfbBool onEnablePseudoEncoding(rfbClientPtr client, void **, int encoding) {
     if (encoding != control::kPseudoEncoding)
         return FALSE;
@@ -105,13 +100,7 @@ void ViewerControlSession::send(const std::vector<uint8_t> &message) {
 
 void registerControlExtension() {
     static std::once_flag once;
-    std::call_once(once, [] {
-        gExtension.newClient = onNewClient;
-        gExtension.pseudoEncodings = gPseudoEncodings;
-        gExtension.enablePseudoEncoding = onEnablePseudoEncoding;
-        gExtension.handleMessage = onMessage;
-        rfbRegisterProtocolExtension(&gExtension);
-    });
+    registerExtensionOnce(once, gExtension, gPseudoEncodings, onEnablePseudoEncoding, onMessage);
 }
 
 void detachControlExtension(rfbClientPtr client) { freeExtensionNode(client, &gExtension); }

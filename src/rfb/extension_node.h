@@ -4,6 +4,7 @@
 #include <rfb/rfb.h>
 
 #include <cstdlib>
+#include <mutex>
 
 namespace kvmvnc::rfb {
 
@@ -23,6 +24,27 @@ inline void freeExtensionNode(rfbClientPtr client, rfbProtocolExtension *extensi
         }
         link = &(*link)->next;
     }
+}
+
+// Registers one of our extensions with libvncserver, once however often it
+// is called. Its per-viewer state lives in RfbServer's client data (libvncserver
+// frees extension data with free(), possibly twice), so the list node it
+// gives each viewer carries none.
+inline void registerExtensionOnce(std::once_flag &once, rfbProtocolExtension &extension,
+                                  int *pseudoEncodings,
+                                  rfbBool (*enablePseudoEncoding)(rfbClientPtr, void **, int),
+                                  rfbBool (*handleMessage)(rfbClientPtr, void *,
+                                                           const rfbClientToServerMsg *)) {
+    std::call_once(once, [&] {
+        extension.newClient = [](rfbClientPtr, void **data) -> rfbBool {
+            *data = nullptr;
+            return TRUE;
+        };
+        extension.pseudoEncodings = pseudoEncodings;
+        extension.enablePseudoEncoding = enablePseudoEncoding;
+        extension.handleMessage = handleMessage;
+        rfbRegisterProtocolExtension(&extension);
+    });
 }
 
 }  // namespace kvmvnc::rfb

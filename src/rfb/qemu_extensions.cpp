@@ -61,11 +61,6 @@ uint8_t qemuLeds(uint8_t hidLeds) {
                                 ((hidLeds & 0x02) ? 4 : 0));
 }
 
-rfbBool onNewClient(rfbClientPtr, void **data) {
-    *data = nullptr;  // the state is RfbServer's: qemuStateOf()
-    return TRUE;
-}
-
 rfbBool onEnablePseudoEncoding(rfbClientPtr client, void **, int encoding) {
     QemuClientState *state = qemuStateOf(client);
     if (!state)
@@ -147,13 +142,7 @@ rfbBool onMessage(rfbClientPtr client, void *, const rfbClientToServerMsg *messa
 
 void registerQemuExtensions() {
     static std::once_flag once;
-    std::call_once(once, [] {
-        gExtension.newClient = onNewClient;
-        gExtension.pseudoEncodings = gPseudoEncodings;
-        gExtension.enablePseudoEncoding = onEnablePseudoEncoding;
-        gExtension.handleMessage = onMessage;
-        rfbRegisterProtocolExtension(&gExtension);
-    });
+    registerExtensionOnce(once, gExtension, gPseudoEncodings, onEnablePseudoEncoding, onMessage);
 }
 
 void detachQemuExtensions(rfbClientPtr client) { freeExtensionNode(client, &gExtension); }

@@ -384,6 +384,27 @@ void RfbServer::onClientGone(rfbClientPtr client) noexcept {
     delete tag;
 }
 
+// Every viewer's send lock, with a reference so none is freed meanwhile: no
+// output thread is in an update until unlockSenders().
+std::vector<rfbClientPtr> RfbServer::lockEverySender() {
+    std::vector<rfbClientPtr> locked;
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
+        rfbIncrClientRef(client);
+        pthread_mutex_lock(&client->sendMutex);
+        locked.push_back(client);
+    }
+    rfbReleaseClientIterator(iterator);
+    return locked;
+}
+
+void RfbServer::unlockSenders(const std::vector<rfbClientPtr> &locked) {
+    for (rfbClientPtr client : locked) {
+        pthread_mutex_unlock(&client->sendMutex);
+        rfbDecrClientRef(client);
+    }
+}
+
 void RfbServer::resize(Size size) {
     if (size == size_)
         return;
@@ -396,14 +417,7 @@ void RfbServer::resize(Size size) {
     // ours back, encode in wrong colours. Every viewer's send lock (and a
     // reference, so none is freed meanwhile) is held while the buffer is
     // swapped, so no output thread reads the old buffer once it is freed.
-    std::vector<rfbClientPtr> locked;
-    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
-    while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
-        rfbIncrClientRef(client);
-        pthread_mutex_lock(&client->sendMutex);
-        locked.push_back(client);
-    }
-    rfbReleaseClientIterator(iterator);
+    const std::vector<rfbClientPtr> locked = lockEverySender();
 
     pthread_mutex_lock(&screen_->cursorMutex);
     screen_->width = size.width;
@@ -446,10 +460,7 @@ void RfbServer::resize(Size size) {
     std::unique_ptr<uint8_t[]> old = std::exchange(framebuffer_, std::move(next));
     size_ = size;
 
-    for (rfbClientPtr client : locked) {
-        pthread_mutex_unlock(&client->sendMutex);
-        rfbDecrClientRef(client);
-    }
+    unlockSenders(locked);
     LOG_INFO(kLog, "resolution now %dx%d", size.width, size.height);
 }
 
@@ -458,14 +469,7 @@ void RfbServer::moveArea(const Rect &to, int fromX, int fromY) {
     const Rect screen{0, 0, size_.width, size_.height};
     if (to.width <= 0 || to.height <= 0 || !screen.contains(to) || !screen.contains(from))
         return;
-    std::vector<rfbClientPtr> locked;
-    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
-    while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
-        rfbIncrClientRef(client);
-        pthread_mutex_lock(&client->sendMutex);
-        locked.push_back(client);
-    }
-    rfbReleaseClientIterator(iterator);
+    const std::vector<rfbClientPtr> locked = lockEverySender();
 
     // Rows in the order that never overwrites a source row before it is read.
     const size_t bytes = static_cast<size_t>(to.width) * 4;
@@ -522,10 +526,7 @@ void RfbServer::moveArea(const Rect &to, int fromX, int fromY) {
     }
     sraRgnDestroy(destination);
 
-    for (rfbClientPtr client : locked) {
-        pthread_mutex_unlock(&client->sendMutex);
-        rfbDecrClientRef(client);
-    }
+    unlockSenders(locked);
 }
 
 void RfbServer::markModified(const std::vector<Rect> &rects) {

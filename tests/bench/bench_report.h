@@ -60,6 +60,17 @@ inline std::string jsonArray(const std::vector<std::string> &items) {
     return out + "]";
 }
 
+// Writes `json` and a newline to `path`; false (with a message) when it cannot.
+inline bool writeJsonFile(const char *path, const std::string &json) {
+    FILE *file = std::fopen(path, "w");
+    bool written = file && std::fprintf(file, "%s\n", json.c_str()) >= 0;
+    if (file && std::fclose(file) != 0)
+        written = false;
+    if (!written)
+        std::fprintf(stderr, "cannot write %s\n", path);
+    return written;
+}
+
 // "Intel(R) Xeon(R) ... (2 CPUs)": the model name from /proc/cpuinfo.
 inline std::string machineDescription() {
     std::ifstream cpuinfo("/proc/cpuinfo");
@@ -73,6 +84,17 @@ inline std::string machineDescription() {
         }
     }
     return model + " (" + std::to_string(cpus) + " CPUs)";
+}
+
+// The fields every screen benchmark's JSON starts with.
+inline JsonObject benchmarkHeader(const char *name, int fps, double seconds, int qualityLevel) {
+    JsonObject header;
+    header.add("benchmark", name)
+        .add("machine", machineDescription())
+        .add("fps", static_cast<double>(fps))
+        .add("seconds", seconds)
+        .add("quality_level", static_cast<double>(qualityLevel));
+    return header;
 }
 
 }  // namespace kvmvnc::bench

@@ -46,6 +46,7 @@
 #include "socket_io.h"
 #include "subprocess.h"
 #include "workload.h"
+#include "xvfb.h"
 
 namespace kvmvnc::bench {
 
@@ -77,34 +78,6 @@ double processCpuSecondsOf(pid_t pid) {
     }
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
-
-// An X server of the benchmark's own, on a display number it picks itself.
-class Xvfb {
-public:
-    Xvfb() {
-        int fds[2];
-        if (::pipe(fds) != 0)
-            throw std::runtime_error("pipe");
-        const std::string geometry =
-            std::to_string(kScreen.width) + "x" + std::to_string(kScreen.height) + "x24";
-        const bool started = process_.start({"Xvfb", "-displayfd", std::to_string(fds[1]),
-                                             "-screen", "0", geometry, "-nolisten", "tcp"},
-                                            {}, "/dev/null", fds[1]);
-        ::close(fds[1]);
-        char number[16] = {};
-        const ssize_t n = started ? ::read(fds[0], number, sizeof(number) - 1) : -1;
-        ::close(fds[0]);
-        if (n <= 0)
-            throw std::runtime_error("Xvfb did not start");
-        display_ = ":" + std::to_string(std::atoi(number));
-    }
-    const std::string &display() const { return display_; }
-    pid_t pid() const { return process_.pid(); }
-
-private:
-    testing::Subprocess process_;
-    std::string display_;
-};
 
 // Draws a workload onto the X display's root window with MIT-SHM, the
 // changed rectangles only, and says when each frame is on the X server.
@@ -355,7 +328,9 @@ int run(int argc, char **argv) {
         std::printf("skipped: Xvfb is not installed\n");
         return 0;
     }
-    Xvfb x;
+    testing::Xvfb x(kScreen);
+    if (!x.start())
+        throw std::runtime_error("Xvfb did not start");
     XPlayer player(x.display());
 
     std::printf("kvmvncd and its peers on one Xvfb 1920x1080, on %s\n",
@@ -469,21 +444,14 @@ int run(int argc, char **argv) {
         std::vector<std::string> noteJson;
         for (const std::string &note : notes)
             noteJson.push_back(JsonObject().add("note", note).str());
-        const std::string json = JsonObject()
-                                     .add("benchmark", "peers")
-                                     .add("machine", machineDescription())
-                                     .add("fps", static_cast<double>(settings.fps))
-                                     .add("seconds", settings.seconds)
-                                     .add("quality_level", static_cast<double>(settings.quality))
-                                     .raw("runs", jsonArray(runs))
-                                     .raw("ratios", jsonArray(ratioJson))
-                                     .raw("notes", jsonArray(noteJson))
-                                     .str();
-        FILE *file = std::fopen(settings.jsonPath, "w");
-        if (!file || std::fprintf(file, "%s\n", json.c_str()) < 0 || std::fclose(file) != 0) {
-            std::fprintf(stderr, "cannot write %s\n", settings.jsonPath);
+        const std::string json =
+            benchmarkHeader("peers", settings.fps, settings.seconds, settings.quality)
+                .raw("runs", jsonArray(runs))
+                .raw("ratios", jsonArray(ratioJson))
+                .raw("notes", jsonArray(noteJson))
+                .str();
+        if (!writeJsonFile(settings.jsonPath, json))
             return 1;
-        }
     }
     return 0;
 }

@@ -518,21 +518,14 @@ int run(int argc, char **argv) {
                     .add("bytes_per_frame", m.frames ? double(m.bytes) / m.frames : 0)
                     .add("cpu_ms_per_frame", m.frames ? m.cpuSeconds * 1e3 / m.frames : 0)
                     .str());
-        const std::string json = JsonObject()
-                                     .add("benchmark", "screen")
-                                     .add("machine", machineDescription())
-                                     .add("fps", static_cast<double>(settings.fps))
-                                     .add("seconds", settings.seconds)
-                                     .add("quality_level", static_cast<double>(settings.quality))
-                                     .raw("runs", jsonArray(runJson))
-                                     .raw("full_jpeg_model", jsonArray(modelJson))
-                                     .raw("ratios", jsonArray(ratioJson))
-                                     .str();
-        FILE *file = std::fopen(settings.jsonPath, "w");
-        if (!file || std::fprintf(file, "%s\n", json.c_str()) < 0 || std::fclose(file) != 0) {
-            std::fprintf(stderr, "cannot write %s\n", settings.jsonPath);
+        const std::string json =
+            benchmarkHeader("screen", settings.fps, settings.seconds, settings.quality)
+                .raw("runs", jsonArray(runJson))
+                .raw("full_jpeg_model", jsonArray(modelJson))
+                .raw("ratios", jsonArray(ratioJson))
+                .str();
+        if (!writeJsonFile(settings.jsonPath, json))
             return 1;
-        }
     }
     return 0;
 }

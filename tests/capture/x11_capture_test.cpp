@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "subprocess.h"
+#include "xvfb.h"
 
 // Xlib last: its macros (None, Status, Bool...) would reach into the rest.
 #include <X11/Xlib.h>
@@ -28,45 +29,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using kvmvnc::testing::Subprocess;
+using kvmvnc::testing::Xvfb;
 
 constexpr int kWidth = 640;
 constexpr int kHeight = 480;
-
-// An Xvfb server; the first start picks a free display number (-displayfd),
-// later ones reuse it.
-class Xvfb {
-public:
-    bool start() {
-        int fds[2];
-        if (::pipe(fds) != 0)
-            return false;
-        std::vector<std::string> argv = {"Xvfb"};
-        if (number_ >= 0)
-            argv.push_back(":" + std::to_string(number_));
-        argv.insert(argv.end(), {"-displayfd", std::to_string(fds[1]), "-screen", "0",
-                                 std::to_string(kWidth) + "x" + std::to_string(kHeight) + "x24",
-                                 // The screen must outlive the drawing client: no
-                                 // reset when the last client leaves.
-                                 "-nolisten", "tcp", "-noreset"});
-        const bool started = process_.start(argv, {}, "/dev/null", fds[1]);
-        ::close(fds[1]);
-        // Written once the server accepts connections.
-        char number[16] = {};
-        const ssize_t n = started ? ::read(fds[0], number, sizeof(number) - 1) : -1;
-        ::close(fds[0]);
-        if (n <= 0)
-            return false;
-        number_ = std::atoi(number);
-        return true;
-    }
-    void stop() { process_.stop(); }
-    std::string name() const { return ":" + std::to_string(number_); }
-
-private:
-    Subprocess process_;
-    int number_ = -1;
-};
 
 // A pattern in which every pixel differs from its neighbours.
 uint32_t patternPixel(int x, int y, uint32_t seed) {
@@ -166,12 +132,12 @@ INSTANTIATE_TEST_SUITE_P(Grabs, X11CaptureGrabTest, ::testing::Values(true, fals
                          [](const auto &param) { return param.param ? "MitShm" : "XGetImage"; });
 
 TEST_P(X11CaptureGrabTest, CapturesTheRootWindowExactly) {
-    Xvfb x;
+    Xvfb x({kWidth, kHeight});
     ASSERT_TRUE(x.start());
     const Drawing drawing;
-    ASSERT_TRUE(drawing.drawOn(x.name()));
+    ASSERT_TRUE(drawing.drawOn(x.display()));
 
-    X11Capture source({x.name(), 30, GetParam()});
+    X11Capture source({x.display(), 30, GetParam()});
     Frame frame;
     ASSERT_TRUE(captureWithin(source, frame, 5s)) << source.status().detail;
     EXPECT_EQ(source.status().state, SignalState::Ok);
@@ -191,7 +157,7 @@ TEST_P(X11CaptureGrabTest, CapturesTheRootWindowExactly) {
     moved.boxColor = 0xfedcba;
     moved.boxX = 0;
     moved.boxY = 0;
-    ASSERT_TRUE(moved.drawOn(x.name()));
+    ASSERT_TRUE(moved.drawOn(x.display()));
     ASSERT_TRUE(captureWithin(source, frame, 5s));
     EXPECT_EQ(moved.differences(frame), "");
 }
@@ -201,16 +167,16 @@ TEST_P(X11CaptureGrabTest, CapturesTheRootWindowExactly) {
 TEST_P(X11CaptureGrabTest, FollowsTheScreensSize) {
     if (!kvmvnc::testing::haveProgram("xrandr"))
         GTEST_SKIP() << "xrandr is missing: packaging/dev.sh installs the test tools";
-    Xvfb x;
+    Xvfb x({kWidth, kHeight});
     ASSERT_TRUE(x.start());
-    X11Capture source({x.name(), 60, GetParam()});
+    X11Capture source({x.display(), 60, GetParam()});
     Frame frame;
     ASSERT_TRUE(captureWithin(source, frame, 5s));
     ASSERT_EQ(frame.size(), (Size{kWidth, kHeight}));
 
     // Xvfb sizes its screen down to 320x240 but has no output mode of that
     // size, so xrandr fails after the resize: its status says nothing here.
-    const std::vector<std::string> display = {"DISPLAY=" + x.name()};
+    const std::vector<std::string> display = {"DISPLAY=" + x.display()};
     for (Size size : {Size{320, 240}, Size{kWidth, kHeight}, Size{400, 300}}) {
         kvmvnc::testing::runCommand(
             {"xrandr", "--fb", std::to_string(size.width) + "x" + std::to_string(size.height)},
@@ -219,7 +185,7 @@ TEST_P(X11CaptureGrabTest, FollowsTheScreensSize) {
         drawing.boxX = size.width - drawing.boxWidth;
         drawing.boxY = size.height - drawing.boxHeight;
         drawing.seed = static_cast<uint32_t>(size.width);
-        ASSERT_TRUE(drawing.drawOn(x.name()));
+        ASSERT_TRUE(drawing.drawOn(x.display()));
         const auto deadline = Clock::now() + 5s;
         while (Clock::now() < deadline &&
                (frame.size() != size || !drawing.differences(frame).empty()))
@@ -232,9 +198,9 @@ TEST_P(X11CaptureGrabTest, FollowsTheScreensSize) {
 }
 
 TEST_F(X11CaptureTest, PacesItselfToTheFrameRate) {
-    Xvfb x;
+    Xvfb x({kWidth, kHeight});
     ASSERT_TRUE(x.start());
-    X11Capture source({x.name(), 10});
+    X11Capture source({x.display(), 10});
     Frame frame;
     ASSERT_TRUE(captureWithin(source, frame, 5s));
     // At 10 fps the next picture is due in 100 ms: a shorter wait ends
@@ -280,9 +246,9 @@ TEST_F(X11CaptureTest, NoDisplayAtAllIsNoDevice) {
 // The server going away mid-run is a status, not the end of the process, and
 // a server started again on the same display is captured again.
 TEST_F(X11CaptureTest, SurvivesTheServerDyingAndFollowsItsReturn) {
-    Xvfb x;
+    Xvfb x({kWidth, kHeight});
     ASSERT_TRUE(x.start());
-    X11Capture source({x.name(), 240});
+    X11Capture source({x.display(), 240});
     Frame frame;
     ASSERT_TRUE(captureWithin(source, frame, 5s));
 
@@ -299,16 +265,16 @@ TEST_F(X11CaptureTest, SurvivesTheServerDyingAndFollowsItsReturn) {
     killer.join();
     ASSERT_EQ(result, CaptureResult::Unavailable);
     EXPECT_EQ(source.status().state, SignalState::NoDevice) << source.status().detail;
-    EXPECT_EQ(source.status().detail, "X display " + x.name() +
+    EXPECT_EQ(source.status().detail, "X display " + x.display() +
                                           ": connection lost (the X "
                                           "server ended?)");
     EXPECT_EQ(source.capture(frame, 100ms), CaptureResult::Unavailable);
-    EXPECT_EQ(source.status().detail, "X display " + x.name() + ": cannot open");
+    EXPECT_EQ(source.status().detail, "X display " + x.display() + ": cannot open");
 
-    ASSERT_TRUE(x.start()) << "Xvfb did not start again on " << x.name();
+    ASSERT_TRUE(x.start()) << "Xvfb did not start again on " << x.display();
     Drawing drawing;
     drawing.seed = 9;
-    ASSERT_TRUE(drawing.drawOn(x.name()));
+    ASSERT_TRUE(drawing.drawOn(x.display()));
     ASSERT_TRUE(captureWithin(source, frame, 5s)) << source.status().detail;
     EXPECT_EQ(source.status().state, SignalState::Ok);
     EXPECT_EQ(drawing.differences(frame), "");

@@ -23,6 +23,7 @@
 #include "subprocess.h"
 #include "test_viewer.h"
 #include "virtual_target_picture.h"
+#include "xvfb.h"
 
 namespace kvmvnc::testing {
 
@@ -41,40 +42,25 @@ std::string stillConfig(Size size, int bootSeconds) {
            "\n[virtual]\nanimate = false\nboot_seconds = " + std::to_string(bootSeconds) + "\n";
 }
 
-// An X server of our own on a display number it picks itself.
+// An X server of our own, and screenshots of it.
 class XvfbDisplay {
 public:
     bool start(Size screen) {
-        int fds[2];
-        if (::pipe(fds) != 0)
-            return false;
-        const std::string geometry =
-            std::to_string(screen.width) + "x" + std::to_string(screen.height) + "x24";
-        bool started = process_.start({"Xvfb", "-displayfd", std::to_string(fds[1]), "-screen", "0",
-                                       geometry, "-nolisten", "tcp"},
-                                      {}, "/dev/null", fds[1]);
-        ::close(fds[1]);
-        char number[16] = {};
-        ssize_t n = started ? ::read(fds[0], number, sizeof(number) - 1) : -1;
-        ::close(fds[0]);
-        if (n <= 0)
-            return false;
-        display_ = ":" + std::to_string(std::atoi(number));
-        return true;
+        x_ = std::make_unique<Xvfb>(screen);
+        return x_->start();
     }
-    const std::string &display() const { return display_; }
+    std::string display() const { return x_->display(); }
 
     std::optional<Image> screenshot(const std::string &path) const {
         if (runCommand(
-                {"import", "-display", display_, "-window", "root", "-depth", "8", "ppm:" + path},
+                {"import", "-display", display(), "-window", "root", "-depth", "8", "ppm:" + path},
                 {}, 20s) != 0)
             return std::nullopt;
         return readPpm(path);
     }
 
 private:
-    Subprocess process_;
-    std::string display_;
+    std::unique_ptr<Xvfb> x_;
 };
 
 class ExternalViewerTest : public ::testing::Test {

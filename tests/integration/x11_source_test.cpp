@@ -17,6 +17,7 @@
 #include "subprocess.h"
 #include "test_timing.h"
 #include "test_viewer.h"
+#include "xvfb.h"
 
 // Xlib last: its macros (None, Status, Bool...) would reach into the rest.
 #include <X11/Xlib.h>
@@ -29,39 +30,6 @@ namespace {
 using namespace std::chrono_literals;
 constexpr auto kTimeout = 15s * kSlowdown;
 constexpr Size kScreen{640, 480};
-
-// Xvfb on a display number it picks; start() again reuses the number.
-class Xvfb {
-public:
-    bool start() {
-        int fds[2];
-        if (::pipe(fds) != 0)
-            return false;
-        std::vector<std::string> argv = {"Xvfb"};
-        if (number_ >= 0)
-            argv.push_back(":" + std::to_string(number_));
-        const std::string geometry =
-            std::to_string(kScreen.width) + "x" + std::to_string(kScreen.height) + "x24";
-        // -noreset: the picture outlives the client that drew it.
-        argv.insert(argv.end(), {"-displayfd", std::to_string(fds[1]), "-screen", "0", geometry,
-                                 "-nolisten", "tcp", "-noreset"});
-        const bool started = process_.start(argv, {}, "/dev/null", fds[1]);
-        ::close(fds[1]);
-        char number[16] = {};
-        const ssize_t n = started ? ::read(fds[0], number, sizeof(number) - 1) : -1;
-        ::close(fds[0]);
-        if (n <= 0)
-            return false;
-        number_ = std::atoi(number);
-        return true;
-    }
-    void stop() { process_.stop(); }
-    std::string name() const { return ":" + std::to_string(number_); }
-
-private:
-    Subprocess process_;
-    int number_ = -1;
-};
 
 // A full-screen picture, XRGB8888 with the padding byte zero (as
 // TestViewer::picture() gives it).
@@ -125,12 +93,12 @@ protected:
 }  // namespace
 
 TEST_F(X11SourceTest, ServesTheDisplayAndOutlivesItsServer) {
-    Xvfb x;
+    Xvfb x(kScreen);
     ASSERT_TRUE(x.start());
     const std::vector<uint8_t> first = pattern(0);
-    ASSERT_TRUE(draw(x.name(), first));
+    ASSERT_TRUE(draw(x.display(), first));
 
-    daemon_ = std::make_unique<DaemonProcess>(x11Config(x.name()));
+    daemon_ = std::make_unique<DaemonProcess>(x11Config(x.display()));
     ASSERT_TRUE(daemon_->start()) << daemon_->log();
     ViewerOptions options;
     options.port = daemon_->port();
@@ -149,9 +117,9 @@ TEST_F(X11SourceTest, ServesTheDisplayAndOutlivesItsServer) {
     ASSERT_TRUE(daemon_->isRunning()) << daemon_->log();
 
     // Back on the same display, with another picture.
-    ASSERT_TRUE(x.start()) << "Xvfb did not start again on " << x.name();
+    ASSERT_TRUE(x.start()) << "Xvfb did not start again on " << x.display();
     const std::vector<uint8_t> second = pattern(99);
-    ASSERT_TRUE(draw(x.name(), second));
+    ASSERT_TRUE(draw(x.display(), second));
     EXPECT_TRUE(viewer.waitForPicture(kScreen, second, kTimeout))
         << describeDifference(viewer, kScreen, second) << "\n"
         << daemon_->log();

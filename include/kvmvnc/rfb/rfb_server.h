@@ -143,6 +143,8 @@ public:
 
 private:
     void sendDesktopNameToAll();
+    std::vector<_rfbClientRec *> lockEverySender();
+    static void unlockSenders(const std::vector<_rfbClientRec *> &locked);
 
     _rfbScreenInfo *screen_ = nullptr;
     std::unique_ptr<uint8_t[]> framebuffer_;
