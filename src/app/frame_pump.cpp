@@ -47,7 +47,7 @@ void FramePump::run() {
         scrolls_.noteChanges(changed_, moves_);
         if (!moves_.empty())
             movesTotal_.fetch_add(moves_.size(), std::memory_order_relaxed);
-        if (tiles > 0) {
+        if (tiles > 0 || !moves_.empty()) {
             server_.markModified(changed_);
             changedFrames_.fetch_add(1, std::memory_order_relaxed);
             changedTiles_.fetch_add(tiles, std::memory_order_relaxed);

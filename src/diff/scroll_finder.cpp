@@ -129,21 +129,20 @@ void ScrollFinder::find(const capture::Frame &frame, const uint8_t *framebuffer,
 
 void ScrollFinder::noteChanges(const std::vector<Rect> &changed, const std::vector<Move> &moves) {
     // The differ's rectangles are at most a tile high: stack the ones that
-    // share columns and follow each other into blocks.
+    // share columns and follow each other into blocks. Ragged text changes
+    // different tiles of each band, so overlapping columns are enough.
     scratch_.assign(changed.begin(), changed.end());
     std::sort(scratch_.begin(), scratch_.end(),
-              [](const Rect &a, const Rect &b) { return a.x != b.x ? a.x < b.x : a.y < b.y; });
+              [](const Rect &a, const Rect &b) { return a.y != b.y ? a.y < b.y : a.x < b.x; });
     candidates_.clear();
     for (const Rect &r : scratch_) {
-        if (!candidates_.empty()) {
-            Rect &last = candidates_.back();
-            if (last.x == r.x && last.width == r.width &&
-                r.y <= last.bottom() + TileDiffer::kTileSize) {
-                last = unite(last, r);
-                continue;
-            }
-        }
-        candidates_.push_back(r);
+        auto block = std::find_if(candidates_.begin(), candidates_.end(), [&](const Rect &c) {
+            return c.x < r.right() && r.x < c.right() && r.y <= c.bottom() + TileDiffer::kTileSize;
+        });
+        if (block != candidates_.end())
+            *block = unite(*block, r);
+        else
+            candidates_.push_back(r);
     }
     // A scroll found this time is looked for in the same place next time,
     // together with the lines it brought in.

@@ -80,6 +80,27 @@ void armRequestedRegion(rfbClientPtr client, const Rect &area) {
     sraRgnDestroy(region);
 }
 
+// Whether a change or copy in `area` waits to be sent. Takes the update lock.
+bool changeWaitsIn(rfbClientPtr client, const Rect &area) {
+    sraRegionPtr region = sraRgnCreateRect(area.x, area.y, area.right(), area.bottom());
+    pthread_mutex_lock(&client->updateMutex);
+    sraRegionPtr changes = sraRgnCreateRgn(client->modifiedRegion);
+    sraRgnOr(changes, client->copyRegion);
+    const bool waits = sraRgnAnd(changes, region);
+    pthread_mutex_unlock(&client->updateMutex);
+    sraRgnDestroy(changes);
+    sraRgnDestroy(region);
+    return waits;
+}
+
+// Arms `state.area` if a change waits there, else on the next change; the
+// caller holds the state's mutex.
+void armOrWait(rfbClientPtr client, ContinuousUpdateState &state) {
+    state.armOnChange = !changeWaitsIn(client, state.area);
+    if (!state.armOnChange)
+        armRequestedRegion(client, state.area);
+}
+
 rfbBool onEnablePseudoEncoding(rfbClientPtr client, void **, int encoding) {
     ContinuousUpdateState *state = continuousStateOf(client);
     if (!state)
@@ -123,15 +144,21 @@ void handleEnableContinuousUpdates(rfbClientPtr client, ContinuousUpdateState &s
             state.continuousEnabled = true;
             state.area = area;
             if (!state.heldForSync)
-                armRequestedRegion(client, area);
+                armOrWait(client, state);
             if (!was)
                 LOG_DEBUG(kLog, "viewer %s: continuous updates for %dx%d+%d+%d", client->host,
                           area.width, area.height, area.x, area.y);
         } else {
-            // The viewer asks for updates itself from here; a region
-            // already armed may still bring one more update, which any
-            // viewer takes as it takes a requested one.
+            // After EndOfContinuousUpdates only requests bring updates
+            // (TigerVNC changes its pixel format between the two), so
+            // what was armed goes. A pending non-incremental request's area
+            // is in the modified region already and comes with the next
+            // request.
             state.continuousEnabled = false;
+            state.armOnChange = false;
+            pthread_mutex_lock(&client->updateMutex);
+            sraRgnMakeEmpty(client->requestedRegion);
+            pthread_mutex_unlock(&client->updateMutex);
             ok = sendEndOfContinuousUpdatesLocked(client);
         }
     }
@@ -171,6 +198,7 @@ void handleFence(rfbClientPtr client, ContinuousUpdateState &state) {
             // The viewer's next message (a new pixel format) takes effect
             // at this answer: send nothing until it asks again.
             state.heldForSync = true;
+            state.updatesAtHold = rfbStatGetMessageCountSent(client, rfbFramebufferUpdate);
             pthread_mutex_lock(&client->updateMutex);
             sraRgnMakeEmpty(client->requestedRegion);
             pthread_mutex_unlock(&client->updateMutex);
@@ -222,11 +250,25 @@ void continuousAfterUpdateLocked(rfbClientPtr client) {
     if (!state)
         return;
     std::lock_guard lock(state->mutex);
-    // An update after a SyncNext fence answers the viewer's new request:
-    // the new pixel format is in force, continuous updates go on.
-    state->heldForSync = false;
+    if (state->heldForSync) {
+        // Only an update actually sent answers the viewer's request after the
+        // fence (libvncserver also runs this hook when it had nothing to
+        // send); from then on the new pixel format is in force.
+        if (rfbStatGetMessageCountSent(client, rfbFramebufferUpdate) <= state->updatesAtHold)
+            return;
+        state->heldForSync = false;
+    }
     if (state->continuousEnabled)
-        armRequestedRegion(client, state->area);
+        armOrWait(client, *state);
+}
+
+void continuousArmOnChange(rfbClientPtr client) {
+    ContinuousUpdateState *state = continuousStateOf(client);
+    if (!state)
+        return;
+    std::lock_guard lock(state->mutex);
+    if (state->continuousEnabled && state->armOnChange && !state->heldForSync)
+        armOrWait(client, *state);
 }
 
 }  // namespace kvmvnc::rfb

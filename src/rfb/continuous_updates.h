@@ -49,6 +49,8 @@ struct ContinuousUpdateState {
     bool continuousOffered = false;  // listed -313; EndOfContinuousUpdates was sent
     bool continuousEnabled = false;  // EnableContinuousUpdates(1) received
     bool heldForSync = false;        // a SyncNext fence waits for the viewer's next request
+    int updatesAtHold = 0;           // FramebufferUpdates sent when the hold began
+    bool armOnChange = false;        // nothing to send in the area: arm at the next change
     Rect area;                       // what continuous updates cover
 };
 
@@ -60,7 +62,14 @@ ContinuousUpdateState *continuousStateOf(_rfbClientRec *client);
 void detachContinuousUpdates(_rfbClientRec *client);
 
 // Called after each update, with the client's send lock held: arms the
-// requested region again for a viewer in continuous mode.
+// requested region again for a viewer in continuous mode when a change in
+// its area waits, else at the next change (arming with nothing to send
+// would spin the output thread: libvncserver counts a change anywhere as
+// pending).
 void continuousAfterUpdateLocked(_rfbClientRec *client);
+
+// Called after changes were marked or copies scheduled: arms a viewer in
+// continuous mode that was waiting for a change in its area.
+void continuousArmOnChange(_rfbClientRec *client);
 
 }  // namespace kvmvnc::rfb

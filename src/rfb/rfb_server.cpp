@@ -469,7 +469,27 @@ void RfbServer::moveArea(const Rect &to, int fromX, int fromY) {
     const Rect screen{0, 0, size_.width, size_.height};
     if (to.width <= 0 || to.height <= 0 || !screen.contains(to) || !screen.contains(from))
         return;
-    const std::vector<rfbClientPtr> locked = lockEverySender();
+    // A viewer whose sender is idle takes the move as a copy: holding its
+    // send lock, no update of it reads the source half moved (a copy of a
+    // torn source would stay wrong: nothing marks its destination again).
+    // A sender busy in an update, perhaps blocked on a slow link, is not
+    // waited for: its viewer gets the destination as pixels, marked after
+    // the move like any change.
+    std::vector<rfbClientPtr> idle;
+    std::vector<rfbClientPtr> busy;
+    bool scaled = false;
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
+        rfbIncrClientRef(client);
+        if (pthread_mutex_trylock(&client->sendMutex) == 0)
+            idle.push_back(client);
+        else
+            busy.push_back(client);
+        // Server-side scaling keeps a scaled copy of the framebuffer that
+        // only rfbMarkRectAsModified refreshes.
+        scaled = scaled || client->scaledScreen != screen_;
+    }
+    rfbReleaseClientIterator(iterator);
 
     // Rows in the order that never overwrites a source row before it is read.
     const size_t bytes = static_cast<size_t>(to.width) * 4;
@@ -482,14 +502,24 @@ void RfbServer::moveArea(const Rect &to, int fromX, int fromY) {
         for (int i = to.height - 1; i >= 0; --i)
             std::memmove(row(to.y + i, to.x), row(fromY + i, fromX), bytes);
     }
+
+    if (scaled) {
+        unlockSenders(idle);
+        for (rfbClientPtr client : busy)
+            rfbDecrClientRef(client);
+        rfbMarkRectAsModified(screen_, to.x, to.y, to.right(), to.bottom());
+        return;
+    }
     // What rfbScheduleCopyRect does, without its cursor handling: with no
     // server cursor (screen->cursor is null) 0.9.14 dereferences it for
     // every viewer without cursor shape updates. libvncserver's offsets: the
-    // source is the destination minus (dx, dy).
+    // source is the destination minus (dx, dy). Nobody is woken here: the
+    // markModified() that follows the differ does that, so the copy and the
+    // new lines go out in one update.
     const int dx = to.x - fromX;
     const int dy = to.y - fromY;
     sraRegionPtr destination = sraRgnCreateRect(to.x, to.y, to.right(), to.bottom());
-    for (rfbClientPtr client : locked) {
+    for (rfbClientPtr client : idle) {
         pthread_mutex_lock(&client->updateMutex);
         if (client->useCopyRect) {
             if (!sraRgnEmpty(client->copyRegion)) {
@@ -521,17 +551,35 @@ void RfbServer::moveArea(const Rect &to, int fromX, int fromY) {
         } else {
             sraRgnOr(client->modifiedRegion, destination);
         }
-        pthread_cond_signal(&client->updateCond);
         pthread_mutex_unlock(&client->updateMutex);
     }
+    for (rfbClientPtr client : busy) {
+        pthread_mutex_lock(&client->updateMutex);
+        sraRgnOr(client->modifiedRegion, destination);
+        pthread_mutex_unlock(&client->updateMutex);
+        rfbDecrClientRef(client);
+    }
     sraRgnDestroy(destination);
-
-    unlockSenders(locked);
+    unlockSenders(idle);
+    copiesScheduled_ = true;
 }
 
 void RfbServer::markModified(const std::vector<Rect> &rects) {
     for (const Rect &rect : rects)
         rfbMarkRectAsModified(screen_, rect.x, rect.y, rect.right(), rect.bottom());
+    // Continuous viewers waiting for a change, and anyone with a copy
+    // scheduled by moveArea() and nothing else to wake them.
+    const bool copies = std::exchange(copiesScheduled_, false);
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
+        continuousArmOnChange(client);
+        if (copies) {
+            pthread_mutex_lock(&client->updateMutex);
+            pthread_cond_signal(&client->updateCond);
+            pthread_mutex_unlock(&client->updateMutex);
+        }
+    }
+    rfbReleaseClientIterator(iterator);
 }
 
 }  // namespace kvmvnc::rfb

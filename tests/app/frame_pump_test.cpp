@@ -107,6 +107,7 @@ TEST_F(FramePumpTest, ScrollingTextReachesEveryViewerExactly) {
         << describeDifference(*lagging, kSize, expected);
     EXPECT_GT(pump->stats().moves, 10u) << "scrolls went as copies";
     EXPECT_GT(copying->copies(), 10u);
+    EXPECT_EQ(copying->badCopies() + lagging->badCopies(), 0u);
     EXPECT_EQ(noCopies->copies(), 0u);
     EXPECT_LT(copying->pixels() - copying->copiedPixels(), noCopies->pixels() / 4)
         << "the copying viewer was sent far fewer pixels; copies " << copying->copies()

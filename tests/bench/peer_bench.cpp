@@ -218,7 +218,8 @@ struct Outcome {
     uint32_t framesOffered = 0;
     uint64_t framesDelivered = 0;
     uint64_t bytes = 0;
-    double seconds = 0.0;
+    double seconds = 0.0;  // frames were offered this long
+    double elapsed = 0.0;  // the measurement, with the frames in flight at the end
     double serverCpu = 0.0;
     double xCpu = 0.0;
     bool continuous = false;
@@ -271,6 +272,7 @@ Outcome measure(const std::string &name, Server &server, pid_t xPid, XPlayer &pl
     outcome.serverCpu = processCpuSecondsOf(server.pid()) - serverBefore;
     outcome.xCpu = processCpuSecondsOf(xPid) - xBefore;
     outcome.seconds = settings.seconds;
+    outcome.elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     outcome.bytes = link.serverBytes() - bytesBefore;
     outcome.framesDelivered = viewer.delivered;
     outcome.continuous = viewer.continuousOn;
@@ -366,10 +368,10 @@ int run(int argc, char **argv) {
                     o.framesDelivered ? static_cast<double>(o.bytes) / o.framesDelivered / 1e3
                                       : std::nan(""),
                     quantile(o.latencyMs, 0.5), quantile(o.latencyMs, 0.99),
-                    100.0 * o.serverCpu / o.seconds,
+                    100.0 * o.serverCpu / o.elapsed,
                     o.framesDelivered ? 1e3 * o.serverCpu / static_cast<double>(o.framesDelivered)
                                       : std::nan(""),
-                    100.0 * o.xCpu / o.seconds);
+                    100.0 * o.xCpu / o.elapsed);
                 std::fflush(stdout);
             }
         } catch (const std::exception &e) {

@@ -100,7 +100,8 @@ struct Outcome {
     uint64_t updates = 0;
     uint64_t bytes = 0;  // what the server sent, all viewers
     uint64_t unreadable = 0;
-    double seconds = 0.0;
+    double seconds = 0.0;  // frames were offered this long
+    double elapsed = 0.0;  // the measurement, with the frames in flight at the end
     double serverCpu = 0.0;
     std::vector<double> latencyMs;
     int continuousViewers = 0;
@@ -189,7 +190,7 @@ Outcome measure(const Run &run, const Settings &settings) {
                 const size_t tiles =
                     differ.update(frame, server.framebuffer(), server.stride(), changed);
                 scrolls.noteChanges(changed, moves);
-                if (tiles > 0)
+                if (tiles > 0 || !moves.empty())
                     server.markModified(changed);
             } else if (std::memcmp(frame.pixels.data(), server.framebuffer(),
                                    frame.pixels.size()) != 0) {
@@ -205,6 +206,7 @@ Outcome measure(const Run &run, const Settings &settings) {
         viewer->stopMeasuring();
     const double processCpu = processCpuSeconds() - processBefore;
     outcome.seconds = settings.seconds;
+    outcome.elapsed = std::chrono::duration<double>(Clock::now() - start).count();
 
     double viewerCpu = 0.0;
     double proxyCpu = -proxyCpuBefore;
@@ -293,7 +295,7 @@ Figures figuresOf(const Outcome &o) {
                           : std::nan("");
     f.latencyMedian = quantile(o.latencyMs, 0.5);
     f.latencyP99 = quantile(o.latencyMs, 0.99);
-    f.cpuShare = 100.0 * o.serverCpu / o.seconds;
+    f.cpuShare = 100.0 * o.serverCpu / o.elapsed;
     f.cpuPerFrame = o.framesDelivered
                         ? 1000.0 * o.serverCpu / static_cast<double>(o.framesDelivered)
                         : std::nan("");

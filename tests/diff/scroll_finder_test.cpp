@@ -140,6 +140,10 @@ TEST(ScrollFinderTest, SmallChangesAreNoCandidates) {
     finder.noteChanges({{64, 0, 128, 64}, {64, 64, 128, 64}, {64, 128, 128, 10}}, {});
     ASSERT_EQ(finder.candidates().size(), 1u) << "stacked tile rows make one block";
     EXPECT_EQ(finder.candidates()[0], (Rect{64, 0, 128, 138}));
+    finder.noteChanges({{0, 0, 192, 64}, {64, 64, 64, 64}, {128, 128, 256, 64}, {512, 0, 32, 64}},
+                       {});
+    ASSERT_EQ(finder.candidates().size(), 1u) << "ragged text: overlapping columns stack too";
+    EXPECT_EQ(finder.candidates()[0], (Rect{0, 0, 384, 192}));
 }
 
 }  // namespace kvmvnc::diff

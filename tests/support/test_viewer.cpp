@@ -283,6 +283,14 @@ void TestViewer::onCopyRect(rfbClient *client, int srcX, int srcY, int w, int h,
     TestViewer *viewer = viewerOf(client);
     ++viewer->copies_;
     viewer->copiedPixels_ += static_cast<uint64_t>(w) * h;
+    auto inside = [&](int left, int top) {
+        return left >= 0 && top >= 0 && w >= 0 && h >= 0 && left + w <= client->width &&
+               top + h <= client->height;
+    };
+    if (!inside(srcX, srcY) || !inside(x, y)) {
+        ++viewer->badCopies_;  // a server bug: the test fails on it, the picture stays
+        return;
+    }
     const size_t stride = static_cast<size_t>(client->width) * 4;
     auto *pixels = reinterpret_cast<uint8_t *>(client->frameBuffer);
     auto row = [&](int r, int c) { return pixels + static_cast<size_t>(r) * stride + c * 4; };

@@ -90,6 +90,8 @@ public:
     // CopyRect rectangles among them, and the pixels they moved.
     uint64_t copies() const { return copies_; }
     uint64_t copiedPixels() const { return copiedPixels_; }
+    // CopyRects with a source or destination outside the picture (ignored).
+    uint64_t badCopies() const { return badCopies_; }
     void resetCounters();
     // Saves the picture as a binary PPM, for looking at failures.
     bool savePicture(const std::string &path) const;
@@ -116,6 +118,7 @@ private:
     int widestRect_ = 0;
     uint64_t copies_ = 0;
     uint64_t copiedPixels_ = 0;
+    uint64_t badCopies_ = 0;
     bool continuousOn_ = false;
     std::function<void()> updateCallback_;
 };

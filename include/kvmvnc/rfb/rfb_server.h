@@ -100,10 +100,10 @@ public:
     // The area `to` now shows what the framebuffer held at (fromX, fromY),
     // an area of the same size (a scroll): moves those pixels in the
     // framebuffer and has viewers that support CopyRect copy them on their
-    // side instead of receiving them; the others get the pixels. Every
-    // viewer's send lock is held meanwhile, so no update in flight reads
-    // the source half moved (a copy of a torn source would stay wrong:
-    // nothing marks its destination again). Producer thread only.
+    // side instead of receiving them; the others, and viewers busy sending
+    // an update right now, get the pixels. Sent with the changes of the
+    // next markModified() call, which must follow (with no rectangles if
+    // nothing else changed). Producer thread only.
     void moveArea(const Rect &to, int fromX, int fromY);
 
     int clientCount() const { return clients_.load(); }
@@ -162,6 +162,7 @@ private:
     control::ControlService *control_;
     std::atomic<uint8_t> leds_{0};
     std::atomic<bool> hostListening_{true};
+    bool copiesScheduled_ = false;  // producer thread: moveArea() until markModified()
 };
 
 }  // namespace kvmvnc::rfb
