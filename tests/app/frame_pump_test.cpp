@@ -11,6 +11,7 @@
 #include <random>
 
 #include "kvmvnc/door/front_door.h"
+#include "loopback_door.h"
 #include "test_viewer.h"
 
 namespace kvmvnc::app {
@@ -45,13 +46,7 @@ protected:
         rfb::RfbServerOptions options;
         options.initialSize = kSize;
         server = std::make_unique<rfb::RfbServer>(options);
-        door::FrontDoorOptions doorOptions;
-        doorOptions.listen = "127.0.0.1";
-        doorOptions.port = 0;
-        doorOptions.handoff = [this](UniqueFd fd, const rfb::ViewerIdentity &viewer) {
-            return server->adopt(std::move(fd), viewer);
-        };
-        door = std::make_unique<door::FrontDoor>(std::move(doorOptions));
+        door = testing::loopbackDoor(*server);
         pump = std::make_unique<FramePump>(mailbox, *server);
         pump->start();
     }

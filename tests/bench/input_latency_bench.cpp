@@ -29,6 +29,7 @@
 #include "kvmvnc/input/gadget_hid.h"
 #include "kvmvnc/input/input_router.h"
 #include "kvmvnc/rfb/rfb_server.h"
+#include "loopback_door.h"
 #include "raw_rfb_connection.h"
 
 namespace kvmvnc::bench {
@@ -167,15 +168,9 @@ int run(int argc, char **argv) {
     options.input = &adapter;
     rfb::RfbServer server(options);
     // The viewer comes in through the front door and its relay, as in kvmvncd.
-    door::FrontDoorOptions doorOptions;
-    doorOptions.listen = "127.0.0.1";
-    doorOptions.port = 0;
-    doorOptions.handoff = [&server](UniqueFd fd, const rfb::ViewerIdentity &identity) {
-        return server.adopt(std::move(fd), identity);
-    };
-    door::FrontDoor door(std::move(doorOptions));
+    const auto door = testing::loopbackDoor(server);
     testing::RawRfbConnection viewer;
-    if (!viewer.connect(door.port()) || !viewer.handshake()) {
+    if (!viewer.connect(door->port()) || !viewer.handshake()) {
         std::fprintf(stderr, "cannot connect\n");
         return 1;
     }

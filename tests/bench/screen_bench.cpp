@@ -49,6 +49,7 @@
 #include "kvmvnc/door/front_door.h"
 #include "kvmvnc/rfb/rfb_server.h"
 #include "link_proxy.h"
+#include "loopback_door.h"
 #include "test_viewer.h"
 #include "workload.h"
 
@@ -112,13 +113,7 @@ Outcome measure(const Run &run, const Settings &settings) {
     options.initialSize = run.size;
     options.maxClients = 64;
     rfb::RfbServer server(options);
-    door::FrontDoorOptions doorOptions;
-    doorOptions.listen = "127.0.0.1";
-    doorOptions.port = 0;
-    doorOptions.handoff = [&server](UniqueFd fd, const rfb::ViewerIdentity &viewer) {
-        return server.adopt(std::move(fd), viewer);
-    };
-    door::FrontDoor door(std::move(doorOptions));
+    const auto door = testing::loopbackDoor(server);
 
     const Workload workload(run.workload, run.size);
     std::memcpy(server.framebuffer(), workload.firstFrame().pixels.data(),
@@ -131,7 +126,7 @@ Outcome measure(const Run &run, const Settings &settings) {
     // One viewer at a time, as the front door lets only a few handshakes
     // from one address run at once.
     for (int i = 0; i < run.viewers; ++i) {
-        links.push_back(std::make_unique<LinkProxy>(door.port(), run.roundTrip));
+        links.push_back(std::make_unique<LinkProxy>(door->port(), run.roundTrip));
         ViewerThread::Options viewerOptions;
         viewerOptions.port = links.back()->port();
         viewerOptions.quality = settings.quality;
