@@ -281,13 +281,16 @@ protected:
         return std::nullopt;
     }
 
+    // The sessions outlive the service and the typist: the typist's last
+    // progress callback may still be telling every announced session that
+    // typing stopped after waitForEnd() has seen its TypeProgress.
+    RecordingSession full_{1, true};
+    RecordingSession other_{2, true};
+    RecordingSession viewer_{3, false};
     input::RecordingSink sink_;
     input::InputRouter router_;
     input::TextTyper typer_;
     ControlService service_;
-    RecordingSession full_{1, true};
-    RecordingSession other_{2, true};
-    RecordingSession viewer_{3, false};
 };
 
 TEST_F(ControlServiceTypingTest, AnnounceTellsTheKeyboardState) {
