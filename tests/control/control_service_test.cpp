@@ -93,7 +93,9 @@ protected:
         store_ = std::make_unique<msd::ImageStore>(dir_ + "/images");
         atx::AtxTimings timings;
         timings.click = std::chrono::milliseconds{10};
-        timings.busyAfter = std::chrono::milliseconds{10};
+        // Long enough that a second action, however late the test thread
+        // runs, finds the first still busy; destruction does not wait it out.
+        timings.busyAfter = std::chrono::seconds{5};
         atx_ = std::make_unique<atx::AtxController>(std::make_unique<FakePins>(), timings,
                                                     std::nullopt);
         service_ = std::make_unique<ControlService>(
@@ -318,8 +320,14 @@ TEST_F(ControlServiceTypingTest, TypesTextAndTellsOnlyItsSessionHowFarItGot) {
     EXPECT_EQ(*end, (TypeProgressBody{14, 14, TypeProgressBody::State::Done}));
     EXPECT_TRUE(other_.sent(ServerMessage::TypeProgress).empty());
     EXPECT_EQ(router_.stats().typedCharacters, 14u);
-    // Both heard typing start and stop.
+    // Both heard typing start and stop; the stop goes out just after the
+    // owner's last TypeProgress.
     auto states = other_.sent(ServerMessage::InputState);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+    while (states.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{5});
+        states = other_.sent(ServerMessage::InputState);
+    }
     ASSERT_GE(states.size(), 3u);
     EXPECT_TRUE(decodeInputState(states[1])->typing);
     EXPECT_FALSE(decodeInputState(states.back())->typing);

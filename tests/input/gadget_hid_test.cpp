@@ -133,10 +133,12 @@ TEST_F(GadgetHidTest, AHostThatStopsReadingIsNotListeningUntilItReadsAgain) {
     std::ofstream(dir + "/mouse").flush();
     GadgetHid::Options options;
     options.hostTimeout = std::chrono::milliseconds{200};
-    GadgetHid hid(dir + "/kbd", dir + "/mouse", options);
+    // Declared before the device, whose thread calls back into them until
+    // it is destroyed.
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<bool> heard;
+    GadgetHid hid(dir + "/kbd", dir + "/mouse", options);
     hid.setHostCallback([&](bool listening) {
         std::lock_guard lock(mutex);
         heard.push_back(listening);

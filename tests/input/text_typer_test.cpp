@@ -49,12 +49,14 @@ protected:
         return reports.empty() ? TypingProgress{} : reports.back();
     }
 
-    RecordingSink sink;
-    std::unique_ptr<InputRouter> router;
-    std::unique_ptr<TextTyper> typer;
+    // The typist's callback writes to these: they outlive it (destroyed
+    // after the typer, which finishes a job's last report on destruction).
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<TypingProgress> reports;
+    RecordingSink sink;
+    std::unique_ptr<InputRouter> router;
+    std::unique_ptr<TextTyper> typer;
 };
 
 }  // namespace
