@@ -236,6 +236,16 @@ RfbServer::~RfbServer() {
         std::this_thread::sleep_for(std::chrono::milliseconds{10});
     if (clients_.load() > 0)
         LOG_WARN(kLog, "%d viewers still closing at shutdown", clients_.load());
+    // The viewers' threads are past the hook but may still be in
+    // libvncserver, which reads the screen after it: wait for them.
+    std::vector<pthread_t> gone;
+    {
+        std::lock_guard lock(goneMutex_);
+        gone.swap(goneThreads_);
+        reaping_ = true;
+    }
+    for (pthread_t thread : gone)
+        pthread_join(thread, nullptr);
     rfbShutdownServer(screen_, TRUE);
     rfbScreenCleanup(screen_);
 }
@@ -378,10 +388,29 @@ void RfbServer::onClientGone(rfbClientPtr client) noexcept {
     detachControlExtension(client);
     detachContinuousUpdates(client);
     client->clientData = nullptr;
-    clients_.fetch_sub(1);
     LOG_INFO(kLog, "viewer %llu from %s disconnected (%d connected)",
-             static_cast<unsigned long long>(tag ? tag->id : 0), client->host, clients_.load());
+             static_cast<unsigned long long>(tag ? tag->id : 0), client->host, clients_.load() - 1);
     delete tag;
+    reapGoneThreads(client);
+    // Last: the destructor waits for this count before joining the threads.
+    clients_.fetch_sub(1);
+}
+
+// On the leaving viewer's input thread (the only one that calls the hook for
+// an accepted viewer, except rfbShutdownServer's, which joins it itself).
+void RfbServer::reapGoneThreads(rfbClientPtr client) noexcept {
+    const pthread_t self = pthread_self();
+    std::lock_guard lock(goneMutex_);
+    // Earlier viewers' threads that have ended since; the rest stay.
+    std::erase_if(goneThreads_,
+                  [](pthread_t thread) { return pthread_tryjoin_np(thread, nullptr) == 0; });
+    if (!reaping_ && pthread_equal(self, client->client_thread)) {
+        try {
+            goneThreads_.push_back(self);
+        } catch (const std::bad_alloc &) {
+            pthread_detach(self);  // not joined then, but not leaked either
+        }
+    }
 }
 
 // Every viewer's send lock, with a reference so none is freed meanwhile: no

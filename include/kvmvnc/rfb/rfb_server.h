@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -143,6 +145,7 @@ public:
 
 private:
     void sendDesktopNameToAll();
+    void reapGoneThreads(_rfbClientRec *client) noexcept;
     std::vector<_rfbClientRec *> lockEverySender();
     static void unlockSenders(const std::vector<_rfbClientRec *> &locked);
 
@@ -156,7 +159,18 @@ private:
     std::deque<std::string> names_;  // the current one last
     std::mutex adoptMutex_;          // adopt() calls rfbNewClient one at a time
     std::atomic<int> maxClients_;
+    // Viewers accepted and not yet through the client-gone hook.
     std::atomic<int> clients_{0};
+    // libvncserver unlinks a leaving viewer, calls the client-gone hook on
+    // the viewer's own input thread and goes on using the screen after it;
+    // nothing in 0.9.14 joins that thread. The hook leaves its thread here:
+    // the next hook joins those already finished (so connections do not
+    // leak threads), the destructor joins the rest before freeing the
+    // screen. Once the destructor has taken them (reaping_), later ones are
+    // left to rfbShutdownServer.
+    std::mutex goneMutex_;
+    std::vector<pthread_t> goneThreads_;
+    bool reaping_ = false;
     std::atomic<uint64_t> nextClientId_{1};
     RfbInputHandler *input_;
     control::ControlService *control_;
