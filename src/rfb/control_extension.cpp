@@ -87,11 +87,20 @@ rfbBool onMessage(rfbClientPtr client, void *, const rfbClientToServerMsg *messa
     return TRUE;
 }
 
+// rfbCloseClient, on whichever thread closes the viewer; it may hold the
+// viewer's send lock (a failed update), so this takes no lock.
+void onClose(rfbClientPtr client, void *) {
+    if (ViewerControlSession *session = controlSessionOf(client))
+        session->markClosing();
+}
+
 }  // namespace
 
 bool ViewerControlSession::fullRights() const { return !client_->viewOnly; }
 
 void ViewerControlSession::send(const std::vector<uint8_t> &message) {
+    if (closing_.load())
+        return;
     LOCK(client_->sendMutex);
     rfbWriteExact(client_, reinterpret_cast<const char *>(message.data()),
                   static_cast<int>(message.size()));
@@ -100,7 +109,8 @@ void ViewerControlSession::send(const std::vector<uint8_t> &message) {
 
 void registerControlExtension() {
     static std::once_flag once;
-    registerExtensionOnce(once, gExtension, gPseudoEncodings, onEnablePseudoEncoding, onMessage);
+    registerExtensionOnce(once, gExtension, gPseudoEncodings, onEnablePseudoEncoding, onMessage,
+                          onClose);
 }
 
 void detachControlExtension(rfbClientPtr client) { freeExtensionNode(client, &gExtension); }

@@ -29,13 +29,15 @@ inline void freeExtensionNode(rfbClientPtr client, rfbProtocolExtension *extensi
 // Registers one of our extensions with libvncserver, once however often it
 // is called. Its per-viewer state lives in RfbServer's client data (libvncserver
 // frees extension data with free(), possibly twice), so the list node it
-// gives each viewer carries none.
+// gives each viewer carries none. `close`, if any, runs in rfbCloseClient.
 inline void registerExtensionOnce(std::once_flag &once, rfbProtocolExtension &extension,
                                   int *pseudoEncodings,
                                   rfbBool (*enablePseudoEncoding)(rfbClientPtr, void **, int),
                                   rfbBool (*handleMessage)(rfbClientPtr, void *,
-                                                           const rfbClientToServerMsg *)) {
+                                                           const rfbClientToServerMsg *),
+                                  void (*close)(rfbClientPtr, void *) = nullptr) {
     std::call_once(once, [&] {
+        extension.close = close;
         extension.newClient = [](rfbClientPtr, void **data) -> rfbBool {
             *data = nullptr;
             return TRUE;
