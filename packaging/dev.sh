@@ -38,7 +38,7 @@ build_packages=(
     libgpiod-dev  # ATX buttons and LEDs on GPIO lines (libgpiod 1.6, the v1 API)
     console-setup-linux  # the VGA console font embedded at build time
     libxkbcommon-dev xkb-data  # keymap tables generated from xkb layouts
-    libx11-dev libxext-dev  # [capture] source = x11 (KVMVNC_X11), for benchmarks on Xvfb
+    libx11-dev libxext-dev libxdamage-dev libxfixes-dev  # [capture] source = x11 (KVMVNC_X11), for benchmarks on Xvfb
 )
 test_packages=(
     libgtest-dev libbenchmark-dev clang-format

@@ -21,6 +21,8 @@
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 #include <X11/extensions/XShm.h>
+#include <X11/extensions/Xdamage.h>
+#include <X11/extensions/Xfixes.h>
 
 namespace kvmvnc::capture {
 
@@ -30,6 +32,9 @@ namespace {
 
 constexpr auto kReopenInterval = 1s;
 constexpr unsigned kMaxDimension = 16384;
+// Damaged rows closer than this are fetched as one band: a request costs
+// more than a few rows of pixels.
+constexpr unsigned kBandMergeGap = 16;
 constexpr const char *kLog = "capture";
 
 // The code of the last X protocol error on this thread, 0 for none. Xlib has
@@ -82,19 +87,23 @@ const char *visualClassName(int visualClass) {
 
 }  // namespace
 
-// One connection to the X server and what belongs to it: the shared segment
-// and its XImage. Destroyed when the connection breaks; a new one is opened.
+// One connection to the X server and what belongs to it: the mirror of the
+// screen (the shared segment, or a buffer of its own without MIT-SHM) and,
+// where the server has DAMAGE, the damage object that says which parts of
+// the mirror are stale. Destroyed when the connection breaks; a new one is
+// opened.
 class X11Capture::Connection {
 public:
     enum class Grab {
-        Picture,  // `frame` holds the root window
-        Skipped,  // no picture this time (a grab raced a resize): try again
-        Lost,     // the connection is broken
+        Picture,    // `frame` holds the root window
+        Unchanged,  // nothing was drawn since the last Picture: `frame` untouched
+        Skipped,    // no picture this time (a grab raced a resize): try again
+        Lost,       // the connection is broken
     };
 
     // Opens `name`; nullptr, with `status` saying why, when it cannot be
     // opened or its pixels are not XRGB8888.
-    static std::unique_ptr<Connection> open(const std::string &name, bool sharedMemory,
+    static std::unique_ptr<Connection> open(const std::string &name, const X11Options &options,
                                             SourceStatus &status);
     ~Connection();
     Connection(const Connection &) = delete;
@@ -102,15 +111,32 @@ public:
 
     Grab grab(Frame &frame);
     bool usesShm() const { return useShm_; }
+    bool usesDamage() const { return damage_ != 0; }
     Size size() const { return {static_cast<int>(width_), static_cast<int>(height_)}; }
 
 private:
+    // Rows [top, bottom) of the screen.
+    struct Band {
+        unsigned top;
+        unsigned bottom;
+    };
+
     Connection(std::string name, Display *display);
     static void onLost(Display *, void *self) { static_cast<Connection *>(self)->lost_ = true; }
 
     std::string checkPixels() const;
+    void startDamage();
     bool makeShmImage(unsigned width, unsigned height);
     void dropShmImage();
+    // The rows drawn on since the last call, merged into bands; false when
+    // the server's answer did not come (a broken connection).
+    bool takeDamage(std::vector<Band> &bands);
+    // Fetches `band` into the mirror; false when the server refused (a
+    // resize raced it) or the connection broke.
+    bool fetch(Band band);
+    uint8_t *mirror() {
+        return useShm_ ? reinterpret_cast<uint8_t *>(segment_.shmaddr) : ownMirror_.data();
+    }
 
     std::string name_;
     Display *display_;
@@ -120,13 +146,21 @@ private:
     bool useShm_ = false;
     bool attached_ = false;  // the server has attached segment_
     XShmSegmentInfo segment_{};
-    XImage *shmImage_ = nullptr;  // its data is segment_.shmaddr
+    XImage *shmImage_ = nullptr;      // its data is segment_.shmaddr
+    std::vector<uint8_t> ownMirror_;  // the mirror without MIT-SHM
+    // The mirror holds the whole screen as of the last Picture, stale only
+    // where damage_ has collected drawing since. False after a resize or a
+    // failed fetch: the next grab fetches everything.
+    bool mirrorValid_ = false;
+    XID damage_ = 0;         // Damage on the root window; 0: no DAMAGE, fetch every picture
+    XID damagedRegion_ = 0;  // XserverRegion that takeDamage() subtracts into
     unsigned width_ = 0;
     unsigned height_ = 0;
+    std::vector<Band> bands_;  // takeDamage()'s, kept for its capacity
 };
 
 std::unique_ptr<X11Capture::Connection> X11Capture::Connection::open(const std::string &name,
-                                                                     bool sharedMemory,
+                                                                     const X11Options &options,
                                                                      SourceStatus &status) {
     installErrorHandlers();
     Display *display = XOpenDisplay(name.c_str());
@@ -139,7 +173,9 @@ std::unique_ptr<X11Capture::Connection> X11Capture::Connection::open(const std::
         status = {SignalState::DeviceError, "X display " + name + ": " + problem};
         return nullptr;
     }
-    if (!sharedMemory)
+    if (options.damage)
+        connection->startDamage();
+    if (!options.sharedMemory)
         return connection;
     int major = 0;
     int minor = 0;
@@ -149,6 +185,45 @@ std::unique_ptr<X11Capture::Connection> X11Capture::Connection::open(const std::
         LOG_WARN(kLog, "X display %s has no MIT-SHM: XGetImage, one allocation per picture",
                  name.c_str());
     return connection;
+}
+
+// Asks the server to collect what is drawn on the screen (DAMAGE, with
+// XFixes regions to hand it over). Without them every picture is fetched
+// whole, and the differ finds what changed.
+void X11Capture::Connection::startDamage() {
+    int event = 0;
+    int error = 0;
+    int major = 1;
+    int minor = 1;
+    if (XDamageQueryExtension(display_, &event, &error) == False ||
+        XDamageQueryVersion(display_, &major, &minor) == 0 ||
+        XFixesQueryExtension(display_, &event, &error) == False) {
+        LOG_WARN(kLog, "X display %s has no DAMAGE: every picture is fetched whole", name_.c_str());
+        return;
+    }
+    major = 2;
+    minor = 0;
+    if (XFixesQueryVersion(display_, &major, &minor) == 0 || major < 2) {
+        LOG_WARN(kLog,
+                 "X display %s has XFixes %d.%d, regions need 2.0: every picture is "
+                 "fetched whole",
+                 name_.c_str(), major, minor);
+        return;
+    }
+    tLastError = 0;
+    // NonEmpty: one event when the damage stops being empty, none for each
+    // drawing after it; the events are only drained, takeDamage() asks.
+    damage_ = XDamageCreate(display_, root_, XDamageReportNonEmpty);
+    damagedRegion_ = XFixesCreateRegion(display_, nullptr, 0);
+    XSync(display_, False);
+    if (tLastError != 0 || lost_) {
+        LOG_WARN(kLog,
+                 "X display %s refused a damage object (X error %d): every picture is "
+                 "fetched whole",
+                 name_.c_str(), tLastError);
+        damage_ = 0;
+        damagedRegion_ = 0;
+    }
 }
 
 X11Capture::Connection::Connection(std::string name, Display *display)
@@ -164,6 +239,10 @@ X11Capture::Connection::Connection(std::string name, Display *display)
 }
 
 X11Capture::Connection::~Connection() {
+    if (damage_ != 0 && !lost_) {
+        XDamageDestroy(display_, damage_);
+        XFixesDestroyRegion(display_, damagedRegion_);
+    }
     dropShmImage();
     // On a broken connection this runs the handlers once more, harmlessly.
     XCloseDisplay(display_);
@@ -236,6 +315,15 @@ bool X11Capture::Connection::makeShmImage(unsigned width, unsigned height) {
         dropShmImage();
         return false;
     }
+    // The segment is the mirror, copied to frames whole: its rows must be
+    // a frame's (32 bpp pads to nothing, but say so if a server differs).
+    if (static_cast<size_t>(shmImage_->bytes_per_line) !=
+        static_cast<size_t>(width) * Frame::kBytesPerPixel) {
+        LOG_WARN(kLog, "X display %s: shared image rows of %d bytes for %u pixels", name_.c_str(),
+                 shmImage_->bytes_per_line, width);
+        dropShmImage();
+        return false;
+    }
     return true;
 }
 
@@ -254,10 +342,80 @@ void X11Capture::Connection::dropShmImage() {
     segment_.shmid = -1;
 }
 
+bool X11Capture::Connection::takeDamage(std::vector<Band> &bands) {
+    bands.clear();
+    // Everything drawn so far moves into damagedRegion_, and the damage
+    // starts collecting afresh: what is drawn after this is in the next
+    // picture, even if this one's fetch already sees part of it.
+    XDamageSubtract(display_, damage_, 0, damagedRegion_);
+    int count = 0;
+    XRectangle *rectangles = XFixesFetchRegion(display_, damagedRegion_, &count);
+    if (lost_) {
+        if (rectangles != nullptr)
+            XFree(rectangles);
+        return false;
+    }
+    for (int i = 0; i < count; ++i) {
+        const int top = std::max(0, static_cast<int>(rectangles[i].y));
+        const int bottom = std::min(static_cast<int>(height_),
+                                    static_cast<int>(rectangles[i].y) + rectangles[i].height);
+        if (top < bottom && rectangles[i].width > 0)
+            bands.push_back({static_cast<unsigned>(top), static_cast<unsigned>(bottom)});
+    }
+    if (rectangles != nullptr)
+        XFree(rectangles);
+    std::sort(bands.begin(), bands.end(),
+              [](const Band &a, const Band &b) { return a.top < b.top; });
+    size_t merged = 0;
+    for (const Band &band : bands) {
+        if (merged > 0 && band.top <= bands[merged - 1].bottom + kBandMergeGap)
+            bands[merged - 1].bottom = std::max(bands[merged - 1].bottom, band.bottom);
+        else
+            bands[merged++] = band;
+    }
+    bands.resize(merged);
+    return true;
+}
+
+bool X11Capture::Connection::fetch(Band band) {
+    const unsigned rows = band.bottom - band.top;
+    const size_t stride = static_cast<size_t>(width_) * Frame::kBytesPerPixel;
+    tLastError = 0;
+    if (useShm_) {
+        // Whole rows are contiguous in the mirror, so the server writes the
+        // band straight to its place: an image of the band's size whose
+        // data starts at the band's first row (the request carries the
+        // offset into the segment).
+        XImage band_image = *shmImage_;
+        band_image.height = static_cast<int>(rows);
+        band_image.data = segment_.shmaddr + band.top * stride;
+        return XShmGetImage(display_, root_, &band_image, 0, static_cast<int>(band.top),
+                            AllPlanes) == True &&
+               !lost_ && tLastError == 0;
+    }
+    XImage *image =
+        XGetImage(display_, root_, 0, static_cast<int>(band.top), width_, rows, AllPlanes, ZPixmap);
+    if (image == nullptr || lost_) {
+        if (image != nullptr)
+            XDestroyImage(image);
+        return false;
+    }
+    const bool fits = image->bits_per_pixel == 32 && image->width == static_cast<int>(width_) &&
+                      image->height == static_cast<int>(rows);
+    if (fits) {
+        for (unsigned row = 0; row < rows; ++row)
+            std::memcpy(ownMirror_.data() + (band.top + row) * stride,
+                        image->data + static_cast<size_t>(row) * image->bytes_per_line, stride);
+    }
+    XDestroyImage(image);
+    return fits;
+}
+
 X11Capture::Connection::Grab X11Capture::Connection::grab(Frame &frame) {
     // Events nobody asked for still arrive (MappingNotify goes to every
-    // client) and would pile up in Xlib's queue. This also reads the socket,
-    // so a server that has gone away is noticed here, through onLost().
+    // client; DamageNotify, which says only that there is damage) and would
+    // pile up in Xlib's queue. This also reads the socket, so a server that
+    // has gone away is noticed here, through onLost().
     while (!lost_ && XPending(display_) > 0) {
         XEvent event;
         XNextEvent(display_, &event);
@@ -283,6 +441,7 @@ X11Capture::Connection::Grab X11Capture::Connection::grab(Frame &frame) {
     if (width != width_ || height != height_) {
         width_ = width;
         height_ = height;
+        mirrorValid_ = false;
         if (useShm_) {
             dropShmImage();
             if (!makeShmImage(width, height)) {
@@ -295,39 +454,39 @@ X11Capture::Connection::Grab X11Capture::Connection::grab(Frame &frame) {
                          name_.c_str());
             }
         }
+        // Stays empty with MIT-SHM: the segment is the mirror.
+        ownMirror_.assign(useShm_ ? 0 : static_cast<size_t>(width) * height * Frame::kBytesPerPixel,
+                          0);
     }
 
-    // The picture is left where Xlib put it: in the shared segment, or in a
-    // fresh image XGetImage allocated and this frees.
-    XImage *image = nullptr;
-    auto destroy = [](XImage *fetchedImage) { XDestroyImage(fetchedImage); };
-    std::unique_ptr<XImage, decltype(destroy)> fetched(nullptr, destroy);
-    if (useShm_) {
-        if (XShmGetImage(display_, root_, shmImage_, 0, 0, AllPlanes) == False || lost_ ||
-            tLastError != 0)
-            return lost_ ? Grab::Lost : Grab::Skipped;
-        image = shmImage_;
+    // What to fetch: the damaged rows, or everything when nothing is known
+    // (no DAMAGE, a new size, a failed fetch before).
+    if (damage_ != 0 && mirrorValid_) {
+        if (!takeDamage(bands_))
+            return Grab::Lost;
+        if (bands_.empty())
+            return Grab::Unchanged;
     } else {
-        fetched.reset(XGetImage(display_, root_, 0, 0, width, height, AllPlanes, ZPixmap));
-        if (fetched == nullptr || lost_)
-            return lost_ ? Grab::Lost : Grab::Skipped;
-        image = fetched.get();
+        if (damage_ != 0) {
+            // Forget what was collected: all of it is about to be fetched.
+            XDamageSubtract(display_, damage_, 0, 0);
+        }
+        bands_.assign(1, Band{0, height_});
     }
-    if (image->bits_per_pixel != 32 || image->width != static_cast<int>(width) ||
-        image->height != static_cast<int>(height))
-        return Grab::Skipped;
+    for (const Band &band : bands_) {
+        if (!fetch(band)) {
+            mirrorValid_ = false;
+            return lost_ ? Grab::Lost : Grab::Skipped;
+        }
+    }
+    mirrorValid_ = true;
 
     // checkPixels() made sure these bytes are XRGB8888 (the X byte is what
-    // the server keeps there; nothing downstream reads it).
-    frame.allocate(static_cast<int>(width), static_cast<int>(height));
-    const size_t rowBytes = static_cast<size_t>(frame.stride);
-    if (static_cast<size_t>(image->bytes_per_line) == rowBytes) {
-        std::memcpy(frame.pixels.data(), image->data, rowBytes * height);
-    } else {
-        for (int row = 0; row < frame.height; ++row)
-            std::memcpy(frame.row(row),
-                        image->data + static_cast<size_t>(row) * image->bytes_per_line, rowBytes);
-    }
+    // the server keeps there; nothing downstream reads it). The frame is
+    // one the pipeline recycled, holding some older picture: all of it is
+    // written.
+    frame.allocate(static_cast<int>(width_), static_cast<int>(height_));
+    std::memcpy(frame.pixels.data(), mirror(), frame.pixels.size());
     return Grab::Picture;
 }
 
@@ -351,6 +510,8 @@ std::string X11Capture::description() const {
         if (size.width > 0)
             text += ' ' + std::to_string(size.width) + 'x' + std::to_string(size.height);
         text += connection_->usesShm() ? " MIT-SHM" : " XGetImage";
+        if (connection_->usesDamage())
+            text += " DAMAGE";
     }
     return text + " at " + std::to_string(std::max(options_.fps, 1)) + " fps";
 }
@@ -389,6 +550,8 @@ CaptureResult X11Capture::capture(Frame &frame, std::chrono::milliseconds timeou
                 loggedShm_ = connection_->usesShm();
             }
             return CaptureResult::Frame;
+        case Connection::Grab::Unchanged:
+            return CaptureResult::Unchanged;
         case Connection::Grab::Skipped:
             return CaptureResult::Timeout;
         case Connection::Grab::Lost:
@@ -414,7 +577,7 @@ void X11Capture::connect() {
         return;
     }
     SourceStatus failure;
-    connection_ = Connection::open(displayName_, options_.sharedMemory, failure);
+    connection_ = Connection::open(displayName_, options_, failure);
     if (!connection_) {
         status_ = std::move(failure);
         return;

@@ -125,11 +125,27 @@ protected:
 
 }  // namespace
 
-// MIT-SHM, and XGetImage as on a display without it.
-class X11CaptureGrabTest : public X11CaptureTest, public ::testing::WithParamInterface<bool> {};
+// MIT-SHM, and XGetImage as on a display without it; each with DAMAGE
+// (fetching only what was drawn) and without (fetching every picture whole).
+struct Grabs {
+    bool sharedMemory;
+    bool damage;
+};
 
-INSTANTIATE_TEST_SUITE_P(Grabs, X11CaptureGrabTest, ::testing::Values(true, false),
-                         [](const auto &param) { return param.param ? "MitShm" : "XGetImage"; });
+class X11CaptureGrabTest : public X11CaptureTest, public ::testing::WithParamInterface<Grabs> {
+protected:
+    X11Options options(const std::string &display, int fps) const {
+        return {display, fps, GetParam().sharedMemory, GetParam().damage};
+    }
+};
+
+INSTANTIATE_TEST_SUITE_P(Grabs, X11CaptureGrabTest,
+                         ::testing::Values(Grabs{true, true}, Grabs{true, false},
+                                           Grabs{false, true}, Grabs{false, false}),
+                         [](const auto &param) {
+                             return std::string(param.param.sharedMemory ? "MitShm" : "XGetImage") +
+                                    (param.param.damage ? "Damage" : "Whole");
+                         });
 
 TEST_P(X11CaptureGrabTest, CapturesTheRootWindowExactly) {
     Xvfb x({kWidth, kHeight});
@@ -137,7 +153,7 @@ TEST_P(X11CaptureGrabTest, CapturesTheRootWindowExactly) {
     const Drawing drawing;
     ASSERT_TRUE(drawing.drawOn(x.display()));
 
-    X11Capture source({x.display(), 30, GetParam()});
+    X11Capture source(options(x.display(), 30));
     Frame frame;
     ASSERT_TRUE(captureWithin(source, frame, 5s)) << source.status().detail;
     EXPECT_EQ(source.status().state, SignalState::Ok);
@@ -145,9 +161,11 @@ TEST_P(X11CaptureGrabTest, CapturesTheRootWindowExactly) {
     ASSERT_EQ(frame.height, kHeight);
     EXPECT_EQ(frame.stride, kWidth * Frame::kBytesPerPixel);
     EXPECT_EQ(drawing.differences(frame), "");
-    EXPECT_NE(source.description().find(GetParam() ? "640x480 MIT-SHM" : "640x480 XGetImage"),
+    const std::string description = source.description();
+    EXPECT_NE(description.find(GetParam().sharedMemory ? "640x480 MIT-SHM" : "640x480 XGetImage"),
               std::string::npos)
-        << source.description();
+        << description;
+    EXPECT_EQ(description.find("DAMAGE") != std::string::npos, GetParam().damage) << description;
 
     // What is drawn later shows in a later picture.
     Drawing moved;
@@ -169,7 +187,7 @@ TEST_P(X11CaptureGrabTest, FollowsTheScreensSize) {
         GTEST_SKIP() << "xrandr is missing: packaging/dev.sh installs the test tools";
     Xvfb x({kWidth, kHeight});
     ASSERT_TRUE(x.start());
-    X11Capture source({x.display(), 60, GetParam()});
+    X11Capture source(options(x.display(), 60));
     Frame frame;
     ASSERT_TRUE(captureWithin(source, frame, 5s));
     ASSERT_EQ(frame.size(), (Size{kWidth, kHeight}));
@@ -197,6 +215,70 @@ TEST_P(X11CaptureGrabTest, FollowsTheScreensSize) {
     }
 }
 
+// With DAMAGE a still screen is Unchanged, and what is drawn - on the root
+// window or inside a child window - comes in the next picture, which matches
+// byte for byte a picture fetched whole. Without DAMAGE every picture is a
+// Frame, equally exact.
+TEST_P(X11CaptureGrabTest, ReportsAStillScreenAndEveryDrawing) {
+    const CaptureResult still = GetParam().damage ? CaptureResult::Unchanged : CaptureResult::Frame;
+    Xvfb x({kWidth, kHeight});
+    ASSERT_TRUE(x.start());
+    X11Capture source(options(x.display(), 240));
+    X11Capture whole({x.display(), 240, false, false});
+    Frame frame;
+    Frame reference;
+    ASSERT_TRUE(captureWithin(source, frame, 5s)) << source.status().detail;
+    int stillPictures = 0;
+    for (int i = 0; i < 5; ++i)
+        stillPictures += source.capture(frame, 100ms) == still;
+    EXPECT_EQ(stillPictures, 5) << "a still screen";
+
+    // A client of its own, whose window lives as long as the connection.
+    Display *client = XOpenDisplay(x.display().c_str());
+    ASSERT_NE(client, nullptr);
+    const Window root = DefaultRootWindow(client);
+    const Window window = XCreateSimpleWindow(client, root, 100, 150, 200, 90, 0, 0, 0x336699);
+    XMapWindow(client, window);
+    XSync(client, False);
+    auto nextPicture = [&]() {
+        const auto deadline = Clock::now() + 5s;
+        CaptureResult result = CaptureResult::Timeout;
+        while (Clock::now() < deadline &&
+               (result = source.capture(frame, 100ms)) == CaptureResult::Timeout) {
+        }
+        return result;
+    };
+    ASSERT_EQ(nextPicture(), CaptureResult::Frame) << "a window mapped";
+    ASSERT_TRUE(captureWithin(whole, reference, 5s));
+    EXPECT_TRUE(frame.pixels == reference.pixels) << "the mapped window";
+
+    GC gc = XCreateGC(client, window, 0, nullptr);
+    XSetForeground(client, gc, 0xff8800);
+    XFillRectangle(client, window, gc, 10, 10, 20, 5);  // screen rows 160-164
+    XSync(client, False);
+    ASSERT_EQ(nextPicture(), CaptureResult::Frame) << "drawn in the window";
+    ASSERT_TRUE(captureWithin(whole, reference, 5s));
+    EXPECT_TRUE(frame.pixels == reference.pixels) << "drawn in the window";
+    EXPECT_EQ(nextPicture(), still);
+
+    Drawing drawing;  // on the root window, far from the window and each other
+    drawing.patternY = 400;
+    drawing.boxY = 10;
+    ASSERT_TRUE(drawing.drawOn(x.display()));
+    ASSERT_EQ(nextPicture(), CaptureResult::Frame) << "drawn on the root window";
+    EXPECT_EQ(drawing.differences(frame), "");
+    ASSERT_TRUE(captureWithin(whole, reference, 5s));
+    EXPECT_TRUE(frame.pixels == reference.pixels) << "drawn on the root window";
+
+    XUnmapWindow(client, window);
+    XSync(client, False);
+    ASSERT_EQ(nextPicture(), CaptureResult::Frame) << "a window unmapped";
+    ASSERT_TRUE(captureWithin(whole, reference, 5s));
+    EXPECT_TRUE(frame.pixels == reference.pixels) << "the unmapped window's place";
+    XFreeGC(client, gc);
+    XCloseDisplay(client);
+}
+
 TEST_F(X11CaptureTest, PacesItselfToTheFrameRate) {
     Xvfb x({kWidth, kHeight});
     ASSERT_TRUE(x.start());
@@ -206,10 +288,11 @@ TEST_F(X11CaptureTest, PacesItselfToTheFrameRate) {
     // At 10 fps the next picture is due in 100 ms: a shorter wait ends
     // without one, then it comes.
     EXPECT_EQ(source.capture(frame, 20ms), CaptureResult::Timeout);
+    // A still screen: with DAMAGE each is Unchanged, but taken all the same.
     const auto start = Clock::now();
     int pictures = 0;
     while (Clock::now() - start < 1s)
-        pictures += source.capture(frame, 200ms) == CaptureResult::Frame;
+        pictures += source.capture(frame, 200ms) != CaptureResult::Timeout;
     EXPECT_GE(pictures, 8);
     EXPECT_LE(pictures, 11);
 }

@@ -14,19 +14,25 @@ struct X11Options {
     std::string display;  // ":99"; empty: $DISPLAY
     int fps = 30;
     bool sharedMemory = true;  // false: XGetImage even where MIT-SHM works (tests)
+    bool damage = true;        // false: fetch every picture whole even where DAMAGE works (tests)
 };
 
 // Captures the root window of an X display (Xvfb, a desktop session), so that
 // kvmvncd can serve what x11vnc or x0vncserver would serve: the benchmark runs
 // all three on one Xvfb.
 //
-// A picture is taken every 1/fps seconds, changed or not (the differ finds
-// what changed): with MIT-SHM, XShmGetImage into one shared segment, made
-// again only when the root window changes size; without it (a remote display,
-// another IPC namespace), XGetImage, which allocates each picture. Only
-// 24-bit TrueColor with the usual masks (0xff0000, 0xff00, 0xff) in 32-bit
-// little-endian pixels is taken - that is XRGB8888 already, so a picture is a
-// row copy; other visuals are refused with a DeviceError saying so.
+// A picture is taken every 1/fps seconds. The capture keeps a mirror of the
+// screen: with MIT-SHM the shared segment XShmGetImage writes into (made
+// again only when the root window changes size), without it (a remote
+// display, another IPC namespace) a buffer filled by XGetImage, which
+// allocates each time. Where the server has DAMAGE (and XFixes 2), it
+// collects what X clients draw, and a picture fetches only the rows drawn on
+// since the last one - a still screen costs two round trips and returns
+// Unchanged, a typed character a band of 16 rows. Without DAMAGE every
+// picture is fetched whole and the differ finds what changed. Only 24-bit
+// TrueColor with the usual masks (0xff0000, 0xff00, 0xff) in 32-bit
+// little-endian pixels is taken - that is XRGB8888 already, so a picture is
+// a row copy; other visuals are refused with a DeviceError saying so.
 //
 // A display that cannot be opened, or whose server goes away, is NoDevice and
 // is opened again about once a second. Xlib ends the process on a broken
