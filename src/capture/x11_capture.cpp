@@ -347,13 +347,24 @@ bool X11Capture::Connection::takeDamage(std::vector<Band> &bands) {
     // Everything drawn so far moves into damagedRegion_, and the damage
     // starts collecting afresh: what is drawn after this is in the next
     // picture, even if this one's fetch already sees part of it.
+    tLastError = 0;
     XDamageSubtract(display_, damage_, 0, damagedRegion_);
     int count = 0;
     XRectangle *rectangles = XFixesFetchRegion(display_, damagedRegion_, &count);
-    if (lost_) {
+    if (lost_ || tLastError != 0) {
         if (rectangles != nullptr)
             XFree(rectangles);
-        return false;
+        if (lost_)
+            return false;
+        // The server refused (it should not): stop trusting the damage
+        // rather than report a changing screen as still.
+        LOG_WARN(kLog,
+                 "X display %s: damage unreadable (X error %d): every picture is fetched "
+                 "whole from now on",
+                 name_.c_str(), tLastError);
+        damage_ = 0;
+        bands.push_back({0, height_});
+        return true;
     }
     for (int i = 0; i < count; ++i) {
         const int top = std::max(0, static_cast<int>(rectangles[i].y));
