@@ -36,14 +36,25 @@ void FramePump::run() {
         if (frame->size() != server_.size()) {
             server_.resize(frame->size());
             resizes_.fetch_add(1, std::memory_order_relaxed);
+            inStep_ = false;
         }
         // Scrolls first, as copies; the differ then finds only what is new.
         moves_.clear();
         scrolls_.find(*frame, server_.framebuffer(), server_.stride(), moves_);
         for (const diff::Move &move : moves_)
             server_.moveArea(move.to, move.fromX, move.fromY);
+        // Known damage narrows the compare to it and to where moves wrote.
+        const std::vector<Rect> *damage = nullptr;
+        if (frame->damageKnown && inStep_) {
+            damage_.assign(frame->damage.begin(), frame->damage.end());
+            for (const diff::Move &move : moves_)
+                damage_.push_back(move.to);
+            damage = &damage_;
+        }
         changed_.clear();
-        size_t tiles = differ_.update(*frame, server_.framebuffer(), server_.stride(), changed_);
+        size_t tiles =
+            differ_.update(*frame, server_.framebuffer(), server_.stride(), changed_, damage);
+        inStep_ = true;
         scrolls_.noteChanges(changed_, moves_);
         if (!moves_.empty())
             movesTotal_.fetch_add(moves_.size(), std::memory_order_relaxed);

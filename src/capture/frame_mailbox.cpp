@@ -21,6 +21,8 @@ void FrameMailbox::publish(std::unique_ptr<Frame> frame) {
     bool replacedPending = false;
     {
         std::lock_guard lock(mutex_);
+        if (pending_)
+            frame->absorbDamage(*pending_);
         std::unique_ptr<Frame> replaced = std::exchange(pending_, std::move(frame));
         if (replaced) {
             replacedPending = true;

@@ -7,7 +7,7 @@
 namespace kvmvnc::diff {
 
 size_t TileDiffer::update(const capture::Frame &frame, uint8_t *framebuffer, int stride,
-                          std::vector<Rect> &changed) {
+                          std::vector<Rect> &changed, const std::vector<Rect> *damage) {
     constexpr int bpp = capture::Frame::kBytesPerPixel;
     const int width = frame.width;
     const int height = frame.height;
@@ -15,12 +15,26 @@ size_t TileDiffer::update(const capture::Frame &frame, uint8_t *framebuffer, int
     const size_t rowBytes = static_cast<size_t>(width) * bpp;
     spans_.resize(tilesAcross);
     size_t changedTiles = 0;
+    if (damage) {
+        rowDamaged_.assign(static_cast<size_t>(height), 0);
+        for (const Rect &rect : *damage) {
+            const int top = std::clamp(rect.y, 0, height);
+            const int bottom = std::clamp(rect.bottom(), top, height);
+            if (rect.width > 0)
+                std::fill(rowDamaged_.begin() + top, rowDamaged_.begin() + bottom, 1);
+        }
+    }
 
     for (int bandY = 0; bandY < height; bandY += kTileSize) {
         const int bandBottom = std::min(bandY + kTileSize, height);
+        if (damage && std::find(rowDamaged_.begin() + bandY, rowDamaged_.begin() + bandBottom, 1) ==
+                          rowDamaged_.begin() + bandBottom)
+            continue;  // nothing drawn in this band of tiles
         std::fill(spans_.begin(), spans_.end(), TileSpan{-1, -1});
 
         for (int y = bandY; y < bandBottom; ++y) {
+            if (damage && !rowDamaged_[static_cast<size_t>(y)])
+                continue;
             const uint8_t *src = frame.row(y);
             uint8_t *dst = framebuffer + static_cast<ptrdiff_t>(y) * stride;
             // Most rows of most frames are unchanged: one memcmp over the

@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include "kvmvnc/door/front_door.h"
 #include "loopback_door.h"
@@ -108,6 +110,48 @@ TEST_F(FramePumpTest, ScrollingTextReachesEveryViewerExactly) {
         << "the copying viewer was sent far fewer pixels; copies " << copying->copies()
         << ", copied " << copying->copiedPixels() << ", all " << copying->pixels()
         << ", without copies " << noCopies->pixels();
+}
+
+// A source that knows what changed (the X11 source) narrows the compare to
+// it - but not before the framebuffer holds a whole frame: not for the first
+// frame, nor after a resize.
+TEST_F(FramePumpTest, KnownDamageNarrowsTheCompareOnceInStep) {
+    auto publish = [&](Size size, uint32_t fill, std::vector<Rect> damage,
+                       std::vector<std::pair<int, uint32_t>> rows) {
+        std::unique_ptr<capture::Frame> frame = mailbox.acquire();
+        frame->allocate(size.width, size.height);
+        auto *pixels = reinterpret_cast<uint32_t *>(frame->pixels.data());
+        std::fill(pixels, pixels + static_cast<size_t>(size.width) * size.height, fill);
+        for (auto [y, value] : rows)
+            std::fill(pixels + static_cast<size_t>(y) * size.width,
+                      pixels + static_cast<size_t>(y + 1) * size.width, value);
+        frame->damageKnown = true;
+        frame->damage = std::move(damage);
+        const uint64_t before = pump->stats().frames;
+        mailbox.publish(std::move(frame));
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (pump->stats().frames == before && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(1ms);
+        ASSERT_GT(pump->stats().frames, before);
+    };
+    auto pixelAt = [&](int x, int y) {
+        uint32_t value = 0;
+        std::memcpy(&value,
+                    server->framebuffer() + static_cast<size_t>(y) * server->stride() + x * 4, 4);
+        return value;
+    };
+
+    publish(kSize, 0x112233, {}, {});  // "nothing changed" - but it is the first frame
+    EXPECT_EQ(pixelAt(5, 300), 0x112233u);
+    // Rows 10 and 400 differ; the source says only rows 8-15 may.
+    publish(kSize, 0x112233, {{0, 8, kSize.width, 8}}, {{10, 0xabcdef}, {400, 0x445566}});
+    EXPECT_EQ(pixelAt(5, 10), 0xabcdefu);
+    EXPECT_EQ(pixelAt(5, 400), 0x112233u) << "row 400 was not compared: the source vouched";
+
+    const Size larger{kSize.width + 64, kSize.height};
+    publish(larger, 0x778899, {}, {});
+    EXPECT_EQ(server->size(), larger);
+    EXPECT_EQ(pixelAt(5, 400), 0x778899u) << "after a resize the frame is compared whole";
 }
 
 }  // namespace kvmvnc::app

@@ -23,6 +23,43 @@ TEST(FrameMailboxTest, ConsumerGetsTheNewestFrame) {
     EXPECT_EQ(mailbox.waitNext(milliseconds{1}), nullptr);
 }
 
+// A frame the consumer never saw hands its damage to the one replacing it,
+// so the damage the consumer gets holds against the frame it took last; one
+// frame with unknown damage makes the merged damage unknown.
+TEST(FrameMailboxTest, AReplacedFrameLeavesItsDamageToTheNext) {
+    FrameMailbox mailbox;
+    auto publish = [&](bool known, std::vector<Rect> damage) {
+        auto frame = mailbox.acquire();
+        frame->forgetDamage();
+        frame->damageKnown = known;
+        frame->damage = std::move(damage);
+        mailbox.publish(std::move(frame));
+    };
+    publish(true, {{0, 0, 10, 10}});
+    publish(true, {{0, 50, 10, 10}});
+    publish(true, {{0, 90, 10, 10}});
+    auto frame = mailbox.waitNext(milliseconds{10});
+    ASSERT_TRUE(frame);
+    EXPECT_TRUE(frame->damageKnown);
+    EXPECT_EQ(frame->damage, (std::vector<Rect>{{0, 90, 10, 10}, {0, 50, 10, 10}, {0, 0, 10, 10}}));
+    mailbox.recycle(std::move(frame));
+
+    // Taken frames lend nothing: the next one keeps its own.
+    publish(true, {{5, 5, 1, 1}});
+    frame = mailbox.waitNext(milliseconds{10});
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->damage, (std::vector<Rect>{{5, 5, 1, 1}}));
+    mailbox.recycle(std::move(frame));
+
+    publish(true, {{0, 0, 10, 10}});
+    publish(false, {});
+    publish(true, {{0, 90, 10, 10}});
+    frame = mailbox.waitNext(milliseconds{10});
+    ASSERT_TRUE(frame);
+    EXPECT_FALSE(frame->damageKnown);
+    EXPECT_TRUE(frame->damage.empty());
+}
+
 TEST(FrameMailboxTest, RecycledFramesKeepTheirBuffers) {
     FrameMailbox mailbox;
     auto frame = mailbox.acquire();

@@ -98,6 +98,40 @@ TEST_P(TileDifferTest, FullChangeCoversTheWholeFrame) {
     EXPECT_EQ(area, static_cast<long long>(size.width) * size.height);
 }
 
+// With damage the differ trusts it: a change in an undamaged row is not
+// looked for (the caller vouches there is none), one in a damaged row is
+// found and copied as usual, and damage outside the frame is harmless.
+TEST_P(TileDifferTest, WithDamageComparesOnlyTheDamagedRows) {
+    if (size.height < 2)
+        GTEST_SKIP() << "needs a damaged and an undamaged row";
+    const int inside = size.height / 2;
+    const int outside = 0;
+    setPixel(frame, 1, inside, 0x00123456);
+    setPixel(frame, size.width - 1, outside, 0x00654321);
+    const std::vector<Rect> damage = {
+        {0, inside, 1, 1}, {0, size.height + 5, 10, 10}, {0, -20, 10, 5}};
+    changed.clear();
+    EXPECT_EQ(differ.update(frame, framebuffer.data(), frame.stride, changed, &damage), 1u);
+    EXPECT_TRUE(covered(changed, 1, inside));
+    EXPECT_FALSE(covered(changed, size.width - 1, outside));
+    EXPECT_EQ(std::memcmp(framebuffer.data() + static_cast<size_t>(inside) * frame.stride,
+                          frame.row(inside), static_cast<size_t>(frame.stride)),
+              0)
+        << "the damaged row is copied";
+    EXPECT_NE(
+        std::memcmp(framebuffer.data(), frame.row(outside), static_cast<size_t>(frame.stride)), 0)
+        << "the undamaged row is left alone";
+    // Without damage the other change is found too.
+    EXPECT_EQ(update(), 1u);
+    EXPECT_TRUE(covered(changed, size.width - 1, outside));
+    // No damage at all: nothing compared, nothing changed.
+    setPixel(frame, 2, inside, 0x00abcdef);
+    const std::vector<Rect> none;
+    changed.clear();
+    EXPECT_EQ(differ.update(frame, framebuffer.data(), frame.stride, changed, &none), 0u);
+    EXPECT_TRUE(changed.empty());
+}
+
 TEST(TileDifferMergeTest, NeighbouringTilesMergeIntoOneRectangle) {
     Frame frame;
     frame.allocate(256, 128);

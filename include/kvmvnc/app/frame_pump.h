@@ -27,6 +27,8 @@ struct PumpStats {
 // moves what scrolled (ScrollFinder, RfbServer::moveArea: copies for the
 // viewers), brings the rest of the framebuffer up to date through the
 // TileDiffer and marks only what changed. It is the framebuffer's only writer.
+// Where the source knows what changed (Frame::damageKnown: the X11 source),
+// the differ compares only those rows.
 //
 // start() and stop() belong to one controlling thread; stats() may be read
 // from any thread.
@@ -50,6 +52,10 @@ private:
     diff::TileDiffer differ_;
     std::vector<diff::Move> moves_;
     std::vector<Rect> changed_;
+    std::vector<Rect> damage_;  // a frame's damage and this frame's moves
+    // The framebuffer equals the last frame taken: a frame whose damage is
+    // known need only be compared there.
+    bool inStep_ = false;
     std::atomic<bool> running_{false};
     std::atomic<uint64_t> frames_{0};
     std::atomic<uint64_t> changedFrames_{0};

@@ -26,8 +26,38 @@ struct Frame {
     std::vector<uint8_t> pixels;
     uint64_t sequence = 0;  // set by the capture thread, increasing
     std::chrono::steady_clock::time_point timestamp{};
+    // What a source knows changed: with damageKnown, no pixel outside these
+    // rectangles differs from the frame published before this one (the X11
+    // source asks the X server; HDMI capture never knows). The capture
+    // thread clears it before each capture; FrameMailbox merges the damage
+    // of a frame it drops into the next, so it always holds against the
+    // frame the consumer took last.
+    bool damageKnown = false;
+    std::vector<Rect> damage;
+    // Which picture of its source the pixels hold, where the source numbers
+    // them (X11: it then refreshes a recycled frame by copying only what
+    // changed since); 0 when unknown. allocate() resets it.
+    uint64_t pictureId = 0;
 
+    // Nothing is known about what changed.
+    void forgetDamage() {
+        damageKnown = false;
+        damage.clear();
+    }
+    // This frame replaces `dropped`, which its consumer never saw: what
+    // changed in that one counts as changed in this one.
+    void absorbDamage(const Frame &dropped) {
+        if (!dropped.damageKnown || !damageKnown) {
+            forgetDamage();
+            return;
+        }
+        damage.insert(damage.end(), dropped.damage.begin(), dropped.damage.end());
+    }
+
+    // Sets the size and says the pixels are about to be written: every
+    // writer calls it first, so it also forgets pictureId.
     void allocate(int w, int h) {
+        pictureId = 0;
         width = w;
         height = h;
         stride = w * kBytesPerPixel;

@@ -15,7 +15,8 @@ namespace kvmvnc::capture {
 
 // Moves frames from the capture thread to the frame pump by ownership, with
 // room for one pending frame: a newer frame replaces one the consumer has not
-// taken yet (the consumer always gets the newest picture, never a backlog).
+// taken yet (the consumer always gets the newest picture, never a backlog),
+// and takes on its damage (Frame::absorbDamage).
 // Frames go back through recycle() so buffers are reused and steady-state
 // capture allocates nothing.
 //

@@ -30,8 +30,12 @@ public:
     // `framebuffer` must have the frame's size; `stride` is its bytes per row.
     // Appends changed rectangles to `changed` and returns the number of
     // changed tiles.
+    //
+    // With `damage`, only the rows those rectangles cover are compared: the
+    // caller vouches that the framebuffer already equals the frame in every
+    // other row (it holds the frame the damage is relative to).
     size_t update(const capture::Frame &frame, uint8_t *framebuffer, int stride,
-                  std::vector<Rect> &changed);
+                  std::vector<Rect> &changed, const std::vector<Rect> *damage = nullptr);
 
 private:
     struct TileSpan {
@@ -39,6 +43,7 @@ private:
         int lastRow;
     };
     std::vector<TileSpan> spans_;
+    std::vector<uint8_t> rowDamaged_;  // per row, with `damage`: compare it
 };
 
 }  // namespace kvmvnc::diff
