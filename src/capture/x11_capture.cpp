@@ -5,6 +5,8 @@
 #include <sys/shm.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -154,10 +156,71 @@ private:
     bool mirrorValid_ = false;
     XID damage_ = 0;         // Damage on the root window; 0: no DAMAGE, fetch every picture
     XID damagedRegion_ = 0;  // XserverRegion that takeDamage() subtracts into
-    unsigned width_ = 0;
+    unsigned width_ = 0;     // the mirror's size
     unsigned height_ = 0;
+    // The root window's size: XGetGeometry once, then its ConfigureNotify.
+    bool rootSizeKnown_ = false;
+    unsigned rootWidth_ = 0;
+    unsigned rootHeight_ = 0;
     std::vector<Band> bands_;  // takeDamage()'s, kept for its capacity
+
+    // The rows each of the last pictures fetched, to refresh a recycled
+    // frame that holds one of them (Frame::pictureId) by copying only what
+    // changed since instead of the whole mirror. A whole fetch starts over.
+    struct Picture {
+        uint64_t id = 0;
+        std::vector<Band> bands;
+    };
+    static constexpr size_t kHistory = 8;  // more than the frames in circulation
+    std::array<Picture, kHistory> history_;
+    size_t historyEnd_ = 0;   // where the next picture goes
+    size_t historySize_ = 0;  // pictures since the last whole fetch, at most kHistory
+    void remember(uint64_t id, bool whole);
+    // Brings `frame`, which holds picture `held` of this size, up to the
+    // mirror; false when the history cannot say how.
+    bool refresh(Frame &frame, uint64_t held) const;
 };
+
+namespace {
+// Picture ids, unique in the process (connections come and go).
+std::atomic<uint64_t> gLastPictureId{0};
+}  // namespace
+
+void X11Capture::Connection::remember(uint64_t id, bool whole) {
+    if (whole)
+        historySize_ = 0;
+    Picture &slot = history_[historyEnd_];
+    slot.id = id;
+    slot.bands.assign(bands_.begin(), bands_.end());
+    historyEnd_ = (historyEnd_ + 1) % kHistory;
+    historySize_ = std::min(historySize_ + 1, kHistory);
+}
+
+bool X11Capture::Connection::refresh(Frame &frame, uint64_t held) const {
+    if (held == 0)
+        return false;
+    // The pictures after `held`, oldest first, up to the newest.
+    size_t first = kHistory;
+    for (size_t age = 0; age < historySize_; ++age) {
+        const size_t index = (historyEnd_ + kHistory - 1 - age) % kHistory;
+        if (history_[index].id == held) {
+            first = age;
+            break;
+        }
+    }
+    if (first == kHistory)
+        return false;  // not one of the pictures since the last whole fetch
+    const size_t stride = static_cast<size_t>(frame.stride);
+    const uint8_t *source =
+        useShm_ ? reinterpret_cast<const uint8_t *>(segment_.shmaddr) : ownMirror_.data();
+    for (size_t age = first; age-- > 0;) {
+        const Picture &picture = history_[(historyEnd_ + kHistory - 1 - age) % kHistory];
+        for (const Band &band : picture.bands)
+            std::memcpy(frame.pixels.data() + band.top * stride, source + band.top * stride,
+                        (band.bottom - band.top) * stride);
+    }
+    return true;
+}
 
 std::unique_ptr<X11Capture::Connection> X11Capture::Connection::open(const std::string &name,
                                                                      const X11Options &options,
@@ -236,6 +299,8 @@ X11Capture::Connection::Connection(std::string name, Display *display)
     // the server goes away. Returning marks the display broken: later calls
     // on it fail at once.
     XSetIOErrorExitHandler(display_, onLost, this);
+    // Size changes arrive as events instead of a round trip per picture.
+    XSelectInput(display_, root_, StructureNotifyMask);
 }
 
 X11Capture::Connection::~Connection() {
@@ -427,26 +492,35 @@ X11Capture::Connection::Grab X11Capture::Connection::grab(Frame &frame) {
     // client; DamageNotify, which says only that there is damage) and would
     // pile up in Xlib's queue. This also reads the socket, so a server that
     // has gone away is noticed here, through onLost().
+    // The root window's ConfigureNotify tells a new size (RandR).
     while (!lost_ && XPending(display_) > 0) {
         XEvent event;
         XNextEvent(display_, &event);
+        if (event.type == ConfigureNotify && event.xconfigure.window == root_) {
+            rootWidth_ = static_cast<unsigned>(std::max(event.xconfigure.width, 0));
+            rootHeight_ = static_cast<unsigned>(std::max(event.xconfigure.height, 0));
+        }
     }
     if (lost_)
         return Grab::Lost;
 
-    // One round trip for the size, so a resized root window is followed by
-    // the next picture.
-    Window root = 0;
-    int x = 0;
-    int y = 0;
-    unsigned width = 0;
-    unsigned height = 0;
-    unsigned border = 0;
-    unsigned depth = 0;
-    tLastError = 0;
-    if (XGetGeometry(display_, root_, &root, &x, &y, &width, &height, &border, &depth) == 0 ||
-        lost_)
-        return lost_ ? Grab::Lost : Grab::Skipped;
+    // The size, asked once (the events above follow it) and again after a
+    // failed fetch, in case a resize raced it.
+    if (!rootSizeKnown_) {
+        Window root = 0;
+        int x = 0;
+        int y = 0;
+        unsigned border = 0;
+        unsigned depth = 0;
+        tLastError = 0;
+        if (XGetGeometry(display_, root_, &root, &x, &y, &rootWidth_, &rootHeight_, &border,
+                         &depth) == 0 ||
+            lost_)
+            return lost_ ? Grab::Lost : Grab::Skipped;
+        rootSizeKnown_ = true;
+    }
+    const unsigned width = rootWidth_;
+    const unsigned height = rootHeight_;
     if (width == 0 || height == 0 || width > kMaxDimension || height > kMaxDimension)
         return Grab::Skipped;
     if (width != width_ || height != height_) {
@@ -472,11 +546,13 @@ X11Capture::Connection::Grab X11Capture::Connection::grab(Frame &frame) {
 
     // What to fetch: the damaged rows, or everything when nothing is known
     // (no DAMAGE, a new size, a failed fetch before).
+    bool damageKnown = false;
     if (damage_ != 0 && mirrorValid_) {
         if (!takeDamage(bands_))
             return Grab::Lost;
         if (bands_.empty())
             return Grab::Unchanged;
+        damageKnown = damage_ != 0;  // takeDamage() gives up on it if unreadable
     } else {
         if (damage_ != 0) {
             // Forget what was collected: all of it is about to be fetched.
@@ -487,17 +563,34 @@ X11Capture::Connection::Grab X11Capture::Connection::grab(Frame &frame) {
     for (const Band &band : bands_) {
         if (!fetch(band)) {
             mirrorValid_ = false;
+            rootSizeKnown_ = false;
             return lost_ ? Grab::Lost : Grab::Skipped;
         }
     }
     mirrorValid_ = true;
 
+    const uint64_t id = gLastPictureId.fetch_add(1) + 1;
+    remember(id, !damageKnown);
+
     // checkPixels() made sure these bytes are XRGB8888 (the X byte is what
     // the server keeps there; nothing downstream reads it). The frame is
-    // one the pipeline recycled, holding some older picture: all of it is
-    // written.
+    // one the pipeline recycled, holding some older picture: where that is
+    // one of ours, only the rows drawn on since are copied.
+    const uint64_t held = frame.pictureId;
+    const bool sameSize = frame.size() == size();
     frame.allocate(static_cast<int>(width_), static_cast<int>(height_));
-    std::memcpy(frame.pixels.data(), mirror(), frame.pixels.size());
+    if (!sameSize || !refresh(frame, held))
+        std::memcpy(frame.pixels.data(), mirror(), frame.pixels.size());
+    frame.pictureId = id;
+    // Only the fetched rows can differ from the last picture: the pipeline
+    // need not compare the rest.
+    frame.forgetDamage();
+    if (damageKnown) {
+        frame.damageKnown = true;
+        for (const Band &band : bands_)
+            frame.damage.push_back({0, static_cast<int>(band.top), static_cast<int>(width_),
+                                    static_cast<int>(band.bottom - band.top)});
+    }
     return Grab::Picture;
 }
 

@@ -228,6 +228,7 @@ TEST_P(X11CaptureGrabTest, ReportsAStillScreenAndEveryDrawing) {
     Frame frame;
     Frame reference;
     ASSERT_TRUE(captureWithin(source, frame, 5s)) << source.status().detail;
+    EXPECT_FALSE(frame.damageKnown) << "the first picture: everything is new";
     int stillPictures = 0;
     for (int i = 0; i < 5; ++i)
         stillPictures += source.capture(frame, 100ms) == still;
@@ -257,6 +258,21 @@ TEST_P(X11CaptureGrabTest, ReportsAStillScreenAndEveryDrawing) {
     XFillRectangle(client, window, gc, 10, 10, 20, 5);  // screen rows 160-164
     XSync(client, False);
     ASSERT_EQ(nextPicture(), CaptureResult::Frame) << "drawn in the window";
+    // With DAMAGE the picture says which rows it fetched: the drawn ones.
+    EXPECT_EQ(frame.damageKnown, GetParam().damage);
+    if (frame.damageKnown) {
+        int top = kHeight;
+        int bottom = 0;
+        for (const Rect &rect : frame.damage) {
+            EXPECT_EQ(rect.x, 0);
+            EXPECT_EQ(rect.width, kWidth);
+            top = std::min(top, rect.y);
+            bottom = std::max(bottom, rect.bottom());
+        }
+        EXPECT_LE(top, 160);
+        EXPECT_GE(bottom, 165);
+        EXPECT_LE(bottom - top, 32) << "a band around the drawing, not the screen";
+    }
     ASSERT_TRUE(captureWithin(whole, reference, 5s));
     EXPECT_TRUE(frame.pixels == reference.pixels) << "drawn in the window";
     EXPECT_EQ(nextPicture(), still);
@@ -277,6 +293,49 @@ TEST_P(X11CaptureGrabTest, ReportsAStillScreenAndEveryDrawing) {
     EXPECT_TRUE(frame.pixels == reference.pixels) << "the unmapped window's place";
     XFreeGC(client, gc);
     XCloseDisplay(client);
+}
+
+// Frames come back from the pipeline holding older pictures: each is brought
+// up to date exactly, whether it missed one drawing or many, or holds
+// something else entirely.
+TEST_P(X11CaptureGrabTest, RecycledFramesAreBroughtUpToDateExactly) {
+    Xvfb x({kWidth, kHeight});
+    ASSERT_TRUE(x.start());
+    X11Capture source(options(x.display(), 240));
+    X11Capture whole({x.display(), 240, false, false});
+    std::vector<Frame> frames(3);
+    Frame stale;  // left out for longer than the capture remembers
+    Frame reference;
+    ASSERT_TRUE(captureWithin(source, stale, 5s)) << source.status().detail;
+    for (int round = 0; round < 12; ++round) {
+        Drawing drawing;
+        drawing.patternX = (round * 37) % (kWidth - drawing.patternWidth);
+        drawing.patternY = (round * 53) % (kHeight - drawing.patternHeight);
+        drawing.seed = static_cast<uint32_t>(round);
+        drawing.boxY = (round * 29) % (kHeight - drawing.boxHeight);
+        drawing.boxColor = 0x010203u * static_cast<uint32_t>(round + 1);
+        ASSERT_TRUE(drawing.drawOn(x.display()));
+        Frame &frame = frames[static_cast<size_t>(round) % frames.size()];
+        ASSERT_TRUE(captureWithin(source, frame, 5s)) << "round " << round;
+        ASSERT_TRUE(captureWithin(whole, reference, 5s));
+        ASSERT_TRUE(frame.pixels == reference.pixels) << "round " << round;
+    }
+    Drawing last;
+    last.seed = 99;
+    ASSERT_TRUE(last.drawOn(x.display()));
+    ASSERT_TRUE(captureWithin(source, stale, 5s));
+    ASSERT_TRUE(captureWithin(whole, reference, 5s));
+    EXPECT_TRUE(stale.pixels == reference.pixels) << "a frame twelve pictures behind";
+
+    // A frame someone else wrote (allocate() forgets whose picture it held).
+    Frame &other = frames[0];
+    other.allocate(kWidth, kHeight);
+    std::fill(other.pixels.begin(), other.pixels.end(), uint8_t{0x5a});
+    last.seed = 100;
+    ASSERT_TRUE(last.drawOn(x.display()));
+    ASSERT_TRUE(captureWithin(source, other, 5s));
+    ASSERT_TRUE(captureWithin(whole, reference, 5s));
+    EXPECT_TRUE(other.pixels == reference.pixels) << "a frame written by someone else";
 }
 
 TEST_F(X11CaptureTest, PacesItselfToTheFrameRate) {

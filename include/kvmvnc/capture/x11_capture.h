@@ -27,9 +27,13 @@ struct X11Options {
 // display, another IPC namespace) a buffer filled by XGetImage, which
 // allocates each time. Where the server has DAMAGE (and XFixes 2), it
 // collects what X clients draw, and a picture fetches only the rows drawn on
-// since the last one - a still screen costs two round trips and returns
-// Unchanged, a typed character a band of 16 rows. Without DAMAGE every
-// picture is fetched whole and the differ finds what changed. Only 24-bit
+// since the last one - a still screen costs one round trip and returns
+// Unchanged, a typed character a band of 16 rows. The picture then says
+// which rows those were (Frame::damage), so the differ compares only them,
+// and a recycled frame holding one of the last pictures (Frame::pictureId)
+// is brought up to date by copying only the rows drawn on since. Without
+// DAMAGE every picture is fetched and copied whole and the differ finds what
+// changed. The size follows the root window's ConfigureNotify. Only 24-bit
 // TrueColor with the usual masks (0xff0000, 0xff00, 0xff) in 32-bit
 // little-endian pixels is taken - that is XRGB8888 already, so a picture is
 // a row copy; other visuals are refused with a DeviceError saying so.
