@@ -68,19 +68,37 @@ std::optional<Image> readPpm(const std::string &path) {
 }
 
 std::optional<Rect> findExactly(const Image &haystack, const Image &needle, int maxOffset) {
-    // One row of the needle first (cheap), the whole needle where it matches.
-    const int probeRow = needle.size.height / 2;
+    if (needle.size.width <= 0 || needle.size.height <= 0)
+        return std::nullopt;
     const size_t rowBytes = static_cast<size_t>(needle.size.width) * 4;
-    const uint8_t *probe = &needle.pixels[static_cast<size_t>(probeRow) * rowBytes];
+    auto needleRow = [&](int y) { return &needle.pixels[static_cast<size_t>(y) * rowBytes]; };
+    auto haystackRow = [&](int x, int y) {
+        return &haystack.pixels[(static_cast<size_t>(y) * haystack.size.width + x) * 4];
+    };
+    // One row of the needle first, where it tells positions apart: the first
+    // that is not all one colour (a text screen's middle row may be blank,
+    // and would match everywhere).
+    int probeRow = needle.size.height / 2;
+    for (int y = 0; y < needle.size.height; ++y) {
+        const uint8_t *row = needleRow(y);
+        bool uniform = true;
+        for (size_t i = 4; i < rowBytes && uniform; i += 4)
+            uniform = std::memcmp(row, row + i, 4) == 0;
+        if (!uniform) {
+            probeRow = y;
+            break;
+        }
+    }
     for (int y = 0; y <= maxOffset && y + needle.size.height <= haystack.size.height; ++y) {
         for (int x = 0; x <= maxOffset && x + needle.size.width <= haystack.size.width; ++x) {
-            const uint8_t *row =
-                &haystack.pixels[(static_cast<size_t>(y + probeRow) * haystack.size.width + x) * 4];
-            if (std::memcmp(row, probe, rowBytes) != 0)
+            if (std::memcmp(haystackRow(x, y + probeRow), needleRow(probeRow), rowBytes) != 0)
                 continue;
-            Rect area{x, y, needle.size.width, needle.size.height};
-            if (haystack.crop(area).pixels == needle.pixels)
-                return area;
+            // Then every row, in place.
+            bool same = true;
+            for (int row = 0; row < needle.size.height && same; ++row)
+                same = std::memcmp(haystackRow(x, y + row), needleRow(row), rowBytes) == 0;
+            if (same)
+                return Rect{x, y, needle.size.width, needle.size.height};
         }
     }
     return std::nullopt;
