@@ -99,9 +99,14 @@ void onClose(rfbClientPtr client, void *) {
 bool ViewerControlSession::fullRights() const { return !client_->viewOnly; }
 
 void ViewerControlSession::send(const std::vector<uint8_t> &message) {
-    if (closing_.load())
-        return;
     LOCK(client_->sendMutex);
+    // Checked under the lock: a push that waited behind an update must not
+    // write once the viewer is closing. (A write already under way keeps
+    // the descriptor it started with; libvncserver's own updates do too.)
+    if (closing_.load()) {
+        UNLOCK(client_->sendMutex);
+        return;
+    }
     rfbWriteExact(client_, reinterpret_cast<const char *>(message.data()),
                   static_cast<int>(message.size()));
     UNLOCK(client_->sendMutex);

@@ -232,10 +232,16 @@ RfbServer::~RfbServer() {
     while (rfbClientPtr client = rfbClientIteratorNext(iterator))
         rfbCloseClient(client);
     rfbReleaseClientIterator(iterator);
-    for (int waited = 0; clients_.load() > 0 && waited < 300; ++waited)
+    // However long it takes: going on would free the screen and this object
+    // under threads still using them. A viewer whose output thread is stuck
+    // writing to a peer that stopped reading gives up after libvncserver's
+    // write timeout.
+    for (int waited = 1; clients_.load() > 0; ++waited) {
         std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    if (clients_.load() > 0)
-        LOG_WARN(kLog, "%d viewers still closing at shutdown", clients_.load());
+        if (waited % 500 == 0)
+            LOG_WARN(kLog, "shutdown: still waiting for %d viewers to close (%d s)",
+                     clients_.load(), waited / 100);
+    }
     // The viewers' threads are past the hook but may still be in
     // libvncserver, which reads the screen after it: wait for them.
     std::vector<pthread_t> gone;
@@ -396,8 +402,10 @@ void RfbServer::onClientGone(rfbClientPtr client) noexcept {
     clients_.fetch_sub(1);
 }
 
-// On the leaving viewer's input thread (the only one that calls the hook for
-// an accepted viewer, except rfbShutdownServer's, which joins it itself).
+// On the leaving viewer's input thread, the only one that calls the hook for
+// an accepted viewer while the server runs (rfbScreenCleanup would call it on
+// the destructor's thread for a viewer still listed, but the destructor waits
+// until none is).
 void RfbServer::reapGoneThreads(rfbClientPtr client) noexcept {
     const pthread_t self = pthread_self();
     std::lock_guard lock(goneMutex_);

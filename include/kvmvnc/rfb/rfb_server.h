@@ -165,9 +165,8 @@ private:
     // the viewer's own input thread and goes on using the screen after it;
     // nothing in 0.9.14 joins that thread. The hook leaves its thread here:
     // the next hook joins those already finished (so connections do not
-    // leak threads), the destructor joins the rest before freeing the
-    // screen. Once the destructor has taken them (reaping_), later ones are
-    // left to rfbShutdownServer.
+    // leak threads), the destructor waits for every hook and joins the rest
+    // before freeing the screen (reaping_: it has taken them).
     std::mutex goneMutex_;
     std::vector<pthread_t> goneThreads_;
     bool reaping_ = false;
