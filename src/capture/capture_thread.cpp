@@ -68,8 +68,12 @@ void CaptureThread::run() {
             frame->forgetDamage();
             renderStatusScreen(status, lastSize_, *frame);
         } else {
-            if (shown.state != SignalState::Ok || firstPicture)
+            // Damage holds against the source's last picture; after a status
+            // screen (or at the start) the pipeline holds something else.
+            if (shown.state != SignalState::Ok || firstPicture) {
+                frame->forgetDamage();
                 LOG_INFO("capture", "picture from %s", source_->description().c_str());
+            }
             shown = SourceStatus{};
             signal_.store(SignalState::Ok, std::memory_order_relaxed);
             lastSize_ = frame->size();

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -23,7 +24,7 @@ public:
         : script_(std::move(script)), damaged_(std::move(damaged)) {}
     CaptureResult capture(Frame &frame, milliseconds timeout) override {
         std::unique_lock lock(mutex_);
-        if (script_.empty()) {
+        if (script_.empty() || played_ >= allowed_) {
             ++idleCalls_;
             lock.unlock();
             std::this_thread::sleep_for(std::min(timeout, milliseconds{5}));
@@ -31,6 +32,7 @@ public:
         }
         const CaptureResult result = script_.front();
         script_.pop_front();
+        ++played_;
         if (result == CaptureResult::Frame) {
             frame.allocate(16, 8);
             frame.pixels.assign(frame.pixels.size(), static_cast<uint8_t>(++pictures_));
@@ -43,6 +45,11 @@ public:
     }
     SourceStatus status() const override { return {SignalState::NoSignal, "scripted"}; }
     std::string description() const override { return "scripted"; }
+    // Plays no further than `steps` results of the script until allowed more.
+    void allow(size_t steps) {
+        std::lock_guard lock(mutex_);
+        allowed_ = steps;
+    }
     // The script is played and the thread has come back for more, so it
     // has dealt with the last result.
     bool done() const {
@@ -53,6 +60,8 @@ public:
 private:
     mutable std::mutex mutex_;
     std::deque<CaptureResult> script_;
+    size_t played_ = 0;
+    size_t allowed_ = SIZE_MAX;
     std::set<int> damaged_;
     int pictures_ = 0;
     int idleCalls_ = 0;
@@ -99,31 +108,62 @@ TEST(CaptureThreadTest, AStatusScreenIsNotCountedAsAPicture) {
     EXPECT_EQ(played.state, SignalState::Ok);
 }
 
-// A frame carries damage only when its source said so this time: frames are
-// recycled, and a status screen or a picture from a source that does not
-// know must not inherit an earlier picture's damage.
+// A frame carries damage only when its source said so this time and the
+// pipeline holds the source's previous picture: frames are recycled, and
+// neither a status screen, nor the first picture, nor the first after a
+// status screen, nor a picture from a source that does not know may inherit
+// an earlier picture's damage.
 TEST(CaptureThreadTest, DamageIsOnlyWhatTheSourceSaidThisTime) {
     FrameMailbox mailbox;
-    play({CaptureResult::Frame, CaptureResult::Frame}, mailbox, {1, 2});
-    auto newest = mailbox.waitNext(milliseconds{10});
-    ASSERT_TRUE(newest);
-    EXPECT_TRUE(newest->damageKnown);
-    EXPECT_EQ(newest->damage, (std::vector<Rect>{{0, 2, 16, 1}, {0, 1, 16, 1}}))
-        << "the dropped first picture's damage counts";
-    mailbox.recycle(std::move(newest));
+    auto source = std::make_unique<ScriptedSource>(
+        std::deque<CaptureResult>{CaptureResult::Frame, CaptureResult::Frame, CaptureResult::Frame,
+                                  CaptureResult::Unavailable, CaptureResult::Frame,
+                                  CaptureResult::Frame, CaptureResult::Frame},
+        std::set<int>{1, 2, 3, 4, 5});
+    ScriptedSource *scripted = source.get();
+    scripted->allow(0);
+    CaptureThread thread(std::move(source), mailbox, {16, 8});
+    thread.start();
+    // Lets the script run to `steps`, then takes the newest frame.
+    auto takeAfter = [&](size_t steps, uint64_t published) {
+        scripted->allow(steps);
+        for (int i = 0; i < 2000 && mailbox.published() < published; ++i)
+            std::this_thread::sleep_for(milliseconds{5});
+        return mailbox.waitNext(milliseconds{1000});
+    };
+    auto frame = takeAfter(1, 1);
+    ASSERT_TRUE(frame);
+    EXPECT_FALSE(frame->damageKnown) << "the first picture";
+    mailbox.recycle(std::move(frame));
 
-    // Recycled frames still hold damage from the run above.
-    play({CaptureResult::Frame}, mailbox);
-    newest = mailbox.waitNext(milliseconds{10});
-    ASSERT_TRUE(newest);
-    EXPECT_FALSE(newest->damageKnown);
-    EXPECT_TRUE(newest->damage.empty());
-    mailbox.recycle(std::move(newest));
+    frame = takeAfter(3, 3);
+    ASSERT_TRUE(frame);
+    EXPECT_TRUE(frame->damageKnown);
+    EXPECT_EQ(frame->damage, (std::vector<Rect>{{0, 3, 16, 1}, {0, 2, 16, 1}}))
+        << "the dropped second picture's damage counts";
+    mailbox.recycle(std::move(frame));
 
-    play({CaptureResult::Unavailable}, mailbox);
-    newest = mailbox.waitNext(milliseconds{10});
-    ASSERT_TRUE(newest);
-    EXPECT_FALSE(newest->damageKnown) << "a status screen";
+    frame = takeAfter(4, 4);
+    ASSERT_TRUE(frame);
+    EXPECT_FALSE(frame->damageKnown) << "a status screen";
+    mailbox.recycle(std::move(frame));
+
+    frame = takeAfter(5, 5);
+    ASSERT_TRUE(frame);
+    EXPECT_FALSE(frame->damageKnown) << "the first picture after a status screen";
+    mailbox.recycle(std::move(frame));
+
+    frame = takeAfter(6, 6);
+    ASSERT_TRUE(frame);
+    EXPECT_TRUE(frame->damageKnown);
+    mailbox.recycle(std::move(frame));
+
+    // Recycled frames hold damage from above; this picture says nothing.
+    frame = takeAfter(7, 7);
+    ASSERT_TRUE(frame);
+    EXPECT_FALSE(frame->damageKnown);
+    EXPECT_TRUE(frame->damage.empty());
+    thread.stop();
 }
 
 }  // namespace kvmvnc::capture

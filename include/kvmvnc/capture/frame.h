@@ -46,13 +46,17 @@ struct Frame {
     }
     // This frame replaces `dropped`, which its consumer never saw: what
     // changed in that one counts as changed in this one.
+    // Past kMaxDamage rectangles (a consumer stalled for many frames) the
+    // damage is forgotten: comparing everything is cheaper by then.
     void absorbDamage(const Frame &dropped) {
-        if (!dropped.damageKnown || !damageKnown) {
+        if (!dropped.damageKnown || !damageKnown ||
+            damage.size() + dropped.damage.size() > kMaxDamage) {
             forgetDamage();
             return;
         }
         damage.insert(damage.end(), dropped.damage.begin(), dropped.damage.end());
     }
+    static constexpr size_t kMaxDamage = 64;
 
     // Sets the size and says the pixels are about to be written: every
     // writer calls it first, so it also forgets pictureId.
