@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <rfb/rfb.h>
+#include <sys/socket.h>
 // rfbregion.h has no C++ guard of its own.
 extern "C" {
 #include <rfb/rfbregion.h>
@@ -229,13 +230,18 @@ RfbServer::~RfbServer() {
     // through the iterator that holds a reference, and wait until they have
     // all gone (the client-gone hook counts them) before shutting down.
     rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
-    while (rfbClientPtr client = rfbClientIteratorNext(iterator))
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
         rfbCloseClient(client);
+        // With its own threads libvncserver leaves the socket to the viewer's
+        // input thread; an output thread blocked writing to a peer that
+        // stopped reading would wait out the write timeout. Shutting the
+        // socket down (the reference held here keeps it open) wakes both.
+        if (client->sock >= 0)
+            ::shutdown(client->sock, SHUT_RDWR);
+    }
     rfbReleaseClientIterator(iterator);
     // However long it takes: going on would free the screen and this object
-    // under threads still using them. A viewer whose output thread is stuck
-    // writing to a peer that stopped reading gives up after libvncserver's
-    // write timeout.
+    // under threads still using them.
     for (int waited = 1; clients_.load() > 0; ++waited) {
         std::this_thread::sleep_for(std::chrono::milliseconds{10});
         if (waited % 500 == 0)
