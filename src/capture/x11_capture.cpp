@@ -488,11 +488,12 @@ bool X11Capture::Connection::fetch(Band band) {
 }
 
 X11Capture::Connection::Grab X11Capture::Connection::grab(Frame &frame) {
-    // Events nobody asked for still arrive (MappingNotify goes to every
-    // client; DamageNotify, which says only that there is damage) and would
-    // pile up in Xlib's queue. This also reads the socket, so a server that
-    // has gone away is noticed here, through onLost().
-    // The root window's ConfigureNotify tells a new size (RandR).
+    // Events are read as they come, or they would pile up in Xlib's queue:
+    // the root window's ConfigureNotify (a new size, RandR), DamageNotify
+    // (only that there is damage: takeDamage() asks what) and those nobody
+    // asked for (MappingNotify goes to every client). This also reads the
+    // socket, so a server that has gone away is noticed here, through
+    // onLost().
     while (!lost_ && XPending(display_) > 0) {
         XEvent event;
         XNextEvent(display_, &event);
