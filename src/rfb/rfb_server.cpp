@@ -234,8 +234,11 @@ RfbServer::~RfbServer() {
         rfbCloseClient(client);
         // With its own threads libvncserver leaves the socket to the viewer's
         // input thread; an output thread blocked writing to a peer that
-        // stopped reading would wait out the write timeout. Shutting the
-        // socket down (the reference held here keeps it open) wakes both.
+        // stopped reading would wait out the whole write timeout (20 s).
+        // Shut down (the reference held here keeps the descriptor this
+        // viewer's), its next try fails: within libvncserver's 5 s wait for
+        // a socket whose peer lives on, at once when the peer has closed, as
+        // the front door's relays have by the time the daemon gets here.
         if (client->sock >= 0)
             ::shutdown(client->sock, SHUT_RDWR);
     }

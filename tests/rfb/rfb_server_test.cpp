@@ -68,6 +68,38 @@ TEST(RfbServerTest, AnAdoptedConnectionIsServedWithoutAuthentication) {
     EXPECT_TRUE(waitForClients(server, 0)) << "a closed connection is a viewer gone";
 }
 
+// A viewer that stopped reading in the middle of a large update holds its
+// output thread in write(); the server going away must not wait out
+// libvncserver's 20 s write timeout for it (it takes one 5 s wait in
+// libvncserver's write loop while this peer keeps its end open).
+TEST(RfbServerTest, GoesAwayPromptlyWithAViewerThatStoppedReading) {
+    RfbServerOptions large = options();
+    large.initialSize = {1920, 1080};
+    auto server = std::make_unique<RfbServer>(large);
+    bool adopted = false;
+    UniqueFd client = adoptOne(*server, adopted);
+    ASSERT_TRUE(adopted);
+    ASSERT_EQ(readExactly(client.get(), 12), "RFB 003.008\n");
+    sendAll(client.get(), "RFB 003.008\n");
+    ASSERT_EQ(readExactly(client.get(), 2), std::string("\x01\x01", 2));
+    sendAll(client.get(), "\x01");
+    ASSERT_EQ(readExactly(client.get(), 4), std::string(4, '\0'));
+    sendAll(client.get(), "\x01");
+    const std::string init = readExactly(client.get(), 24);
+    ASSERT_EQ(init.size(), 24u);
+    ASSERT_EQ(readExactly(client.get(), static_cast<uint8_t>(init[23])).size(),
+              static_cast<size_t>(static_cast<uint8_t>(init[23])));
+    // The whole 1920x1080 screen in Raw: 8 MB against a socket buffer of a
+    // few hundred KB, and this viewer reads none of it.
+    sendAll(client.get(), std::string("\x03\x00\x00\x00\x00\x00\x07\x80\x04\x38", 10));
+    ASSERT_TRUE(waitForClients(*server, 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds{300});
+
+    const auto start = std::chrono::steady_clock::now();
+    server.reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds{15});
+}
+
 TEST(RfbServerTest, ViewersBeyondTheLimitAreRefused) {
     RfbServer server(options(1));
     bool adopted = false;
