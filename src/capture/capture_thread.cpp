@@ -46,7 +46,8 @@ void CaptureThread::run() {
     bool firstPicture = true;
 
     while (running_.load(std::memory_order_relaxed)) {
-        // Only a source that knows what changed says so, each time.
+        // Only a source that knows what changed says so, each time (so a
+        // status screen carries none either).
         frame->forgetDamage();
         CaptureResult result = source_->capture(*frame, kCaptureTimeout);
         if (result == CaptureResult::Timeout)
@@ -65,7 +66,6 @@ void CaptureThread::run() {
             LOG_WARN("capture", "%s: %s", signalStateTitle(status.state), status.detail.c_str());
             shown = status;
             signal_.store(status.state, std::memory_order_relaxed);
-            frame->forgetDamage();
             renderStatusScreen(status, lastSize_, *frame);
         } else {
             // Damage holds against the source's last picture; after a status

@@ -136,8 +136,8 @@ private:
     // Fetches `band` into the mirror; false when the server refused (a
     // resize raced it) or the connection broke.
     bool fetch(Band band);
-    uint8_t *mirror() {
-        return useShm_ ? reinterpret_cast<uint8_t *>(segment_.shmaddr) : ownMirror_.data();
+    const uint8_t *mirror() const {
+        return useShm_ ? reinterpret_cast<const uint8_t *>(segment_.shmaddr) : ownMirror_.data();
     }
 
     std::string name_;
@@ -211,8 +211,7 @@ bool X11Capture::Connection::refresh(Frame &frame, uint64_t held) const {
     if (first == kHistory)
         return false;  // not one of the pictures since the last whole fetch
     const size_t stride = static_cast<size_t>(frame.stride);
-    const uint8_t *source =
-        useShm_ ? reinterpret_cast<const uint8_t *>(segment_.shmaddr) : ownMirror_.data();
+    const uint8_t *source = mirror();
     for (size_t age = first; age-- > 0;) {
         const Picture &picture = history_[(historyEnd_ + kHistory - 1 - age) % kHistory];
         for (const Band &band : picture.bands)

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -124,45 +125,31 @@ TEST(CaptureThreadTest, DamageIsOnlyWhatTheSourceSaidThisTime) {
     scripted->allow(0);
     CaptureThread thread(std::move(source), mailbox, {16, 8});
     thread.start();
-    // Lets the script run to `steps`, then takes the newest frame.
-    auto takeAfter = [&](size_t steps, uint64_t published) {
+    // Lets the script run to `steps` (each publishes a frame) and takes the
+    // newest frame back: its damage, or nullopt when unknown.
+    auto damageAfter = [&](size_t steps) -> std::optional<std::vector<Rect>> {
         scripted->allow(steps);
-        for (int i = 0; i < 2000 && mailbox.published() < published; ++i)
+        for (int i = 0; i < 2000 && mailbox.published() < steps; ++i)
             std::this_thread::sleep_for(milliseconds{5});
-        return mailbox.waitNext(milliseconds{1000});
+        auto frame = mailbox.waitNext(milliseconds{1000});
+        EXPECT_TRUE(frame) << "step " << steps;
+        if (!frame)
+            return std::vector<Rect>{};
+        EXPECT_TRUE(frame->damageKnown || frame->damage.empty()) << "unknown damage is empty";
+        std::optional<std::vector<Rect>> damage;
+        if (frame->damageKnown)
+            damage = frame->damage;
+        mailbox.recycle(std::move(frame));
+        return damage;
     };
-    auto frame = takeAfter(1, 1);
-    ASSERT_TRUE(frame);
-    EXPECT_FALSE(frame->damageKnown) << "the first picture";
-    mailbox.recycle(std::move(frame));
-
-    frame = takeAfter(3, 3);
-    ASSERT_TRUE(frame);
-    EXPECT_TRUE(frame->damageKnown);
-    EXPECT_EQ(frame->damage, (std::vector<Rect>{{0, 3, 16, 1}, {0, 2, 16, 1}}))
+    EXPECT_EQ(damageAfter(1), std::nullopt) << "the first picture";
+    EXPECT_EQ(damageAfter(3), (std::vector<Rect>{{0, 3, 16, 1}, {0, 2, 16, 1}}))
         << "the dropped second picture's damage counts";
-    mailbox.recycle(std::move(frame));
-
-    frame = takeAfter(4, 4);
-    ASSERT_TRUE(frame);
-    EXPECT_FALSE(frame->damageKnown) << "a status screen";
-    mailbox.recycle(std::move(frame));
-
-    frame = takeAfter(5, 5);
-    ASSERT_TRUE(frame);
-    EXPECT_FALSE(frame->damageKnown) << "the first picture after a status screen";
-    mailbox.recycle(std::move(frame));
-
-    frame = takeAfter(6, 6);
-    ASSERT_TRUE(frame);
-    EXPECT_TRUE(frame->damageKnown);
-    mailbox.recycle(std::move(frame));
-
-    // Recycled frames hold damage from above; this picture says nothing.
-    frame = takeAfter(7, 7);
-    ASSERT_TRUE(frame);
-    EXPECT_FALSE(frame->damageKnown);
-    EXPECT_TRUE(frame->damage.empty());
+    EXPECT_EQ(damageAfter(4), std::nullopt) << "a status screen";
+    EXPECT_EQ(damageAfter(5), std::nullopt) << "the first picture after a status screen";
+    EXPECT_EQ(damageAfter(6), (std::vector<Rect>{{0, 5, 16, 1}})) << "picture 5, in step";
+    // Recycled frames hold damage from above; picture 6 says nothing.
+    EXPECT_EQ(damageAfter(7), std::nullopt);
     thread.stop();
 }
 
