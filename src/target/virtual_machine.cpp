@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "kvmvnc/base/log.h"
 #include "kvmvnc/base/utf8.h"
 #include "kvmvnc/input/hid_usage.h"
 
@@ -57,8 +58,15 @@ void VirtualMachine::setPowerButton(bool pressed, Clock::time_point at) {
     }
     if (!powerPressedAt_)
         return;
-    const bool shortPress = at - *powerPressedAt_ < kForcedOffHold;
+    const auto held = std::chrono::duration_cast<std::chrono::milliseconds>(at - *powerPressedAt_);
+    const bool shortPress = held < kForcedOffHold;
     powerPressedAt_.reset();
+    // What a person at the machine would see; tests read it too.
+    LOG_INFO("target", "power button released after %lld ms: %s",
+             static_cast<long long>(held.count()),
+             powerPressStartedOff_ ? "powered on"
+             : !poweredOn_         ? (shortPress ? "was off" : "forced off")
+                                   : "shutting down");
     if (powerPressStartedOff_ || !poweredOn_ || !shortPress)
         return;
     if (at - poweredOnAt_ < options_.biosDuration)
@@ -71,6 +79,7 @@ void VirtualMachine::setResetButton(bool pressed, Clock::time_point at) {
     std::lock_guard lock(mutex_);
     settle(at);
     if (pressed && poweredOn_) {
+        LOG_INFO("target", "reset button pressed: the machine restarts");
         poweredOnAt_ = at;
         shutdownAt_.reset();
         ++bootCount_;
