@@ -183,6 +183,7 @@ Daemon::Daemon(const config::Config &cfg) {
     rfb::RfbServerOptions serverOptions;
     serverOptions.desktopName = cfg.server.desktopName;
     serverOptions.maxClients = cfg.server.maxClients;
+    serverOptions.stallTimeout = std::chrono::milliseconds{cfg.server.stallTimeoutMs};
     std::shared_ptr<const door::Credentials> credentials = loadCredentials(cfg);
     if (credentials->none()) {
         LOG_WARN(kLog, "**********************************************************");
@@ -313,6 +314,7 @@ Daemon::Daemon(const config::Config &cfg) {
     doorOptions.credentials = credentials;
     doorOptions.tls = tls;
     doorOptions.handshakeTimeout = std::chrono::milliseconds{cfg.security.handshakeTimeoutMs};
+    doorOptions.stallTimeout = std::chrono::milliseconds{cfg.server.stallTimeoutMs};
     doorOptions.webRoot = webRootOf(cfg.server);
     const std::string webRoot = doorOptions.webRoot;
     doorOptions.handoff = [server = server_.get()](UniqueFd connection,

@@ -3,7 +3,17 @@
 
 #include <pthread.h>
 
+#include <utility>
+
+#include "kvmvnc/base/log.h"
+
 namespace kvmvnc::app {
+
+namespace {
+
+constexpr const char *kLog = "pump";
+
+}  // namespace
 
 FramePump::FramePump(capture::FrameMailbox &mailbox, rfb::RfbServer &server)
     : mailbox_(mailbox), server_(server) {}
@@ -33,8 +43,19 @@ void FramePump::run() {
         std::unique_ptr<capture::Frame> frame = mailbox_.waitNext(std::chrono::milliseconds{100});
         if (!frame)
             continue;
-        if (frame->size() != server_.size()) {
-            server_.resize(frame->size());
+        const Size size = frame->size();
+        if (size.width > rfb::RfbServer::kMaxSize.width ||
+            size.height > rfb::RfbServer::kMaxSize.height || size.width <= 0 || size.height <= 0) {
+            if (!std::exchange(oversizeLogged_, true))
+                LOG_ERROR(kLog, "the source delivers %dx%d pictures; at most %dx%d are shown",
+                          size.width, size.height, rfb::RfbServer::kMaxSize.width,
+                          rfb::RfbServer::kMaxSize.height);
+            mailbox_.recycle(std::move(frame));
+            continue;
+        }
+        oversizeLogged_ = false;
+        if (size != server_.size()) {
+            server_.resize(size);
             resizes_.fetch_add(1, std::memory_order_relaxed);
             inStep_ = false;
         }

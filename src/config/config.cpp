@@ -194,6 +194,12 @@ const std::vector<Key> &keys() {
             "server", "max_clients", "16", 1, 256,
             "Viewers served at once; further connections are refused.",
             [](auto &c) -> auto & { return c.server.maxClients; })),
+        intKey(
+            "server", "stall_timeout_ms", "10000", 1000, 600000,
+            "A viewer that takes no byte for this long while something waits to be sent to it "
+            "(a frozen laptop, a viewer that stopped reading) is disconnected. Nothing else "
+            "waits for it meanwhile: not the picture of the others, not a button press.",
+            [](auto &c) -> auto & { return c.server.stallTimeoutMs; }),
         boolKey(
             "server", "xvp", "true",
             "Offer xvp, which gives noVNC its power menu (when ATX control is on). "

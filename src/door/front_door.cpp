@@ -16,11 +16,13 @@
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/door/http.h"
 #include "kvmvnc/door/websocket.h"
+#include "kvmvnc/rfb/client_message_filter.h"
 
 namespace kvmvnc::door {
 
@@ -481,7 +483,7 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
         LOG_INFO(kLog, "%s admitted%s%s (%s%s)", peer.c_str(), admission.user.empty() ? "" : " as ",
                  admission.user.c_str(), viewer.security.c_str(),
                  viewer.viewOnly ? ", view-only" : "");
-        relay(*transport, std::move(library));
+        relay(*transport, std::move(library), viewer);
     } catch (const HandshakeError &e) {
         if (!stopping_.load())
             LOG_WARN(kLog, "connection from %s dropped: %s", peer.c_str(), e.what());
@@ -491,24 +493,32 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
     endHandshake();
 }
 
-void FrontDoor::relay(Transport &client, std::unique_ptr<Transport> server) {
+void FrontDoor::relay(Transport &client, std::unique_ptr<Transport> server, const Viewer &viewer) {
     struct Direction {
         Transport &from;
         Transport &to;
+        rfb::ClientMessageFilter *filter;  // the client's bytes only
         std::vector<uint8_t> buffer = std::vector<uint8_t>(kRelayBuffer);
         size_t start = 0;
         size_t end = 0;
         Transport::Status readWant = Transport::Status::Ok;
         Transport::Status writeWant = Transport::Status::Ok;
     };
-    Direction directions[2] = {{client, *server}, {*server, client}};
+    // What the client sends is read before libvncserver sees it.
+    rfb::ClientMessageFilter filter(viewer.viewOnly);
+    std::vector<uint8_t> raw(kRelayBuffer);
+    Direction directions[2] = {{client, *server, &filter}, {*server, client, nullptr}};
+    Direction &toClient = directions[1];
+    // Since when bytes have waited for a client that takes none.
+    bool clientStalled = false;
+    Clock::time_point clientStalledSince;
 
     for (;;) {
         bool progress = false;
         for (Direction &d : directions) {
             d.readWant = d.writeWant = Transport::Status::Ok;
             if (d.start == d.end) {
-                const Transport::Result r = d.from.read(d.buffer);
+                const Transport::Result r = d.from.read(d.filter ? std::span(raw) : d.buffer);
                 if (r.status == Transport::Status::Closed) {
                     // The RFB server closed (a refused resize, shutdown):
                     // what it said last, queued in a WebSocket or TLS layer,
@@ -524,6 +534,15 @@ void FrontDoor::relay(Transport &client, std::unique_ptr<Transport> server) {
                 if (r.status == Transport::Status::Ok) {
                     d.start = 0;
                     d.end = r.bytes;
+                    if (d.filter) {
+                        d.buffer.clear();
+                        if (!d.filter->feed(std::span(raw).first(r.bytes), d.buffer)) {
+                            LOG_WARN(kLog, "closing the connection of %s: it sent %s",
+                                     viewer.peer.c_str(), d.filter->closeReason().c_str());
+                            return;
+                        }
+                        d.end = d.buffer.size();
+                    }
                     progress = true;
                 } else {
                     d.readWant = r.status;
@@ -543,6 +562,31 @@ void FrontDoor::relay(Transport &client, std::unique_ptr<Transport> server) {
                 return;
             if (w.status != Transport::Status::Ok)
                 d.writeWant = w.status;
+            if (&d == &toClient) {
+                const bool waiting = d.start < d.end || d.to.hasPendingOutput();
+                if (!waiting ||
+                    (w.status == Transport::Status::Ok && (w.bytes > 0 || d.start == d.end)))
+                    clientStalled = false;
+                else if (!std::exchange(clientStalled, true))
+                    clientStalledSince = Clock::now();
+            }
+        }
+        // A client that takes nothing while bytes wait for it has stopped
+        // reading (a frozen laptop, a hostile viewer): after the stall
+        // limit it goes, and with it libvncserver's threads that wait to
+        // write to it. Checked even while it sends: what it sends may be
+        // dropped by the filter.
+        int timeout = -1;
+        if (clientStalled) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                clientStalledSince + options_.stallTimeout - Clock::now());
+            if (left.count() <= 0) {
+                LOG_WARN(kLog, "closing the connection of %s: it took no byte for %lld ms",
+                         viewer.peer.c_str(),
+                         static_cast<long long>(options_.stallTimeout.count()));
+                return;
+            }
+            timeout = static_cast<int>(left.count()) + 1;
         }
         if (progress)
             continue;
@@ -567,7 +611,7 @@ void FrontDoor::relay(Transport &client, std::unique_ptr<Transport> server) {
         pollfd fds[3] = {{client.fd(), eventsFor(client), 0},
                          {server->fd(), eventsFor(*server), 0},
                          {stopEvent_.get(), POLLIN, 0}};
-        if (::poll(fds, 3, -1) < 0 && errno != EINTR)
+        if (::poll(fds, 3, timeout) < 0 && errno != EINTR)
             return;
         if (fds[2].revents)
             return;

@@ -109,18 +109,23 @@ rfbBool onEnablePseudoEncoding(rfbClientPtr client, void **, int encoding) {
         return FALSE;
     // Send lock first, then our state: the order of the output thread,
     // which holds the send lock when it calls continuousAfterUpdateLocked().
+    // The state's lock is never held while writing: the frame pump takes it
+    // (continuousArmOnChange) and must not wait on a viewer's socket.
     LOCK(client->sendMutex);
-    bool ok = true;
+    bool sendFence = false;
+    bool sendEnd = false;
     {
         std::lock_guard lock(state->mutex);
-        if (encoding == kFenceEncoding && !state->fence) {
-            state->fence = true;
-            ok = sendFenceLocked(client, kFenceRequest, nullptr, 0);
-        } else if (encoding == kContinuousUpdatesEncoding && !state->continuousOffered) {
-            state->continuousOffered = true;
-            ok = sendEndOfContinuousUpdatesLocked(client);
-        }
+        if (encoding == kFenceEncoding && !state->fence)
+            sendFence = state->fence = true;
+        else if (encoding == kContinuousUpdatesEncoding && !state->continuousOffered)
+            sendEnd = state->continuousOffered = true;
     }
+    bool ok = true;
+    if (sendFence)
+        ok = sendFenceLocked(client, kFenceRequest, nullptr, 0);
+    else if (sendEnd)
+        ok = sendEndOfContinuousUpdatesLocked(client);
     UNLOCK(client->sendMutex);
     if (!ok)
         rfbCloseClient(client);
@@ -136,7 +141,7 @@ void handleEnableContinuousUpdates(rfbClientPtr client, ContinuousUpdateState &s
     const bool enable = body[0] != 0;
     const Rect area{getU16(body + 1), getU16(body + 3), getU16(body + 5), getU16(body + 7)};
     LOCK(client->sendMutex);
-    bool ok = true;
+    bool sendEnd = false;
     {
         std::lock_guard lock(state.mutex);
         if (enable) {
@@ -159,9 +164,11 @@ void handleEnableContinuousUpdates(rfbClientPtr client, ContinuousUpdateState &s
             pthread_mutex_lock(&client->updateMutex);
             sraRgnMakeEmpty(client->requestedRegion);
             pthread_mutex_unlock(&client->updateMutex);
-            ok = sendEndOfContinuousUpdatesLocked(client);
+            sendEnd = true;
         }
     }
+    // Written with the send lock only (see onEnablePseudoEncoding).
+    const bool ok = !sendEnd || sendEndOfContinuousUpdatesLocked(client);
     UNLOCK(client->sendMutex);
     if (!ok)
         rfbCloseClient(client);
@@ -191,7 +198,6 @@ void handleFence(rfbClientPtr client, ContinuousUpdateState &state) {
         return;  // the answer to ours: it only told the viewer that we do fences
     const uint32_t answer = flags & (kFenceBlockBefore | kFenceBlockAfter | kFenceSyncNext);
     LOCK(client->sendMutex);
-    bool ok;
     {
         std::lock_guard lock(state.mutex);
         if ((flags & kFenceSyncNext) && length > 0) {
@@ -203,8 +209,9 @@ void handleFence(rfbClientPtr client, ContinuousUpdateState &state) {
             sraRgnMakeEmpty(client->requestedRegion);
             pthread_mutex_unlock(&client->updateMutex);
         }
-        ok = sendFenceLocked(client, answer, payload, length);
     }
+    // Written with the send lock only (see onEnablePseudoEncoding).
+    const bool ok = sendFenceLocked(client, answer, payload, length);
     UNLOCK(client->sendMutex);
     if (!ok)
         rfbCloseClient(client);

@@ -30,14 +30,14 @@ namespace kvmvnc::rfb {
 // fresher frames rather than a queue of stale ones.
 //
 // Fences are answered in order on the viewer's input thread, under its send
-// lock (never inside an update). BlockBefore and BlockAfter hold trivially
-// (messages are handled one at a time). SyncNext is honoured: a SyncNext
-// fence with a payload (TigerVNC's pixel format change: the fence, then
-// SetPixelFormat, then a FramebufferUpdateRequest) drops the requested
-// region and holds continuous updates until the viewer asks again, so no
-// update in the old format follows the answer. A SyncNext fence without a
-// payload is TigerVNC's probe; it is answered at once with SyncNext set,
-// which is what makes TigerVNC enable continuous updates.
+// lock (never inside an update) but not its state's lock, which the frame
+// pump takes and which is therefore never held while writing. BlockBefore
+// and BlockAfter hold trivially (messages are handled one at a time). SyncNext is honoured: a
+// SyncNext fence with a payload (TigerVNC's pixel format change: the fence, then SetPixelFormat,
+// then a FramebufferUpdateRequest) drops the requested region and holds continuous updates until
+// the viewer asks again, so no update in the old format follows the answer. A SyncNext fence
+// without a payload is TigerVNC's probe; it is answered at once with SyncNext set, which is what
+// makes TigerVNC enable continuous updates.
 //
 // Idempotent; call before the server accepts viewers.
 void registerContinuousUpdates();

@@ -8,6 +8,7 @@
 
 #include "extension_node.h"
 #include "kvmvnc/base/log.h"
+#include "viewer_outbox.h"
 
 namespace kvmvnc::rfb {
 
@@ -61,7 +62,7 @@ rfbBool onMessage(rfbClientPtr client, void *, const rfbClientToServerMsg *messa
         if (tooLarge)
             LOG_WARN(kLog, "viewer %s: control request of %u bytes refused", client->host,
                      header.payloadLength);
-        session->send(control::ControlService::refuse(
+        session->reply(control::ControlService::refuse(
             header.requestId, tooLarge ? control::Status::TooLarge : control::Status::Unsupported,
             tooLarge
                 ? "requests carry at most " + std::to_string(control::kMaxRequestPayload) + " bytes"
@@ -77,7 +78,7 @@ rfbBool onMessage(rfbClientPtr client, void *, const rfbClientToServerMsg *messa
         return TRUE;
     }
     try {
-        session->send(service->handle(*session, header, payload));
+        session->reply(service->handle(*session, header, payload));
     } catch (const std::exception &e) {
         // Allocation failure or a device throwing: this viewer goes, the
         // daemon stays.
@@ -87,11 +88,20 @@ rfbBool onMessage(rfbClientPtr client, void *, const rfbClientToServerMsg *messa
     return TRUE;
 }
 
-// rfbCloseClient, on whichever thread closes the viewer; it may hold the
-// viewer's send lock (a failed update), so this takes no lock.
-void onClose(rfbClientPtr client, void *) {
-    if (ViewerControlSession *session = controlSessionOf(client))
-        session->markClosing();
+// Which queued push a newer one replaces: a state's, by its message type.
+uint32_t replacementKey(const std::vector<uint8_t> &message) {
+    if (message.size() < 2)
+        return 0;
+    switch (static_cast<control::ServerMessage>(message[1])) {
+    case control::ServerMessage::AtxState:
+    case control::ServerMessage::DriveState:
+    case control::ServerMessage::InputState:
+    case control::ServerMessage::TypeProgress:
+    case control::ServerMessage::HealthState:
+        return 0x100u | message[1];
+    default:
+        return 0;  // Hello, UploadProgress (one per upload), replies
+    }
 }
 
 }  // namespace
@@ -99,23 +109,18 @@ void onClose(rfbClientPtr client, void *) {
 bool ViewerControlSession::fullRights() const { return !client_->viewOnly; }
 
 void ViewerControlSession::send(const std::vector<uint8_t> &message) {
+    outbox_.post(message, replacementKey(message));
+}
+
+void ViewerControlSession::reply(const std::vector<uint8_t> &message) {
     LOCK(client_->sendMutex);
-    // Checked under the lock: a push that waited behind an update must not
-    // write once the viewer is closing. (A write already under way keeps
-    // the descriptor it started with; libvncserver's own updates do too.)
-    if (closing_.load()) {
-        UNLOCK(client_->sendMutex);
-        return;
-    }
-    rfbWriteExact(client_, reinterpret_cast<const char *>(message.data()),
-                  static_cast<int>(message.size()));
+    outbox_.writeLocked(message);
     UNLOCK(client_->sendMutex);
 }
 
 void registerControlExtension() {
     static std::once_flag once;
-    registerExtensionOnce(once, gExtension, gPseudoEncodings, onEnablePseudoEncoding, onMessage,
-                          onClose);
+    registerExtensionOnce(once, gExtension, gPseudoEncodings, onEnablePseudoEncoding, onMessage);
 }
 
 void detachControlExtension(rfbClientPtr client) { freeExtensionNode(client, &gExtension); }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
 #include "kvmvnc/control/control_service.h"
@@ -10,29 +9,32 @@ struct _rfbClientRec;
 
 namespace kvmvnc::rfb {
 
-// One viewer as the control stage sees it: writes whole server messages
-// under the viewer's send lock, like libvncserver's own updates. Lives in
-// RfbServer's per-viewer data from acceptance until the client-gone hook.
+class ViewerOutbox;
+
+// One viewer as the control stage sees it. Lives in RfbServer's per-viewer
+// data from acceptance until the client-gone hook.
 //
-// Pushes (ATX, typing, health) come from other threads until the hook
-// removes the session from the service, but libvncserver closes the socket
-// before that hook: a write in between would go to a closed descriptor, or
-// to whatever connection reused its number. So the session stops writing
-// as soon as the viewer is being closed (rfbCloseClient calls the
-// extension's close callback first, before the input thread ends).
+// send() (the service's pushes: ATX, drive, input, typing and health state,
+// from the ATX thread, the typist's, the HID sink's, the health monitor's)
+// queues the message in the viewer's outbox, which its own thread writes:
+// a viewer that stopped reading never holds up the thread that pushes. A
+// state push replaces the same state's push still queued. reply(), on the
+// viewer's input thread, writes what is queued and then the reply, so a
+// reply never overtakes the Hello or a push posted before it.
 class ViewerControlSession final : public control::ControlSession {
 public:
-    ViewerControlSession(_rfbClientRec *client, uint64_t id) : client_(client), id_(id) {}
+    ViewerControlSession(_rfbClientRec *client, uint64_t id, ViewerOutbox &outbox)
+        : client_(client), id_(id), outbox_(outbox) {}
     uint64_t sessionId() const override { return id_; }
     bool fullRights() const override;
     void send(const std::vector<uint8_t> &message) override;
-    // From the extension's close callback; later send()s write nothing.
-    void markClosing() { closing_.store(true); }
+    // The viewer's input thread only.
+    void reply(const std::vector<uint8_t> &message);
 
 private:
     _rfbClientRec *client_;
     uint64_t id_;
-    std::atomic<bool> closing_{false};
+    ViewerOutbox &outbox_;
 };
 
 // The control protocol (docs/protocol.md) as a libvncserver extension: the

@@ -3,12 +3,15 @@
 
 #include <rfb/rfb.h>
 
+#include <cstring>
 #include <mutex>
 #include <vector>
 
+#include "between_updates.h"
 #include "extension_node.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/rfb/rfb_server.h"
+#include "viewer_outbox.h"
 
 namespace kvmvnc::rfb {
 
@@ -36,15 +39,34 @@ void putU32(uint8_t *out, uint32_t value) {
 }
 
 // A FramebufferUpdate holding one pseudo-rectangle of `encoding` with
-// `payload` bytes after it; the caller holds the client's send lock.
-bool sendPseudoRectLocked(rfbClientPtr client, int encoding, const uint8_t *payload, size_t size) {
-    std::vector<uint8_t> message(4 + 12, 0);
+// `payload` bytes after it.
+std::vector<uint8_t> pseudoRect(int encoding, const uint8_t *payload, size_t size) {
+    std::vector<uint8_t> message(4 + 12 + size, 0);
     message[0] = rfbFramebufferUpdate;
     message[3] = 1;                                            // one rectangle
     putU32(&message[4 + 8], static_cast<uint32_t>(encoding));  // at 0,0 sized 0x0
-    message.insert(message.end(), payload, payload + size);
-    return rfbWriteExact(client, reinterpret_cast<char *>(message.data()),
+    if (size > 0)
+        std::memcpy(message.data() + 4 + 12, payload, size);
+    return message;
+}
+
+// The same, written now; the caller holds the client's send lock.
+bool sendPseudoRectLocked(rfbClientPtr client, int encoding, const uint8_t *payload, size_t size) {
+    const std::vector<uint8_t> message = pseudoRect(encoding, payload, size);
+    return rfbWriteExact(client, reinterpret_cast<const char *>(message.data()),
                          static_cast<int>(message.size())) > 0;
+}
+
+// Keys in the viewer's outbox: a newer LED state or name replaces one not
+// yet sent.
+constexpr uint32_t kLedStateKey = 1;
+constexpr uint32_t kDesktopNameKey = 2;
+
+// The same, queued in the viewer's outbox (any thread; its own writes it).
+void postPseudoRect(rfbClientPtr client, uint32_t key, int encoding, const uint8_t *payload,
+                    size_t size) {
+    if (ViewerOutbox *outbox = outboxOf(client))
+        outbox->post(pseudoRect(encoding, payload, size), key);
 }
 
 // The same, taking the send lock, as libvncserver's own updates do.
@@ -181,8 +203,7 @@ void sendLedState(rfbClientPtr client, uint8_t hidLeds) {
         state->sentLeds = hidLeds;
     }
     const uint8_t payload = qemuLeds(hidLeds);
-    if (!sendPseudoRect(client, kQemuLedState, &payload, 1))
-        rfbCloseClient(client);
+    postPseudoRect(client, kLedStateKey, kQemuLedState, &payload, 1);
 }
 
 void sendDesktopName(rfbClientPtr client, const std::string &name) {
@@ -198,8 +219,7 @@ void sendDesktopName(rfbClientPtr client, const std::string &name) {
     std::vector<uint8_t> payload(4);
     putU32(payload.data(), static_cast<uint32_t>(name.size()));
     payload.insert(payload.end(), name.begin(), name.end());
-    if (!sendPseudoRect(client, kDesktopName, payload.data(), payload.size()))
-        rfbCloseClient(client);
+    postPseudoRect(client, kDesktopNameKey, kDesktopName, payload.data(), payload.size());
 }
 
 }  // namespace kvmvnc::rfb

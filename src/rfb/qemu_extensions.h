@@ -47,11 +47,11 @@ void beforeUpdateLocked(_rfbClientRec *client);
 void afterUpdateLocked(_rfbClientRec *client);
 
 // Sends the LED state to `client` if it asked for -261 and has not been told
-// this state yet. Takes the client's send lock.
+// this state yet. Queued in the viewer's outbox: any thread, never blocks.
 void sendLedState(_rfbClientRec *client, uint8_t hidLeds);
 
 // Sends `name` to `client` if it asked for -307 and has another name now.
-// Takes the client's send lock.
+// Queued in the viewer's outbox: any thread, never blocks.
 void sendDesktopName(_rfbClientRec *client, const std::string &name);
 
 }  // namespace kvmvnc::rfb

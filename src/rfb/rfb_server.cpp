@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <rfb/rfb.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 // rfbregion.h has no C++ guard of its own.
 extern "C" {
@@ -17,10 +18,12 @@ extern "C" {
 #include <thread>
 #include <utility>
 
+#include "between_updates.h"
 #include "continuous_updates.h"
 #include "control_extension.h"
 #include "kvmvnc/base/log.h"
 #include "qemu_extensions.h"
+#include "viewer_outbox.h"
 
 namespace kvmvnc::rfb {
 
@@ -104,13 +107,17 @@ void setXrgbFormat(rfbScreenInfoPtr screen) {
 // Our data for one viewer, in client->clientData from acceptance until the
 // client-gone hook, which libvncserver calls once all its threads are done.
 struct ClientTag {
-    ClientTag(uint64_t viewerId, rfbClientPtr client) : id(viewerId), control(client, viewerId) {}
+    ClientTag(uint64_t viewerId, rfbClientPtr client, std::chrono::milliseconds stallLimit)
+        : id(viewerId), outbox(client, viewerId, stallLimit), control(client, viewerId, outbox) {}
     uint64_t id;
+    ViewerOutbox outbox;
     QemuClientState qemu;
     ContinuousUpdateState continuous;
     ViewerControlSession control;
-    // The resolution changed before the viewer said (SetEncodings) whether
-    // it understands DesktopSize; its first update decides.
+    // The resolution changed since the viewer learnt its size: its next
+    // update (with the send lock, so never during a SetEncodings) checks
+    // that it understands DesktopSize. A connection that never asks for a
+    // picture is never judged.
     std::atomic<bool> resizeUndecided{false};
 };
 
@@ -119,7 +126,8 @@ uint64_t idOf(rfbClientPtr client) {
     return tag ? tag->id : 0;
 }
 
-// Runs in each viewer's output thread just before every update. TigerVNC
+// Runs in each viewer's output thread just before every update, with its
+// send lock held. TigerVNC
 // rejects Tight rectangles wider than 2048 pixels (today all but solid
 // fills; its code says fills will follow). libvncserver keeps its Tight
 // rectangles within 2048 except the solid areas it extracts when the viewer
@@ -128,16 +136,19 @@ uint64_t idOf(rfbClientPtr client) {
 // as fills, cut at 2048 like everything else.
 constexpr int kMaxTightWidth = 2048;
 //
-// It also settles a resize that came while the viewer was undecided: one
-// that cannot follow it is closed here, before a picture of the wrong size.
+// It also settles a resolution change: a viewer that cannot follow it is
+// closed here, and its socket shut down, so the picture of the wrong size
+// libvncserver goes on to encode never reaches it.
 void beforeUpdate(rfbClientPtr client) {
     if (client->screen->width > kMaxTightWidth)
         client->enableLastRectEncoding = FALSE;
     auto *tag = static_cast<ClientTag *>(client->clientData);
     if (tag && tag->resizeUndecided.exchange(false) && !client->useNewFBSize) {
-        LOG_WARN(kLog, "closing viewer %llu: it cannot follow the resolution change",
+        LOG_WARN(kLog,
+                 "closing viewer %llu: it cannot follow the resolution change "
+                 "(no DesktopSize)",
                  static_cast<unsigned long long>(tag->id));
-        rfbCloseClient(client);
+        tag->outbox.disconnect(nullptr);
         return;
     }
     beforeUpdateLocked(client);
@@ -155,6 +166,11 @@ ContinuousUpdateState *continuousStateOf(rfbClientPtr client) {
     return tag ? &tag->continuous : nullptr;
 }
 
+ViewerOutbox *outboxOf(rfbClientPtr client) {
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    return tag ? &tag->outbox : nullptr;
+}
+
 ViewerControlSession *controlSessionOf(rfbClientPtr client) {
     auto *tag = static_cast<ClientTag *>(client->clientData);
     return tag ? &tag->control : nullptr;
@@ -166,6 +182,7 @@ control::ControlService *controlServiceOf(rfbClientPtr client) {
 
 RfbServer::RfbServer(const RfbServerOptions &options)
     : size_(options.initialSize),
+      stallTimeout_(options.stallTimeout),
       names_{options.desktopName},
       maxClients_(options.maxClients),
       input_(options.input),
@@ -175,14 +192,27 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     registerQemuExtensions();
     registerControlExtension();
     registerContinuousUpdates();
+    registerBetweenUpdates();
 
-    framebuffer_ = std::make_unique<uint8_t[]>(static_cast<size_t>(size_.width) * size_.height * 4);
-    std::memset(framebuffer_.get(), 0, static_cast<size_t>(size_.width) * size_.height * 4);
+    if (size_.width <= 0 || size_.height <= 0 || size_.width > kMaxSize.width ||
+        size_.height > kMaxSize.height)
+        throw std::invalid_argument("framebuffer size out of range");
+    // Address space only: pages are committed as the picture is written,
+    // and read as zeros (black) before.
+    reserved_ = static_cast<size_t>(kMaxSize.width) * kMaxSize.height * 4;
+    void *memory = ::mmap(nullptr, reserved_, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (memory == MAP_FAILED)
+        throw std::runtime_error(std::string("cannot reserve the framebuffer: ") +
+                                 std::strerror(errno));
+    framebuffer_ = static_cast<uint8_t *>(memory);
     screen_ = rfbGetScreen(nullptr, nullptr, size_.width, size_.height, 8, 3, 4);
-    if (!screen_)
+    if (!screen_) {
+        ::munmap(framebuffer_, reserved_);
         throw std::runtime_error("cannot create the RFB screen");
+    }
     setXrgbFormat(screen_);
-    screen_->frameBuffer = reinterpret_cast<char *>(framebuffer_.get());
+    screen_->frameBuffer = reinterpret_cast<char *>(framebuffer_);
     screen_->screenData = this;
     screen_->desktopName = names_.back().c_str();
     screen_->newClientHook = newClientTrampoline;
@@ -207,6 +237,10 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     // Send as soon as a viewer asks; frames are already paced by capture.
     screen_->deferUpdateTime = 0;
     screen_->deferPtrUpdateTime = 0;
+    // libvncserver's own writes (updates, replies on a viewer's input
+    // thread) give up on a viewer that takes nothing for as long as our
+    // outboxes do.
+    screen_->maxClientWait = static_cast<int>(stallTimeout_.count());
     screen_->httpPort = 0;
     screen_->httpDir = nullptr;
     screen_->autoPort = FALSE;
@@ -263,6 +297,7 @@ RfbServer::~RfbServer() {
         pthread_join(thread, nullptr);
     rfbShutdownServer(screen_, TRUE);
     rfbScreenCleanup(screen_);
+    ::munmap(framebuffer_, reserved_);
 }
 
 bool RfbServer::adopt(UniqueFd connection, const ViewerIdentity &viewer) {
@@ -300,10 +335,19 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
         detachQemuExtensions(client);
         detachControlExtension(client);
         detachContinuousUpdates(client);
+        detachBetweenUpdates(client);
+        return RFB_CLIENT_REFUSE;
+    }
+    if (!makeSendLockRecursive(client)) {
+        LOG_ERROR(kLog, "refusing viewer %s: cannot set up its send lock", client->host);
+        detachQemuExtensions(client);
+        detachControlExtension(client);
+        detachContinuousUpdates(client);
+        detachBetweenUpdates(client);
         return RFB_CLIENT_REFUSE;
     }
     clients_.fetch_add(1);
-    auto *tag = new (std::nothrow) ClientTag(id, client);
+    auto *tag = new (std::nothrow) ClientTag(id, client, stallTimeout_);
     if (tag) {
         // What ServerInit carries, unless a reload renames the desktop
         // before it is sent: then announcing -307 sends the new name again.
@@ -402,6 +446,7 @@ void RfbServer::onClientGone(rfbClientPtr client) noexcept {
     detachQemuExtensions(client);
     detachControlExtension(client);
     detachContinuousUpdates(client);
+    detachBetweenUpdates(client);
     client->clientData = nullptr;
     LOG_INFO(kLog, "viewer %llu from %s disconnected (%d connected)",
              static_cast<unsigned long long>(tag ? tag->id : 0), client->host, clients_.load() - 1);
@@ -430,20 +475,6 @@ void RfbServer::reapGoneThreads(rfbClientPtr client) noexcept {
     }
 }
 
-// Every viewer's send lock, with a reference so none is freed meanwhile: no
-// output thread is in an update until unlockSenders().
-std::vector<rfbClientPtr> RfbServer::lockEverySender() {
-    std::vector<rfbClientPtr> locked;
-    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
-    while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
-        rfbIncrClientRef(client);
-        pthread_mutex_lock(&client->sendMutex);
-        locked.push_back(client);
-    }
-    rfbReleaseClientIterator(iterator);
-    return locked;
-}
-
 void RfbServer::unlockSenders(const std::vector<rfbClientPtr> &locked) {
     for (rfbClientPtr client : locked) {
         pthread_mutex_unlock(&client->sendMutex);
@@ -454,59 +485,59 @@ void RfbServer::unlockSenders(const std::vector<rfbClientPtr> &locked) {
 void RfbServer::resize(Size size) {
     if (size == size_)
         return;
-    auto next = std::make_unique<uint8_t[]>(static_cast<size_t>(size.width) * size.height * 4);
-    std::memset(next.get(), 0, static_cast<size_t>(size.width) * size.height * 4);
-
-    // This does what rfbNewFramebuffer does, minus its reset of the server
-    // pixel format to libvncserver's default: that reset would have every
-    // viewer's translation rebuilt for the wrong format and, until we put
-    // ours back, encode in wrong colours. Every viewer's send lock (and a
-    // reference, so none is freed meanwhile) is held while the buffer is
-    // swapped, so no output thread reads the old buffer once it is freed.
-    const std::vector<rfbClientPtr> locked = lockEverySender();
+    if (size.width <= 0 || size.height <= 0 || size.width > kMaxSize.width ||
+        size.height > kMaxSize.height) {
+        LOG_ERROR(kLog, "not serving a %dx%d picture (at most %dx%d)", size.width, size.height,
+                  kMaxSize.width, kMaxSize.height);
+        return;
+    }
+    // The same memory, another size: an update being encoded for the old
+    // size reads stale pixels inside the reserved range and is followed by
+    // the DesktopSize and a whole new picture. No viewer is waited for.
+    const size_t oldBytes = static_cast<size_t>(size_.width) * size_.height * 4;
+    const size_t bytes = static_cast<size_t>(size.width) * size.height * 4;
+    std::memset(framebuffer_, 0, bytes);
+    if (oldBytes > bytes) {
+        // Gives memory the larger picture used back; those pages read as
+        // zeros again.
+        const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+        const size_t keep = (bytes + page - 1) / page * page;
+        if (oldBytes > keep)
+            ::madvise(framebuffer_ + keep, oldBytes - keep, MADV_DONTNEED);
+    }
 
     pthread_mutex_lock(&screen_->cursorMutex);
     screen_->width = size.width;
     screen_->height = size.height;
     screen_->paddedWidthInBytes = size.width * 4;
-    screen_->frameBuffer = reinterpret_cast<char *>(next.get());
     screen_->cursorX = std::min(screen_->cursorX, size.width - 1);
     screen_->cursorY = std::min(screen_->cursorY, size.height - 1);
     pthread_mutex_unlock(&screen_->cursorMutex);
+    size_ = size;
 
-    for (rfbClientPtr client : locked) {
-        // Viewers before ServerInit learn the new size from it. Viewers
-        // without DesktopSize (or with server-side scaling, whose scaled copy
-        // still has the old size) cannot follow. Viewers that have not sent
-        // SetEncodings yet (preferredEncoding is still -1) may yet announce
-        // DesktopSize: beforeUpdate() decides at their first update.
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
+        // Viewers before ServerInit learn the new size from it. The others
+        // get a DesktopSize with their next update, whose hook (which holds
+        // the send lock, so SetEncodings is not half applied) closes one
+        // that does not understand it. A control connection that never
+        // asks for a picture never has an update, and stays.
         auto *tag = static_cast<ClientTag *>(client->clientData);
         const bool initialised = client->state == rfbClientRec::RFB_NORMAL;
-        const bool undecided = initialised && client->preferredEncoding == -1 && tag;
-        if (undecided)
+        if (tag && initialised)
             tag->resizeUndecided = true;
-        const bool canFollow =
-            !initialised || undecided || (client->useNewFBSize && client->scaledScreen == screen_);
         pthread_mutex_lock(&client->updateMutex);
         sraRgnDestroy(client->modifiedRegion);
         client->modifiedRegion = sraRgnCreateRect(0, 0, size.width, size.height);
         sraRgnMakeEmpty(client->copyRegion);
         client->copyDX = 0;
         client->copyDY = 0;
-        if (initialised && canFollow)
+        if (initialised)
             client->newFBSizePending = TRUE;
         pthread_cond_signal(&client->updateCond);
         pthread_mutex_unlock(&client->updateMutex);
-        if (!canFollow) {
-            LOG_WARN(kLog, "closing viewer %s: it cannot follow the resolution change to %dx%d",
-                     client->host, size.width, size.height);
-            rfbCloseClient(client);
-        }
     }
-    std::unique_ptr<uint8_t[]> old = std::exchange(framebuffer_, std::move(next));
-    size_ = size;
-
-    unlockSenders(locked);
+    rfbReleaseClientIterator(iterator);
     LOG_INFO(kLog, "resolution now %dx%d", size.width, size.height);
 }
 
@@ -539,7 +570,7 @@ void RfbServer::moveArea(const Rect &to, int fromX, int fromY) {
 
     // Rows in the order that never overwrites a source row before it is read.
     const size_t bytes = static_cast<size_t>(to.width) * 4;
-    uint8_t *base = framebuffer_.get();
+    uint8_t *base = framebuffer_;
     auto row = [&](int y, int x) { return base + static_cast<size_t>(y) * stride() + x * 4; };
     if (fromY > to.y || (fromY == to.y && fromX > to.x)) {
         for (int i = 0; i < to.height; ++i)

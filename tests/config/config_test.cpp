@@ -245,6 +245,7 @@ desktop_name = Rack 4
 max_clients = 4
 xvp = false
 web_root = /srv/www
+stall_timeout_ms = 4000
 [capture]
 source = v4l2
 device = /dev/video2

@@ -484,5 +484,78 @@ TEST_F(ControlTest, StatusAndMetricsTellTheBoardsHealth) {
     EXPECT_EQ(httpGet(metricsPort, "/").rfind("HTTP/1.1 404 ", 0), 0u);
 }
 
+// One viewer - view-only, logged in, the panel open on a frozen laptop -
+// asked for a picture and pipelined thousands of requests, and reads
+// nothing. The ATX thread used to write each viewer the new state while the
+// button was held: a 100 ms click became a press of many seconds (a forced
+// power-off), or kvmvncctl hung and no press happened at all. Now the click
+// lasts its 50 ms, kvmvncctl answers at once, the viewer goes after the
+// stall limit.
+TEST_F(ControlTest, AViewerThatStoppedReadingNeverStretchesAPress) {
+    ASSERT_NO_FATAL_FAILURE(
+        start("[server]\nstall_timeout_ms = 3000\n[security]\nallow_unencrypted = true\n"));
+    RawRfbConnection frozen;
+    ASSERT_TRUE(frozen.connect(daemon_->port()));
+    ASSERT_TRUE(frozen.handshakeWithPassword("viewpass"));
+    // SetEncodings: Raw, KvmvncControl, QEMU LED state (-261), DesktopName
+    // (-307); then the whole screen (800x600 in Raw: 1.9 MB).
+    std::vector<uint8_t> stall = {2,    0,    0,    4,    0,    0,    0,    0,    0x4b, 0x56,
+                                  0x4d, 0x01, 0xff, 0xff, 0xfe, 0xfb, 0xff, 0xff, 0xfe, 0xcd,
+                                  3,    0,    0,    0,    0,    0,    3,    0x20, 2,    0x58};
+    for (uint32_t id = 1; id <= 200000; ++id) {
+        const std::vector<uint8_t> request = {200,
+                                              0x40,
+                                              0,
+                                              0,
+                                              static_cast<uint8_t>(id >> 24),
+                                              static_cast<uint8_t>(id >> 16),
+                                              static_cast<uint8_t>(id >> 8),
+                                              static_cast<uint8_t>(id),
+                                              0,
+                                              0,
+                                              0,
+                                              0};
+        stall.insert(stall.end(), request.begin(), request.end());  // HealthGetState
+    }
+    // Sent from a thread of its own: once every buffer on the way is full,
+    // the server stops reading it, and the send waits until the server lets
+    // this viewer go.
+    std::thread sender([&] { frozen.send(stall); });
+    std::this_thread::sleep_for(1s);  // its answers and picture fill every buffer
+
+    const auto before = std::chrono::steady_clock::now();
+    ASSERT_EQ(ctl({"atx", "power"}), 0) << out_ << daemon_->log();
+    const auto took = std::chrono::steady_clock::now() - before;
+    EXPECT_LT(took, 10s) << "kvmvncctl waited for a viewer that reads nothing";
+    ASSERT_TRUE(daemon_->waitForLog("power button released after", kTimeout)) << daemon_->log();
+    const std::string log = daemon_->log();
+    const size_t at = log.find("power button released after ") + 28;
+    EXPECT_LT(std::stoi(log.substr(at)), 300) << "the 50 ms click was stretched: " << log;
+    EXPECT_NE(log.find("ms: shutting down"), std::string::npos)
+        << "a click asks the system to shut down; it is not forced off: " << log;
+    EXPECT_TRUE(daemon_->waitForLog("took no byte", kTimeout))
+        << "the viewer that stopped reading is let go: " << daemon_->log();
+    frozen.shutdown();
+    sender.join();
+}
+
+// xvp presses buttons only for a viewer that listed its pseudo-encoding
+// (-309), as noVNC does before it shows its power menu.
+TEST_F(ControlTest, XvpFromAViewerThatNeverListedItPressesNothing) {
+    ASSERT_NO_FATAL_FAILURE(start("[server]\nxvp = true\n[security]\nallow_unencrypted = true\n"));
+    RawRfbConnection raw;
+    ASSERT_TRUE(raw.connect(daemon_->port()));
+    ASSERT_TRUE(raw.handshakeWithPassword("fullpass"));
+    ASSERT_TRUE(raw.send({2, 0, 0, 1, 0, 0, 0, 0}));  // SetEncodings: Raw only
+    ASSERT_TRUE(raw.send({250, 0, 1, 2}));            // xvp Shutdown
+    EXPECT_TRUE(raw.closedByServer(5000)) << daemon_->log();
+    EXPECT_TRUE(daemon_->waitForLog("without listing its pseudo-encoding", kTimeout))
+        << daemon_->log();
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(daemon_->log().find("power button"), std::string::npos) << daemon_->log();
+    ASSERT_EQ(ctl({"atx", "status"}), 0);
+    EXPECT_NE(out_.find("power: on"), std::string::npos) << out_;
+}
+
 }  // namespace
 }  // namespace kvmvnc::testing

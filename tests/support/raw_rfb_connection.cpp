@@ -113,6 +113,8 @@ std::optional<Size> RawRfbConnection::readDesktopSize(std::chrono::milliseconds 
     return std::nullopt;
 }
 
+void RawRfbConnection::shutdown() { ::shutdown(fd_.get(), SHUT_RDWR); }
+
 bool RawRfbConnection::closedByServer(int timeoutMs) {
     uint8_t buffer[65536];
     for (int waited = 0; waited < timeoutMs; waited += 50) {

@@ -28,6 +28,9 @@ public:
     // connection closes, something else arrives or `timeout` passes.
     std::optional<Size> readDesktopSize(std::chrono::milliseconds timeout);
     bool send(const std::vector<uint8_t> &bytes);
+    // Ends the connection both ways; a send() blocked on another thread
+    // returns.
+    void shutdown();
     // True when the server closes the connection within `timeoutMs`,
     // reading (and dropping) whatever it sends until then.
     bool closedByServer(int timeoutMs);

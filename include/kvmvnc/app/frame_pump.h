@@ -56,6 +56,7 @@ private:
     // The framebuffer equals the last frame taken: a frame whose damage is
     // known need only be compared there.
     bool inStep_ = false;
+    bool oversizeLogged_ = false;  // a picture over RfbServer::kMaxSize was reported
     std::atomic<bool> running_{false};
     std::atomic<uint64_t> frames_{0};
     std::atomic<uint64_t> changedFrames_{0};

@@ -20,8 +20,9 @@ struct ServerSection {
     std::string passwdFile;  // absolute, or empty for no authentication
     std::string desktopName = "kvmvnc";
     int maxClients = 16;
-    bool xvp = true;      // noVNC's power menu; see --help-config
-    std::string webRoot;  // empty: the installed panel, else the build tree's
+    bool xvp = true;             // noVNC's power menu; see --help-config
+    std::string webRoot;         // empty: the installed panel, else the build tree's
+    int stallTimeoutMs = 10000;  // a viewer that takes no byte this long goes
 };
 
 struct CaptureSection {

@@ -49,6 +49,9 @@ struct FrontDoorOptions {
     // once (one HTTP request each, Connection: close).
     int maxHandshakesPerPeer = 8;
     AuthThrottle::Policy throttle;
+    // An admitted client that takes no byte for this long while bytes wait
+    // for it is disconnected ([server] stall_timeout_ms).
+    std::chrono::milliseconds stallTimeout{10000};
     ViewerHandoff handoff;
 };
 
@@ -60,7 +63,11 @@ struct FrontDoorOptions {
 // WebSocket, runs the RFB security handshake (VeNCrypt, VNC authentication,
 // None, as the policy and credentials allow), and hands each admitted viewer
 // to the RFB server over a socketpair, relaying bytes between the client's
-// transport and the socketpair until either side closes.
+// transport and the socketpair until either side closes. What the client
+// sends passes an rfb::ClientMessageFilter on the way (format changes
+// between updates, view-only without effect, no unannounced extensions); a
+// client that takes nothing for `stallTimeout` while bytes wait for it is
+// disconnected, so a frozen viewer holds nothing of the server's for long.
 //
 // Threads: `kvm-door` accepts; each connection gets its own thread
 // (`kvm-conn`), which runs its handshake under one deadline and then its
@@ -94,7 +101,7 @@ private:
 
     void acceptLoop();
     void serve(Connection &connection, UniqueFd socket, std::string peer);
-    void relay(Transport &client, std::unique_ptr<Transport> server);
+    void relay(Transport &client, std::unique_ptr<Transport> server, const Viewer &viewer);
     void reapFinished();
 
     FrontDoorOptions options_;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -55,6 +56,9 @@ struct RfbServerOptions {
     control::ControlService *control = nullptr;
     // Offer xvp (power menu) to viewers that ask; needs `control`.
     bool xvp = false;
+    // A viewer whose socket takes no byte for this long while something
+    // waits to be sent to it is disconnected ([server] stall_timeout_ms).
+    std::chrono::milliseconds stallTimeout{10000};
 };
 
 // The RFB server: libvncserver in threaded mode, serving one XRGB8888
@@ -73,10 +77,20 @@ struct RfbServerOptions {
 // Threading: framebuffer(), markModified() and resize() belong to one
 // producer thread (the frame pump). Writing pixels while output threads read
 // them is allowed: every write is followed by markModified(), so a viewer
-// that caught a half-written rectangle gets it again. resize() swaps the
-// framebuffer under every viewer's send lock, so no encoder ever reads a
-// freed buffer. Callbacks from libvncserver threads never throw: a failure
-// closes that one viewer.
+// that caught a half-written rectangle gets it again. The framebuffer lives
+// in one address range reserved for the largest picture (kMaxSize) and is
+// never moved or freed while the server runs: resize() only changes the
+// size in place, so an update that was being encoded for the old size reads
+// (stale) pixels inside that range, never freed memory, and resize() waits
+// for no viewer. Nothing the producer or another shared thread (ATX, HID,
+// health) does waits on a viewer's socket: what they send goes through that
+// viewer's outbox (rfb/viewer_outbox.h). Callbacks from libvncserver threads
+// never throw: a failure closes that one viewer.
+//
+// Viewers' bytes must reach adopt()'s connection through a
+// ClientMessageFilter (kvmvnc/rfb/client_message_filter.h), as the front
+// door's relay does: it is what keeps format changes between updates and
+// view-only viewers without effect.
 //
 // A reload changes the desktop name and the viewer limit while viewers stay
 // connected (thread-safe setters): each applies to viewers that connect
@@ -89,14 +103,19 @@ public:
     RfbServer(const RfbServer &) = delete;
     RfbServer &operator=(const RfbServer &) = delete;
 
+    // The largest picture served; larger frames are not shown (the producer
+    // checks). 8K UHD: any HDMI source a capture device takes.
+    static constexpr Size kMaxSize{7680, 4320};
+
     Size size() const { return size_; }
-    uint8_t *framebuffer() { return framebuffer_.get(); }
+    uint8_t *framebuffer() { return framebuffer_; }
     int stride() const { return size_.width * 4; }
 
-    // A live resolution change: viewers that support DesktopSize or
-    // ExtendedDesktopSize follow it; the others are disconnected, since
-    // they would keep drawing a picture of the wrong size. The new
-    // framebuffer starts black.
+    // A live resolution change, at most kMaxSize: viewers that support
+    // DesktopSize or ExtendedDesktopSize follow it; the others are
+    // disconnected before their next picture, since they would draw it at
+    // the wrong size. A connection that has asked for no picture yet (a
+    // control client) stays until it asks. The new picture starts black.
     void resize(Size size);
     void markModified(const std::vector<Rect> &rects);
     // The area `to` now shows what the framebuffer held at (fromX, fromY),
@@ -146,12 +165,15 @@ public:
 private:
     void sendDesktopNameToAll();
     void reapGoneThreads(_rfbClientRec *client) noexcept;
-    std::vector<_rfbClientRec *> lockEverySender();
     static void unlockSenders(const std::vector<_rfbClientRec *> &locked);
 
     _rfbScreenInfo *screen_ = nullptr;
-    std::unique_ptr<uint8_t[]> framebuffer_;
+    // kMaxSize's worth of address space (mmap, no memory committed until
+    // written); the first size_.width * size_.height pixels are the picture.
+    uint8_t *framebuffer_ = nullptr;
+    size_t reserved_ = 0;
     Size size_;
+    std::chrono::milliseconds stallTimeout_;
     // libvncserver reads screen->desktopName without a lock when it sends
     // ServerInit, so every name it was given stays alive here (a deque does
     // not move its elements) until the server goes; a reload adds one.
