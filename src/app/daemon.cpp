@@ -313,6 +313,7 @@ Daemon::Daemon(const config::Config &cfg) {
     doorOptions.credentials = credentials;
     doorOptions.tls = tls;
     doorOptions.handshakeTimeout = std::chrono::milliseconds{cfg.security.handshakeTimeoutMs};
+    doorOptions.throttle.failuresPerMinute = cfg.security.loginFailuresPerMinute;
     doorOptions.webRoot = webRootOf(cfg.server);
     const std::string webRoot = doorOptions.webRoot;
     doorOptions.handoff = [server = server_.get()](UniqueFd connection,
