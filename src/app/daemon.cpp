@@ -315,6 +315,7 @@ Daemon::Daemon(const config::Config &cfg) {
     doorOptions.tls = tls;
     doorOptions.handshakeTimeout = std::chrono::milliseconds{cfg.security.handshakeTimeoutMs};
     doorOptions.stallTimeout = std::chrono::milliseconds{cfg.server.stallTimeoutMs};
+    doorOptions.throttle.failuresPerMinute = cfg.security.loginFailuresPerMinute;
     doorOptions.webRoot = webRootOf(cfg.server);
     const std::string webRoot = doorOptions.webRoot;
     doorOptions.handoff = [server = server_.get()](UniqueFd connection,

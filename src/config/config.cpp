@@ -600,6 +600,13 @@ const std::vector<Key> &keys() {
             "security", "handshake_timeout_ms", "10000", 500, 120000,
             "A connection that has not logged in within this time is closed.",
             [](auto &c) -> auto & { return c.security.handshakeTimeoutMs; }),
+        intKey(
+            "security", "login_failures_per_minute", "30", 1, 100000,
+            "Failed logins a minute from all addresses together beyond which every address no "
+            "password was accepted from in the last 30 days waits (30 s or more) before it may "
+            "try; the others go on as before. Each address and IPv6 prefix is slowed on its own "
+            "as well.",
+            [](auto &c) -> auto & { return c.security.loginFailuresPerMinute; }),
         live(Key{"log", "level", "info", "debug, info, warning or error",
                  "Least severe message logged.",
                  [](Config &config, std::string_view value) -> std::string {

@@ -86,9 +86,9 @@ UniqueFd listenOn(const std::string &address, int port, int &boundPort) {
     return fd;
 }
 
-// What the per-address limits and the login throttle count by: an IPv4
-// address, or an IPv6 /64 (one host can use a whole /64, so counting single
-// IPv6 addresses would give it unlimited guesses).
+// What the per-address handshake limits count by: an IPv4 address, or an
+// IPv6 /64 (one host can use a whole /64). The login throttle is given the
+// address itself and groups it on its own (/64, /56, /48).
 std::string addressGroup(const std::string &peer) {
     in6_addr v6{};
     if (inet_pton(AF_INET6, peer.c_str(), &v6) != 1)
@@ -273,6 +273,7 @@ void FrontDoor::acceptLoop() {
             return;
         }
         reapFinished();
+        throttle_.update(Clock::now());
         if (fds[1].revents)
             return;
         if (!(fds[0].revents & POLLIN))
@@ -452,7 +453,7 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
         }
 
         SecurityContext context{policy,    *credentials, options_.tls.get(),
-                                throttle_, group,        deadline};
+                                throttle_, peer,         deadline};
         const Admission admission = negotiateSecurity(transport, context);
 
         int pair[2];

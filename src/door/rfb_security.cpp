@@ -70,20 +70,19 @@ uint32_t readU32(Transport &transport, Clock::time_point deadline) {
     throw HandshakeError(reason);
 }
 
-std::string blockedReason(const std::string &peer, std::chrono::milliseconds wait) {
-    const long long seconds = (wait.count() + 999) / 1000;
-    return "too many failed logins from " + peer + "; try again in " + std::to_string(seconds) +
-           " s";
+std::string blockedReason(const AuthThrottle::Wait &wait) {
+    const long long seconds = (wait.time.count() + 999) / 1000;
+    return "too many failed logins from " + wait.from + "; try again in " +
+           std::to_string(seconds) + " s";
 }
 
 void checkNotBlocked(Transport &transport, const SecurityContext &context, int minor, bool early) {
     const auto wait = context.throttle.blockedFor(context.peerAddress, Clock::now());
-    if (wait.count() == 0)
+    if (wait.time.count() == 0)
         return;
     if (early)
-        refuseEarly(transport, minor, blockedReason(context.peerAddress, wait), context.deadline);
-    refuseAuthentication(transport, minor, blockedReason(context.peerAddress, wait),
-                         context.deadline);
+        refuseEarly(transport, minor, blockedReason(wait), context.deadline);
+    refuseAuthentication(transport, minor, blockedReason(wait), context.deadline);
 }
 
 [[noreturn]] void failedLogin(Transport &transport, const SecurityContext &context, int minor,
@@ -91,8 +90,8 @@ void checkNotBlocked(Transport &transport, const SecurityContext &context, int m
     const auto block = context.throttle.recordFailure(context.peerAddress, Clock::now());
     std::string reason = "authentication failed";
     std::string logged = what;
-    if (block.count() > 0)
-        logged += "; " + blockedReason(context.peerAddress, block);
+    if (block.time.count() > 0)
+        logged += "; " + blockedReason(block);
     try {
         refuseAuthentication(transport, minor, reason, context.deadline);
     } catch (const HandshakeError &) {
@@ -113,6 +112,7 @@ Access vncAuthentication(Transport &transport, const SecurityContext &context, i
     OPENSSL_cleanse(response, sizeof(response));
     if (!access)
         failedLogin(transport, context, minor, "wrong VNC password");
+    context.throttle.recordSuccess(context.peerAddress, Clock::now());
     return *access;
 }
 
@@ -148,6 +148,7 @@ std::pair<std::string, Access> plainAuthentication(Transport &transport,
     if (!access)
         failedLogin(transport, context, minor,
                     "wrong user name or password for '" + printable + "'");
+    context.throttle.recordSuccess(context.peerAddress, Clock::now());
     return {user, *access};
 }
 

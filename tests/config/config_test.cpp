@@ -301,6 +301,7 @@ tls_cert = /etc/ssl/kvm.pem
 tls_key = /etc/ssl/kvm.key
 tls_dir = /srv/tls
 handshake_timeout_ms = 3000
+login_failures_per_minute = 10
 web_origins = https://kvm.example, http://127.0.0.1:8080
 [log]
 level = debug

@@ -431,5 +431,57 @@ TEST_F(RfbSecurityTest, PlainInsideAnEncryptedTransportHasNoTlsLayerAndNoAck) {
     EXPECT_EQ(result.admission.method, "Plain");
 }
 
+// Failures from many addresses together hold back every address no password
+// was accepted from lately; one that logged in before goes on logging in.
+void tripTheBudget(AuthThrottle &throttle) {
+    for (int i = 0; i < 31; ++i)
+        throttle.recordFailure("198.51.100." + std::to_string(i), Clock::now());
+    ASSERT_GT(throttle.blockedFor("203.0.113.1", Clock::now()).time.count(), 0);
+}
+
+TEST_F(RfbSecurityTest, AVncPasswordAcceptedMakesTheAddressKnownToTheThrottle) {
+    credentials.vnc = rfb::VncPasswords{"fullpass", ""};
+    policy.allowUnencrypted = true;
+    auto login = [&] {
+        ClientEnd *client;
+        auto outcome = serve(client);
+        client->read(12);
+        client->write("RFB 003.008\n");
+        EXPECT_EQ(client->read(2), std::vector<uint8_t>({1, sectype::kVncAuth}));
+        client->write(std::vector<uint8_t>{sectype::kVncAuth});
+        client->write(vncResponse(client->read(16), "fullpass"));
+        EXPECT_EQ(client->readU32(), 0u);
+        return outcome.get();
+    };
+    ASSERT_TRUE(login().ok);
+    ASSERT_NO_FATAL_FAILURE(tripTheBudget(throttle));
+    Outcome again = login();
+    EXPECT_TRUE(again.ok) << again.error;
+}
+
+TEST_F(RfbSecurityTest, APlainPasswordAcceptedMakesTheAddressKnownToTheThrottle) {
+    credentials.users.set("alice", "wonderland", Access::Full);
+    auto login = [&] {
+        ClientEnd *client;
+        auto outcome = serve(client, true);
+        client->read(12);
+        client->write("RFB 003.008\n");
+        EXPECT_EQ(client->read(2), std::vector<uint8_t>({1, sectype::kVeNCrypt}));
+        client->write(std::vector<uint8_t>{sectype::kVeNCrypt});
+        client->read(2);
+        client->write(std::vector<uint8_t>{0, 2});
+        client->read(2);
+        client->readU32();
+        client->write(u32(subtype::kPlain));
+        client->write(plainCredentials("alice", "wonderland"));
+        EXPECT_EQ(client->read(4), u32(0));
+        return outcome.get();
+    };
+    ASSERT_TRUE(login().ok);
+    ASSERT_NO_FATAL_FAILURE(tripTheBudget(throttle));
+    Outcome again = login();
+    EXPECT_TRUE(again.ok) << again.error;
+}
+
 }  // namespace
 }  // namespace kvmvnc::door

@@ -288,6 +288,19 @@ TEST_F(ControlTest, ABurstOfFailedLoginsIsSlowedDown) {
     EXPECT_EQ(ctl({"atx", "status"}), 0) << out_;
 }
 
+// Failed logins from everywhere beyond [security] login_failures_per_minute
+// hold back addresses that never logged in; one that did goes on.
+TEST_F(ControlTest, TheOwnerIsNotLockedOutWhenManyLoginsFail) {
+    ASSERT_NO_FATAL_FAILURE(start("[security]\nlogin_failures_per_minute = 1\n"));
+    EXPECT_EQ(ctl({"atx", "status"}), 0) << out_;
+    const std::string wrong = daemon_->path("wrong.passwd");
+    std::ofstream(wrong, std::ios::binary).write("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    for (int i = 0; i < 2; ++i)
+        EXPECT_EQ(ctl({"atx", "status"}, wrong), 3) << out_;
+    EXPECT_TRUE(daemon_->waitForLog("more than 1 failed logins a minute", 5s)) << daemon_->log();
+    EXPECT_EQ(ctl({"atx", "status"}), 0) << out_;
+}
+
 TEST_F(ControlTest, ErrorsAreClearAndTheDaemonKeepsServing) {
     // The raw connection below speaks plain VNC authentication.
     ASSERT_NO_FATAL_FAILURE(start("[security]\nallow_unencrypted = true\n"));

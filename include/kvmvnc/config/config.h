@@ -110,6 +110,7 @@ struct SecuritySection {
     std::string tlsKey;
     std::string tlsDir = "/var/lib/kvmvnc/tls";
     int handshakeTimeoutMs = 10000;
+    int loginFailuresPerMinute = 30;  // from all addresses, see door::AuthThrottle
     // Web pages of other origins allowed to open a WebSocket to the RFB port
     // ("*": any); the panel's own origin always is.
     std::vector<std::string> webOrigins;

@@ -62,7 +62,7 @@ struct SecurityContext {
     const Credentials &credentials;
     const TlsServer *tls;  // null: no VeNCrypt TLS subtypes
     AuthThrottle &throttle;
-    std::string peerAddress;
+    std::string peerAddress;  // the client's IP address, as AuthThrottle takes it
     Clock::time_point deadline;
 };
 
@@ -83,7 +83,7 @@ std::string subtypeName(uint32_t subtype);
 // client must not be told it is in before the RFB server took it. On failure
 // the client has been told why (where the protocol version allows) and
 // HandshakeError is thrown; failed authentication is counted by the
-// throttle.
+// throttle, and a password accepted makes the address known to it.
 Admission negotiateSecurity(std::unique_ptr<Transport> &transport, const SecurityContext &context);
 
 // SecurityResult: OK, or failed with `reason` (RFB 3.8 carries the text).
