@@ -215,14 +215,15 @@ struct ImageStore::Impl {
     std::map<std::string, std::unique_ptr<ActiveUpload>> active;
 
     // The hidden files' common stem: the name itself, or for a name too long
-    // to carry the prefix and suffixes, a digest of it (the sidecar keeps the
-    // name).
+    // to carry the prefix and suffixes, '.' and a digest of it (the sidecar
+    // keeps the name). No name starts with '.', so no name's own stem is
+    // ever another's digest.
     std::string stem(const std::string &name) const {
         if (name.size() + std::strlen("..state.tmp") <= kNameMax)
             return name;
         Sha256Hasher hasher;
         hasher.update(reinterpret_cast<const uint8_t *>(name.data()), name.size());
-        return "~" + hex(hasher.finish());
+        return "." + hex(hasher.finish());
     }
     std::filesystem::path dataPath(const std::string &name) const {
         return directory / ("." + stem(name) + ".upload");

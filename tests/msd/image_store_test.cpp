@@ -352,6 +352,44 @@ TEST_F(ImageStoreTest, LongestNameUploads) {
     EXPECT_EQ(store->list(), (std::vector<ImageInfo>{{name, 5000}}));
 }
 
+// A long name's hidden files are named after its digest. A short name that
+// spells that digest the way the files once did ("~" and 64 hex digits)
+// shared them: its begin discarded the long name's upload, and two sessions
+// wrote one file.
+TEST_F(ImageStoreTest, NoTwoNamesShareHiddenFiles) {
+    const std::string longName(255, 'n');
+    static constexpr char kDigits[] = "0123456789abcdef";
+    const Sha256 digest = sha256(std::vector<uint8_t>(longName.begin(), longName.end()));
+    std::string shortName = "~";
+    for (uint8_t byte : digest) {
+        shortName += kDigits[byte >> 4];
+        shortName += kDigits[byte & 15];
+    }
+    const std::vector<uint8_t> longBytes = randomBytes(5000, 7), shortBytes = randomBytes(4000, 8);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, longName, longBytes.size(), sha256(longBytes), resumeAt));
+    send(1, longName, longBytes, 0, 3000);
+    store->releaseUploads(1);
+
+    // Both at once, each resumable where it stood.
+    ASSERT_TRUE(store->beginUpload(2, shortName, shortBytes.size(), sha256(shortBytes), resumeAt));
+    EXPECT_EQ(resumeAt, 0u);
+    send(2, shortName, shortBytes, 0, 1000);
+    ASSERT_TRUE(store->beginUpload(1, longName, longBytes.size(), sha256(longBytes), resumeAt));
+    EXPECT_EQ(resumeAt, 3000u);
+    send(1, longName, longBytes, 3000, longBytes.size());
+    send(2, shortName, shortBytes, 1000, shortBytes.size());
+    StoreResult result = store->finishUpload(1, longName);
+    EXPECT_TRUE(result) << result.message;
+    result = store->finishUpload(2, shortName);
+    EXPECT_TRUE(result) << result.message;
+    ASSERT_TRUE(store->pathOf(longName));
+    ASSERT_TRUE(store->pathOf(shortName));
+    EXPECT_EQ(readAll(*store->pathOf(longName)), longBytes);
+    EXPECT_EQ(readAll(*store->pathOf(shortName)), shortBytes);
+    EXPECT_TRUE(store->uploads().empty());
+}
+
 TEST_F(ImageStoreTest, ExistingImageRefusesAnUpload) {
     ASSERT_TRUE(upload(1, "a.iso", randomBytes(100)));
     uint64_t resumeAt = 0;

@@ -50,9 +50,11 @@ using Sha256 = std::array<uint8_t, 32>;
 // The folder of images ([msd] storage). A complete image is a regular file
 // named as the user chose; an upload in progress lives in hidden files
 // (".NAME.upload" with the data, preallocated to the declared size, and
-// ".NAME.state" with size, checksum and the confirmed length) that list()
-// never shows and pathOf() never returns, and becomes NAME by rename only
-// once every byte is there and its SHA-256 matches.
+// ".NAME.state" with size, checksum and the confirmed length; a name too
+// long for that is replaced by '.' and its SHA-256 in hex, a stem no name
+// can spell since names never start with '.') that list() never shows and
+// pathOf() never returns, and becomes NAME by rename only once every byte
+// is there and its SHA-256 matches.
 //
 // Uploads are sequential: each chunk must start where the last ended. The
 // data is fsynced, and the confirmed length recorded, at least every 4 MiB
