@@ -282,7 +282,10 @@ Daemon::Daemon(const config::Config &cfg) {
     const config::DeviceTarget media = resolve(cfg.msd.target, machine_ != nullptr);
     if (media != config::DeviceTarget::None) {
         try {
-            store_ = std::make_unique<msd::ImageStore>(cfg.msd.storage);
+            msd::StoreLimits limits;
+            limits.partialMaxAge = std::chrono::hours(cfg.msd.partialMaxAgeHours);
+            limits.freeSpaceReserve = static_cast<uint64_t>(cfg.msd.freeSpaceReserveMib) << 20;
+            store_ = std::make_unique<msd::ImageStore>(cfg.msd.storage, limits);
             if (media == config::DeviceTarget::Virtual) {
                 if (!machine_)
                     throw std::runtime_error(

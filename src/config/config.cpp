@@ -492,6 +492,16 @@ const std::vector<Key> &keys() {
          },
          [](const Config &c) -> std::string { return c.msd.lun; }},
         intKey(
+            "msd", "partial_max_age_hours", "24", 1, 8760,
+            "A partial upload no connection holds is deleted once its files went unchanged this "
+            "long (checked at start-up and whenever an upload begins).",
+            [](auto &c) -> auto & { return c.msd.partialMaxAgeHours; }, 0, "keep them"),
+        intKey(
+            "msd", "free_space_reserve_mib", "64", 0, 1048576,
+            "Free space (MiB) uploads leave on the storage's file system: an upload that would "
+            "eat into it is refused, at the start or at the chunk that would.",
+            [](auto &c) -> auto & { return c.msd.freeSpaceReserveMib; }),
+        intKey(
             "health", "hot_celsius", "80", 40, 120,
             "SoC temperature at which the log, kvmvncctl status and viewers say the board is "
             "too hot (a Raspberry Pi throttles at 80-85).",

@@ -462,8 +462,12 @@ Outcome ControlService::Impl::uploadBegin(ControlSession &session,
     uint64_t resumeAt = 0;
     msd::StoreResult result = devices.store->beginUpload(session.sessionId(), body->name,
                                                          body->size, body->sha256, resumeAt);
-    if (!result)
+    if (!result) {
+        LOG_INFO(kLog, "session %llu: upload of '%s' refused: %s",
+                 static_cast<unsigned long long>(session.sessionId()), body->name.c_str(),
+                 result.message.c_str());
         return fromStore(result);
+    }
     uint32_t id = 0;
     {
         std::lock_guard lock(sessionsMutex);
@@ -502,8 +506,15 @@ Outcome ControlService::Impl::uploadChunk(ControlSession &session,
     uint64_t confirmed = 0;
     msd::StoreResult result = devices.store->writeUpload(
         session.sessionId(), upload.name, offset, reader.current(), reader.remaining(), confirmed);
-    if (!result)
+    if (!result) {
+        // A failing disk ends the upload; the store logs running out of
+        // room itself, and a stray offset ends only its chunk.
+        if (result.error == msd::StoreError::Io)
+            LOG_WARN(kLog, "session %llu: upload of '%s' failed: %s",
+                     static_cast<unsigned long long>(session.sessionId()), upload.name.c_str(),
+                     result.message.c_str());
         return fromStore(result);
+    }
     bool progressed = false;
     {
         std::lock_guard lock(sessionsMutex);

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -38,6 +39,20 @@ StoreResult fail(StoreError error, std::string message) { return {error, std::mo
 StoreResult ioError(const std::string &what, int error) {
     return fail(StoreError::Io, what + ": " + std::strerror(error));
 }
+
+// "64.0 MiB", for messages people read.
+std::string bytesText(uint64_t bytes) {
+    char text[48];
+    if (bytes < (1u << 20))
+        std::snprintf(text, sizeof(text), "%llu bytes", static_cast<unsigned long long>(bytes));
+    else if (bytes < (1ull << 30))
+        std::snprintf(text, sizeof(text), "%.1f MiB", static_cast<double>(bytes) / (1u << 20));
+    else
+        std::snprintf(text, sizeof(text), "%.1f GiB", static_cast<double>(bytes) / (1ull << 30));
+    return text;
+}
+
+bool isNoRoom(int error) { return error == ENOSPC || error == EDQUOT || error == EFBIG; }
 
 std::string hex(const Sha256 &digest) {
     static constexpr char kDigits[] = "0123456789abcdef";
@@ -147,6 +162,31 @@ bool nextCodePoint(std::string_view text, size_t &i, uint32_t &code) {
     return true;
 }
 
+class SystemDiskSpace final : public DiskSpace {
+public:
+    int available(const std::filesystem::path &directory, uint64_t &bytes) override {
+        struct statvfs fs {};
+        if (::statvfs(directory.c_str(), &fs) != 0)
+            return errno;
+        bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+        return 0;
+    }
+    int preallocate(int fd, uint64_t size) override {
+        // Not posix_fallocate(): where the file system cannot allocate
+        // ahead, glibc's stand-in writes into every block, slowly, and on a
+        // copy-on-write file system claims nothing.
+        while (::fallocate(fd, 0, 0, static_cast<off_t>(size)) != 0) {
+            if (errno != EINTR)
+                return errno;
+        }
+        return 0;
+    }
+};
+
+// The suffixes of an upload's hidden files. They end in different letters,
+// so ".STEM" plus one of them names one stem's file and no other's.
+constexpr std::string_view kSuffixes[] = {".upload", ".state", ".state.tmp"};
+
 // What a state sidecar records.
 struct UploadState {
     std::string name;
@@ -206,23 +246,27 @@ struct ActiveUpload {
     UniqueFd fd;
     std::unique_ptr<Sha256Hasher> hash;  // over the first `written` bytes
     bool busy = false;                   // a call works on the file without the mutex
+    bool preallocated = false;           // every block of the file is claimed
 };
 
 struct ImageStore::Impl {
     std::filesystem::path directory;
+    StoreLimits limits;
+    std::unique_ptr<DiskSpace> space;
     mutable std::mutex mutex;
     std::condition_variable idle;  // an upload stopped being busy
     std::map<std::string, std::unique_ptr<ActiveUpload>> active;
 
     // The hidden files' common stem: the name itself, or for a name too long
-    // to carry the prefix and suffixes, a digest of it (the sidecar keeps the
-    // name).
+    // to carry the prefix and suffixes, '.' and a digest of it (the sidecar
+    // keeps the name). No name starts with '.', so no name's own stem is
+    // ever another's digest.
     std::string stem(const std::string &name) const {
         if (name.size() + std::strlen("..state.tmp") <= kNameMax)
             return name;
         Sha256Hasher hasher;
         hasher.update(reinterpret_cast<const uint8_t *>(name.data()), name.size());
-        return "~" + hex(hasher.finish());
+        return "." + hex(hasher.finish());
     }
     std::filesystem::path dataPath(const std::string &name) const {
         return directory / ("." + stem(name) + ".upload");
@@ -308,16 +352,20 @@ struct ImageStore::Impl {
         upload.fd.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
         if (!upload.fd.isValid())
             return ioError("cannot open " + path.string(), errno);
-        if (fresh && upload.state.size > 0) {
-            const int error =
-                ::posix_fallocate(upload.fd.get(), 0, static_cast<off_t>(upload.state.size));
-            if (error == ENOSPC || error == EFBIG)
-                return fail(StoreError::NoSpace, "no room for " + name + " (" +
-                                                     std::to_string(upload.state.size) +
-                                                     " bytes) in " + directory.string());
-            if (error != 0)
-                return ioError("cannot preallocate " + path.string(), error);
-        }
+        // Claimed now, the room cannot be taken by whatever fills the disk
+        // meanwhile; a resume claims what an earlier attempt did not.
+        const int claimed =
+            upload.state.size > 0 ? space->preallocate(upload.fd.get(), upload.state.size) : 0;
+        if (isNoRoom(claimed))
+            return fail(StoreError::NoSpace,
+                        "no room for " + name + " (" + bytesText(upload.state.size) + ") in " +
+                            directory.string() + ": " + std::strerror(claimed));
+        if (claimed != 0 && claimed != EOPNOTSUPP)
+            return ioError("cannot preallocate " + path.string(), claimed);
+        upload.preallocated = claimed == 0;
+        if (!upload.preallocated)
+            LOG_INFO(kLog, "%s cannot allocate ahead: each chunk of %s is checked for room",
+                     directory.c_str(), name.c_str());
         upload.hash = std::make_unique<Sha256Hasher>();
         std::vector<uint8_t> buffer(kRehashChunk);
         uint64_t done = 0;
@@ -341,6 +389,112 @@ struct ImageStore::Impl {
         return {};
     }
 
+    // Writes a chunk at the upload's end. With the upload busy, without the
+    // mutex.
+    StoreResult write(ActiveUpload &upload, const uint8_t *data, size_t size) const {
+        const std::string &name = upload.state.name;
+        if (!upload.preallocated) {
+            uint64_t available = 0;
+            if (const int error = space->available(directory, available))
+                return ioError("cannot query the free space of " + directory.string(), error);
+            if (size > available || available - size < limits.freeSpaceReserve)
+                return noRoom(upload, directory.string() + " has " + bytesText(available) +
+                                          " free and keeps " + bytesText(limits.freeSpaceReserve) +
+                                          " of it");
+        }
+        if (const int error =
+                writeAll(upload.fd.get(), data, size, static_cast<off_t>(upload.written))) {
+            if (isNoRoom(error))
+                return noRoom(upload, std::strerror(error));
+            return ioError("writing " + name, error);
+        }
+        upload.hash->update(data, size);
+        upload.written += size;
+        if (upload.written - upload.state.confirmed >= kSyncInterval ||
+            upload.written == upload.state.size) {
+            if (const int error = confirm(upload))
+                return isNoRoom(error) ? noRoom(upload, std::strerror(error))
+                                       : ioError("syncing " + name, error);
+        }
+        return {};
+    }
+
+    // Refuses a chunk the file system has no room for, after recording what
+    // came before it (the connection may well end here).
+    StoreResult noRoom(ActiveUpload &upload, const std::string &why) const {
+        const std::string &name = upload.state.name;
+        if (const int error = confirm(upload))
+            LOG_WARN(kLog, "upload of %s: cannot record its progress: %s", name.c_str(),
+                     std::strerror(error));
+        LOG_WARN(kLog, "upload of %s stopped at %llu of %llu bytes: no room (%s)", name.c_str(),
+                 static_cast<unsigned long long>(upload.state.confirmed),
+                 static_cast<unsigned long long>(upload.state.size), why.c_str());
+        return fail(StoreError::NoSpace, "no room to write " + name + ": " + why + "; its first " +
+                                             bytesText(upload.state.confirmed) +
+                                             " are kept for a resume");
+    }
+
+    // Deletes the hidden files of partial uploads no session holds that went
+    // unchanged for longer than the limit, and strays in the hidden files'
+    // names (an older layout's, a crash's temporary file). `spared` is an
+    // upload being begun: someone came back for it. With the mutex held.
+    void expire(const std::string *spared) {
+        if (limits.partialMaxAge.count() <= 0)
+            return;
+        std::set<std::string> held;
+        for (const auto &[name, upload] : active)
+            held.insert(stem(name));
+        if (spared)
+            held.insert(stem(*spared));
+        struct Files {
+            std::vector<std::filesystem::path> paths;
+            time_t newest = 0;
+        };
+        std::map<std::string, Files> stems;
+        std::error_code error;
+        for (const auto &entry : std::filesystem::directory_iterator(directory, error)) {
+            const std::string file = entry.path().filename().string();
+            if (file.front() != '.')
+                continue;
+            for (std::string_view suffix : kSuffixes) {
+                if (file.size() <= suffix.size() + 1 || !file.ends_with(suffix))
+                    continue;
+                struct stat info {};
+                if (::lstat(entry.path().c_str(), &info) != 0 || !S_ISREG(info.st_mode))
+                    break;
+                Files &files = stems[file.substr(1, file.size() - 1 - suffix.size())];
+                files.paths.push_back(entry.path());
+                files.newest = std::max(files.newest, info.st_mtime);
+                break;
+            }
+        }
+        const time_t now = ::time(nullptr);
+        bool removed = false;
+        for (const auto &[fileStem, files] : stems) {
+            if (held.count(fileStem) || now - files.newest <= limits.partialMaxAge.count())
+                continue;
+            const double hours = static_cast<double>(now - files.newest) / 3600;
+            const std::optional<UploadState> state =
+                readState(directory / ("." + fileStem + ".state"));
+            if (state && stem(state->name) == fileStem)
+                LOG_INFO(kLog,
+                         "deleting the abandoned upload of %s (%llu of %llu bytes), untouched "
+                         "for %.1f hours",
+                         state->name.c_str(), static_cast<unsigned long long>(state->confirmed),
+                         static_cast<unsigned long long>(state->size), hours);
+            for (const std::filesystem::path &path : files.paths) {
+                if (!state || stem(state->name) != fileStem)
+                    LOG_INFO(kLog, "deleting %s, left from an upload and untouched for %.1f hours",
+                             path.c_str(), hours);
+                if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+                    LOG_WARN(kLog, "cannot delete %s: %s", path.c_str(), std::strerror(errno));
+            }
+            removed = true;
+        }
+        if (removed)
+            syncDirectory();
+    }
+
     // Waits until no call works on `name`'s upload; with `lock` held.
     void waitIdle(std::unique_lock<std::mutex> &lock, const std::string &name) {
         idle.wait(lock, [&] {
@@ -350,8 +504,12 @@ struct ImageStore::Impl {
     }
 };
 
-ImageStore::ImageStore(std::filesystem::path directory) : impl_(std::make_unique<Impl>()) {
+ImageStore::ImageStore(std::filesystem::path directory, StoreLimits limits,
+                       std::unique_ptr<DiskSpace> space)
+    : impl_(std::make_unique<Impl>()) {
     impl_->directory = std::move(directory);
+    impl_->limits = limits;
+    impl_->space = space ? std::move(space) : std::make_unique<SystemDiskSpace>();
     std::error_code error;
     std::filesystem::create_directories(impl_->directory, error);
     if (error)
@@ -363,6 +521,8 @@ ImageStore::ImageStore(std::filesystem::path directory) : impl_(std::make_unique
     if (::access(impl_->directory.c_str(), W_OK | X_OK) != 0)
         throw std::runtime_error("the image folder " + impl_->directory.string() +
                                  " is not writable: " + std::strerror(errno));
+    std::lock_guard lock(impl_->mutex);
+    impl_->expire(nullptr);
 }
 
 ImageStore::~ImageStore() {
@@ -477,6 +637,20 @@ StoreResult ImageStore::beginUpload(uint64_t owner, const std::string &name, uin
         d.discardFiles(name);
     }
 
+    const auto held =
+        static_cast<size_t>(std::count_if(d.active.begin(), d.active.end(), [&](const auto &entry) {
+            return entry.second->owner == owner;
+        }));
+    if (held >= d.limits.uploadsPerSession)
+        return fail(StoreError::Busy, "this session has " + std::to_string(held) +
+                                          " uploads open, the most one may; finish one first");
+    if (d.active.size() >= d.limits.uploads)
+        return fail(StoreError::Busy,
+                    std::to_string(d.active.size()) +
+                        " uploads are open, the most the store takes at once; try again when "
+                        "one ends");
+    d.expire(&name);
+
     // An earlier attempt on disk resumes if it is the same file.
     bool fresh = true;
     uint64_t allocated = 0;
@@ -491,15 +665,15 @@ StoreResult ImageStore::beginUpload(uint64_t owner, const std::string &name, uin
         d.discardFiles(name);
     }
 
-    struct statvfs fs {};
-    if (::statvfs(d.directory.c_str(), &fs) != 0)
-        return ioError("cannot query the free space of " + d.directory.string(), errno);
+    uint64_t available = 0;
+    if (const int error = d.space->available(d.directory, available))
+        return ioError("cannot query the free space of " + d.directory.string(), error);
     const uint64_t missing = size > allocated ? size - allocated : 0;
-    const uint64_t available = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
-    if (missing > available)
-        return fail(StoreError::NoSpace, name + " needs " + std::to_string(missing) +
-                                             " more bytes, " + d.directory.string() + " has " +
-                                             std::to_string(available) + " free");
+    if (missing > 0 && (missing > available || available - missing < d.limits.freeSpaceReserve))
+        return fail(StoreError::NoSpace, name + " needs " + bytesText(missing) + " more and " +
+                                             d.directory.string() + " keeps " +
+                                             bytesText(d.limits.freeSpaceReserve) +
+                                             " free; it has " + bytesText(available) + " free");
 
     auto owned = std::make_unique<ActiveUpload>();
     ActiveUpload &upload = *owned;
@@ -551,18 +725,7 @@ StoreResult ImageStore::writeUpload(uint64_t owner, const std::string &name, uin
 
     upload.busy = true;
     lock.unlock();
-    StoreResult result;
-    if (const int error = writeAll(upload.fd.get(), data, size, static_cast<off_t>(offset))) {
-        result = ioError("writing " + name, error);
-    } else {
-        upload.hash->update(data, size);
-        upload.written += size;
-        if (upload.written - upload.state.confirmed >= kSyncInterval ||
-            upload.written == upload.state.size) {
-            if (const int syncError = d.confirm(upload))
-                result = ioError("syncing " + name, syncError);
-        }
-    }
+    StoreResult result = d.write(upload, data, size);
     lock.lock();
     upload.busy = false;
     confirmed = upload.state.confirmed;

@@ -286,6 +286,8 @@ wol_port = 7
 target = device
 storage = /srv/images
 lun = /tmp/lun
+partial_max_age_hours = 0
+free_space_reserve_mib = 128
 [health]
 hot_celsius = 70
 interval_ms = 500

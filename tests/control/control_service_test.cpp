@@ -242,6 +242,27 @@ TEST_F(ControlServiceTest, AnUploadBelongsToItsSession) {
         Status::Ok);
 }
 
+TEST_F(ControlServiceTest, UploadsOpenPerSessionAreBoundedAndSaySo) {
+    const std::vector<uint8_t> data(100, 1);
+    const msd::StoreLimits limits;
+    for (size_t i = 0; i < limits.uploadsPerSession; ++i)
+        ASSERT_EQ(call(full_, Request::UploadBegin,
+                       encode(UploadBeginBody{100, sha256(data), "x" + std::to_string(i)}))
+                      .status,
+                  Status::Ok);
+    Reply refused =
+        call(full_, Request::UploadBegin, encode(UploadBeginBody{100, sha256(data), "one more"}));
+    EXPECT_EQ(refused.status, Status::Busy);
+    EXPECT_EQ(refused.message, "this session has " + std::to_string(limits.uploadsPerSession) +
+                                   " uploads open, the most one may; finish one first");
+    // Another session is not held back by it.
+    RecordingSession other{3, true};
+    EXPECT_EQ(
+        call(other, Request::UploadBegin, encode(UploadBeginBody{100, sha256(data), "one more"}))
+            .status,
+        Status::Ok);
+}
+
 TEST_F(ControlServiceTest, AtxActionsStartAndRefuseWhileBusy) {
     EXPECT_EQ(call(full_, Request::AtxAction, {3}).status, Status::Ok);
     EXPECT_EQ(call(full_, Request::AtxAction, {3}).status, Status::Busy);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -135,56 +136,69 @@ protected:
     std::string out_;
 };
 
+// 64 MiB of random bytes in `path`.
+void writeRandomImage(const std::string &path) {
+    std::mt19937_64 random(42);
+    std::ofstream file(path, std::ios::binary);
+    std::vector<uint64_t> block(1 << 17);
+    for (int i = 0; i < 64; ++i) {  // 64 x 1 MiB
+        for (uint64_t &word : block)
+            word = random();
+        file.write(reinterpret_cast<const char *>(block.data()), 1 << 20);
+    }
+}
+
+// Over a connection of its own (`client`, left open), begins uploading
+// `image` as random.img and sends its first half.
+void sendFirstHalf(int port, const std::string &caFile, const std::string &image,
+                   std::unique_ptr<ctl::ControlClient> &client) {
+    const uint64_t size = std::filesystem::file_size(image);
+    client = std::make_unique<ctl::ControlClient>();
+    ctl::ConnectOptions connect;
+    connect.port = port;
+    connect.password = "fullpass";
+    connect.caFile = caFile;
+    connect.timeoutSeconds = 10;
+    ASSERT_TRUE(client->connect(connect)) << client->error();
+    control::UploadBeginBody begin;
+    begin.size = size;
+    const std::string hex = sha256Of(image);
+    for (size_t i = 0; i < 32; ++i)
+        begin.sha256[i] = static_cast<uint8_t>(std::stoi(hex.substr(i * 2, 2), nullptr, 16));
+    begin.name = "random.img";
+    auto reply = client->request(control::Request::UploadBegin, control::encode(begin));
+    ASSERT_TRUE(reply && reply->status == control::Status::Ok);
+    control::ByteReader result(reply->result);
+    uint32_t id = 0;
+    uint64_t offset = 1;
+    ASSERT_TRUE(result.u32(id) && result.u64(offset));
+    ASSERT_EQ(offset, 0u);
+    std::ifstream file(image, std::ios::binary);
+    std::vector<char> chunk(control::kMaxChunk);
+    while (offset < size / 2) {
+        file.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        control::ByteWriter message;
+        message.u32(id);
+        message.u64(offset);
+        message.raw(chunk.data(), chunk.size());
+        reply = client->request(control::Request::UploadChunk, message.bytes());
+        ASSERT_TRUE(reply && reply->status == control::Status::Ok) << reply->message;
+        offset += chunk.size();
+    }
+}
+
 TEST_F(ControlTest, UploadResumesAfterTheConnectionDropsHalfWay) {
     ASSERT_NO_FATAL_FAILURE(start());
     const std::string image = daemon_->path("random.img");
-    {
-        std::mt19937_64 random(42);
-        std::ofstream file(image, std::ios::binary);
-        std::vector<uint64_t> block(1 << 17);
-        for (int i = 0; i < 64; ++i) {  // 64 x 1 MiB
-            for (uint64_t &word : block)
-                word = random();
-            file.write(reinterpret_cast<const char *>(block.data()), 1 << 20);
-        }
-    }
+    writeRandomImage(image);
     const uint64_t size = std::filesystem::file_size(image);
     ASSERT_EQ(size, 64u << 20);
 
     // A client that sends half the image and then vanishes.
     {
-        ctl::ControlClient client;
-        ctl::ConnectOptions connect;
-        connect.port = daemon_->port();
-        connect.password = "fullpass";
-        connect.caFile = daemon_->path("tls/cert.pem");
-        connect.timeoutSeconds = 10;
-        ASSERT_TRUE(client.connect(connect)) << client.error();
-        control::UploadBeginBody begin;
-        begin.size = size;
-        const std::string hex = sha256Of(image);
-        for (size_t i = 0; i < 32; ++i)
-            begin.sha256[i] = static_cast<uint8_t>(std::stoi(hex.substr(i * 2, 2), nullptr, 16));
-        begin.name = "random.img";
-        auto reply = client.request(control::Request::UploadBegin, control::encode(begin));
-        ASSERT_TRUE(reply && reply->status == control::Status::Ok);
-        control::ByteReader result(reply->result);
-        uint32_t id = 0;
-        uint64_t offset = 1;
-        ASSERT_TRUE(result.u32(id) && result.u64(offset));
-        ASSERT_EQ(offset, 0u);
-        std::ifstream file(image, std::ios::binary);
-        std::vector<char> chunk(control::kMaxChunk);
-        while (offset < size / 2) {
-            file.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-            control::ByteWriter message;
-            message.u32(id);
-            message.u64(offset);
-            message.raw(chunk.data(), chunk.size());
-            reply = client.request(control::Request::UploadChunk, message.bytes());
-            ASSERT_TRUE(reply && reply->status == control::Status::Ok) << reply->message;
-            offset += chunk.size();
-        }
+        std::unique_ptr<ctl::ControlClient> client;
+        ASSERT_NO_FATAL_FAILURE(
+            sendFirstHalf(daemon_->port(), daemon_->path("tls/cert.pem"), image, client));
     }
     // Not an image yet: nothing half-written is listed.
     ASSERT_EQ(ctl({"msd", "list"}), 0) << out_;
@@ -197,6 +211,50 @@ TEST_F(ControlTest, UploadResumesAfterTheConnectionDropsHalfWay) {
     EXPECT_EQ(sha256Of(daemon_->path("images/random.img")), sha256Of(image));
     ASSERT_EQ(ctl({"msd", "list"}), 0);
     EXPECT_NE(out_.find("random.img\t67108864\n"), std::string::npos) << out_;
+}
+
+TEST_F(ControlTest, UploadResumesAfterTheDaemonIsKilledHalfWay) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string image = daemon_->path("random.img");
+    writeRandomImage(image);
+    {
+        std::unique_ptr<ctl::ControlClient> client;
+        ASSERT_NO_FATAL_FAILURE(
+            sendFirstHalf(daemon_->port(), daemon_->path("tls/cert.pem"), image, client));
+        // kill -9 mid-upload, with the connection open.
+        ASSERT_TRUE(daemon_->sendSignal(SIGKILL));
+        ASSERT_EQ(daemon_->waitForExit(10s), -SIGKILL);
+    }
+    ASSERT_TRUE(daemon_->start()) << daemon_->log();
+    ASSERT_EQ(ctl({"msd", "list"}), 0) << out_;
+    EXPECT_NE(out_.find("random.img\t67108864\tincomplete upload"), std::string::npos) << out_;
+    EXPECT_FALSE(std::filesystem::exists(daemon_->path("images/random.img")));
+
+    ASSERT_EQ(ctl({"msd", "upload", image}), 0) << out_;
+    EXPECT_NE(out_.find("resuming random.img at"), std::string::npos) << out_;
+    EXPECT_EQ(out_.find("resuming random.img at 0"), std::string::npos) << out_;
+    EXPECT_EQ(sha256Of(daemon_->path("images/random.img")), sha256Of(image));
+    ASSERT_EQ(ctl({"msd", "list"}), 0);
+    EXPECT_NE(out_.find("random.img\t67108864\n"), std::string::npos) << out_;
+    EXPECT_EQ(out_.find("incomplete"), std::string::npos) << out_;
+}
+
+// The reserve set in the configuration reaches the store, and a refused
+// upload tells kvmvncctl and the log why.
+TEST_F(ControlTest, UploadThatWouldEatTheFreeSpaceReserveIsRefused) {
+    ASSERT_NO_FATAL_FAILURE(start("[msd]\nfree_space_reserve_mib = 1048576\n"));
+    const std::string image = daemon_->path("small.img");
+    std::ofstream(image) << "a few bytes";
+    EXPECT_EQ(ctl({"msd", "upload", image}), 1) << out_;
+    EXPECT_NE(out_.find("kvmvncctl: upload: small.img needs 11 bytes more and "), std::string::npos)
+        << out_;
+    EXPECT_NE(out_.find(" keeps 1024.0 GiB free; it has "), std::string::npos) << out_;
+    EXPECT_NE(out_.find("(no space)"), std::string::npos) << out_;
+    EXPECT_NE(daemon_->log().find("upload of 'small.img' refused: small.img needs"),
+              std::string::npos)
+        << daemon_->log();
+    ASSERT_EQ(ctl({"msd", "list"}), 0);
+    EXPECT_EQ(out_.find("small.img"), std::string::npos) << out_;
 }
 
 TEST_F(ControlTest, PowerButtonTurnsTheScreenOffAndOn) {

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -46,6 +48,30 @@ std::vector<std::string> filesIn(const fs::path &directory) {
     return names;
 }
 
+// A file system whose free space the test sets, and that may be unable to
+// allocate ahead.
+class FakeDiskSpace : public DiskSpace {
+public:
+    int available(const fs::path &, uint64_t &bytes) override {
+        bytes = free;
+        return 0;
+    }
+    int preallocate(int, uint64_t) override { return canPreallocate ? 0 : EOPNOTSUPP; }
+
+    std::atomic<uint64_t> free = 1ull << 40;
+    std::atomic<bool> canPreallocate = true;
+};
+
+// Moves the modification time of every hidden file of `name`'s upload
+// `hours` into the past.
+void age(const fs::path &directory, const std::string &name, int hours) {
+    for (const auto &entry : fs::directory_iterator(directory)) {
+        if (entry.path().filename().string().starts_with("." + name + "."))
+            fs::last_write_time(entry.path(),
+                                fs::file_time_type::clock::now() - std::chrono::hours(hours));
+    }
+}
+
 class ImageStoreTest : public testing::Test {
 protected:
     void SetUp() override {
@@ -57,6 +83,16 @@ protected:
     void TearDown() override {
         store.reset();
         fs::remove_all(dir);
+    }
+
+    // A store on the same folder with these limits and, if asked, a fake
+    // file system (returned, owned by the store).
+    FakeDiskSpace *reopen(StoreLimits limits, bool fakeSpace = false) {
+        store.reset();
+        auto space = fakeSpace ? std::make_unique<FakeDiskSpace>() : nullptr;
+        FakeDiskSpace *fake = space.get();
+        store = std::make_unique<ImageStore>(dir / "images", limits, std::move(space));
+        return fake;
     }
 
     // Writes bytes [from, to) in chunks of `chunk`; the last confirmed length.
@@ -352,6 +388,44 @@ TEST_F(ImageStoreTest, LongestNameUploads) {
     EXPECT_EQ(store->list(), (std::vector<ImageInfo>{{name, 5000}}));
 }
 
+// A long name's hidden files are named after its digest. A short name that
+// spells that digest the way the files once did ("~" and 64 hex digits)
+// shared them: its begin discarded the long name's upload, and two sessions
+// wrote one file.
+TEST_F(ImageStoreTest, NoTwoNamesShareHiddenFiles) {
+    const std::string longName(255, 'n');
+    static constexpr char kDigits[] = "0123456789abcdef";
+    const Sha256 digest = sha256(std::vector<uint8_t>(longName.begin(), longName.end()));
+    std::string shortName = "~";
+    for (uint8_t byte : digest) {
+        shortName += kDigits[byte >> 4];
+        shortName += kDigits[byte & 15];
+    }
+    const std::vector<uint8_t> longBytes = randomBytes(5000, 7), shortBytes = randomBytes(4000, 8);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, longName, longBytes.size(), sha256(longBytes), resumeAt));
+    send(1, longName, longBytes, 0, 3000);
+    store->releaseUploads(1);
+
+    // Both at once, each resumable where it stood.
+    ASSERT_TRUE(store->beginUpload(2, shortName, shortBytes.size(), sha256(shortBytes), resumeAt));
+    EXPECT_EQ(resumeAt, 0u);
+    send(2, shortName, shortBytes, 0, 1000);
+    ASSERT_TRUE(store->beginUpload(1, longName, longBytes.size(), sha256(longBytes), resumeAt));
+    EXPECT_EQ(resumeAt, 3000u);
+    send(1, longName, longBytes, 3000, longBytes.size());
+    send(2, shortName, shortBytes, 1000, shortBytes.size());
+    StoreResult result = store->finishUpload(1, longName);
+    EXPECT_TRUE(result) << result.message;
+    result = store->finishUpload(2, shortName);
+    EXPECT_TRUE(result) << result.message;
+    ASSERT_TRUE(store->pathOf(longName));
+    ASSERT_TRUE(store->pathOf(shortName));
+    EXPECT_EQ(readAll(*store->pathOf(longName)), longBytes);
+    EXPECT_EQ(readAll(*store->pathOf(shortName)), shortBytes);
+    EXPECT_TRUE(store->uploads().empty());
+}
+
 TEST_F(ImageStoreTest, ExistingImageRefusesAnUpload) {
     ASSERT_TRUE(upload(1, "a.iso", randomBytes(100)));
     uint64_t resumeAt = 0;
@@ -367,6 +441,167 @@ TEST_F(ImageStoreTest, AbsurdSizeIsNoSpace) {
     EXPECT_NE(result.message.find("free"), std::string::npos) << result.message;
     EXPECT_TRUE(filesIn(dir / "images").empty());
     EXPECT_TRUE(store->uploads().empty());
+}
+
+TEST_F(ImageStoreTest, UploadsOpenPerSessionAndInAllAreBounded) {
+    StoreLimits limits;
+    limits.uploadsPerSession = 2;
+    limits.uploads = 3;
+    reopen(limits);
+    const std::vector<uint8_t> bytes = randomBytes(1000);
+    const Sha256 digest = sha256(bytes);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "a", bytes.size(), digest, resumeAt));
+    ASSERT_TRUE(store->beginUpload(1, "b", bytes.size(), digest, resumeAt));
+    StoreResult result = store->beginUpload(1, "c", bytes.size(), digest, resumeAt);
+    EXPECT_EQ(result.error, StoreError::Busy);
+    EXPECT_EQ(result.message,
+              "this session has 2 uploads open, the most one may; finish one first");
+    // Beginning one it holds again takes no other place.
+    ASSERT_TRUE(store->beginUpload(1, "a", bytes.size(), digest, resumeAt));
+
+    ASSERT_TRUE(store->beginUpload(2, "d", bytes.size(), digest, resumeAt));
+    result = store->beginUpload(2, "e", bytes.size(), digest, resumeAt);
+    EXPECT_EQ(result.error, StoreError::Busy);
+    EXPECT_EQ(result.message,
+              "3 uploads are open, the most the store takes at once; try again when one ends");
+
+    // A finished upload and a released session give their places back.
+    send(1, "a", bytes, 0, bytes.size());
+    ASSERT_TRUE(store->finishUpload(1, "a"));
+    EXPECT_TRUE(store->beginUpload(2, "e", bytes.size(), digest, resumeAt));
+    store->releaseUploads(1);
+    EXPECT_TRUE(store->beginUpload(1, "c", bytes.size(), digest, resumeAt));
+}
+
+TEST_F(ImageStoreTest, AbandonedPartialUploadsExpireAtStartUp) {
+    const std::vector<uint8_t> bytes = randomBytes(10000);
+    ASSERT_TRUE(upload(1, "image.iso", bytes));
+    uint64_t resumeAt = 0;
+    for (const char *name : {"old.img", "new.img"}) {
+        ASSERT_TRUE(store->beginUpload(1, name, bytes.size(), sha256(bytes), resumeAt));
+        send(1, name, bytes, 0, 5000);
+    }
+    store->releaseUploads(1);
+    age(dir / "images", "old.img", 25);
+    // Strays in the hidden files' names (an older layout's), and files
+    // that are none of the store's.
+    std::ofstream(dir / "images" / ".~0123.upload").put('x');
+    age(dir / "images", "~0123", 25);
+    std::ofstream(dir / "images" / ".fresh.state.tmp").put('x');
+    std::ofstream(dir / "images" / ".profile").put('x');
+    age(dir / "images", "profile", 25);
+    fs::last_write_time(dir / "images" / "image.iso",
+                        fs::file_time_type::clock::now() - std::chrono::hours(1000));
+
+    reopen({});
+    std::vector<UploadProgress> uploads = store->uploads();
+    ASSERT_EQ(uploads.size(), 1u);
+    EXPECT_EQ(uploads[0].name, "new.img");
+    EXPECT_EQ(filesIn(dir / "images"),
+              (std::vector<std::string>{".fresh.state.tmp", ".new.img.state", ".new.img.upload",
+                                        ".profile", "image.iso"}));
+
+    // Zero keeps them all.
+    age(dir / "images", "new.img", 100000);
+    StoreLimits forever;
+    forever.partialMaxAge = std::chrono::seconds(0);
+    reopen(forever);
+    EXPECT_EQ(store->uploads().size(), 1u);
+}
+
+TEST_F(ImageStoreTest, ExpirySparesUploadsHeldOrBeingResumed) {
+    StoreLimits limits;
+    limits.partialMaxAge = std::chrono::hours(1);
+    reopen(limits);
+    const std::vector<uint8_t> bytes = randomBytes(10000);
+    const Sha256 digest = sha256(bytes);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "held", bytes.size(), digest, resumeAt));
+    send(1, "held", bytes, 0, 1000);
+    for (const char *name : {"abandoned", "resumed"}) {
+        ASSERT_TRUE(store->beginUpload(2, name, bytes.size(), digest, resumeAt));
+        send(2, name, bytes, 0, 2000);
+    }
+    store->releaseUploads(2);
+    for (const char *name : {"held", "abandoned", "resumed"})
+        age(dir / "images", name, 2);
+
+    // Beginning one expires the others nobody holds, not itself.
+    ASSERT_TRUE(store->beginUpload(3, "resumed", bytes.size(), digest, resumeAt));
+    EXPECT_EQ(resumeAt, 2000u);
+    std::vector<UploadProgress> uploads = store->uploads();
+    ASSERT_EQ(uploads.size(), 2u);
+    EXPECT_EQ(uploads[0].name, "held");
+    EXPECT_EQ(uploads[1].name, "resumed");
+
+    send(1, "held", bytes, 1000, bytes.size());
+    ASSERT_TRUE(store->finishUpload(1, "held"));
+    EXPECT_EQ(readAll(*store->pathOf("held")), bytes);
+    send(3, "resumed", bytes, 2000, bytes.size());
+    ASSERT_TRUE(store->finishUpload(3, "resumed"));
+    EXPECT_EQ(readAll(*store->pathOf("resumed")), bytes);
+}
+
+TEST_F(ImageStoreTest, BeginKeepsTheReserveFree) {
+    StoreLimits limits;
+    limits.freeSpaceReserve = 4u << 20;
+    FakeDiskSpace *space = reopen(limits, true);
+    space->free = 10u << 20;
+    uint64_t resumeAt = 0;
+    StoreResult result = store->beginUpload(1, "a.img", (6u << 20) + 1, Sha256{}, resumeAt);
+    EXPECT_EQ(result.error, StoreError::NoSpace);
+    EXPECT_EQ(result.message, "a.img needs 6.0 MiB more and " + (dir / "images").string() +
+                                  " keeps 4.0 MiB free; it has 10.0 MiB free");
+    EXPECT_TRUE(filesIn(dir / "images").empty());
+    EXPECT_TRUE(store->beginUpload(1, "a.img", 6u << 20, Sha256{}, resumeAt));
+}
+
+TEST_F(ImageStoreTest, PreallocatedUploadGoesOnWhenTheDiskFills) {
+    FakeDiskSpace *space = reopen({}, true);
+    const std::vector<uint8_t> bytes = randomBytes(3 * 1024 * 1024);
+    uint64_t resumeAt = 0;
+    ASSERT_TRUE(store->beginUpload(1, "a.img", bytes.size(), sha256(bytes), resumeAt));
+    space->free = 0;
+    send(1, "a.img", bytes, 0, bytes.size());
+    ASSERT_TRUE(store->finishUpload(1, "a.img"));
+    EXPECT_EQ(readAll(*store->pathOf("a.img")), bytes);
+}
+
+TEST_F(ImageStoreTest, WriteIntoTheReserveIsRefusedAndResumable) {
+    StoreLimits limits;
+    limits.freeSpaceReserve = 1u << 20;
+    FakeDiskSpace *space = reopen(limits, true);
+    space->canPreallocate = false;
+    const std::vector<uint8_t> bytes = randomBytes(6 * 1024 * 1024 + 99, 9);
+    const Sha256 digest = sha256(bytes);
+    uint64_t resumeAt = 0, confirmed = 0;
+    ASSERT_TRUE(store->beginUpload(1, "a.img", bytes.size(), digest, resumeAt));
+    EXPECT_EQ(send(1, "a.img", bytes, 0, 5 * 1024 * 1024), 4u * 1024 * 1024);
+
+    // The rest of the disk fills: 256 KiB more would leave less than the
+    // reserve.
+    space->free = (1u << 20) + 100000;
+    const size_t at = 5 * 1024 * 1024;
+    StoreResult result =
+        store->writeUpload(1, "a.img", at, bytes.data() + at, 256 * 1024, confirmed);
+    EXPECT_EQ(result.error, StoreError::NoSpace);
+    EXPECT_EQ(result.message, "no room to write a.img: " + (dir / "images").string() +
+                                  " has 1.1 MiB free and keeps 1.0 MiB of it; its first 5.0 "
+                                  "MiB are kept for a resume");
+    // Everything before the refused chunk is recorded.
+    EXPECT_EQ(confirmed, at);
+    EXPECT_TRUE(store->list().empty());
+
+    // After a crash and room made, it resumes there.
+    store.reset();
+    space = reopen(limits, true);
+    space->canPreallocate = false;
+    ASSERT_TRUE(store->beginUpload(2, "a.img", bytes.size(), digest, resumeAt));
+    EXPECT_EQ(resumeAt, at);
+    send(2, "a.img", bytes, at, bytes.size());
+    ASSERT_TRUE(store->finishUpload(2, "a.img"));
+    EXPECT_EQ(readAll(*store->pathOf("a.img")), bytes);
 }
 
 TEST_F(ImageStoreTest, RemoveDeletesImagesAndWaitingUploads) {

@@ -87,6 +87,8 @@ struct MsdSection {
     std::string storage = "/var/lib/kvmvnc/images";
     // The LUN packaging/kvmvnc-gadget creates.
     std::string lun = "/sys/kernel/config/usb_gadget/kvmvnc/functions/mass_storage.usb0/lun.0";
+    int partialMaxAgeHours = 24;  // 0: partial uploads are kept
+    int freeSpaceReserveMib = 64;
 };
 
 // The board's and the pipeline's health (src/health): sampled every
