@@ -198,8 +198,8 @@ FrontDoor::FrontDoor(FrontDoorOptions options)
       credentials_(options_.credentials ? options_.credentials
                                         : std::make_shared<const Credentials>()),
       policy_(options_.policy),
-      // Static file connections have no places of their own yet.
-      slots_({options_.maxHandshakes, options_.maxHandshakesPerPeer}, {1, 1}),
+      slots_({options_.maxHandshakes, options_.maxHandshakesPerPeer},
+             {options_.maxFileConnections, options_.maxFileConnectionsPerPeer}),
       throttle_(options_.throttle) {
     if (!options_.handoff)
         throw std::invalid_argument("FrontDoor needs a handoff");
@@ -347,13 +347,65 @@ void FrontDoor::acceptLoop() {
     }
 }
 
+std::optional<HttpRequest> FrontDoor::serveHttp(Connection &connection, Transport &transport,
+                                                const std::string &peer,
+                                                const SecurityPolicy &policy,
+                                                const Credentials &credentials,
+                                                Clock::time_point &deadline) {
+    HttpRequest request = readHttpRequest(transport, deadline);
+    // Static files, one request after another while the browser keeps the
+    // connection (it loads the panel's few dozen modules over about six), in
+    // a place for static files, not a handshake's. Each request once gave the
+    // connection a new deadline: now the first answer after its lifetime says
+    // Connection: close (closing it idle could fail a request on its way).
+    std::optional<Clock::time_point> filesUntil;
+    for (int served = 1; !isWebSocketUpgrade(request); ++served) {
+        if (request.header("Upgrade")) {
+            const std::string why = whyNotWebSocket(request);
+            sendHttpError(transport, 400, why, deadline);
+            throw HandshakeError("bad WebSocket request: " + why);
+        }
+        if (!filesUntil) {
+            takeSlot(connection, addressGroup(peer), Slots::Pool::Files);
+            filesUntil = Clock::now() + options_.fileConnectionLifetime;
+        }
+        LOG_DEBUG(kLog, "%s: %s %s", peer.c_str(), request.method.c_str(), request.target.c_str());
+        // A login page must not travel in the clear when logins may not:
+        // plain HTTP is sent to HTTPS on the same port.
+        const bool toHttps = !transport.encrypted() && options_.tls && !policy.allowUnencrypted &&
+                             !credentials.none();
+        const bool keepAlive = !toHttps && served < kMaxRequestsPerConnection &&
+                               Clock::now() < *filesUntil && wantsKeepAlive(request);
+        if (toHttps)
+            redirectToHttps(transport, request, deadline);
+        else
+            serveStaticFile(transport, request, options_.webRoot, deadline, keepAlive);
+        // An idle or closed keep-alive connection ends quietly.
+        if (!keepAlive ||
+            !(transport.hasBufferedInput() ||
+              waitFor(transport, Transport::Status::WantRead, Clock::now() + kKeepAliveIdle)))
+            return std::nullopt;
+        deadline = Clock::now() + options_.handshakeTimeout;
+        try {
+            request = readHttpRequest(transport, deadline);
+        } catch (const HandshakeError &e) {
+            LOG_DEBUG(kLog, "%s: keep-alive connection ended: %s", peer.c_str(), e.what());
+            return std::nullopt;
+        }
+    }
+    // A kept connection that fetched files and now upgrades is a handshake again.
+    if (filesUntil)
+        takeSlot(connection, addressGroup(peer), Slots::Pool::Handshake);
+    return request;
+}
+
 void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer) {
     Clock::time_point deadline = Clock::now() + options_.handshakeTimeout;
     const int one = 1;
     setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-    // Gives up the connection's handshake place (from acceptLoop()); false
-    // when a newcomer took it already.
+    // Gives up the connection's place (a handshake's, from acceptLoop(), or
+    // a static file connection's); false when a newcomer took it already.
     const std::string group = addressGroup(peer);
     auto endHandshake = [&] {
         std::lock_guard lock(stateMutex_);
@@ -411,46 +463,13 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
             if (speaks == Speaks::Garbage)
                 throw HandshakeError("it speaks neither RFB, TLS nor HTTP");
             if (speaks == Speaks::Http) {
-                HttpRequest request = readHttpRequest(*transport, deadline);
-                // Static files, one request after another for as long as the
-                // browser keeps the connection (it loads the panel's few
-                // dozen modules over about six); a WebSocket upgrade goes on
-                // to RFB.
-                for (int served = 1; !isWebSocketUpgrade(request); ++served) {
-                    if (request.header("Upgrade")) {
-                        const std::string why = whyNotWebSocket(request);
-                        sendHttpError(*transport, 400, why, deadline);
-                        throw HandshakeError("bad WebSocket request: " + why);
-                    }
-                    LOG_DEBUG(kLog, "%s: %s %s", peer.c_str(), request.method.c_str(),
-                              request.target.c_str());
-                    // A login page must not travel in the clear when logins
-                    // may not: plain HTTP is sent to HTTPS on the same port.
-                    const bool toHttps = !transport->encrypted() && options_.tls &&
-                                         !policy.allowUnencrypted && !credentials->none();
-                    const bool keepAlive =
-                        !toHttps && served < kMaxRequestsPerConnection && wantsKeepAlive(request);
-                    if (toHttps)
-                        redirectToHttps(*transport, request, deadline);
-                    else
-                        serveStaticFile(*transport, request, options_.webRoot, deadline, keepAlive);
-                    // An idle or closed keep-alive connection ends quietly.
-                    if (!keepAlive || !(transport->hasBufferedInput() ||
-                                        waitFor(*transport, Transport::Status::WantRead,
-                                                Clock::now() + kKeepAliveIdle))) {
-                        endHandshake();
-                        return;
-                    }
-                    deadline = Clock::now() + options_.handshakeTimeout;
-                    try {
-                        request = readHttpRequest(*transport, deadline);
-                    } catch (const HandshakeError &e) {
-                        LOG_DEBUG(kLog, "%s: keep-alive connection ended: %s", peer.c_str(),
-                                  e.what());
-                        endHandshake();
-                        return;
-                    }
+                const std::optional<HttpRequest> upgrade =
+                    serveHttp(connection, *transport, peer, policy, *credentials, deadline);
+                if (!upgrade) {
+                    endHandshake();
+                    return;
                 }
+                const HttpRequest &request = *upgrade;
                 if (!originAllowed(request, policy)) {
                     sendHttpError(*transport, 403, "this origin may not connect (web_origins)",
                                   deadline);

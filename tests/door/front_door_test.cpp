@@ -127,6 +127,26 @@ private:
     std::thread thread_;
 };
 
+// One HTTP response: its head and the body Content-Length announces.
+std::string readResponse(int fd) {
+    std::string head;
+    while (head.find("\r\n\r\n") == std::string::npos) {
+        const std::string more = readExactly(fd, 1);
+        if (more.empty())
+            return head;
+        head += more;
+    }
+    const size_t length = head.find("\r\nContent-Length: ");
+    if (length == std::string::npos)
+        return head;
+    return head + readExactly(fd, std::stoul(head.substr(length + 18)));
+}
+
+bool hasHeader(const std::string &response, const std::string &line) {
+    return response.substr(0, response.find("\r\n\r\n") + 2).find("\r\n" + line + "\r\n") !=
+           std::string::npos;
+}
+
 // Waits up to five seconds for `condition`.
 template <typename Condition>
 bool eventually(Condition condition) {
@@ -350,6 +370,84 @@ TEST_F(FrontDoorTest, ConnectionsPushedOutAreLoggedOnceForMany) {
     const std::string log = ::testing::internal::GetCapturedStderr();
     EXPECT_TRUE(many) << flood.closed() - before;
     EXPECT_LT(std::count(log.begin(), log.end(), '\n'), 3) << log.substr(0, 2000);
+}
+
+// A web root for the tests below: an index and a module.
+class FrontDoorWebTest : public FrontDoorTest {
+protected:
+    void SetUp() override {
+        std::filesystem::create_directories(root_);
+        std::ofstream(root_ + "/index.html") << "<p>panel</p>";
+        std::ofstream(root_ + "/a.js") << "export {};";
+    }
+    void TearDown() override {
+        FrontDoorTest::TearDown();
+        std::filesystem::remove_all(root_);
+    }
+    // A connection that fetched the index and is kept.
+    UniqueFd keptPage() {
+        UniqueFd fd = connectLoopback(door_->port());
+        EXPECT_TRUE(fetch(fd.get(), "/").starts_with("HTTP/1.1 200 "));
+        return fd;
+    }
+    static std::string fetch(int fd, const std::string &path) {
+        sendAll(fd, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        return readResponse(fd);
+    }
+
+    const std::string root_ =
+        ::testing::TempDir() + "kvmvnc-door-files-" + std::to_string(::getpid());
+};
+
+// A browser keeps its connections for the panel's files open between
+// requests; they wait in places of their own, not in the handshakes'.
+TEST_F(FrontDoorWebTest, StaticFileConnectionsHoldNoHandshakePlace) {
+    FrontDoorOptions options;
+    options.webRoot = root_;
+    options.maxHandshakes = 1;
+    options.maxHandshakesPerPeer = 1;
+    start(std::move(options));
+    UniqueFd first = keptPage();
+    UniqueFd second = keptPage();
+    UniqueFd viewer = rfbClient();
+    sendAll(viewer.get(), "ping");
+    EXPECT_EQ(readExactly(viewer.get(), 4), "ping");
+    EXPECT_TRUE(fetch(first.get(), "/a.js").starts_with("HTTP/1.1 200 "));
+    EXPECT_TRUE(fetch(second.get(), "/a.js").starts_with("HTTP/1.1 200 "));
+}
+
+TEST_F(FrontDoorWebTest, TheOldestStaticFileConnectionMakesRoom) {
+    FrontDoorOptions options;
+    options.webRoot = root_;
+    options.maxFileConnections = 2;
+    options.maxFileConnectionsPerPeer = 2;
+    start(std::move(options));
+    UniqueFd first = keptPage();
+    UniqueFd second = keptPage();
+    UniqueFd third = keptPage();
+    EXPECT_TRUE(closedByServer(first.get()));
+    EXPECT_TRUE(fetch(second.get(), "/a.js").starts_with("HTTP/1.1 200 "));
+    EXPECT_TRUE(fetch(third.get(), "/a.js").starts_with("HTTP/1.1 200 "));
+}
+
+// Each request once gave a kept connection a new deadline, for ever.
+TEST_F(FrontDoorWebTest, AKeptConnectionTakesRequestsForALimitedTime) {
+    FrontDoorOptions options;
+    options.webRoot = root_;
+    options.fileConnectionLifetime = 1s;
+    start(std::move(options));
+    UniqueFd fd = connectLoopback(door_->port());
+    const auto before = Clock::now();
+    std::string response;
+    while (Clock::now() - before < 5s && !hasHeader(response, "Connection: close")) {
+        response = fetch(fd.get(), "/a.js");
+        ASSERT_TRUE(response.starts_with("HTTP/1.1 200 ")) << response;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(hasHeader(response, "Connection: close")) << response;
+    EXPECT_GT(Clock::now() - before, 900ms);
+    EXPECT_LT(Clock::now() - before, 2s * kSlowdown);
+    EXPECT_TRUE(closedByServer(fd.get()));
 }
 
 // A page on another site, opened in a browser on the KVM's network, must not

@@ -7,6 +7,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -14,6 +15,7 @@
 #include "kvmvnc/door/auth_throttle.h"
 #include "kvmvnc/door/connection_slots.h"
 #include "kvmvnc/door/credentials.h"
+#include "kvmvnc/door/http.h"
 #include "kvmvnc/door/rfb_security.h"
 #include "kvmvnc/door/tls.h"
 #include "kvmvnc/rfb/rfb_server.h"
@@ -45,11 +47,18 @@ struct FrontDoorOptions {
     // would send it "RFB 003.008" and break the page.
     std::chrono::milliseconds sniffTime{300};
     // Connections not yet authenticated, in all and from one address (an
-    // IPv6 /64; a browser loading the panel opens six at once, one HTTP
-    // request each); a newcomer beyond them pushes out the oldest of the
-    // address holding the most (ConnectionSlots).
+    // IPv6 /64; a browser loading the panel opens six at once, each a
+    // handshake until its first request); a newcomer beyond them pushes out
+    // the oldest of the address holding the most (ConnectionSlots).
     int maxHandshakes = 32;
     int maxHandshakesPerPeer = 8;
+    // HTTP connections serving static files, which then hold no handshake
+    // place (a browser keeps up to six per server), limited the same way.
+    // Each takes requests for `fileConnectionLifetime`; the answer to the
+    // next one closes it.
+    int maxFileConnections = 16;
+    int maxFileConnectionsPerPeer = 8;
+    std::chrono::milliseconds fileConnectionLifetime{30000};
     AuthThrottle::Policy throttle;
     ViewerHandoff handoff;
 };
@@ -101,6 +110,13 @@ private:
 
     void acceptLoop();
     void serve(Connection &connection, UniqueFd socket, std::string peer);
+    // Answers HTTP requests on `transport` with static files until the
+    // client asks for a WebSocket (that request is returned) or the
+    // connection ends (nothing is). Throws HandshakeError on bad requests.
+    std::optional<HttpRequest> serveHttp(Connection &connection, Transport &transport,
+                                         const std::string &peer, const SecurityPolicy &policy,
+                                         const Credentials &credentials,
+                                         Clock::time_point &deadline);
     void relay(Transport &client, std::unique_ptr<Transport> server);
     void reapFinished();
     // Gives `connection` a place in `pool`, closing the connection it pushes out.
