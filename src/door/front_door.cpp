@@ -184,11 +184,30 @@ void redirectToHttps(Transport &transport, const HttpRequest &request, Clock::ti
         sendHttpError(transport, 400, "use https", deadline);
         return;
     }
-    const std::string location = "https://" + *host + request.target;
-    const std::string response = "HTTP/1.1 301 Moved Permanently\r\nLocation: " + location +
-                                 "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    writeAll(transport, {reinterpret_cast<const uint8_t *>(response.data()), response.size()},
-             deadline);
+    sendHttpRedirect(transport, "https://" + *host + request.target, deadline);
+}
+
+// This machine's host name, which browsers on its network may use for it.
+std::string machineName() {
+    char name[256] = {};
+    if (gethostname(name, sizeof(name) - 1) != 0)
+        return {};
+    return name;
+}
+
+// Answers a request whose Host is not a name of this server (hostAllowed())
+// with 421 and throws: DNS rebinding. A request without Host is no browser's.
+void refuseForeignHost(Transport &transport, const HttpRequest &request,
+                       const SecurityPolicy &policy, Clock::time_point deadline) {
+    const std::optional<std::string> host = request.header("Host");
+    if (!host || hostAllowed(*host, policy.webOrigins, machineName()))
+        return;
+    sendHttpError(transport, 421,
+                  "this server does not answer to that name; list it in [security] web_origins",
+                  deadline);
+    throw HandshakeError("HTTP request for the host name '" + host->substr(0, 100) +
+                         "' refused: not an address, localhost, this machine's name or a name "
+                         "in [security] web_origins (a DNS rebinding page?)");
 }
 
 }  // namespace
@@ -353,6 +372,7 @@ std::optional<HttpRequest> FrontDoor::serveHttp(Connection &connection, Transpor
                                                 const Credentials &credentials,
                                                 Clock::time_point &deadline) {
     HttpRequest request = readHttpRequest(transport, deadline);
+    refuseForeignHost(transport, request, policy, deadline);
     // Static files, one request after another while the browser keeps the
     // connection (it loads the panel's few dozen modules over about six), in
     // a place for static files, not a handshake's. Each request once gave the
@@ -392,6 +412,7 @@ std::optional<HttpRequest> FrontDoor::serveHttp(Connection &connection, Transpor
             LOG_DEBUG(kLog, "%s: keep-alive connection ended: %s", peer.c_str(), e.what());
             return std::nullopt;
         }
+        refuseForeignHost(transport, request, policy, deadline);
     }
     // A kept connection that fetched files and now upgrades is a handshake again.
     if (filesUntil)

@@ -340,7 +340,9 @@ TEST_F(FrontDoorTest, StaticFilesOneAfterAnotherOnAKeptConnection) {
     options.webRoot = root;
     start(std::move(options));
     UniqueFd fd = connectLoopback(door_->port());
-    sendAll(fd.get(), "GET / HTTP/1.1\r\nHost: kvm\r\n\r\nGET /a.js HTTP/1.1\r\nHost: kvm\r\n\r\n");
+    sendAll(
+        fd.get(),
+        "GET / HTTP/1.1\r\nHost: localhost\r\n\r\nGET /a.js HTTP/1.1\r\nHost: localhost\r\n\r\n");
     std::string answers;
     while (answers.find("export {};") == std::string::npos) {
         const std::string more = readExactly(fd.get(), 1);
@@ -352,7 +354,7 @@ TEST_F(FrontDoorTest, StaticFilesOneAfterAnotherOnAKeptConnection) {
     EXPECT_NE(answers.find("<p>panel</p>"), std::string::npos) << answers;
     EXPECT_NE(answers.find("export {};"), std::string::npos) << answers;
     // The last request says close: the server answers and closes.
-    sendAll(fd.get(), "GET /a.js HTTP/1.1\r\nHost: kvm\r\nConnection: close\r\n\r\n");
+    sendAll(fd.get(), "GET /a.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     EXPECT_TRUE(closedByServer(fd.get()));
     std::filesystem::remove_all(root);
 }
@@ -450,6 +452,48 @@ TEST_F(FrontDoorWebTest, AKeptConnectionTakesRequestsForALimitedTime) {
     EXPECT_TRUE(closedByServer(fd.get()));
 }
 
+// DNS rebinding: once evil.example resolves to the KVM, a page of
+// evil.example is, to the browser, of the same origin as the KVM's port, so
+// the Origin check lets it in; the name it sends as Host does not.
+TEST_F(FrontDoorTest, ARequestForAnotherHostNameIsRefused) {
+    start();  // no credentials: whoever reaches the door controls the target
+    const std::string port = std::to_string(door_->port());
+    auto request = [&](const std::string &host, bool upgrade) {
+        UniqueFd fd = connectLoopback(door_->port());
+        std::string text = "GET / HTTP/1.1\r\nHost: " + host + "\r\n";
+        if (upgrade)
+            text +=
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\nOrigin: http://" +
+                host + "\r\n";
+        sendAll(fd.get(), text + "\r\n");
+        return readResponse(fd.get());
+    };
+    for (const std::string &host :
+         {"evil.example:" + port, std::string("evil.example"), "127.0.0.1.evil.example:" + port,
+          std::string("localhost.evil.example")}) {
+        const std::string page = request(host, false);
+        EXPECT_TRUE(page.starts_with("HTTP/1.1 421 ")) << host << "\n" << page;
+        EXPECT_TRUE(hasHeader(page, "Content-Security-Policy: frame-ancestors 'none'")) << page;
+        EXPECT_TRUE(hasHeader(page, "X-Frame-Options: DENY")) << page;
+        EXPECT_TRUE(hasHeader(page, "X-Content-Type-Options: nosniff")) << page;
+        EXPECT_TRUE(request(host, true).starts_with("HTTP/1.1 421 ")) << host;
+    }
+    for (const std::string &host :
+         {"127.0.0.1:" + port, "localhost:" + port, std::string("LocalHost."), "[::1]:" + port,
+          std::string("192.0.2.7")}) {
+        EXPECT_TRUE(request(host, false).starts_with("HTTP/1.1 404 ")) << host;  // no web root
+        EXPECT_TRUE(request(host, true).starts_with("HTTP/1.1 101 ")) << host;
+    }
+    SecurityPolicy policy;
+    policy.webOrigins = {"https://kvm.example:8443"};
+    door_->setPolicy(policy);
+    EXPECT_TRUE(request("kvm.example:" + port, true).starts_with("HTTP/1.1 101 "));
+    EXPECT_TRUE(request("KVM.Example.", false).starts_with("HTTP/1.1 404 "));
+    EXPECT_TRUE(request("evil.example", false).starts_with("HTTP/1.1 421 "));
+}
+
 // A page on another site, opened in a browser on the KVM's network, must not
 // reach the RFB port through it.
 TEST_F(FrontDoorTest, AForeignWebPageCannotOpenAWebSocket) {
@@ -491,14 +535,14 @@ TEST_F(FrontDoorTest, PlainHttpGoesToHttpsWhenLoginsMustBeEncrypted) {
     auto credentials = std::make_shared<Credentials>();
     credentials->vnc = rfb::VncPasswords{"secret", ""};
     options.credentials = credentials;
+    options.policy.webOrigins = {"https://kvm.example:5900"};  // the name it answers to
     start(std::move(options));
     UniqueFd fd = connectLoopback(door_->port());
     sendAll(fd.get(), "GET /index.html?x=1 HTTP/1.1\r\nHost: kvm.example:5900\r\n\r\n");
     const std::string answer = readExactly(fd.get(), 4096);
     EXPECT_EQ(answer.rfind("HTTP/1.1 301 ", 0), 0u) << answer;
-    EXPECT_NE(answer.find("\r\nLocation: https://kvm.example:5900/index.html?x=1\r\n"),
-              std::string::npos)
-        << answer;
+    EXPECT_TRUE(hasHeader(answer, "Location: https://kvm.example:5900/index.html?x=1")) << answer;
+    EXPECT_TRUE(hasHeader(answer, "X-Frame-Options: DENY")) << answer;
     std::filesystem::remove_all(dir);
 }
 
