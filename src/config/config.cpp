@@ -556,7 +556,9 @@ const std::vector<Key> &keys() {
         live(Key{"security", "web_origins", "", "origins separated by commas, or *",
                  "Other web pages allowed to connect with WebSocket, as browsers name them "
                  "(http://host:port). Unset: only the panel kvmvncd serves itself; a page "
-                 "elsewhere (another noVNC) must be listed. * allows any.",
+                 "elsewhere (another noVNC) must be listed. * allows any. The host of each is "
+                 "also a name kvmvncd answers HTTP to, besides IP addresses, localhost and its "
+                 "host name: list the name browsers reach it by (https://kvm.example:5900).",
                  [](Config &config, std::string_view value) -> std::string {
                      std::vector<std::string> origins;
                      std::string item;

@@ -186,11 +186,30 @@ void redirectToHttps(Transport &transport, const HttpRequest &request, Clock::ti
         sendHttpError(transport, 400, "use https", deadline);
         return;
     }
-    const std::string location = "https://" + *host + request.target;
-    const std::string response = "HTTP/1.1 301 Moved Permanently\r\nLocation: " + location +
-                                 "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    writeAll(transport, {reinterpret_cast<const uint8_t *>(response.data()), response.size()},
-             deadline);
+    sendHttpRedirect(transport, "https://" + *host + request.target, deadline);
+}
+
+// This machine's host name, which browsers on its network may use for it.
+std::string machineName() {
+    char name[256] = {};
+    if (gethostname(name, sizeof(name) - 1) != 0)
+        return {};
+    return name;
+}
+
+// Answers a request whose Host is not a name of this server (hostAllowed())
+// with 421 and throws: DNS rebinding. A request without Host is no browser's.
+void refuseForeignHost(Transport &transport, const HttpRequest &request,
+                       const SecurityPolicy &policy, Clock::time_point deadline) {
+    const std::optional<std::string> host = request.header("Host");
+    if (!host || hostAllowed(*host, policy.webOrigins, machineName()))
+        return;
+    sendHttpError(transport, 421,
+                  "this server does not answer to that name; list it in [security] web_origins",
+                  deadline);
+    throw HandshakeError("HTTP request for the host name '" + host->substr(0, 100) +
+                         "' refused: not an address, localhost, this machine's name or a name "
+                         "in [security] web_origins (a DNS rebinding page?)");
 }
 
 }  // namespace
@@ -200,6 +219,8 @@ FrontDoor::FrontDoor(FrontDoorOptions options)
       credentials_(options_.credentials ? options_.credentials
                                         : std::make_shared<const Credentials>()),
       policy_(options_.policy),
+      slots_({options_.maxHandshakes, options_.maxHandshakesPerPeer},
+             {options_.maxFileConnections, options_.maxFileConnectionsPerPeer}),
       throttle_(options_.throttle) {
     if (!options_.handoff)
         throw std::invalid_argument("FrontDoor needs a handoff");
@@ -248,7 +269,38 @@ void FrontDoor::setPolicy(const SecurityPolicy &policy) {
 
 int FrontDoor::handshakesInProgress() const {
     std::lock_guard lock(stateMutex_);
-    return handshakes_;
+    return slots_.count(Slots::Pool::Handshake);
+}
+
+void FrontDoor::takeSlot(Connection &connection, const std::string &group, Slots::Pool pool) {
+    std::lock_guard lock(stateMutex_);
+    // Its socket is shut down: it would only hold a place it cannot use.
+    if (connection.pushedOut.load())
+        return;
+    const std::optional<Connection *> pushed = slots_.take(&connection, group, pool);
+    if (!pushed)
+        return;
+    // Under the state lock: the connection cannot authenticate (and leave
+    // the table) between losing its place and losing its socket.
+    Connection &victim = **pushed;
+    victim.pushedOut = true;
+    {
+        std::lock_guard fdLock(victim.fdMutex);
+        if (victim.clientFd >= 0)
+            ::shutdown(victim.clientFd, SHUT_RDWR);
+    }
+    // Logged at most every ten seconds: a flood must not flood the journal.
+    ++pushedOutSinceLog_;
+    if (Clock::now() - lastPushOutLog_ > std::chrono::seconds{10}) {
+        LOG_WARN(kLog,
+                 "closing connection from %s to make room: too many %s at once (%d connections "
+                 "closed like this since the last message)",
+                 victim.peer.c_str(),
+                 pool == Slots::Pool::Handshake ? "handshakes" : "static file connections",
+                 pushedOutSinceLog_);
+        lastPushOutLog_ = Clock::now();
+        pushedOutSinceLog_ = 0;
+    }
 }
 
 void FrontDoor::reapFinished() {
@@ -264,8 +316,6 @@ void FrontDoor::reapFinished() {
 }
 
 void FrontDoor::acceptLoop() {
-    auto lastRefusalLog = Clock::time_point{};
-    int refusedSinceLog = 0;
     while (!stopping_.load()) {
         pollfd fds[2] = {{listenSocket_.get(), POLLIN, 0}, {stopEvent_.get(), POLLIN, 0}};
         if (::poll(fds, 2, 1000) < 0 && errno != EINTR) {
@@ -290,35 +340,15 @@ void FrontDoor::acceptLoop() {
             continue;
         }
         std::string peer = peerName(address, length);
-        const std::string group = addressGroup(peer);
-        {
-            std::lock_guard lock(stateMutex_);
-            int &fromPeer = handshakesByPeer_[group];
-            if (handshakes_ >= options_.maxHandshakes ||
-                fromPeer >= options_.maxHandshakesPerPeer) {
-                if (fromPeer == 0)
-                    handshakesByPeer_.erase(group);
-                // Logged at most every ten seconds: a flood must not flood the journal.
-                ++refusedSinceLog;
-                if (Clock::now() - lastRefusalLog > std::chrono::seconds{10}) {
-                    LOG_WARN(kLog,
-                             "closing connection from %s: too many handshakes in progress "
-                             "(%d connections closed like this since the last message)",
-                             peer.c_str(), refusedSinceLog);
-                    lastRefusalLog = Clock::now();
-                    refusedSinceLog = 0;
-                }
-                continue;
-            }
-            ++fromPeer;
-            ++handshakes_;
-        }
         // A viewer whose machine vanished (no FIN) is noticed within minutes.
         const int on = 1;
         setsockopt(socket.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
         std::lock_guard lock(connectionsMutex_);
         Connection &connection = connections_.emplace_back();
         connection.clientFd = socket.get();
+        connection.peer = peer;
+        // Counted as a handshake until authenticated or gone (serve()).
+        takeSlot(connection, addressGroup(peer), Slots::Pool::Handshake);
         try {
             connection.thread = std::thread([this, &connection, fd = socket.get(), peer]() mutable {
                 pthread_setname_np(pthread_self(), "kvm-conn");
@@ -330,13 +360,67 @@ void FrontDoor::acceptLoop() {
             // Out of threads: this client goes, the daemon stays.
             LOG_ERROR(kLog, "closing connection from %s: cannot start a thread: %s", peer.c_str(),
                       e.what());
+            {
+                std::lock_guard stateLock(stateMutex_);
+                slots_.release(&connection);
+            }
             connections_.pop_back();
-            std::lock_guard stateLock(stateMutex_);
-            --handshakes_;
-            if (--handshakesByPeer_[group] <= 0)
-                handshakesByPeer_.erase(group);
         }
     }
+}
+
+std::optional<HttpRequest> FrontDoor::serveHttp(Connection &connection, Transport &transport,
+                                                const std::string &peer,
+                                                const SecurityPolicy &policy,
+                                                const Credentials &credentials,
+                                                Clock::time_point &deadline) {
+    HttpRequest request = readHttpRequest(transport, deadline);
+    refuseForeignHost(transport, request, policy, deadline);
+    // Static files, one request after another while the browser keeps the
+    // connection (it loads the panel's few dozen modules over about six), in
+    // a place for static files, not a handshake's. Each request once gave the
+    // connection a new deadline: now the first answer after its lifetime says
+    // Connection: close (closing it idle could fail a request on its way).
+    std::optional<Clock::time_point> filesUntil;
+    for (int served = 1; !isWebSocketUpgrade(request); ++served) {
+        if (request.header("Upgrade")) {
+            const std::string why = whyNotWebSocket(request);
+            sendHttpError(transport, 400, why, deadline);
+            throw HandshakeError("bad WebSocket request: " + why);
+        }
+        if (!filesUntil) {
+            takeSlot(connection, addressGroup(peer), Slots::Pool::Files);
+            filesUntil = Clock::now() + options_.fileConnectionLifetime;
+        }
+        LOG_DEBUG(kLog, "%s: %s %s", peer.c_str(), request.method.c_str(), request.target.c_str());
+        // A login page must not travel in the clear when logins may not:
+        // plain HTTP is sent to HTTPS on the same port.
+        const bool toHttps = !transport.encrypted() && options_.tls && !policy.allowUnencrypted &&
+                             !credentials.none();
+        const bool keepAlive = !toHttps && served < kMaxRequestsPerConnection &&
+                               Clock::now() < *filesUntil && wantsKeepAlive(request);
+        if (toHttps)
+            redirectToHttps(transport, request, deadline);
+        else
+            serveStaticFile(transport, request, options_.webRoot, deadline, keepAlive);
+        // An idle or closed keep-alive connection ends quietly.
+        if (!keepAlive ||
+            !(transport.hasBufferedInput() ||
+              waitFor(transport, Transport::Status::WantRead, Clock::now() + kKeepAliveIdle)))
+            return std::nullopt;
+        deadline = Clock::now() + options_.handshakeTimeout;
+        try {
+            request = readHttpRequest(transport, deadline);
+        } catch (const HandshakeError &e) {
+            LOG_DEBUG(kLog, "%s: keep-alive connection ended: %s", peer.c_str(), e.what());
+            return std::nullopt;
+        }
+        refuseForeignHost(transport, request, policy, deadline);
+    }
+    // A kept connection that fetched files and now upgrades is a handshake again.
+    if (filesUntil)
+        takeSlot(connection, addressGroup(peer), Slots::Pool::Handshake);
+    return request;
 }
 
 void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer) {
@@ -344,17 +428,12 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
     const int one = 1;
     setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
-    // Counted as a handshake until admitted or gone.
+    // Gives up the connection's place (a handshake's, from acceptLoop(), or
+    // a static file connection's); false when a newcomer took it already.
     const std::string group = addressGroup(peer);
-    bool counted = true;
     auto endHandshake = [&] {
-        if (!counted)
-            return;
-        counted = false;
         std::lock_guard lock(stateMutex_);
-        --handshakes_;
-        if (--handshakesByPeer_[group] <= 0)
-            handshakesByPeer_.erase(group);
+        return slots_.release(&connection);
     };
     std::shared_ptr<const Credentials> credentials;
     SecurityPolicy policy;
@@ -376,85 +455,70 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
     } forgetFd{connection};
 
     try {
-        Speaks speaks = sniff(socket.get(), options_.sniffTime);
-        transport = std::make_unique<SocketTransport>(std::move(socket));
         std::string layers;
-        if (speaks == Speaks::Gone) {
+        std::optional<Admission> authenticated;
+        // Until it has logged in, a newcomer may push the connection out
+        // (takeSlot() shuts its socket down); it then ends here without a
+        // word, takeSlot() having said so once for many.
+        try {
+            Speaks speaks = sniff(socket.get(), options_.sniffTime);
+            transport = std::make_unique<SocketTransport>(std::move(socket));
+            if (speaks == Speaks::Gone) {
+                endHandshake();
+                return;
+            }
+            if (speaks == Speaks::Tls) {
+                if (!options_.tls)
+                    throw HandshakeError("a TLS client, and this server has no TLS");
+                auto tls = std::make_unique<TlsTransport>(options_.tls->certificateContext(),
+                                                          std::move(transport));
+                TlsTransport &session = *tls;
+                transport = std::move(tls);
+                session.handshake(deadline);
+                layers = " over TLS";
+                // Inside TLS the same question again: HTTP speaks, RFB waits.
+                speaks = Speaks::Rfb;
+                if (session.waitForData(std::min(deadline, Clock::now() + options_.sniffTime))) {
+                    const std::vector<uint8_t> first = session.peek(1);
+                    speaks =
+                        !first.empty() && looksLikeHttp(first[0]) ? Speaks::Http : Speaks::Garbage;
+                }
+            }
+            if (speaks == Speaks::Garbage)
+                throw HandshakeError("it speaks neither RFB, TLS nor HTTP");
+            if (speaks == Speaks::Http) {
+                const std::optional<HttpRequest> upgrade =
+                    serveHttp(connection, *transport, peer, policy, *credentials, deadline);
+                if (!upgrade) {
+                    endHandshake();
+                    return;
+                }
+                const HttpRequest &request = *upgrade;
+                if (!originAllowed(request, policy)) {
+                    sendHttpError(*transport, 403, "this origin may not connect (web_origins)",
+                                  deadline);
+                    throw HandshakeError("WebSocket from a foreign web page refused: Origin " +
+                                         request.header("Origin").value_or("") +
+                                         " ([security] web_origins)");
+                }
+                acceptWebSocket(*transport, request, deadline);
+                transport = std::make_unique<WebSocketTransport>(std::move(transport));
+                layers = transport->encrypted() ? " over wss" : " over ws";
+            }
+
+            SecurityContext context{policy,    *credentials, options_.tls.get(),
+                                    throttle_, peer,         deadline};
+            authenticated = negotiateSecurity(transport, context);
+            // Logged in: no newcomer may push it out any more.
+            if (!endHandshake())
+                return;  // one did, just before
+        } catch (const std::exception &) {
+            if (!connection.pushedOut.load())
+                throw;
             endHandshake();
             return;
         }
-        if (speaks == Speaks::Tls) {
-            if (!options_.tls)
-                throw HandshakeError("a TLS client, and this server has no TLS");
-            auto tls = std::make_unique<TlsTransport>(options_.tls->certificateContext(),
-                                                      std::move(transport));
-            TlsTransport &session = *tls;
-            transport = std::move(tls);
-            session.handshake(deadline);
-            layers = " over TLS";
-            // Inside TLS the same question again: HTTP speaks, RFB waits.
-            speaks = Speaks::Rfb;
-            if (session.waitForData(std::min(deadline, Clock::now() + options_.sniffTime))) {
-                const std::vector<uint8_t> first = session.peek(1);
-                speaks = !first.empty() && looksLikeHttp(first[0]) ? Speaks::Http : Speaks::Garbage;
-            }
-        }
-        if (speaks == Speaks::Garbage)
-            throw HandshakeError("it speaks neither RFB, TLS nor HTTP");
-        if (speaks == Speaks::Http) {
-            HttpRequest request = readHttpRequest(*transport, deadline);
-            // Static files, one request after another for as long as the
-            // browser keeps the connection (it loads the panel's few dozen
-            // modules over about six); a WebSocket upgrade goes on to RFB.
-            for (int served = 1; !isWebSocketUpgrade(request); ++served) {
-                if (request.header("Upgrade")) {
-                    const std::string why = whyNotWebSocket(request);
-                    sendHttpError(*transport, 400, why, deadline);
-                    throw HandshakeError("bad WebSocket request: " + why);
-                }
-                LOG_DEBUG(kLog, "%s: %s %s", peer.c_str(), request.method.c_str(),
-                          request.target.c_str());
-                // A login page must not travel in the clear when logins
-                // may not: plain HTTP is sent to HTTPS on the same port.
-                const bool toHttps = !transport->encrypted() && options_.tls &&
-                                     !policy.allowUnencrypted && !credentials->none();
-                const bool keepAlive =
-                    !toHttps && served < kMaxRequestsPerConnection && wantsKeepAlive(request);
-                if (toHttps)
-                    redirectToHttps(*transport, request, deadline);
-                else
-                    serveStaticFile(*transport, request, options_.webRoot, deadline, keepAlive);
-                // An idle or closed keep-alive connection ends quietly.
-                if (!keepAlive || !(transport->hasBufferedInput() ||
-                                    waitFor(*transport, Transport::Status::WantRead,
-                                            Clock::now() + kKeepAliveIdle))) {
-                    endHandshake();
-                    return;
-                }
-                deadline = Clock::now() + options_.handshakeTimeout;
-                try {
-                    request = readHttpRequest(*transport, deadline);
-                } catch (const HandshakeError &e) {
-                    LOG_DEBUG(kLog, "%s: keep-alive connection ended: %s", peer.c_str(), e.what());
-                    endHandshake();
-                    return;
-                }
-            }
-            if (!originAllowed(request, policy)) {
-                sendHttpError(*transport, 403, "this origin may not connect (web_origins)",
-                              deadline);
-                throw HandshakeError("WebSocket from a foreign web page refused: Origin " +
-                                     request.header("Origin").value_or("") +
-                                     " ([security] web_origins)");
-            }
-            acceptWebSocket(*transport, request, deadline);
-            transport = std::make_unique<WebSocketTransport>(std::move(transport));
-            layers = transport->encrypted() ? " over wss" : " over ws";
-        }
-
-        SecurityContext context{policy,    *credentials, options_.tls.get(),
-                                throttle_, peer,         deadline};
-        const Admission admission = negotiateSecurity(transport, context);
+        const Admission admission = std::move(*authenticated);
 
         int pair[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)

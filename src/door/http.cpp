@@ -2,7 +2,9 @@
 #include "kvmvnc/door/http.h"
 #include "http_text.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +55,14 @@ std::span<const uint8_t> bytesOf(std::string_view text) {
 // What a response on a connection that stays open for the next request ends with.
 constexpr const char *kKeepAliveHeaders = "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n";
 
+// On every response: no page of another site may show ours in a frame (and
+// have its user click the target's power button through it), and no browser
+// may guess a type other than the one given.
+constexpr const char *kSecurityHeaders =
+    "Content-Security-Policy: frame-ancestors 'none'\r\n"
+    "X-Frame-Options: DENY\r\n"
+    "X-Content-Type-Options: nosniff\r\n";
+
 // A complete answer without a payload worth streaming: an error or a redirect.
 void sendSmallResponse(Transport &transport, int status, std::string_view body,
                        std::string_view extraHeaders, bool withBody, Clock::time_point deadline,
@@ -61,7 +71,7 @@ void sendSmallResponse(Transport &transport, int status, std::string_view body,
     out += httpStatusText(status);
     out += "\r\nContent-Type: text/plain; charset=utf-8\r\n";
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    out += "X-Content-Type-Options: nosniff\r\n";
+    out += kSecurityHeaders;
     out += extraHeaders;
     out += keepAlive ? kKeepAliveHeaders : "Connection: close\r\n\r\n";
     if (withBody)
@@ -195,6 +205,46 @@ std::string_view contentTypeFor(std::string_view path) {
             return type;
     }
     return "application/octet-stream";
+}
+
+// The host an authority ("name:port", "[v6]:port") names: lower case,
+// without a trailing dot; nothing when it is malformed.
+struct AuthorityHost {
+    std::string name;
+    bool address = false;  // an IPv4 or IPv6 address, not a name
+};
+
+std::optional<AuthorityHost> authorityHost(std::string_view authority) {
+    std::string_view host = authority;
+    std::string_view port;
+    const bool bracketed = !authority.empty() && authority.front() == '[';
+    if (bracketed) {
+        const size_t close = authority.find(']');
+        if (close == std::string_view::npos)
+            return std::nullopt;
+        host = authority.substr(1, close - 1);
+        const std::string_view rest = authority.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':')
+            return std::nullopt;
+        port = rest.empty() ? rest : rest.substr(1);
+    } else if (const size_t colon = authority.find(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    AuthorityHost out;
+    for (const char c : host)
+        out.name += lower(c);
+    if (!out.name.empty() && out.name.back() == '.')
+        out.name.pop_back();
+    in6_addr v6{};
+    in_addr v4{};
+    out.address = bracketed ? inet_pton(AF_INET6, out.name.c_str(), &v6) == 1
+                            : inet_pton(AF_INET, out.name.c_str(), &v4) == 1;
+    if (bracketed && !out.address)
+        return std::nullopt;
+    return out;
 }
 
 }  // namespace
@@ -337,6 +387,8 @@ std::string_view httpStatusText(int status) {
         return "Request Timeout";
     case 414:
         return "URI Too Long";
+    case 421:
+        return "Misdirected Request";
     case 426:
         return "Upgrade Required";
     case 431:
@@ -380,6 +432,40 @@ HttpRequest readHttpRequest(Transport &transport, Clock::time_point deadline,
 void sendHttpError(Transport &transport, int status, std::string_view reason,
                    Clock::time_point deadline) {
     sendSmallResponse(transport, status, std::string(reason) + "\n", "", true, deadline);
+}
+
+void sendHttpRedirect(Transport &transport, std::string_view location, Clock::time_point deadline) {
+    sendSmallResponse(transport, 301, "moved\n", "Location: " + std::string(location) + "\r\n",
+                      true, deadline);
+}
+
+bool hostAllowed(std::string_view host, const std::vector<std::string> &webOrigins,
+                 std::string_view machineName) {
+    const std::optional<AuthorityHost> wanted = authorityHost(host);
+    if (!wanted || wanted->name.empty())
+        return false;
+    if (wanted->address)
+        return true;
+    const std::string &name = wanted->name;
+    if (name == "localhost" || name.ends_with(".localhost"))
+        return true;
+    const std::optional<AuthorityHost> machine = authorityHost(machineName);
+    if (machine && !machine->name.empty() &&
+        (name == machine->name || name == machine->name + ".local"))
+        return true;
+    for (const std::string &origin : webOrigins) {
+        if (origin == "*")
+            return true;
+        const size_t scheme = origin.find("://");
+        if (scheme == std::string::npos)
+            continue;
+        std::string_view authority = std::string_view(origin).substr(scheme + 3);
+        authority = authority.substr(0, authority.find('/'));
+        const std::optional<AuthorityHost> listed = authorityHost(authority);
+        if (listed && listed->name == name)
+            return true;
+    }
+    return false;
 }
 
 bool wantsKeepAlive(const HttpRequest &request) {
@@ -447,7 +533,8 @@ void serveStaticFile(Transport &transport, const HttpRequest &request, const std
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: ";
     head += contentTypeFor(*file);
     head += "\r\nContent-Length: " + std::to_string(size) + "\r\n";
-    head += "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n";
+    head += "Cache-Control: no-cache\r\n";
+    head += kSecurityHeaders;
     head += keepAlive ? kKeepAliveHeaders : "Connection: close\r\n\r\n";
     writeAll(transport, bytesOf(head), deadline);
     if (isHead)

@@ -249,6 +249,60 @@ TEST(HttpReadRequest, ThrowsAtTheDeadline) {
     EXPECT_THROW(readHttpRequest(*pair.transport, Clock::now() + 50ms), HandshakeError);
 }
 
+TEST(HttpSendError, ForbidsFraming) {
+    SocketPair pair = makeSocketPair();
+    sendHttpError(*pair.transport, 421, "no", Clock::now() + 5s);
+    sendHttpRedirect(*pair.transport, "https://kvm/", Clock::now() + 5s);
+    pair.transport.reset();
+    const std::string answers = receiveUntilClosed(pair.peer.get());
+    EXPECT_TRUE(answers.starts_with("HTTP/1.1 421 Misdirected Request\r\n")) << answers;
+    const size_t redirect = answers.find("HTTP/1.1 301 Moved Permanently\r\n");
+    ASSERT_NE(redirect, std::string::npos) << answers;
+    EXPECT_NE(answers.find("\r\nLocation: https://kvm/\r\n", redirect), std::string::npos);
+    for (const size_t start : {size_t{0}, redirect}) {
+        const std::string head = answers.substr(start, answers.find("\r\n\r\n", start) - start);
+        EXPECT_NE(head.find("\r\nContent-Security-Policy: frame-ancestors 'none'"),
+                  std::string::npos)
+            << head;
+        EXPECT_NE(head.find("\r\nX-Frame-Options: DENY"), std::string::npos) << head;
+        EXPECT_NE(head.find("\r\nX-Content-Type-Options: nosniff"), std::string::npos) << head;
+    }
+}
+
+TEST(HttpHostAllowed, AnyAddressLocalhostAndThisMachine) {
+    const std::vector<std::string> none;
+    for (const char *host :
+         {"127.0.0.1", "127.0.0.1:5900", "192.168.1.20:5900", "10.0.0.1.", "[::1]", "[::1]:5900",
+          "[fe80::1]:443", "[::ffff:192.0.2.1]", "localhost", "LOCALHOST:5900", "localhost.",
+          "kvm.localhost:80", "pikvm", "PiKVM.local:5900", "pikvm.local."})
+        EXPECT_TRUE(hostAllowed(host, none, "pikvm")) << host;
+}
+
+TEST(HttpHostAllowed, RefusesOtherNames) {
+    const std::vector<std::string> none;
+    for (const char *host :
+         {"evil.example", "evil.example:5900", "127.0.0.1.evil.example", "localhost.evil.example",
+          "evilpikvm", "pikvm.evil.example", "pikvm.lan", "127.1", "0x7f000001", "2130706433", "",
+          ":5900", "[::1", "[evil.example]", "[::1]x", "[::1]:http", "localhost:http",
+          "127.0.0.1:5900:1", "::1"})
+        EXPECT_FALSE(hostAllowed(host, none, "pikvm")) << host;
+    EXPECT_FALSE(hostAllowed("localhost.local", none, "")) << "no host name: no .local form";
+    EXPECT_FALSE(hostAllowed(".local", none, ""));
+}
+
+// web_origins lists pages by origin; the host of each is a name of this
+// server (the panel behind a name, another noVNC whose page is elsewhere).
+TEST(HttpHostAllowed, TakesTheNamesOfListedOrigins) {
+    const std::vector<std::string> origins = {"https://kvm.example:8443", "http://Panel.Example",
+                                              "http://other.example/path"};
+    for (const char *host :
+         {"kvm.example", "kvm.example:5900", "KVM.EXAMPLE.", "panel.example:80", "other.example"})
+        EXPECT_TRUE(hostAllowed(host, origins, "")) << host;
+    for (const char *host : {"example", "evil.example", "kvm.example.evil", "path"})
+        EXPECT_FALSE(hostAllowed(host, origins, "")) << host;
+    EXPECT_TRUE(hostAllowed("evil.example", {"*"}, "")) << "* allows every page, every name";
+}
+
 TEST(HttpSendError, SendsStatusReasonAndClose) {
     SocketPair pair = makeSocketPair();
     sendHttpError(*pair.transport, 503, "busy", Clock::now() + 5s);
@@ -334,9 +388,22 @@ TEST_F(HttpStaticFile, ServesIndexForTheRoot) {
     EXPECT_TRUE(hasHeader(answer, "Content-Type: text/html; charset=utf-8"));
     EXPECT_TRUE(hasHeader(answer, "Content-Length: 17"));
     EXPECT_TRUE(hasHeader(answer, "Cache-Control: no-cache"));
-    EXPECT_TRUE(hasHeader(answer, "X-Content-Type-Options: nosniff"));
     EXPECT_TRUE(hasHeader(answer, "Connection: close"));
     EXPECT_EQ(body(answer), "<html>kvm</html>\n");
+}
+
+// No other site's page may show the panel in a frame (and have its user
+// click the power button through it), nor make a browser guess a type.
+TEST_F(HttpStaticFile, EveryAnswerForbidsFramingAndSniffing) {
+    for (const char *request :
+         {"GET / HTTP/1.1\r\n\r\n", "GET /app HTTP/1.1\r\n\r\n", "GET /nothing HTTP/1.1\r\n\r\n",
+          "GET /bad%zz HTTP/1.1\r\n\r\n", "POST / HTTP/1.1\r\n\r\n", "HEAD / HTTP/1.1\r\n\r\n"}) {
+        const std::string answer = serve(request);
+        EXPECT_TRUE(hasHeader(answer, "Content-Security-Policy: frame-ancestors 'none'"))
+            << request << answer;
+        EXPECT_TRUE(hasHeader(answer, "X-Frame-Options: DENY")) << request << answer;
+        EXPECT_TRUE(hasHeader(answer, "X-Content-Type-Options: nosniff")) << request << answer;
+    }
 }
 
 TEST_F(HttpStaticFile, ServesFilesByTypeIgnoringTheQuery) {

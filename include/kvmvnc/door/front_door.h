@@ -7,13 +7,15 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
-#include <unordered_map>
 
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/door/auth_throttle.h"
+#include "kvmvnc/door/connection_slots.h"
 #include "kvmvnc/door/credentials.h"
+#include "kvmvnc/door/http.h"
 #include "kvmvnc/door/rfb_security.h"
 #include "kvmvnc/door/tls.h"
 #include "kvmvnc/rfb/rfb_server.h"
@@ -44,10 +46,19 @@ struct FrontDoorOptions {
     // ClientHello can be that late on a busy machine; mistaking it for RFB
     // would send it "RFB 003.008" and break the page.
     std::chrono::milliseconds sniffTime{300};
-    int maxHandshakes = 32;  // connections not yet admitted, in all
-    // ... and from one address: a browser loading the panel opens six at
-    // once (one HTTP request each, Connection: close).
+    // Connections not yet authenticated, in all and from one address (an
+    // IPv6 /64; a browser loading the panel opens six at once, each a
+    // handshake until its first request); a newcomer beyond them pushes out
+    // the oldest of the address holding the most (ConnectionSlots).
+    int maxHandshakes = 32;
     int maxHandshakesPerPeer = 8;
+    // HTTP connections serving static files, which then hold no handshake
+    // place (a browser keeps up to six per server), limited the same way.
+    // Each takes requests for `fileConnectionLifetime`; the answer to the
+    // next one closes it.
+    int maxFileConnections = 16;
+    int maxFileConnectionsPerPeer = 8;
+    std::chrono::milliseconds fileConnectionLifetime{30000};
     AuthThrottle::Policy throttle;
     // An admitted client that takes no byte for this long while bytes wait
     // for it is disconnected ([server] stall_timeout_ms).
@@ -72,10 +83,12 @@ struct FrontDoorOptions {
 // Threads: `kvm-door` accepts; each connection gets its own thread
 // (`kvm-conn`), which runs its handshake under one deadline and then its
 // relay, owning the client socket, its TLS session and its end of the
-// socketpair. A stalled client stalls only its own thread; connections
-// beyond the handshake limits are closed at once. setCredentials() and
-// setPolicy() are thread-safe and apply to connections that start
-// afterwards. The destructor closes every connection and joins every thread.
+// socketpair. A stalled client stalls only its own thread; a newcomer beyond
+// the limits pushes out a connection that has not logged in (ConnectionSlots
+// says which), so whoever fills them cannot keep others out.
+// setCredentials() and setPolicy() are thread-safe and apply to connections
+// that start afterwards. The destructor closes every connection and joins
+// every thread.
 class FrontDoor {
 public:
     // Starts listening; throws std::runtime_error when it cannot.
@@ -88,21 +101,33 @@ public:
     void setCredentials(std::shared_ptr<const Credentials> credentials);
     std::shared_ptr<const Credentials> credentials() const;
     void setPolicy(const SecurityPolicy &policy);
-    // Connections between accept and admission, now.
+    // Connections between accept and authentication, now.
     int handshakesInProgress() const;
 
 private:
     struct Connection {
         std::thread thread;
         std::atomic<bool> finished{false};
+        std::atomic<bool> pushedOut{false};  // its place went to a newcomer
+        std::string peer;
         std::mutex fdMutex;
-        int clientFd = -1;  // for stop(): shut down to wake the thread
+        int clientFd = -1;  // shut down to wake the thread (stop, pushed out)
     };
+    using Slots = ConnectionSlots<Connection *>;
 
     void acceptLoop();
     void serve(Connection &connection, UniqueFd socket, std::string peer);
+    // Answers HTTP requests on `transport` with static files until the
+    // client asks for a WebSocket (that request is returned) or the
+    // connection ends (nothing is). Throws HandshakeError on bad requests.
+    std::optional<HttpRequest> serveHttp(Connection &connection, Transport &transport,
+                                         const std::string &peer, const SecurityPolicy &policy,
+                                         const Credentials &credentials,
+                                         Clock::time_point &deadline);
     void relay(Transport &client, std::unique_ptr<Transport> server, const Viewer &viewer);
     void reapFinished();
+    // Gives `connection` a place in `pool`, closing the connection it pushes out.
+    void takeSlot(Connection &connection, const std::string &group, Slots::Pool pool);
 
     FrontDoorOptions options_;
     UniqueFd listenSocket_;
@@ -112,8 +137,9 @@ private:
     mutable std::mutex stateMutex_;
     std::shared_ptr<const Credentials> credentials_;
     SecurityPolicy policy_;
-    std::unordered_map<std::string, int> handshakesByPeer_;
-    int handshakes_ = 0;
+    Slots slots_;
+    Clock::time_point lastPushOutLog_{};
+    int pushedOutSinceLog_ = 0;
 
     AuthThrottle throttle_;
     std::mutex connectionsMutex_;

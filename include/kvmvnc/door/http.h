@@ -87,8 +87,25 @@ HttpRequest readHttpRequest(Transport &transport, Clock::time_point deadline,
 
 // Sends "HTTP/1.1 <status> <standard phrase>" with Connection: close and
 // `reason` as a text/plain body. Throws HandshakeError when it cannot.
+// Every response sent here forbids framing (Content-Security-Policy:
+// frame-ancestors 'none', X-Frame-Options: DENY) and type sniffing.
 void sendHttpError(Transport &transport, int status, std::string_view reason,
                    Clock::time_point deadline);
+// Sends a 301 to `location` (which the caller made safe) with Connection: close.
+void sendHttpRedirect(Transport &transport, std::string_view location, Clock::time_point deadline);
+
+// Whether `host`, a request's Host header (a name or an address, maybe with
+// a port), names this server. DNS rebinding points a name of an attacker's
+// at this machine, after which the browser takes the attacker's page and
+// this server for one origin; the name is what is left to tell them apart.
+// Allowed: any IPv4 or IPv6 address (a browser never resolves one, so no
+// page of a name can be given it), localhost and names under it (browsers
+// resolve those themselves), `machineName` (this machine's host name) alone
+// or with ".local" (mDNS), and the host of any origin in `webOrigins`, which
+// is how an administrator lists the names of this machine ("*" allows any).
+// Names are compared ignoring case and a trailing dot, never by port.
+bool hostAllowed(std::string_view host, const std::vector<std::string> &webOrigins,
+                 std::string_view machineName);
 
 // Answers a GET or HEAD with a file under `webRoot` (the noVNC client), or
 // with an error status: 405 for other methods, 404 for anything missing or
