@@ -30,6 +30,10 @@ void quietLog(const char *format, ...) {
         lastLibraryMessage = line;
 }
 
+// ServerCutText a control client reads and drops; libvncclient's own
+// bound for it (which kvmvncctl bypasses by reading messages itself).
+constexpr uint64_t kMaxCutText = 1 << 20;
+
 char kOptionsTag;  // its address tags our data in libvncclient's client
 
 const ConnectOptions *optionsOf(rfbClient *client) {
@@ -176,13 +180,31 @@ bool ControlClient::readMessage() {
         return true;
     if (type == rfbServerCutText) {
         uint8_t header[7];
-        if (!ReadFromRFBServer(client_, reinterpret_cast<char *>(header), sizeof(header)))
+        if (!ReadFromRFBServer(client_, reinterpret_cast<char *>(header), sizeof(header))) {
+            error_ = "connection lost";
             return false;
-        uint32_t length = uint32_t{header[3]} << 24 | uint32_t{header[4]} << 16 |
-                          uint32_t{header[5]} << 8 | header[6];
-        length &= 0x7fffffff;  // extended clipboard: negative lengths
-        std::vector<char> text(length);
-        return length == 0 || ReadFromRFBServer(client_, text.data(), length);
+        }
+        // A signed length: negative is the extended clipboard's format, whose
+        // size is the magnitude.
+        const uint32_t field = uint32_t{header[3]} << 24 | uint32_t{header[4]} << 16 |
+                               uint32_t{header[5]} << 8 | header[6];
+        const uint64_t length = (field & 0x80000000u) ? (uint64_t{1} << 32) - field : field;
+        if (length > kMaxCutText) {
+            error_ = "the server sent " + std::to_string(length) +
+                     " bytes of clipboard, more than the 1 MiB kvmvncctl takes";
+            return false;
+        }
+        // Nothing here wants the clipboard: it goes through a small buffer.
+        char scrap[4096];
+        for (uint64_t left = length; left > 0;) {
+            const auto chunk = static_cast<unsigned>(std::min<uint64_t>(left, sizeof(scrap)));
+            if (!ReadFromRFBServer(client_, scrap, chunk)) {
+                error_ = "connection lost";
+                return false;
+            }
+            left -= chunk;
+        }
+        return true;
     }
     if (type != control::kMessageType) {
         error_ = "unexpected RFB message " + std::to_string(type) + " from the server";
