@@ -3,8 +3,10 @@
 
 #include <rfb/rfbclient.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -230,7 +232,7 @@ bool ControlClient::pinCertificate() {
     caFile_.reset(::memfd_create("kvmvncctl-pinned", MFD_CLOEXEC));
     if (!caFile_.isValid() ||
         ::write(caFile_.get(), pem.data(), pem.size()) != static_cast<ssize_t>(pem.size())) {
-        refusal_ = std::string("cannot keep the certificate in memory: ") + std::strerror(errno);
+        refusal_ = "cannot keep the certificate in memory";
         return false;
     }
     std::free(client_->serverHost);
@@ -239,6 +241,7 @@ bool ControlClient::pinCertificate() {
 }
 
 bool ControlClient::connect(const ConnectOptions &options) {
+    closeConnection();
     options_ = options;
     where_ = options.host + ":" + std::to_string(options.port);
     if (attempt())
