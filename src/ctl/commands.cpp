@@ -27,6 +27,7 @@
 
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/ctl/control_client.h"
+#include "kvmvnc/ctl/known_hosts.h"
 #include "kvmvnc/door/user_table.h"
 #include "kvmvnc/health/throttle_flags.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
@@ -40,7 +41,8 @@ using control::Status;
 
 constexpr const char *kUsage =
     "usage: kvmvncctl [--host HOST[:PORT]] [--passwd-file FILE | --user NAME]\n"
-    "                 [--ca-file FILE] COMMAND\n"
+    "                 [--ca-file FILE | --known-hosts FILE [--accept-new]]\n"
+    "                 [--insecure] COMMAND\n"
     "       kvmvncctl passwd [--users-file FILE] [--view-only] [--delete] USER\n"
     "\n"
     "  status                      everything below, as the server sees it\n"
@@ -64,7 +66,14 @@ constexpr const char *kUsage =
     "(passwd without a terminal reads one line of standard input). VeNCrypt's\n"
     "X509 subtypes verify the server with the CA file --ca-file FILE (default\n"
     "/var/lib/kvmvnc/tls/cert.pem if it exists); the daemon's self-signed\n"
-    "certificate works as one.\n"
+    "certificate works as one. Without a CA file the server's certificate is\n"
+    "pinned, as ssh does: its SHA-256 fingerprint (kvmvncd logs it at start) is\n"
+    "kept in --known-hosts FILE (default $XDG_CONFIG_HOME/kvmvnc/known_hosts or\n"
+    "~/.config/kvmvnc/known_hosts). A server met for the first time is asked\n"
+    "about when standard input is a terminal, trusted with --accept-new, and\n"
+    "refused otherwise; a changed certificate is refused. Passwords go only to\n"
+    "a server checked one of these ways; --insecure sends them over anonymous\n"
+    "TLS or no TLS too, where a man in the middle can have them.\n"
     "Exit status: 0 done, 1 refused by the server (passwd: failed), 2 bad command\n"
     "line, 3 connection or authentication failed.\n";
 
@@ -811,12 +820,28 @@ int passwdCommand(const Options &options) {
     return kExitOk;
 }
 
+// NewHostPolicy::Ask: the question on stderr, the answer a line of
+// standard input (a terminal, or the policy would not be Ask).
+bool confirmNewHost(const std::string &host, const std::string &fingerprint) {
+    std::fprintf(stderr,
+                 "The certificate of %s is not known yet. Its fingerprint is\n  %s\n"
+                 "kvmvncd logs its own at start: compare the two.\n"
+                 "Trust it from now on (yes/no)? ",
+                 host.c_str(), fingerprint.c_str());
+    std::fflush(stderr);
+    std::string answer;
+    for (int byte = 0; (byte = std::fgetc(stdin)) != EOF && byte != '\n';)
+        answer += static_cast<char>(byte);
+    return answer == "yes" || answer == "y";
+}
+
 }  // namespace
 
 int run(int argc, char **argv) {
     Options options;
     std::string passwordFile;
     bool caFileGiven = false;
+    bool acceptNew = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         auto value = [&](std::string &out) {
@@ -842,6 +867,13 @@ int run(int argc, char **argv) {
             if (!value(options.connect.caFile))
                 return usage("--ca-file takes a file");
             caFileGiven = true;
+        } else if (arg == "--known-hosts") {
+            if (!value(options.connect.knownHostsFile) || options.connect.knownHostsFile.empty())
+                return usage("--known-hosts takes a file");
+        } else if (arg == "--accept-new") {
+            acceptNew = true;
+        } else if (arg == "--insecure") {
+            options.connect.allowUnverified = true;
         } else if (arg == "--users-file") {
             if (!value(options.usersFile) || options.usersFile.empty())
                 return usage("--users-file takes a file");
@@ -901,6 +933,16 @@ int run(int argc, char **argv) {
         if (std::filesystem::exists(kDefaultCaFile, error))
             options.connect.caFile = kDefaultCaFile;
     }
+    if (options.connect.knownHostsFile.empty())
+        options.connect.knownHostsFile = defaultKnownHostsFile();
+    // Never a question nobody can answer: scripts and CI have no terminal.
+    options.connect.newHosts = acceptNew                ? NewHostPolicy::Accept
+                               : ::isatty(STDIN_FILENO) ? NewHostPolicy::Ask
+                                                        : NewHostPolicy::Refuse;
+    options.connect.confirmNewHost = confirmNewHost;
+    options.connect.notice = [](const std::string &text) {
+        std::fprintf(stderr, "kvmvncctl: %s\n", text.c_str());
+    };
 
     if (command == "atx")
         return atxCommand(options);

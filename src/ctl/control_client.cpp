@@ -2,12 +2,18 @@
 #include "kvmvnc/ctl/control_client.h"
 
 #include <rfb/rfbclient.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "kvmvnc/ctl/known_hosts.h"
+#include "kvmvnc/ctl/server_certificate.h"
 
 namespace kvmvnc::ctl {
 
@@ -30,112 +36,272 @@ void quietLog(const char *format, ...) {
         lastLibraryMessage = line;
 }
 
-char kOptionsTag;  // its address tags our data in libvncclient's client
+// ServerCutText a control client reads and drops; libvncclient's own
+// bound for it (which kvmvncctl bypasses by reading messages itself).
+constexpr uint64_t kMaxCutText = 1 << 20;
 
-const ConnectOptions *optionsOf(rfbClient *client) {
-    return static_cast<const ConnectOptions *>(rfbClientGetClientData(client, &kOptionsTag));
+char kClientTag;  // its address tags our data in libvncclient's client
+
+ControlClient *ownerOf(rfbClient *client) {
+    return static_cast<ControlClient *>(rfbClientGetClientData(client, &kClientTag));
 }
 
-// With a CA file the user expects the server checked: a password goes out
-// only inside a VeNCrypt X509 subtype, never to a server (or a man in the
-// middle) that offers plain VNC authentication or anonymous TLS instead.
-bool passwordMayGo(rfbClient *client, const ConnectOptions &options) {
-    if (options.caFile.empty())
-        return true;
-    const bool x509 =
-        client->authScheme == rfbVeNCrypt && (client->subAuthScheme == rfbVeNCryptX509VNC ||
-                                              client->subAuthScheme == rfbVeNCryptX509Plain);
-    if (!x509)
-        lastLibraryMessage =
-            "the server offered no certificate-checked login (X509Vnc or "
-            "X509Plain); the password was not sent";
-    return x509;
-}
-
-char *passwordFor(rfbClient *client) {
-    const ConnectOptions *options = optionsOf(client);
-    if (!options || !passwordMayGo(client, *options))
-        return nullptr;
-    return strdup(options->password.c_str());
-}
-
-// VeNCrypt asks for the CA to check the server against (X509 subtypes) and
-// for a user name and password (Plain subtypes). libvncclient frees what this
-// returns with free().
-rfbCredential *credentialFor(rfbClient *client, int type) {
-    const ConnectOptions *options = optionsOf(client);
-    if (!options)
-        return nullptr;
-    auto *credential = static_cast<rfbCredential *>(std::calloc(1, sizeof(rfbCredential)));
-    if (!credential)
-        return nullptr;
-    if (type == rfbCredentialTypeX509) {
-        if (options->caFile.empty()) {
-            std::free(credential);
-            lastLibraryMessage = "the server wants its certificate checked: give --ca-file";
-            return nullptr;
-        }
-        credential->x509Credential.x509CACertFile = strdup(options->caFile.c_str());
-        credential->x509Credential.x509CrlVerifyMode = rfbX509CrlVerifyNone;
-        return credential;
+std::string subtypeName(rfbClient *client) {
+    if (client->authScheme == rfbVncAuth)
+        return "VNC authentication without TLS";
+    if (client->authScheme != rfbVeNCrypt)
+        return "security type " + std::to_string(client->authScheme);
+    switch (client->subAuthScheme) {
+    case rfbVeNCryptTLSVNC:
+        return "anonymous TLS (TLSVnc)";
+    case rfbVeNCryptTLSPlain:
+        return "anonymous TLS (TLSPlain)";
+    case rfbVncAuth:
+        return "VNC authentication without TLS";
+    case rfbVeNCryptPlain:
+        return "VeNCrypt Plain without TLS";
+    default:
+        return "VeNCrypt subtype " + std::to_string(client->subAuthScheme);
     }
-    if (type == rfbCredentialTypeUser) {
-        if (!passwordMayGo(client, *options)) {
-            std::free(credential);
-            return nullptr;
-        }
-        if (options->user.empty()) {
-            std::free(credential);
-            lastLibraryMessage = "the server asks for a user name: give --user";
-            return nullptr;
-        }
-        credential->userCredential.username = strdup(options->user.c_str());
-        credential->userCredential.password = strdup(options->password.c_str());
-        return credential;
-    }
-    std::free(credential);
-    return nullptr;
 }
 
 }  // namespace
 
+// libvncclient's callbacks: C, so nothing may throw through them.
+struct LibraryCallbacks {
+    static char *password(rfbClient *client) noexcept {
+        ControlClient *self = ownerOf(client);
+        if (!self || !self->passwordMayGo())
+            return nullptr;
+        return strdup(self->options_.password.c_str());
+    }
+
+    // VeNCrypt asks for the CA to check the server against (X509 subtypes)
+    // and for a user name and password (Plain subtypes). libvncclient frees
+    // what this returns with free().
+    static rfbCredential *credential(rfbClient *client, int type) noexcept {
+        ControlClient *self = ownerOf(client);
+        if (!self)
+            return nullptr;
+        const ConnectOptions &options = self->options_;
+        auto *credential = static_cast<rfbCredential *>(std::calloc(1, sizeof(rfbCredential)));
+        if (!credential)
+            return nullptr;
+        if (type == rfbCredentialTypeX509) {
+            std::string trusted = options.caFile;
+            if (trusted.empty() && self->pinCertificate())
+                trusted = "/proc/self/fd/" + std::to_string(self->caFile_.get());
+            if (trusted.empty()) {
+                std::free(credential);
+                return nullptr;
+            }
+            credential->x509Credential.x509CACertFile = strdup(trusted.c_str());
+            credential->x509Credential.x509CrlVerifyMode = rfbX509CrlVerifyNone;
+            return credential;
+        }
+        if (type == rfbCredentialTypeUser) {
+            if (!self->passwordMayGo()) {
+                std::free(credential);
+                return nullptr;
+            }
+            if (options.user.empty()) {
+                std::free(credential);
+                self->refusal_ = "the server asks for a user name: give --user";
+                return nullptr;
+            }
+            credential->userCredential.username = strdup(options.user.c_str());
+            credential->userCredential.password = strdup(options.password.c_str());
+            return credential;
+        }
+        std::free(credential);
+        return nullptr;
+    }
+};
+
 ControlClient::ControlClient() = default;
 
-ControlClient::~ControlClient() {
-    if (client_) {
-        auto *options =
-            static_cast<ConnectOptions *>(rfbClientGetClientData(client_, &kOptionsTag));
+ControlClient::~ControlClient() { closeConnection(); }
+
+void ControlClient::closeConnection() {
+    if (client_)
         rfbClientCleanup(client_);
-        delete options;
+    client_ = nullptr;
+    caFile_.reset();
+}
+
+bool ControlClient::verified() const {
+    return client_->authScheme == rfbVeNCrypt && (client_->subAuthScheme == rfbVeNCryptX509None ||
+                                                  client_->subAuthScheme == rfbVeNCryptX509VNC ||
+                                                  client_->subAuthScheme == rfbVeNCryptX509Plain);
+}
+
+// A password goes only inside a VeNCrypt X509 subtype, whose certificate
+// was checked (against the CA file or the pinned one): never to a server,
+// or a man in the middle, that offers plain VNC authentication or
+// anonymous TLS instead, unless the user said so.
+bool ControlClient::passwordMayGo() {
+    if (verified())
+        return true;
+    if (options_.allowUnverified) {
+        if (!warnedUnverified_ && options_.notice)
+            options_.notice("warning: the password goes to " + where_ + " over " +
+                            subtypeName(client_) +
+                            ", which cannot tell the server from a man in the middle");
+        warnedUnverified_ = true;
+        return true;
     }
+    refusal_ = where_ + " offered no login whose certificate can be checked, only " +
+               subtypeName(client_) +
+               ": the password was not sent (--insecure sends it all the same)";
+    return false;
+}
+
+bool ControlClient::pinCertificate() {
+    if (options_.knownHostsFile.empty()) {
+        refusal_ = "the server wants its certificate checked: give --ca-file";
+        return false;
+    }
+    std::string problem;
+    const auto certificate =
+        fetchServerCertificate(options_.host, options_.port, options_.timeoutSeconds, problem);
+    if (!certificate) {
+        refusal_ = "cannot fetch the certificate of " + where_ + ": " + problem;
+        return false;
+    }
+    const std::string fingerprint = certificate->fingerprint();
+    const std::string name = knownHostName(options_.host, options_.port);
+    try {
+        KnownHosts hosts = KnownHosts::load(options_.knownHostsFile);
+        const std::vector<KnownHosts::Entry> entries = hosts.find(name);
+        const bool known =
+            std::any_of(entries.begin(), entries.end(), [&](const KnownHosts::Entry &entry) {
+                return sameFingerprint(entry.fingerprint, fingerprint);
+            });
+        if (!known && !entries.empty()) {
+            const KnownHosts::Entry &old = entries.front();
+            const std::string line = std::to_string(old.line);
+            refusal_ = "THE CERTIFICATE OF " + name +
+                       " HAS CHANGED: refused, nothing was sent.\n"
+                       "  known (" +
+                       hosts.path() + " line " + line + "): " + old.fingerprint +
+                       "\n  shown now: " + fingerprint +
+                       "\nSomeone may be in the middle, or the server has a new certificate "
+                       "(kvmvncd logs its fingerprint at start). If the change is expected, "
+                       "delete line " +
+                       line + " of " + hosts.path() + " and connect again.";
+            return false;
+        }
+        if (!known) {
+            const bool accepted =
+                options_.newHosts == NewHostPolicy::Accept ||
+                (confirmedFingerprint_ && sameFingerprint(*confirmedFingerprint_, fingerprint));
+            if (!accepted && options_.newHosts == NewHostPolicy::Ask) {
+                unknownFingerprint_ = fingerprint;
+                refusal_ = "stopped to ask about the certificate of " + name;
+                return false;
+            }
+            if (!accepted) {
+                refusal_ = "the certificate of " + name + " is not known yet (not in " +
+                           hosts.path() + "): " + fingerprint +
+                           "\nCompare it with the fingerprint kvmvncd logs at start; if they "
+                           "are the same, run again with --accept-new (or on a terminal, which "
+                           "asks), or give --ca-file. Nothing was sent.";
+                return false;
+            }
+            hosts.add(name, fingerprint);
+            try {
+                hosts.save();
+                if (options_.notice)
+                    options_.notice("trusting " + name + " from now on, added to " + hosts.path() +
+                                    ": " + fingerprint);
+            } catch (const std::exception &e) {
+                if (options_.notice)
+                    options_.notice("warning: trusting " + name + " (" + fingerprint +
+                                    ") this once: " + e.what());
+            }
+        }
+    } catch (const std::exception &e) {
+        refusal_ = e.what();
+        return false;
+    }
+
+    // libvncclient reads the certificates to trust from a file: this one,
+    // from memory. Its host name check then wants a name the certificate
+    // carries; the pin, not the name, is what says it is the right server.
+    const std::string pem = certificate->pem();
+    caFile_.reset(::memfd_create("kvmvncctl-pinned", MFD_CLOEXEC));
+    if (!caFile_.isValid() ||
+        ::write(caFile_.get(), pem.data(), pem.size()) != static_cast<ssize_t>(pem.size())) {
+        refusal_ = "cannot keep the certificate in memory";
+        return false;
+    }
+    std::free(client_->serverHost);
+    client_->serverHost = strdup(certificate->nameFor(options_.host).c_str());
+    return true;
 }
 
 bool ControlClient::connect(const ConnectOptions &options) {
+    closeConnection();
+    options_ = options;
+    where_ = options.host + ":" + std::to_string(options.port);
+    if (attempt())
+        return true;
+    if (!unknownFingerprint_)
+        return false;
+    // Asked between connections: a person reading a fingerprint may take
+    // longer than the server waits for a handshake.
+    closeConnection();
+    const std::string name = knownHostName(options_.host, options_.port);
+    if (!options_.confirmNewHost || !options_.confirmNewHost(name, *unknownFingerprint_)) {
+        error_ = "the certificate of " + name + " was not trusted; nothing was sent";
+        return false;
+    }
+    confirmedFingerprint_ = std::move(unknownFingerprint_);
+    unknownFingerprint_.reset();
+    return attempt();
+}
+
+bool ControlClient::attempt() {
     rfbClientLog = quietLog;
     rfbClientErr = quietLog;
+    error_.clear();
+    refusal_.clear();
     client_ = rfbGetClient(8, 3, 4);
     if (!client_) {
         error_ = "out of memory";
         return false;
     }
-    rfbClientSetClientData(client_, &kOptionsTag, new ConnectOptions(options));
-    client_->GetPassword = passwordFor;
-    client_->GetCredential = credentialFor;
+    rfbClientSetClientData(client_, &kClientTag, this);
+    client_->GetPassword = LibraryCallbacks::password;
+    client_->GetCredential = LibraryCallbacks::credential;
     // The name the server's certificate must carry (libvncclient checks it).
     std::free(client_->serverHost);
-    client_->serverHost = strdup(options.host.c_str());
+    client_->serverHost = strdup(options_.host.c_str());
     lastLibraryMessage.clear();
-    client_->readTimeout = static_cast<unsigned>(options.timeoutSeconds);
-    client_->connectTimeout = static_cast<unsigned>(options.timeoutSeconds);
-    const std::string where = options.host + ":" + std::to_string(options.port);
-    if (!ConnectToRFBServer(client_, options.host.c_str(), options.port)) {
-        error_ = "cannot connect to " + where;
+    client_->readTimeout = static_cast<unsigned>(options_.timeoutSeconds);
+    client_->connectTimeout = static_cast<unsigned>(options_.timeoutSeconds);
+    if (!ConnectToRFBServer(client_, options_.host.c_str(), options_.port)) {
+        error_ = "cannot connect to " + where_;
         return false;
     }
     if (!InitialiseRFBConnection(client_)) {
-        error_ = "the RFB handshake with " + where + " failed: " +
-                 (lastLibraryMessage.empty() ? "wrong password, or not a VNC server?"
-                                             : lastLibraryMessage);
+        error_ = !refusal_.empty()
+                     ? refusal_
+                     : "the RFB handshake with " + where_ + " failed: " +
+                           (lastLibraryMessage.empty() ? "wrong password, or not a VNC server?"
+                                                       : lastLibraryMessage);
+        return false;
+    }
+    caFile_.reset();
+    // Credentials were given, so the user expects to log in: a server that
+    // let us in without any, unchecked, may be a man in the middle waiting
+    // for what is sent next (text to type, an image).
+    const bool credentials = !options_.password.empty() || !options_.user.empty();
+    if (credentials && !verified() && !options_.allowUnverified) {
+        error_ = where_ +
+                 " asked for no password and its certificate was not checked: it "
+                 "cannot be told from a man in the middle. Nothing was sent (--insecure goes "
+                 "on all the same)";
         return false;
     }
     // SetEncodings: only the control pseudo-encoding. No update request
@@ -147,13 +313,13 @@ bool ControlClient::connect(const ConnectOptions &options) {
     encodings.u32(static_cast<uint32_t>(control::kPseudoEncoding));
     if (!WriteToRFBServer(client_, reinterpret_cast<const char *>(encodings.bytes().data()),
                           static_cast<unsigned>(encodings.bytes().size()))) {
-        error_ = "connection to " + where + " lost";
+        error_ = "connection to " + where_ + " lost";
         return false;
     }
     while (!haveHello_) {
         if (!readMessage()) {
             if (error_.empty())
-                error_ = where + " does not speak the kvmvnc control protocol";
+                error_ = where_ + " does not speak the kvmvnc control protocol";
             return false;
         }
     }
@@ -176,13 +342,31 @@ bool ControlClient::readMessage() {
         return true;
     if (type == rfbServerCutText) {
         uint8_t header[7];
-        if (!ReadFromRFBServer(client_, reinterpret_cast<char *>(header), sizeof(header)))
+        if (!ReadFromRFBServer(client_, reinterpret_cast<char *>(header), sizeof(header))) {
+            error_ = "connection lost";
             return false;
-        uint32_t length = uint32_t{header[3]} << 24 | uint32_t{header[4]} << 16 |
-                          uint32_t{header[5]} << 8 | header[6];
-        length &= 0x7fffffff;  // extended clipboard: negative lengths
-        std::vector<char> text(length);
-        return length == 0 || ReadFromRFBServer(client_, text.data(), length);
+        }
+        // A signed length: negative is the extended clipboard's format, whose
+        // size is the magnitude.
+        const uint32_t field = uint32_t{header[3]} << 24 | uint32_t{header[4]} << 16 |
+                               uint32_t{header[5]} << 8 | header[6];
+        const uint64_t length = (field & 0x80000000u) ? (uint64_t{1} << 32) - field : field;
+        if (length > kMaxCutText) {
+            error_ = "the server sent " + std::to_string(length) +
+                     " bytes of clipboard, more than the 1 MiB kvmvncctl takes";
+            return false;
+        }
+        // Nothing here wants the clipboard: it goes through a small buffer.
+        char scrap[4096];
+        for (uint64_t left = length; left > 0;) {
+            const auto chunk = static_cast<unsigned>(std::min<uint64_t>(left, sizeof(scrap)));
+            if (!ReadFromRFBServer(client_, scrap, chunk)) {
+                error_ = "connection lost";
+                return false;
+            }
+            left -= chunk;
+        }
+        return true;
     }
     if (type != control::kMessageType) {
         error_ = "unexpected RFB message " + std::to_string(type) + " from the server";

@@ -480,8 +480,13 @@ void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer)
                 speaks = Speaks::Rfb;
                 if (session.waitForData(std::min(deadline, Clock::now() + options_.sniffTime))) {
                     const std::vector<uint8_t> first = session.peek(1);
-                    speaks =
-                        !first.empty() && looksLikeHttp(first[0]) ? Speaks::Http : Speaks::Garbage;
+                    // Gone after the handshake: a client that wanted only the
+                    // certificate (kvmvncctl pinning it), no failure to log.
+                    if (first.empty()) {
+                        endHandshake();
+                        return;
+                    }
+                    speaks = looksLikeHttp(first[0]) ? Speaks::Http : Speaks::Garbage;
                 }
             }
             if (speaks == Speaks::Garbage)

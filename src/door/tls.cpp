@@ -19,7 +19,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "atomic_file.h"
+#include "kvmvnc/base/atomic_file.h"
 
 namespace kvmvnc::door {
 

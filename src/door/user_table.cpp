@@ -17,7 +17,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "atomic_file.h"
+#include "kvmvnc/base/atomic_file.h"
 #include "kvmvnc/base/unique_fd.h"
 
 namespace kvmvnc::door {

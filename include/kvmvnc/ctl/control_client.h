@@ -8,11 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/control/protocol.h"
 
 struct _rfbClient;
 
 namespace kvmvnc::ctl {
+
+// What connect() does with a server whose certificate the known-hosts file
+// does not hold yet.
+enum class NewHostPolicy {
+    Refuse,  // fail, showing the certificate's fingerprint
+    Accept,  // trust it and add it to the file (ssh's accept-new)
+    Ask,     // ask confirmNewHost, then as Accept or Refuse
+};
 
 struct ConnectOptions {
     std::string host = "127.0.0.1";
@@ -22,8 +31,26 @@ struct ConnectOptions {
     // send it with `password`; without, the VNC subtypes send `password`.
     std::string user;
     // The CA (or the server's self-signed certificate) that X509 subtypes
-    // verify the server against; empty: X509 subtypes fail.
+    // verify the server against. Empty: the server's certificate is pinned
+    // in knownHostsFile instead.
     std::string caFile;
+    // Without caFile, the certificates trusted so far (KnownHosts): X509
+    // subtypes go on only with the one recorded for this host and port.
+    // Empty: X509 subtypes fail.
+    std::string knownHostsFile;
+    NewHostPolicy newHosts = NewHostPolicy::Refuse;
+    // For NewHostPolicy::Ask: whether to trust `fingerprint` for `host`
+    // ("name:port"). Called between two connections, never inside a
+    // handshake, since the server gives that a deadline.
+    std::function<bool(const std::string &host, const std::string &fingerprint)> confirmNewHost;
+    // Whether a password may go to a server that cannot be verified
+    // (anonymous TLS, or none), and a login go on that was given credentials
+    // and asked for none. Without it both are refused before anything is
+    // sent.
+    bool allowUnverified = false;
+    // Told what the user should know: a certificate trusted on first use,
+    // a password sent unverified.
+    std::function<void(const std::string &)> notice;
     int timeoutSeconds = 30;
 };
 
@@ -69,12 +96,38 @@ public:
                                           const std::vector<uint8_t> &payload = {});
 
 private:
+    friend struct LibraryCallbacks;
+
+    // One connection up to ServerHello.
+    bool attempt();
+    void closeConnection();
+    // Whether the server was checked: an X509 subtype, which gets through
+    // only with caFile or the pinned certificate.
+    bool verified() const;
+    // libvncclient wants a password (or user and password) for the subtype
+    // it chose: true when it may have it.
+    bool passwordMayGo();
+    // An X509 subtype without caFile: the certificate the server shows,
+    // against the known-hosts file. True with caFile_ holding it for
+    // libvncclient to trust, so that the handshake checks exactly it.
+    bool pinCertificate();
     // Reads one server message; false when the connection broke or the
     // server sent something this client cannot follow.
     bool readMessage();
 
     _rfbClient *client_ = nullptr;
+    ConnectOptions options_;
+    std::string where_;  // host:port, for messages
     std::string error_;
+    // Why this client stopped the handshake itself; it outranks whatever
+    // libvncclient logged after.
+    std::string refusal_;
+    // NewHostPolicy::Ask: the certificate the attempt stopped to ask about,
+    // then the one the user confirmed.
+    std::optional<std::string> unknownFingerprint_;
+    std::optional<std::string> confirmedFingerprint_;
+    UniqueFd caFile_;  // the pinned certificate, PEM, in memory
+    bool warnedUnverified_ = false;
     control::Hello hello_;
     bool haveHello_ = false;
     std::optional<control::AtxStateBody> atx_;

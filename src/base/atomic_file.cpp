@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "atomic_file.h"
+#include "kvmvnc/base/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 
 #include "kvmvnc/base/unique_fd.h"
 
-namespace kvmvnc::door {
+namespace kvmvnc {
 
 void replaceFileAtomically(const std::string &path, std::string_view data, mode_t mode,
                            bool keepExisting) {
@@ -72,4 +72,4 @@ void replaceFileAtomically(const std::string &path, std::string_view data, mode_
         throw std::runtime_error(directory.string() + ": cannot sync: " + std::strerror(errno));
 }
 
-}  // namespace kvmvnc::door
+}  // namespace kvmvnc

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Replacing a file so that a reader, or a crash, never sees half of it.
-// Internal to the door stage (the users file, the generated TLS key).
+// The users file, the generated TLS key, kvmvncctl's known hosts.
 #pragma once
 
 #include <sys/types.h>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace kvmvnc::door {
+namespace kvmvnc {
 
 // Writes `data` to a new temporary file in `path`'s directory (mkostemp,
 // so nothing there is written through), syncs it, renames it over `path` and
@@ -19,4 +19,4 @@ namespace kvmvnc::door {
 void replaceFileAtomically(const std::string &path, std::string_view data, mode_t mode,
                            bool keepExisting);
 
-}  // namespace kvmvnc::door
+}  // namespace kvmvnc
