@@ -142,9 +142,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t none = 1;
     const uint8_t shared = 1;
     if (readExactly(client.get(), 12) && readExactly(client.get(), 2) &&
-        sendAll(client.get(), &none, 1) &&
-        readExactly(client.get(), 4) && sendAll(client.get(), &shared, 1) &&
-        readExactly(client.get(), 24)) {
+        sendAll(client.get(), &none, 1) && readExactly(client.get(), 4) &&
+        sendAll(client.get(), &shared, 1) && readExactly(client.get(), 24)) {
         rfb::ClientMessageFilter filter(viewOnly);
         std::vector<uint8_t> filtered;
         filter.feed({&shared, 1}, filtered);  // the ClientInit, as the door sees it
