@@ -64,10 +64,11 @@ constexpr const char *kUsage =
     "X509Plain or TLSPlain. Passwords for --user and passwd come from the\n"
     "environment variable KVMVNC_PASSWORD if set, else are asked on the terminal\n"
     "(passwd without a terminal reads one line of standard input). VeNCrypt's\n"
-    "X509 subtypes verify the server with the CA file --ca-file FILE (default\n"
-    "/var/lib/kvmvnc/tls/cert.pem if it exists); the daemon's self-signed\n"
-    "certificate works as one. Without a CA file the server's certificate is\n"
-    "pinned, as ssh does: its SHA-256 fingerprint (kvmvncd logs it at start) is\n"
+    "X509 subtypes verify the server with the CA file --ca-file FILE (the\n"
+    "daemon's self-signed certificate works as one); on the device itself the\n"
+    "daemon's own, /var/lib/kvmvnc/tls/cert.pem, is trusted as it is. Else the\n"
+    "server's certificate is pinned, as ssh does: its SHA-256 fingerprint\n"
+    "(kvmvncd logs it at start) is\n"
     "kept in --known-hosts FILE (default $XDG_CONFIG_HOME/kvmvnc/known_hosts or\n"
     "~/.config/kvmvnc/known_hosts). A server met for the first time is asked\n"
     "about when standard input is a terminal, trusted with --accept-new, and\n"
@@ -77,7 +78,7 @@ constexpr const char *kUsage =
     "Exit status: 0 done, 1 refused by the server (passwd: failed), 2 bad command\n"
     "line, 3 connection or authentication failed.\n";
 
-constexpr const char *kDefaultCaFile = "/var/lib/kvmvnc/tls/cert.pem";
+constexpr const char *kLocalCertificateFile = "/var/lib/kvmvnc/tls/cert.pem";
 constexpr const char *kDefaultUsersFile = "/etc/kvmvnc/users";
 constexpr const char *kPasswordVariable = "KVMVNC_PASSWORD";
 // The group kvmvncd runs as (packaging/systemd): a users file root creates
@@ -928,11 +929,11 @@ int run(int argc, char **argv) {
         }
         options.connect.password = std::move(*password);
     }
-    if (!caFileGiven) {
-        std::error_code error;
-        if (std::filesystem::exists(kDefaultCaFile, error))
-            options.connect.caFile = kDefaultCaFile;
-    }
+    // On the device itself the daemon's own certificate is trusted as it is;
+    // any other server's is pinned (a CA file silently taken from this
+    // machine would fail every other kvmvncd with a certificate error).
+    if (!caFileGiven)
+        options.connect.localCertificateFile = kLocalCertificateFile;
     if (options.connect.knownHostsFile.empty())
         options.connect.knownHostsFile = defaultKnownHostsFile();
     // Never a question nobody can answer: scripts and CI have no terminal.

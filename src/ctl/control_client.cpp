@@ -170,7 +170,12 @@ bool ControlClient::pinCertificate() {
     }
     const std::string fingerprint = certificate->fingerprint();
     const std::string name = knownHostName(options_.host, options_.port);
+    std::optional<ServerCertificate> local;
+    if (!options_.localCertificateFile.empty())
+        local = ServerCertificate::fromPemFile(options_.localCertificateFile);
     try {
+        if (local && sameFingerprint(local->fingerprint(), fingerprint))
+            return keepInMemory(*certificate);
         KnownHosts hosts = KnownHosts::load(options_.knownHostsFile);
         const std::vector<KnownHosts::Entry> entries = hosts.find(name);
         const bool known =
@@ -225,10 +230,14 @@ bool ControlClient::pinCertificate() {
         return false;
     }
 
+    return keepInMemory(*certificate);
+}
+
+bool ControlClient::keepInMemory(const ServerCertificate &certificate) {
     // libvncclient reads the certificates to trust from a file: this one,
     // from memory. Its host name check then wants a name the certificate
     // carries; the pin, not the name, is what says it is the right server.
-    const std::string pem = certificate->pem();
+    const std::string pem = certificate.pem();
     caFile_.reset(::memfd_create("kvmvncctl-pinned", MFD_CLOEXEC));
     if (!caFile_.isValid() ||
         ::write(caFile_.get(), pem.data(), pem.size()) != static_cast<ssize_t>(pem.size())) {
@@ -236,7 +245,7 @@ bool ControlClient::pinCertificate() {
         return false;
     }
     std::free(client_->serverHost);
-    client_->serverHost = strdup(certificate->nameFor(options_.host).c_str());
+    client_->serverHost = strdup(certificate.nameFor(options_.host).c_str());
     return true;
 }
 

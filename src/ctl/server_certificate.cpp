@@ -129,6 +129,24 @@ std::string ServerCertificate::pem() const {
     return out;
 }
 
+std::optional<ServerCertificate> ServerCertificate::fromPemFile(const std::string &path) {
+    std::FILE *file = std::fopen(path.c_str(), "re");
+    if (!file)
+        return std::nullopt;
+    X509Ptr certificate(PEM_read_X509(file, nullptr, nullptr, nullptr));
+    std::fclose(file);
+    ERR_clear_error();
+    if (!certificate)
+        return std::nullopt;
+    unsigned char *bytes = nullptr;
+    const int length = i2d_X509(certificate.get(), &bytes);
+    std::optional<ServerCertificate> result;
+    if (length > 0)
+        result = fromDer(std::vector<uint8_t>(bytes, bytes + length));
+    OPENSSL_free(bytes);
+    return result;
+}
+
 std::string ServerCertificate::nameFor(const std::string &host) const {
     const X509Ptr certificate = parse(der_);
     if (X509_check_host(certificate.get(), host.c_str(), host.size(), 0, nullptr) == 1 ||

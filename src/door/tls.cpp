@@ -52,7 +52,7 @@ std::string pemOf(Write write) {
 // The names a viewer may reach this machine by, for subjectAltName.
 std::string alternativeNames(const std::vector<std::string> &extraNames) {
     std::set<std::string> dns{"localhost"};
-    std::set<std::string> ips{"127.0.0.1", "0:0:0:0:0:0:0:1"};
+    std::set<std::string> ips{"127.0.0.1", "::1"};
     char host[256] = {};
     if (::gethostname(host, sizeof(host) - 1) == 0 && host[0]) {
         dns.insert(host);

@@ -19,6 +19,8 @@
 
 #include "daemon_process.h"
 #include "kvmvnc/base/unique_fd.h"
+#include "kvmvnc/ctl/control_client.h"
+#include "kvmvnc/rfb/vnc_password_file.h"
 #include "subprocess.h"
 
 namespace kvmvnc::testing {
@@ -261,6 +263,32 @@ TEST_F(CtlTrustTest, AServerThatAsksNoPasswordGetsNothingWhenOneWasGiven) {
     EXPECT_EQ(ctl({"--known-hosts", knownHosts_, "--passwd-file", kFullPassword, "--insecure"}), 0)
         << out_;
     EXPECT_FALSE(std::filesystem::exists(knownHosts_)) << "nothing to pin without TLS";
+}
+
+// On the device itself the daemon's own certificate is trusted as it is
+// (kvmvncctl gives /var/lib/kvmvnc/tls/cert.pem); another daemon, whose
+// certificate that file is not, is checked against the known hosts.
+TEST_F(CtlTrustTest, TheDevicesOwnCertificateNeedsNoKnownHostsEntry) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    ctl::ConnectOptions options;
+    options.port = daemon_->port();
+    options.password = rfb::loadVncPasswordFile(kFullPassword).full;
+    options.knownHostsFile = knownHosts_;
+    options.localCertificateFile = daemon_->path("tls/cert.pem");
+    {
+        ctl::ControlClient client;
+        EXPECT_TRUE(client.connect(options)) << client.error();
+    }
+    EXPECT_FALSE(std::filesystem::exists(knownHosts_)) << "nothing to remember";
+
+    // Another daemon's certificate as "this device's": no reason to trust.
+    DaemonProcess other("[virtual]\nboot_seconds = 0\n");
+    ASSERT_TRUE(other.start()) << other.log();
+    options.localCertificateFile = other.path("tls/cert.pem");
+    ctl::ControlClient client;
+    EXPECT_FALSE(client.connect(options));
+    EXPECT_NE(client.error().find("is not known yet"), std::string::npos) << client.error();
+    EXPECT_EQ(other.stop(), 0);
 }
 
 }  // namespace

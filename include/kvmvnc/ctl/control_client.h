@@ -15,6 +15,8 @@ struct _rfbClient;
 
 namespace kvmvnc::ctl {
 
+class ServerCertificate;
+
 // What connect() does with a server whose certificate the known-hosts file
 // does not hold yet.
 enum class NewHostPolicy {
@@ -38,6 +40,10 @@ struct ConnectOptions {
     // subtypes go on only with the one recorded for this host and port.
     // Empty: X509 subtypes fail.
     std::string knownHostsFile;
+    // A certificate trusted without a known-hosts entry: on the device
+    // itself, the daemon's own (/var/lib/kvmvnc/tls/cert.pem). Another
+    // server's is still checked against knownHostsFile.
+    std::string localCertificateFile;
     NewHostPolicy newHosts = NewHostPolicy::Refuse;
     // For NewHostPolicy::Ask: whether to trust `fingerprint` for `host`
     // ("name:port"). Called between two connections, never inside a
@@ -111,6 +117,8 @@ private:
     // against the known-hosts file. True with caFile_ holding it for
     // libvncclient to trust, so that the handshake checks exactly it.
     bool pinCertificate();
+    // Has libvncclient trust exactly `certificate` (from memory).
+    bool keepInMemory(const ServerCertificate &certificate);
     // Reads one server message; false when the connection broke or the
     // server sent something this client cannot follow.
     bool readMessage();

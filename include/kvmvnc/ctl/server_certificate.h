@@ -13,6 +13,8 @@ class ServerCertificate {
 public:
     // Nullopt when `der` is not one DER certificate.
     static std::optional<ServerCertificate> fromDer(std::vector<uint8_t> der);
+    // The first certificate of a PEM file; nullopt when it cannot be read.
+    static std::optional<ServerCertificate> fromPemFile(const std::string &path);
 
     // "SHA256:AB:CD:...", the SHA-256 of the DER certificate: what kvmvncd
     // logs at start and `openssl x509 -fingerprint -sha256` prints.
