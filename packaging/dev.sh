@@ -143,10 +143,11 @@ cross_arm64() {
     tests/packaging/cross_smoke_test.sh "$dir" "$arm64_sysroot"
 }
 
-# The parsers that face the network, under libFuzzer (clang, with ASan and
+# What faces the network (the door's parsers, the RFB server's client
+# messages), under libFuzzer (clang, with ASan and
 # UBSan) for SECONDS each, starting from the committed corpus. New inputs go
 # to a scratch folder, crashes to build-fuzz/crashes/ (the run fails).
-fuzz_targets=(http_request websocket_frames rfb_security)
+fuzz_targets=(http_request websocket_frames rfb_security rfb_client_messages)
 fuzz() {
     local seconds=$1 dir=$build_dir-fuzz target
     log "building the fuzz targets in $dir (clang)"
