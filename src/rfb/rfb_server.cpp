@@ -11,6 +11,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -42,8 +43,13 @@ __attribute__((format(printf, 2, 0))) void forwardLibraryMessage(log::Level leve
     char text[512];
     std::vsnprintf(text, sizeof(text), format, args);
     // Viewers come in on a socketpair (adopt()), where TCP_NODELAY has no
-    // meaning: libvncserver's complaint about it is no warning here.
-    if (level == log::Level::Warning && std::strstr(text, "TCP_NODELAY"))
+    // meaning: libvncserver's complaint about it is no warning here. Nor is
+    // a viewer that closed its connection, which libvncserver reports as a
+    // failed read or write ("Broken pipe", "Connection reset by peer"):
+    // the viewer's disconnection is logged once, by onClientGone().
+    if (level == log::Level::Warning &&
+        (std::strstr(text, "TCP_NODELAY") || std::strstr(text, std::strerror(EPIPE)) ||
+         std::strstr(text, std::strerror(ECONNRESET))))
         level = log::Level::Debug;
     if (log::level() > level)
         return;
