@@ -159,6 +159,15 @@ bool eventually(Condition condition) {
     return true;
 }
 
+// What a viewer sends once admitted, as the relay's filter lets it
+// through unchanged: ClientInit, then `keys` key events.
+std::string viewerTraffic(size_t keys) {
+    std::string bytes = "\x01";
+    for (size_t i = 0; i < keys; ++i)
+        bytes += std::string("\x04\x01\x00\x00\x00\x00\x00", 7) + static_cast<char>('a' + i % 26);
+    return bytes;
+}
+
 class FrontDoorTest : public ::testing::Test {
 protected:
     void start(FrontDoorOptions options = {}) {
@@ -204,16 +213,6 @@ protected:
         sendAll(fd.get(), "\x01");
         EXPECT_EQ(readExactly(fd.get(), 4), std::string(4, '\0'));
         return fd;
-    }
-
-    // What a viewer sends once admitted, as the relay's filter lets it
-    // through unchanged: ClientInit, then `keys` key events.
-    static std::string viewerTraffic(size_t keys) {
-        std::string bytes = "\x01";
-        for (size_t i = 0; i < keys; ++i)
-            bytes +=
-                std::string("\x04\x01\x00\x00\x00\x00\x00", 7) + static_cast<char>('a' + i % 26);
-        return bytes;
     }
 
     std::unique_ptr<FrontDoor> door_;
@@ -299,8 +298,8 @@ TEST_F(FrontDoorTest, AFloodFromSeveralAddressesCannotKeepAViewerOut) {
     for (int i = 0; i < 3; ++i) {
         const auto before = Clock::now();
         UniqueFd viewer = rfbClient();
-        sendAll(viewer.get(), "ping");
-        EXPECT_EQ(readExactly(viewer.get(), 4), "ping");
+        sendAll(viewer.get(), viewerTraffic(1));
+        EXPECT_EQ(readExactly(viewer.get(), 9), viewerTraffic(1));
         EXPECT_LT(Clock::now() - before, 1s * kSlowdown);
     }
     EXPECT_GT(flood.closed(), 8) << "the flood went on meanwhile";
@@ -422,8 +421,8 @@ TEST_F(FrontDoorWebTest, StaticFileConnectionsHoldNoHandshakePlace) {
     UniqueFd first = keptPage();
     UniqueFd second = keptPage();
     UniqueFd viewer = rfbClient();
-    sendAll(viewer.get(), "ping");
-    EXPECT_EQ(readExactly(viewer.get(), 4), "ping");
+    sendAll(viewer.get(), viewerTraffic(1));
+    EXPECT_EQ(readExactly(viewer.get(), 9), viewerTraffic(1));
     EXPECT_TRUE(fetch(first.get(), "/a.js").starts_with("HTTP/1.1 200 "));
     EXPECT_TRUE(fetch(second.get(), "/a.js").starts_with("HTTP/1.1 200 "));
 }
