@@ -19,12 +19,16 @@
 #   packaging/dev.sh cross-arm64             cross-build for arm64 (Raspberry Pi
 #                                            OS 64-bit) into build-arm64/, package
 #                                            it, and smoke-test it under qemu-user
+#   packaging/dev.sh cross-armhf             the same for armhf (Raspberry Pi OS
+#                                            32-bit on a Pi 2, 3, 4 or Zero 2 W)
+#                                            into build-armhf/
 #
 # Builds go to build/ (KVMVNC_BUILD_DIR to change it). Under CI (CI=true)
 # warnings are errors and the suite also runs under AddressSanitizer and
 # UndefinedBehaviorSanitizer, the fuzz targets run for 30 s each
-# (KVMVNC_FUZZ_SECONDS=N asks for that outside CI), and the arm64 cross build
-# is made, packaged and smoke-tested (KVMVNC_CROSS=1 asks for that outside CI).
+# (KVMVNC_FUZZ_SECONDS=N asks for that outside CI), and the arm64 and armhf
+# cross builds are made, packaged and smoke-tested (KVMVNC_CROSS=1 asks for
+# that outside CI).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -58,13 +62,18 @@ lab_packages=(
     mmdebstrap e2fsprogs curl  # the package installed into a Debian 12 root and booted (tests/packaging)
 )
 
-# The arm64 cross build: Debian's cross compiler, qemu-user for the programs
-# the build and the smoke test run, and a sysroot of Debian arm64 packages
-# (unpacked with mmdebstrap, cached: the arm64 -dev packages cannot be
-# installed beside the native ones).
-cross_packages=(mmdebstrap g++-aarch64-linux-gnu qemu-user-static dpkg-dev file)
-arm64_sysroot=${KVMVNC_ARM64_SYSROOT:-/var/cache/kvmvnc-arm64/sysroot}
-arm64_sysroot_packages=(
+# The cross builds for the Pi, one per Debian architecture: Debian's cross
+# compiler for its triplet (packaging/cross/TRIPLET.cmake), qemu-user for the
+# programs the build and the smoke test run, and a sysroot of Debian packages
+# of that architecture (unpacked with mmdebstrap, cached in
+# /var/cache/kvmvnc-ARCH/sysroot or KVMVNC_ARM64_SYSROOT, KVMVNC_ARMHF_SYSROOT:
+# another architecture's -dev packages cannot be installed beside the native
+# ones). armhf is Debian's: ARMv7, so not the ARMv6 Pi 1 and Zero.
+cross_architectures=(arm64 armhf)
+declare -A cross_triplet=([arm64]=aarch64-linux-gnu [armhf]=arm-linux-gnueabihf)
+declare -A cross_qemu=([arm64]=qemu-aarch64-static [armhf]=qemu-arm-static)
+cross_packages=(mmdebstrap qemu-user-static dpkg-dev file)
+cross_sysroot_packages=(
     libc6-dev libstdc++-12-dev libvncserver-dev libturbojpeg0-dev libyuv-dev libinih-dev
     libssl-dev libgpiod-dev libxkbcommon-dev
 )
@@ -111,36 +120,45 @@ install_browser_modules() {
     fi
 }
 
-make_arm64_sysroot() {
-    local wanted="bookworm ${arm64_sysroot_packages[*]}"
-    [[ -f "$arm64_sysroot/.kvmvnc-sysroot" && "$(cat "$arm64_sysroot/.kvmvnc-sysroot")" == "$wanted" ]] &&
-        return 0
-    log "unpacking an arm64 sysroot into $arm64_sysroot"
-    rm -rf "$arm64_sysroot.new"
-    mkdir -p "$(dirname "$arm64_sysroot")"
-    mmdebstrap --quiet --variant=extract --architectures=arm64 \
-        --include="$(IFS=,; echo "${arm64_sysroot_packages[*]}")" bookworm "$arm64_sysroot.new" \
-        "deb $debian_mirror bookworm main" "deb $debian_mirror bookworm-updates main" \
-        "deb $debian_security_mirror bookworm-security main"
-    echo "$wanted" >"$arm64_sysroot.new/.kvmvnc-sysroot"
-    rm -rf "$arm64_sysroot"
-    mv "$arm64_sysroot.new" "$arm64_sysroot"
+cross_sysroot() {
+    local variable="KVMVNC_${1^^}_SYSROOT"
+    echo "${!variable:-/var/cache/kvmvnc-$1/sysroot}"
 }
 
-cross_arm64() {
-    local dir=$build_dir-arm64
-    install_missing "${build_packages[@]}" "${cross_packages[@]}" vncsnapshot imagemagick
-    make_arm64_sysroot
+make_sysroot() {
+    local arch=$1 sysroot=$2
+    local wanted="bookworm $arch ${cross_sysroot_packages[*]}"
+    [[ -f "$sysroot/.kvmvnc-sysroot" && "$(cat "$sysroot/.kvmvnc-sysroot")" == "$wanted" ]] &&
+        return 0
+    log "unpacking an $arch sysroot into $sysroot"
+    rm -rf "$sysroot.new"
+    mkdir -p "$(dirname "$sysroot")"
+    mmdebstrap --quiet --variant=extract --architectures="$arch" \
+        --include="$(IFS=,; echo "${cross_sysroot_packages[*]}")" bookworm "$sysroot.new" \
+        "deb $debian_mirror bookworm main" "deb $debian_mirror bookworm-updates main" \
+        "deb $debian_security_mirror bookworm-security main"
+    echo "$wanted" >"$sysroot.new/.kvmvnc-sysroot"
+    rm -rf "$sysroot"
+    mv "$sysroot.new" "$sysroot"
+}
+
+# Cross-builds for ARCH (arm64, armhf) into build-ARCH/, packages it and
+# tests the package and the programs under qemu-user.
+cross_build() {
+    local arch=$1
+    local dir=$build_dir-$arch triplet=${cross_triplet[$arch]} sysroot
+    sysroot=$(cross_sysroot "$arch")
+    install_missing "${build_packages[@]}" "${cross_packages[@]}" "g++-$triplet" vncsnapshot imagemagick
+    make_sysroot "$arch" "$sysroot"
     # No X11 capture on the Pi: it is for benchmarks on a desktop machine.
     configure_and_build "$dir" -DKVMVNC_WERROR="$werror" -DKVMVNC_BUILD_TESTS=OFF -DKVMVNC_X11=OFF \
-        -DCMAKE_TOOLCHAIN_FILE=packaging/cross/aarch64-linux-gnu.cmake \
-        -DKVMVNC_SYSROOT="$arm64_sysroot"
-    log "packaging for arm64"
+        -DCMAKE_TOOLCHAIN_FILE="packaging/cross/$triplet.cmake" -DKVMVNC_SYSROOT="$sysroot"
+    log "packaging for $arch"
     (cd "$dir" && cpack -G DEB | tail -n 1)
-    log "testing the arm64 package and programs under qemu-user"
-    KVMVNC_EMULATOR="qemu-aarch64-static -L $arm64_sysroot" \
+    log "testing the $arch package and programs under qemu-user"
+    KVMVNC_EMULATOR="${cross_qemu[$arch]} -L $sysroot" \
         tests/packaging/deb_package_test.sh "$dir" tests/packaging/deb-files.txt
-    tests/packaging/cross_smoke_test.sh "$dir" "$arm64_sysroot"
+    tests/packaging/cross_smoke_test.sh "$dir" "$arch" "$sysroot"
 }
 
 # What faces the network (the door's parsers, the RFB server's client
@@ -214,7 +232,9 @@ test)
         fuzz "${KVMVNC_FUZZ_SECONDS:-30}"
     fi
     if [[ "${CI:-}" == "true" || -n "${KVMVNC_CROSS:-}" ]]; then
-        cross_arm64
+        for arch in "${cross_architectures[@]}"; do
+            cross_build "$arch"
+        done
     fi
     ;;
 bench)
@@ -246,8 +266,8 @@ fuzz)
     install_missing "${build_packages[@]}" clang libclang-rt-14-dev
     fuzz "${1:-60}"
     ;;
-cross-arm64)
-    cross_arm64
+cross-arm64 | cross-armhf)
+    cross_build "${command#cross-}"
     ;;
 package)
     install_missing "${build_packages[@]}" dpkg-dev
@@ -256,7 +276,7 @@ package)
     (cd "$build_dir" && cpack -G DEB | tail -n 1)
     ;;
 *)
-    sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

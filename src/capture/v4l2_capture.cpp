@@ -575,9 +575,14 @@ void V4l2Capture::setFrameRate() {
     current.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     if (xioctl(fd_.get(), VIDIOC_G_PARM, &current) == 0) {
         const v4l2_fract &interval = current.parm.capture.timeperframe;
-        if (interval.numerator > 0 && interval.denominator > 0)
-            fps_ = static_cast<double>(interval.denominator) / interval.numerator;
+        fps_ = framesPerSecond(interval.numerator, interval.denominator);
     }
+}
+
+double framesPerSecond(uint32_t numerator, uint32_t denominator) {
+    if (numerator == 0 || denominator == 0)
+        return 0;
+    return static_cast<double>(denominator) / numerator;
 }
 
 int V4l2Capture::startStreaming() {

@@ -12,8 +12,11 @@ namespace {
 
 constexpr int kBpp = capture::Frame::kBytesPerPixel;
 
+// Frame rows are 4-byte aligned (operator new, whole-pixel strides): the
+// cast through void * says so to 32-bit ARM's -Wcast-align.
 const uint32_t *pixelsAt(const uint8_t *row, int x) {
-    return reinterpret_cast<const uint32_t *>(row + static_cast<size_t>(x) * kBpp);
+    return static_cast<const uint32_t *>(
+        static_cast<const void *>(row + static_cast<size_t>(x) * kBpp));
 }
 
 bool sameSpan(const uint8_t *a, const uint8_t *b, int x, int width) {

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <semaphore>
@@ -345,8 +346,11 @@ Admission negotiateSecurity(std::unique_ptr<Transport> &transport, const Securit
     } else {
         if (types.empty())
             refuseEarly(*transport, minor, nothingToOffer(context), context.deadline);
-        std::vector<uint8_t> out{static_cast<uint8_t>(types.size())};
-        out.insert(out.end(), types.begin(), types.end());
+        // Sized once and filled: GCC 12 takes insert() into a one-byte
+        // vector for an overflow when it builds for 32-bit ARM (-Warray-bounds).
+        std::vector<uint8_t> out(types.size() + 1);
+        out[0] = static_cast<uint8_t>(types.size());
+        std::copy(types.begin(), types.end(), out.begin() + 1);
         writeBytes(*transport, out, context.deadline);
         readExact(*transport, {&chosen, 1}, context.deadline);
         bool offered = false;

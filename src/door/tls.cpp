@@ -64,15 +64,19 @@ std::string alternativeNames(const std::vector<std::string> &extraNames) {
         for (ifaddrs *a = addresses; a; a = a->ifa_next) {
             if (!a->ifa_addr)
                 continue;
+            // Copied out rather than cast: a sockaddr pointer promises less
+            // alignment than sockaddr_in6 needs (-Wcast-align on 32-bit ARM).
             char text[INET6_ADDRSTRLEN] = {};
-            if (a->ifa_addr->sa_family == AF_INET)
-                inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(a->ifa_addr)->sin_addr, text,
-                          sizeof(text));
-            else if (a->ifa_addr->sa_family == AF_INET6 &&
-                     !IN6_IS_ADDR_LINKLOCAL(
-                         &reinterpret_cast<sockaddr_in6 *>(a->ifa_addr)->sin6_addr))
-                inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6 *>(a->ifa_addr)->sin6_addr, text,
-                          sizeof(text));
+            if (a->ifa_addr->sa_family == AF_INET) {
+                sockaddr_in in{};
+                std::memcpy(&in, a->ifa_addr, sizeof(in));
+                inet_ntop(AF_INET, &in.sin_addr, text, sizeof(text));
+            } else if (a->ifa_addr->sa_family == AF_INET6) {
+                sockaddr_in6 in6{};
+                std::memcpy(&in6, a->ifa_addr, sizeof(in6));
+                if (!IN6_IS_ADDR_LINKLOCAL(&in6.sin6_addr))
+                    inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof(text));
+            }
             if (text[0])
                 ips.insert(text);
         }

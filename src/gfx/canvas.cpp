@@ -80,8 +80,9 @@ int Canvas::textWidth(std::string_view utf8, int scale, int cellWidth, const Fon
 Color Canvas::pixel(int x, int y) const {
     if (x < 0 || y < 0 || x >= width_ || y >= height_)
         return 0;
-    return reinterpret_cast<const uint32_t *>(pixels_ +
-                                              static_cast<std::ptrdiff_t>(y) * stride_)[x] &
+    // Aligned rows, as for rowPtr().
+    return static_cast<const uint32_t *>(
+               static_cast<const void *>(pixels_ + static_cast<std::ptrdiff_t>(y) * stride_))[x] &
            0x00ffffff;
 }
 

@@ -112,6 +112,11 @@ int fsyncPath(const std::filesystem::path &path, int flags) {
     return 0;
 }
 
+// Images are larger than 2 GiB: on 32-bit targets the build asks for a
+// 64-bit off_t (_FILE_OFFSET_BITS=64, CMakeLists.txt), without which stat()
+// fails on them and pwrite() cannot reach their end.
+static_assert(sizeof(off_t) == 8, "disk images need a 64-bit off_t");
+
 int writeAll(int fd, const uint8_t *data, size_t size, off_t offset) {
     while (size > 0) {
         const ssize_t written = ::pwrite(fd, data, size, offset);

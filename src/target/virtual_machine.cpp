@@ -298,6 +298,8 @@ bool VirtualMachine::relativeMouseReport(const input::RelativeMouseReport &repor
     // pointer stops at the edges. It starts in the middle of the screen.
     const Size screen = outputSize(now);
     const auto move = [](uint16_t &position, int8_t delta, int extent) {
+        if (extent <= 0)
+            return;  // no picture to move over (and no dividing by its size)
         const long pixel = long{position} * extent / 32768;
         const long moved = std::clamp<long>(pixel + delta, 0, extent - 1);
         // The smallest position that renders at `moved` (virtual_screen.cpp

@@ -305,11 +305,12 @@ ScreenInputs stillInputs(const MachineView &view, int refreshRate) {
     return inputs;
 }
 
+// At least 1 fps: the period divides by it.
 VirtualScreen::VirtualScreen(std::shared_ptr<const VirtualMachine> machine, int fps, bool animate)
     : machine_(std::move(machine)),
-      fps_(fps),
+      fps_(std::max(fps, 1)),
       animate_(animate),
-      period_(std::chrono::duration_cast<Clock::duration>(std::chrono::seconds{1}) / fps),
+      period_(std::chrono::duration_cast<Clock::duration>(std::chrono::seconds{1}) / fps_),
       start_(Clock::now()),
       nextFrameAt_(start_) {}
 

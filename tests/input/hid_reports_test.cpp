@@ -69,6 +69,19 @@ TEST(MouseStateTest, ScalesPixelsToTheFullUsbRange) {
     EXPECT_EQ(MouseState::scale(0, 1), 0);
 }
 
+// A framebuffer of 0 or 1 pixels (no picture yet, a degenerate mode) has no
+// range to scale over: the pointer stays at 0 instead of dividing by zero,
+// which traps on x86 and on 32-bit ARM alike.
+TEST(MouseStateTest, AnEmptyFramebufferPutsThePointerAtTheOrigin) {
+    MouseState mouse;
+    for (Size screen : {Size{0, 0}, Size{1, 1}, Size{-1, -1}}) {
+        auto reports = mouse.apply(rfbbutton::kLeft, 100, 100, screen);
+        ASSERT_EQ(reports.size(), 1u);
+        EXPECT_EQ(reports[0], (AbsoluteMouseReport{0x01, 0, 0, 0, 0, 0, 0}));
+    }
+    EXPECT_EQ(MouseState::scale(100, 0), 0);
+}
+
 TEST(MouseStateTest, ButtonsAndPositionMakeTheReport) {
     MouseState mouse;
     auto reports = mouse.apply(rfbbutton::kLeft | rfbbutton::kRight, 1919, 0, {1920, 1080});

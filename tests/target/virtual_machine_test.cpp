@@ -190,6 +190,15 @@ TEST_F(VirtualMachineInputTest, RelativeReportsMoveThePointerFromTheMiddlePixelB
     EXPECT_EQ(input.wheel, 1);
 }
 
+TEST_F(VirtualMachineInputTest, RelativeReportsOnAnEmptyDesktopMoveNothing) {
+    machine->setDesktopSize({0, 0});
+    ASSERT_TRUE(machine->relativeMouseReport({0x01, 10, 10, 0, 0}));
+    const InputView input = machine->view().input;
+    EXPECT_EQ(input.pointerX, 16384);
+    EXPECT_EQ(input.pointerY, 16384);
+    EXPECT_EQ(input.clicks, 1u);
+}
+
 TEST_F(VirtualMachineInputTest, NoHostListensWhileOff) {
     machine->powerOff();
     EXPECT_FALSE(machine->keyboardReport(keys(0, 0x04)));

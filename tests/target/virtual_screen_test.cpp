@@ -48,6 +48,23 @@ TEST(VirtualScreenTest, AnimatedDesktopKeepsChanging) {
     EXPECT_NE(first.pixels, second.pixels);
 }
 
+// The smallest desktop [capture] allows leaves the bouncing ball no room:
+// a path of length 0, which must not become a division by zero.
+TEST(VirtualScreenTest, AnimatesTheSmallestDesktop) {
+    auto machine = desktopMachine({160, 120});
+    VirtualScreen screen(machine, 60, true);
+    Frame frame;
+    ASSERT_EQ(captureWithin(screen, frame, milliseconds{1000}), CaptureResult::Frame);
+    EXPECT_EQ(frame.size(), (Size{160, 120}));
+}
+
+TEST(VirtualScreenTest, ARateOfZeroIsOneFramePerSecond) {
+    VirtualScreen screen(desktopMachine({640, 480}), 0, false);
+    EXPECT_EQ(screen.description(), "virtual target at 1 fps (still)");
+    Frame frame;
+    EXPECT_EQ(captureWithin(screen, frame, milliseconds{1000}), CaptureResult::Frame);
+}
+
 TEST(VirtualScreenTest, PoweredOffMeansNoSignal) {
     auto machine = desktopMachine({640, 480});
     machine->powerOff();

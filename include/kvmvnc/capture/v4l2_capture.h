@@ -121,4 +121,9 @@ private:
     Clock::time_point streamStart_{};
 };
 
+// Frames per second of a V4L2 frame interval (numerator/denominator seconds
+// per frame, as VIDIOC_G_PARM reports it), or 0 when it gives none: drivers
+// that do not fill it in leave 0/0.
+double framesPerSecond(uint32_t numerator, uint32_t denominator);
+
 }  // namespace kvmvnc::capture

@@ -47,8 +47,12 @@ public:
     Color pixel(int x, int y) const;
 
 private:
+    // Rows start 4-byte aligned (frames come from operator new, the RFB
+    // framebuffer from mmap, and strides are whole pixels), hence the cast
+    // through void * that 32-bit ARM's -Wcast-align accepts.
     uint32_t *rowPtr(int y) {
-        return reinterpret_cast<uint32_t *>(pixels_ + static_cast<std::ptrdiff_t>(y) * stride_);
+        return static_cast<uint32_t *>(
+            static_cast<void *>(pixels_ + static_cast<std::ptrdiff_t>(y) * stride_));
     }
     uint8_t *pixels_;
     int width_;

@@ -41,7 +41,8 @@ ScreenInputs stillInputs(const MachineView &view, int refreshRate);
 // The virtual target's video output as a capture source: renders the
 // machine at the configured refresh rate, and reports "no signal" while it is
 // off, as a capture card would. Without animation a picture is rendered only
-// when the machine's phase or resolution changes.
+// when the machine's phase or resolution changes. A rate below 1 fps is
+// taken as 1.
 //
 // Thread-bound to the capture thread; the machine it watches is shared.
 class VirtualScreen final : public capture::FrameSource {
