@@ -5,13 +5,19 @@
 
 namespace kvmvnc::capture {
 
-EdidMailbox::EdidMailbox(EdidRequest initial) : pending_(std::move(initial)) {
-    report_.setting = pending_->setting;
+EdidMailbox::EdidMailbox(EdidRequest initial) : requested_(initial), pending_(std::move(initial)) {
+    report_.setting = requested_.setting;
 }
 
 void EdidMailbox::request(EdidRequest request) {
     std::lock_guard lock(mutex_);
+    requested_ = request;
     pending_ = std::move(request);
+}
+
+EdidRequest EdidMailbox::requested() const {
+    std::lock_guard lock(mutex_);
+    return requested_;
 }
 
 std::optional<EdidRequest> EdidMailbox::take() {

@@ -49,6 +49,8 @@ public:
 
     // A new setting (a reload): the capture thread loads it at its next turn.
     void request(EdidRequest request);
+    // The setting asked for last (the initial one until a reload asks).
+    EdidRequest requested() const;
     // Capture thread: the setting asked for since the last take(), if any.
     std::optional<EdidRequest> take();
 
@@ -58,6 +60,7 @@ public:
 
 private:
     mutable std::mutex mutex_;
+    EdidRequest requested_;
     std::optional<EdidRequest> pending_;
     EdidReport report_;
 };
