@@ -440,6 +440,30 @@ std::optional<uint16_t> Edid::hdmiPhysicalAddress() const {
     return address;
 }
 
+bool Edid::matchesReadBack(std::span<const uint8_t> held) const {
+    if (held.size() != bytes_.size())
+        return false;
+    size_t address = bytes_.size();  // none
+    for (size_t block = 1; block < blocks(); ++block) {
+        const uint8_t *b = bytes_.data() + block * kBlockSize;
+        if (b[0] != kCtaTag)
+            continue;
+        forEachDataBlock(b, [&](uint8_t tag, const uint8_t *payload, size_t length) {
+            if (tag == 3 && length >= 5 && payload[0] == 0x03 && payload[1] == 0x0c &&
+                payload[2] == 0x00 && address == bytes_.size())
+                address = static_cast<size_t>(payload + 3 - bytes_.data());
+        });
+    }
+    const size_t checksum = address / kBlockSize * kBlockSize + kBlockSize - 1;
+    for (size_t i = 0; i < bytes_.size(); ++i) {
+        if (i == address || i == address + 1 || i == checksum)
+            continue;
+        if (held[i] != bytes_[i])
+            return false;
+    }
+    return true;
+}
+
 std::string Edid::describe() const {
     std::ostringstream out;
     const std::string name = monitorName();

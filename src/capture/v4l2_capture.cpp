@@ -565,7 +565,7 @@ int V4l2Capture::loadEdid() {
     }
 
     const std::vector<uint8_t> &wanted = edidRequest_.edid->bytes();
-    if (held == wanted) {
+    if (edidRequest_.edid->matchesReadBack(held)) {
         // Loading it again would make the source see the monitor unplugged.
         logOnce(log::Level::Info,
                 where + " holds " + edidName(edidRequest_) + " (" + edidSummary(held) + ")");

@@ -278,5 +278,31 @@ TEST(EdidTest, ReadsACtaExtensionsModesAndAudio) {
     EXPECT_NE(edid->describe().find("  1920x1080i at 60 Hz\n"), std::string::npos);
 }
 
+// A receiver hands the EDID back with its input's CEC physical address in
+// the HDMI block (vivid: 0.0.0.0): that is still the EDID it was given.
+TEST(EdidTest, AReadBackMayDifferOnlyInThePhysicalAddress) {
+    const Edid &edid = Edid::kvmvncDefault();
+    std::vector<uint8_t> held = edid.bytes();
+    const uint8_t hdmiOui[3] = {0x03, 0x0c, 0x00};  // little-endian 00-0C-03
+    const auto address =
+        std::search(held.begin() + 128, held.end(), std::begin(hdmiOui), std::end(hdmiOui)) + 3;
+    ASSERT_EQ(*address, 0x10);
+    *address = 0x00;
+    held = withChecksums(held);
+    EXPECT_TRUE(edid.matchesReadBack(held));
+    EXPECT_TRUE(edid.matchesReadBack(edid.bytes()));
+
+    std::vector<uint8_t> other = held;
+    other[0x37] ^= 1;  // the preferred timing's pixel clock
+    EXPECT_FALSE(edid.matchesReadBack(withChecksums(other)));
+    other = held;
+    other[130] ^= 1;  // in the extension, outside the address
+    EXPECT_FALSE(edid.matchesReadBack(withChecksums(other)));
+    other = held;
+    other.resize(128);
+    EXPECT_FALSE(edid.matchesReadBack(other));
+    EXPECT_FALSE(edid.matchesReadBack({}));
+}
+
 }  // namespace
 }  // namespace kvmvnc::capture

@@ -73,6 +73,12 @@ public:
     // sink without it is DVI to the source.
     std::optional<uint16_t> hdmiPhysicalAddress() const;
 
+    // Whether `held`, read back from a device, is this EDID. Receivers write
+    // the CEC physical address of their input into the HDMI block when they
+    // hand the EDID out (vivid, ADV7604), so those two bytes and their
+    // block's checksum may differ.
+    bool matchesReadBack(std::span<const uint8_t> held) const;
+
     // Lines for people: monitor, version and size, HDMI, audio, every mode.
     std::string describe() const;
 
