@@ -216,12 +216,13 @@ std::optional<Edid> Edid::parse(std::span<const uint8_t> bytes, std::string &err
 }
 
 std::optional<Edid> Edid::parseFile(std::string_view contents, std::string &error) {
-    // Binary when it starts like an EDID or holds bytes no text has.
+    // Binary when it starts like an EDID or holds control bytes no text has
+    // (an EDID is full of zeros); UTF-8 in a comment is still text.
     const bool binary = (contents.size() >= sizeof(kHeader) &&
                          std::memcmp(contents.data(), kHeader, sizeof(kHeader)) == 0) ||
                         std::any_of(contents.begin(), contents.end(), [](char c) {
                             const auto byte = static_cast<unsigned char>(c);
-                            return byte >= 0x7f || (byte < 0x20 && !std::isspace(byte));
+                            return byte == 0x7f || (byte < 0x20 && !std::isspace(byte));
                         });
     if (binary) {
         return parse(std::span(reinterpret_cast<const uint8_t *>(contents.data()), contents.size()),

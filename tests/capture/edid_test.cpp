@@ -179,7 +179,7 @@ TEST(EdidTest, TakesABaseBlockAlone) {
 // Hex as v4l2-ctl --get-edid writes it, and as people edit it: any
 // whitespace, upper or lower case, runs of digits, comments.
 TEST(EdidTest, ReadsHexWithWhitespaceAndComments) {
-    std::string text = "# my EDID\r\n";
+    std::string text = "# my EDID, \xc3\xa4hnlich\r\n";  // UTF-8 in a comment
     const std::vector<uint8_t> &bytes = defaultBytes();
     char hex[4];
     for (size_t i = 0; i < bytes.size(); ++i) {
