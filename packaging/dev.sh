@@ -52,6 +52,7 @@ test_packages=(
     tshark  # what a VeNCrypt session shows on the wire
     clang libclang-rt-14-dev  # libFuzzer, for the fuzz run under CI (tests/fuzz)
     chromium novnc  # noVNC's UI in a real browser (tests/browser, with Node.js)
+    edid-decode  # a second opinion on the default EDID (tests/capture)
 )
 # The virtual appliance lab (tests/lab): QEMU, the guest's busybox and
 # v4l2-ctl, and what builds the initramfs and the out-of-tree gpio-sim module

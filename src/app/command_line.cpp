@@ -103,6 +103,8 @@ int kvmvncdMain(int argc, char **argv) {
         try {
             if (!cfg.server.passwdFile.empty())
                 rfb::loadVncPasswordFile(cfg.server.passwdFile);
+            if (cfg.capture.source == config::SourceKind::V4l2)
+                loadEdidRequest(cfg.capture);
         } catch (const std::exception &error) {
             std::fprintf(stderr, "kvmvncd: %s\n", error.what());
             return 2;

@@ -35,6 +35,18 @@ std::shared_ptr<const input::KeysymMap> loadKeyboardLayout(const config::HidSect
     return layout;
 }
 
+capture::EdidRequest loadEdidRequest(const config::CaptureSection &capture) {
+    if (capture.edid == "keep")
+        return {std::nullopt, "keep"};
+    if (capture.edid == "default")
+        return {capture::Edid::kvmvncDefault(), "default"};
+    std::string error;
+    std::optional<capture::Edid> edid = capture::Edid::load(capture.edid, error);
+    if (!edid)
+        throw std::runtime_error("[capture] edid: " + error);
+    return {std::move(edid), capture.edid};
+}
+
 ConfigReloader::ConfigReloader(config::Config running, ReloadTargets targets,
                                std::shared_ptr<const door::Credentials> credentials)
     : running_(std::move(running)), targets_(targets), credentials_(std::move(credentials)) {}
@@ -52,9 +64,12 @@ ReloadResult ConfigReloader::reload() {
     config::ReloadPlan plan;
     std::shared_ptr<const door::Credentials> credentials;
     std::shared_ptr<const input::KeysymMap> layout;
+    std::optional<capture::EdidRequest> edid;
     try {
         plan = config::planReload(running_, config::loadConfig(running_.path));
         credentials = loadCredentials(plan.config);
+        if (targets_.edid)
+            edid = loadEdidRequest(plan.config.capture);
         if (plan.config.hid.layout != running_.hid.layout) {
             layout = targets_.router.usedLayout(plan.config.hid.layout);
             if (!layout)
@@ -103,6 +118,17 @@ ReloadResult ConfigReloader::reload() {
             LOG_INFO(kLog, "released the keys viewers held, for the new layout");
     }
     targets_.typer.setInterval(std::chrono::milliseconds{plan.config.hid.typeIntervalMs});
+    // Only a changed EDID: loading one makes the target see its monitor
+    // unplugged and plugged in again.
+    if (edid && *edid != targets_.edid->requested()) {
+        if (edid->edid)
+            LOG_INFO(kLog, "the EDID changed (%s): the capture device loads it",
+                     edid->setting.c_str());
+        else
+            LOG_INFO(kLog, "[capture] edid = keep: the capture device keeps the EDID it holds");
+        targets_.edid->request(std::move(*edid));
+        result.edidChanged = true;
+    }
 
     for (const config::KeyChange &change : plan.applied)
         LOG_INFO(kLog, "applied: %s = %s (was %s)", change.key.c_str(), shown(change.to),

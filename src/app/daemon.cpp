@@ -109,6 +109,34 @@ control::HealthStateBody healthStateOf(const health::HealthSnapshot &snapshot) {
     return state;
 }
 
+// What the control protocol's EdidGetState says of the capture device's EDID.
+control::EdidStateBody edidStateOf(const capture::EdidReport &report) {
+    using State = control::EdidStateBody::State;
+    control::EdidStateBody state;
+    switch (report.state) {
+    case capture::EdidReport::State::Unknown:
+        state.state = State::Unknown;
+        break;
+    case capture::EdidReport::State::Present:
+        state.state = State::Present;
+        break;
+    case capture::EdidReport::State::Empty:
+        state.state = State::Empty;
+        break;
+    case capture::EdidReport::State::Unsupported:
+        state.state = State::Unsupported;
+        break;
+    case capture::EdidReport::State::Failed:
+        state.state = State::Failed;
+        break;
+    }
+    state.setting = report.setting;
+    state.node = report.node;
+    state.detail = report.detail;
+    state.edid = report.bytes;
+    return state;
+}
+
 // Auto means the virtual target's when capturing it, else the device.
 config::DeviceTarget resolve(config::DeviceTarget target, bool haveMachine) {
     if (target == config::DeviceTarget::Auto)
@@ -250,7 +278,8 @@ Daemon::Daemon(const config::Config &cfg) {
         v4l2.height = cfg.capture.height;
         v4l2.fps = cfg.capture.fps;
         v4l2.input = cfg.capture.input;
-        source = std::make_unique<capture::V4l2Capture>(v4l2);
+        edid_ = std::make_shared<capture::EdidMailbox>(loadEdidRequest(cfg.capture));
+        source = std::make_unique<capture::V4l2Capture>(v4l2, edid_);
         startSize = cfg.capture.width > 0 ? Size{cfg.capture.width, cfg.capture.height}
                                           : kDeviceDefaultSize;
     }
@@ -304,8 +333,11 @@ Daemon::Daemon(const config::Config &cfg) {
             drive_.reset();
         }
     }
-    control_ = std::make_unique<control::ControlService>(control::ControlDevices{
-        atx_.get(), !cfg.atx.wolMac.empty(), store_.get(), drive_.get(), typer_.get(), true});
+    control::ControlDevices devices{
+        atx_.get(), !cfg.atx.wolMac.empty(), store_.get(), drive_.get(), typer_.get(), true};
+    if (edid_)
+        devices.edid = [edid = edid_] { return edidStateOf(edid->current()); };
+    control_ = std::make_unique<control::ControlService>(std::move(devices));
     serverOptions.control = control_.get();
     serverOptions.xvp = cfg.server.xvp;
 
@@ -379,7 +411,7 @@ Daemon::Daemon(const config::Config &cfg) {
         }
     }
     reloader_ = std::make_unique<ConfigReloader>(
-        cfg, ReloadTargets{*server_, *door_, *router_, *typer_}, credentials);
+        cfg, ReloadTargets{*server_, *door_, *router_, *typer_, edid_.get()}, credentials);
 }
 
 Daemon::~Daemon() {

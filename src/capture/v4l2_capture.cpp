@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "kvmvnc/base/log.h"
+#include "kvmvnc/capture/media_graph.h"
 
 namespace kvmvnc::capture {
 
@@ -36,6 +37,7 @@ constexpr int kMaxBuffers = 32;
 constexpr int kMaxDimension = 16384;
 constexpr uint32_t kMaxFormats = 256;  // ENUM_FMT bound against looping drivers
 constexpr int kMaxEventsPerPoll = 64;
+constexpr uint32_t kMaxEdidBlocks = 256;  // V4L2's limit
 
 int xioctl(int fd, unsigned long request, void *arg) {
     int ret;
@@ -182,6 +184,52 @@ v4l2_buffer emptyBuffer() {
     return buffer;
 }
 
+// The EDID `fd` holds on `pad`: 0 with `bytes` (empty when it holds none),
+// or -errno (ENOTTY: the node takes no EDID; EINVAL: not on this pad).
+int readEdid(int fd, uint32_t pad, std::vector<uint8_t> &bytes) {
+    bytes.clear();
+    v4l2_edid edid{};
+    edid.pad = pad;
+    // No blocks asked for: the driver says how many it holds.
+    if (int ret = xioctl(fd, VIDIOC_G_EDID, &edid); ret < 0)
+        return ret;
+    const uint32_t blocks = std::min(edid.blocks, kMaxEdidBlocks);
+    if (blocks == 0)
+        return 0;
+    bytes.resize(blocks * Edid::kBlockSize);
+    edid = {};
+    edid.pad = pad;
+    edid.blocks = blocks;
+    edid.edid = bytes.data();
+    int ret = xioctl(fd, VIDIOC_G_EDID, &edid);
+    if (ret < 0) {
+        bytes.clear();
+        return ret == -ENODATA ? 0 : ret;
+    }
+    bytes.resize(std::min(edid.blocks, blocks) * Edid::kBlockSize);
+    return 0;
+}
+
+// "kvmvnc's default EDID", "the EDID from /etc/kvmvnc/my.hex".
+std::string edidName(const EdidRequest &request) {
+    return request.setting == "default" ? "kvmvnc's default EDID"
+                                        : "the EDID from " + request.setting;
+}
+
+// "monitor kvmvnc, 1920x1080 at 60 Hz preferred" for a log line.
+std::string edidSummary(const std::vector<uint8_t> &bytes) {
+    std::string error;
+    std::optional<Edid> edid = Edid::parse(bytes, error);
+    if (!edid)
+        return "not a valid EDID: " + error;
+    std::string name = edid->monitorName();
+    std::string summary = "monitor " + (name.empty() ? std::string("without a name") : name);
+    std::vector<EdidMode> modes = edid->modes();
+    if (!modes.empty() && modes.front().preferred)
+        summary += ", " + edidModeText(modes.front()) + " preferred";
+    return summary;
+}
+
 }  // namespace
 
 // Why the input can or cannot stream right now.
@@ -213,7 +261,8 @@ V4l2Capture::Mapping::~Mapping() {
         ::munmap(address_, length_);
 }
 
-V4l2Capture::V4l2Capture(V4l2Options options) : options_(std::move(options)) {}
+V4l2Capture::V4l2Capture(V4l2Options options, std::shared_ptr<EdidMailbox> edid)
+    : options_(std::move(options)), edidMailbox_(std::move(edid)) {}
 
 V4l2Capture::~V4l2Capture() { closeDevice(); }
 
@@ -251,6 +300,7 @@ CaptureResult V4l2Capture::noFrame() const {
 }
 
 CaptureResult V4l2Capture::run(Frame &frame, Clock::time_point deadline) {
+    takeEdidRequest();
     for (;;) {
         Clock::time_point now = Clock::now();
         if (!streaming_) {
@@ -311,6 +361,9 @@ void V4l2Capture::start() {
             return;
     }
     nextAttempt_ = now + kReprobeInterval;
+    // Before the signal is probed: without an EDID there is none.
+    if (edidPending_ && loadEdid() < 0)
+        return;
 
     SignalProbe probe = probeSignal();
     if (probe.error < 0) {
@@ -354,6 +407,11 @@ int V4l2Capture::openDevice() {
     if (fd < 0) {
         int error = -errno;
         setStatus(SignalState::NoDevice, options_.device + ": " + errorText(error));
+        reportEdid({EdidReport::State::Unknown,
+                    edidRequest_.setting,
+                    options_.device,
+                    status_.detail,
+                    {}});
         return error;
     }
     fd_.reset(fd);
@@ -396,8 +454,172 @@ int V4l2Capture::openDevice() {
                  reinterpret_cast<const char *>(caps.card),
                  reinterpret_cast<const char *>(caps.driver),
                  reinterpret_cast<const char *>(caps.bus_info));
+        loggedEdid_.clear();  // a device that reappears has its EDID logged again
     }
+    // Every time: a device that was unplugged (or a bridge that lost power)
+    // may have lost its EDID.
+    edidPending_ = true;
     return 0;
+}
+
+// A new EDID setting from a reload. vivid refuses a new EDID while buffers
+// are allocated (EBUSY), and the source re-reads it anyway, so the stream
+// starts again after it.
+void V4l2Capture::takeEdidRequest() {
+    if (!edidMailbox_)
+        return;
+    std::optional<EdidRequest> request = edidMailbox_->take();
+    if (!request)
+        return;
+    edidRequest_ = std::move(*request);
+    edidPending_ = true;
+    loggedEdid_.clear();
+    if (fd_.isValid()) {  // a reload; at start the device is not open yet
+        LOG_INFO("capture", "%s: [capture] edid is now %s", options_.device.c_str(),
+                 edidRequest_.setting.c_str());
+        stopStreaming();
+        nextAttempt_ = Clock::now();
+    }
+}
+
+// Loads edidRequest_ into the device, or with `keep` reads what it holds,
+// and reports the outcome to the mailbox. A device without EDIDs, or one
+// that refuses this one, is logged (each outcome once) and captured
+// anyway. Negative only when the device is gone (fail() has run).
+int V4l2Capture::loadEdid() {
+    EdidReport report;
+    report.setting = edidRequest_.setting;
+    report.node = options_.device;
+    auto logOnce = [this](log::Level level, const std::string &text) {
+        if (text == loggedEdid_)
+            return;
+        KVM_LOG(level, "capture", "%s", text.c_str());
+        loggedEdid_ = text;
+    };
+
+    // On a video node the EDID's pad is the input's index.
+    int input = options_.input;
+    if (input < 0 && xioctl(fd_.get(), VIDIOC_G_INPUT, &input) < 0)
+        input = 0;
+    int fd = fd_.get();
+    uint32_t pad = static_cast<uint32_t>(input);
+    std::string where = options_.device + " input " + std::to_string(input);
+    std::vector<uint8_t> held;
+    int ret = readEdid(fd, pad, held);
+    UniqueFd subdevice;
+    if (ret == -ENOTTY) {
+        for (const std::string &node : edidSubdevicesOf(options_.device)) {
+            UniqueFd candidate(::open(node.c_str(), O_RDWR | O_CLOEXEC));
+            if (!candidate.isValid())
+                continue;
+            const int subRet = readEdid(candidate.get(), 0, held);
+            if (subRet == -ENOTTY)
+                continue;
+            ret = subRet;
+            subdevice = std::move(candidate);
+            fd = subdevice.get();
+            pad = 0;
+            report.node = node;
+            where = node;
+            break;
+        }
+    }
+    if (ret == -ENODEV) {
+        fail("VIDIOC_G_EDID", ret);
+        return ret;
+    }
+    edidPending_ = false;
+    holdsNoEdid_ = false;
+    if (ret == -ENOTTY || ret == -EINVAL) {
+        report.state = EdidReport::State::Unsupported;
+        report.detail =
+            ret == -ENOTTY
+                ? options_.device + " takes no EDID (USB capture dongles show the target their own)"
+                : where + " has no EDID (not an HDMI input)";
+        logOnce(log::Level::Info, report.detail + "; [capture] edid does nothing here");
+        reportEdid(std::move(report));
+        return 0;
+    }
+    if (ret < 0) {
+        report.state = EdidReport::State::Failed;
+        report.detail = where + ": VIDIOC_G_EDID: " + errorText(ret);
+        logOnce(log::Level::Warning, report.detail);
+        reportEdid(std::move(report));
+        return 0;
+    }
+
+    if (!edidRequest_.edid) {
+        holdsNoEdid_ = held.empty();
+        report.state = held.empty() ? EdidReport::State::Empty : EdidReport::State::Present;
+        if (held.empty())
+            logOnce(log::Level::Warning,
+                    where +
+                        " holds no EDID and [capture] edid = keep: the target sees no "
+                        "monitor and sends no picture");
+        else
+            logOnce(log::Level::Info,
+                    where + " keeps the EDID it holds (" + edidSummary(held) + ")");
+        report.bytes = std::move(held);
+        reportEdid(std::move(report));
+        return 0;
+    }
+
+    const std::vector<uint8_t> &wanted = edidRequest_.edid->bytes();
+    if (edidRequest_.edid->matchesReadBack(held)) {
+        // Loading it again would make the source see the monitor unplugged.
+        logOnce(log::Level::Info,
+                where + " holds " + edidName(edidRequest_) + " (" + edidSummary(held) + ")");
+    } else {
+        std::vector<uint8_t> bytes = wanted;
+        v4l2_edid edid{};
+        edid.pad = pad;
+        edid.blocks = static_cast<uint32_t>(bytes.size() / Edid::kBlockSize);
+        edid.edid = bytes.data();
+        ret = xioctl(fd, VIDIOC_S_EDID, &edid);
+        if (ret == -ENODEV) {
+            fail("VIDIOC_S_EDID", ret);
+            return ret;
+        }
+        if (ret < 0) {
+            holdsNoEdid_ = held.empty();
+            report.state = EdidReport::State::Failed;
+            report.bytes = std::move(held);
+            if (ret == -E2BIG) {
+                report.detail = where + " takes at most " + std::to_string(edid.blocks) +
+                                " blocks (" + std::to_string(edid.blocks * Edid::kBlockSize) +
+                                " bytes); " + edidName(edidRequest_) + " has " +
+                                std::to_string(bytes.size());
+            } else if (ret == -EINVAL) {
+                report.detail = where + " refused " + edidName(edidRequest_) +
+                                " (VIDIOC_S_EDID: " + errorText(ret) +
+                                ": a size or content it does not take)";
+            } else if (ret == -EBUSY) {
+                // Another program has buffers on the device; try again.
+                edidPending_ = true;
+                report.detail = where + " is busy (another program captures from it?); " +
+                                edidName(edidRequest_) + " is not loaded yet";
+            } else {
+                report.detail = where + ": VIDIOC_S_EDID: " + errorText(ret);
+            }
+            logOnce(log::Level::Error, report.detail);
+            reportEdid(std::move(report));
+            return 0;
+        }
+        // What the device holds now, as it says.
+        if (readEdid(fd, pad, held) < 0 || held.empty())
+            held = wanted;
+        logOnce(log::Level::Info, "loaded " + edidName(edidRequest_) + " into " + where + " (" +
+                                      edidSummary(held) + ")");
+    }
+    report.state = EdidReport::State::Present;
+    report.bytes = std::move(held);
+    reportEdid(std::move(report));
+    return 0;
+}
+
+void V4l2Capture::reportEdid(EdidReport report) {
+    if (edidMailbox_)
+        edidMailbox_->report(std::move(report));
 }
 
 V4l2Capture::SignalProbe V4l2Capture::probeSignal() {
@@ -451,7 +673,10 @@ V4l2Capture::SignalProbe V4l2Capture::probeSignal() {
         probe.operation = "VIDIOC_ENUMINPUT";
         return probe;
     }
-    if (probe.state != SignalState::Ok)
+    if (probe.state == SignalState::NoSignal && holdsNoEdid_)
+        probe.detail =
+            options_.device + " holds no EDID: the target sees no monitor ([capture] edid)";
+    else if (probe.state != SignalState::Ok)
         probe.detail = options_.device + ": " + signalExplanation(probe.state);
     return probe;
 }

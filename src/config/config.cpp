@@ -288,6 +288,24 @@ const std::vector<Key> &keys() {
             "capture", "input", "-1", 0, 63,
             "V4L2 input to select (vivid's HDMI input is 3); -1 keeps the current one.",
             [](auto &c) -> auto & { return c.capture.input; }, -1, "keep"),
+        live(Key{"capture", "edid", "default", "default, keep or a file (relative to this file)",
+                 "The EDID (the monitor description the target reads) loaded into the capture "
+                 "device (source = v4l2; the virtual target and X11 have none). An HDMI bridge "
+                 "(TC358743) holds none after boot, and the target sends no picture until it "
+                 "has one; USB dongles carry their own and ignore this. default: kvmvnc's "
+                 "(1920x1080 at 60 Hz preferred and 50 Hz, 1280x1024, 1280x720, 1024x768, "
+                 "800x600, 640x480, the 720x400 text mode; no audio). keep: what the device "
+                 "holds. A file: 128 or 256 bytes, raw or in hex as v4l2-ctl --get-edid writes "
+                 "it. A reload reads the file again and loads a changed EDID (the target sees "
+                 "the monitor unplugged and back).",
+                 [](Config &config, std::string_view value) -> std::string {
+                     if (value.empty())
+                         return "must not be empty (default, keep or a file)";
+                     const std::string v = lower(value);
+                     config.capture.edid = v == "default" || v == "keep" ? v : std::string(value);
+                     return {};
+                 },
+                 [](const Config &c) -> std::string { return c.capture.edid; }}),
         {"capture", "display", "", "an X display name (:99)",
          "X display whose root window is captured (source = x11); unset: $DISPLAY. Pictures "
          "have the screen's size; width and height only size the status screen shown before "
@@ -740,6 +758,8 @@ Config parseConfig(std::string_view text, const std::string &name, const std::st
     config.hid.keymapsDir = resolvePath(config.hid.keymapsDir, baseDir);
     config.msd.storage = resolvePath(config.msd.storage, baseDir);
     config.health.sysfsRoot = resolvePath(config.health.sysfsRoot, baseDir);
+    if (config.capture.edid != "default" && config.capture.edid != "keep")
+        config.capture.edid = resolvePath(config.capture.edid, baseDir);
     config.path = name;
     return config;
 }

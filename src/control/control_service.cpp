@@ -251,6 +251,8 @@ uint32_t ControlService::features() const {
         features |= feature::kKeyboard;
     if (impl_->devices.health)
         features |= feature::kHealth;
+    if (impl_->devices.edid)
+        features |= feature::kEdid;
     return features;
 }
 
@@ -335,7 +337,7 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
                                        const std::vector<uint8_t> &payload) {
     const bool changes = opcode != Request::AtxGetState && opcode != Request::DriveGetState &&
                          opcode != Request::ImageList && opcode != Request::InputGetState &&
-                         opcode != Request::HealthGetState;
+                         opcode != Request::HealthGetState && opcode != Request::EdidGetState;
     switch (opcode) {
     case Request::AtxGetState:
     case Request::AtxAction:
@@ -359,6 +361,13 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
         std::lock_guard lock(healthMutex);
         return {Status::Ok, {}, encode(health)};
     }
+    case Request::EdidGetState:
+        if (!payload.empty())
+            return fail(Status::Malformed, "EdidGetState takes no payload");
+        if (!devices.edid)
+            return fail(Status::Unsupported,
+                        "this picture source has no EDID ([capture] edid is for V4L2 devices)");
+        return {Status::Ok, {}, encode(devices.edid())};
     default:
         return fail(Status::UnknownOpcode,
                     "unknown request 0x" + std::to_string(static_cast<unsigned>(opcode)));
@@ -440,6 +449,7 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
         return outcome;
     }
     case Request::HealthGetState:
+    case Request::EdidGetState:
         break;  // answered above
     }
     return fail(Status::UnknownOpcode, "unknown request");

@@ -469,4 +469,37 @@ std::optional<HealthStateBody> decodeHealthState(const std::vector<uint8_t> &pay
     return state;
 }
 
+std::vector<uint8_t> encode(const EdidStateBody &state) {
+    ByteWriter writer;
+    writer.u8(static_cast<uint8_t>(state.state));
+    writer.u8(0);
+    writer.u16(0);
+    writer.text16(state.setting);
+    writer.text16(state.node);
+    writer.text16(state.detail);
+    const size_t size = std::min(state.edid.size(), kMaxEdidBytes);
+    writer.u16(static_cast<uint16_t>(size));
+    writer.raw(state.edid.data(), size);
+    return std::move(writer.bytes());
+}
+
+std::optional<EdidStateBody> decodeEdidState(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    EdidStateBody state;
+    uint8_t code = 0;
+    uint8_t reserved8 = 0;
+    uint16_t reserved16 = 0;
+    uint16_t size = 0;
+    if (!reader.u8(code) || !reader.u8(reserved8) || !reader.u16(reserved16) ||
+        !reader.text16(state.setting) || !reader.text16(state.node) ||
+        !reader.text16(state.detail) || !reader.u16(size) || size > kMaxEdidBytes ||
+        code > static_cast<uint8_t>(EdidStateBody::State::Failed))
+        return std::nullopt;
+    state.state = static_cast<EdidStateBody::State>(code);
+    state.edid.resize(size);
+    if (!reader.raw(state.edid.data(), size) || !reader.finished())
+        return std::nullopt;
+    return state;
+}
+
 }  // namespace kvmvnc::control

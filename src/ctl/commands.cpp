@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "kvmvnc/base/unique_fd.h"
+#include "kvmvnc/capture/edid.h"
 #include "kvmvnc/ctl/control_client.h"
 #include "kvmvnc/ctl/known_hosts.h"
 #include "kvmvnc/door/user_table.h"
@@ -52,6 +53,8 @@ constexpr const char *kUsage =
     "  type [--skip-untypable] TEXT  type TEXT (- reads standard input) on the\n"
     "                              target's keyboard; Ctrl+C stops it\n"
     "  type --cancel               stop what any connection is typing\n"
+    "  edid show                   the EDID the capture device shows the target:\n"
+    "                              the monitor's name and every mode it offers\n"
     "  passwd USER                 add USER to kvmvncd's users file or change\n"
     "                              their password (asked twice); --view-only\n"
     "                              gives view-only access, --delete removes USER.\n"
@@ -628,6 +631,62 @@ int statusCommand(const Options &options) {
     return kExitOk;
 }
 
+// The capture device's EDID, parsed: what the target is offered. The
+// server sends bytes; capture::Edid, the parser kvmvncd checks files with,
+// describes them. 0, or 1 when loading failed or the EDID is invalid.
+int printEdid(const control::EdidStateBody &state) {
+    using State = control::EdidStateBody::State;
+    const std::string setting = "[capture] edid = " + state.setting;
+    switch (state.state) {
+    case State::Unknown:
+        std::printf("edid: not known yet: %s (%s)\n", state.detail.c_str(), setting.c_str());
+        return kExitOk;
+    case State::Empty:
+        std::printf("edid: %s holds none: the target sees no monitor and sends no picture (%s)\n",
+                    state.node.c_str(), setting.c_str());
+        return kExitOk;
+    case State::Unsupported:
+        std::printf("edid: %s (%s)\n", state.detail.c_str(), setting.c_str());
+        return kExitOk;
+    case State::Failed:
+        std::printf("edid: not loaded: %s (%s)\n", state.detail.c_str(), setting.c_str());
+        if (state.edid.empty())
+            return kExitRefused;
+        std::printf("the device holds:\n");
+        break;
+    case State::Present:
+        std::printf("edid: on %s (%s)\n", state.node.c_str(), setting.c_str());
+        break;
+    }
+    std::string error;
+    std::optional<capture::Edid> edid = capture::Edid::parse(state.edid, error);
+    if (!edid) {
+        std::printf("invalid EDID: %s\n", error.c_str());
+        for (size_t i = 0; i < state.edid.size(); ++i)
+            std::printf("%02x%c", state.edid[i], i % 16 == 15 ? '\n' : ' ');
+        if (state.edid.size() % 16 != 0)
+            std::printf("\n");
+        return kExitRefused;
+    }
+    std::fputs(edid->describe().c_str(), stdout);
+    return state.state == State::Present ? kExitOk : kExitRefused;
+}
+
+int edidCommand(const Options &options) {
+    if (options.words.size() != 2 || options.words[1] != "show")
+        return usage("edid takes: show");
+    ControlClient client;
+    if (!connect(client, options))
+        return kExitConnection;
+    auto reply = client.request(Request::EdidGetState);
+    if (int status = check(client, reply, "edid show"); status != kExitOk)
+        return status;
+    auto state = control::decodeEdidState(reply->result);
+    if (!state)
+        return check(client, std::nullopt, "edid show");
+    return printEdid(*state);
+}
+
 // The terminal whose echo readHidden() turned off, for restoreTerminal() to
 // put back when a signal (Ctrl+C) ends kvmvncctl at the prompt. Globals
 // because a signal handler can reach nothing else.
@@ -906,7 +965,8 @@ int run(int argc, char **argv) {
     const std::string &command = options.words[0];
     if (command == "passwd")
         return passwdCommand(options);  // local: no connection, no credentials
-    if (command != "atx" && command != "msd" && command != "type" && command != "status")
+    if (command != "atx" && command != "msd" && command != "type" && command != "status" &&
+        command != "edid")
         return usage("unknown command '" + command + "'");
 
     if (!passwordFile.empty() && !options.connect.user.empty())
@@ -951,6 +1011,8 @@ int run(int argc, char **argv) {
         return msdCommand(options);
     if (command == "type")
         return typeCommand(options);
+    if (command == "edid")
+        return edidCommand(options);
     return statusCommand(options);
 }
 

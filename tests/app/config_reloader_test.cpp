@@ -325,4 +325,76 @@ TEST_F(ConfigReloaderTest, WithoutAConfigFileThereIsNothingToReload) {
     EXPECT_NE(result.error.find("without --config"), std::string::npos) << result.error;
 }
 
+// [capture] edid: a reload reads the EDID file again, whether its name
+// changed or not, and asks the capture device to load only an EDID that
+// differs from the one it was given (loading makes the target see its
+// monitor unplugged and back); a bad file changes nothing.
+TEST_F(ConfigReloaderTest, AChangedEdidIsHandedToTheCaptureDeviceABadOneIsNot) {
+    writeConfig("", "[capture]\nsource = v4l2\nedid = default\n");
+    start();
+    const config::Config cfg = config::loadConfig(path("kvmvnc.ini"));
+    capture::EdidMailbox mailbox(loadEdidRequest(cfg.capture));
+    ASSERT_TRUE(mailbox.take());  // the capture thread takes the first at start
+    ConfigReloader edidReloader(cfg, ReloadTargets{*server, *door, *router, *typer, &mailbox},
+                                door->credentials());
+
+    ReloadResult result = edidReloader.reload();
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_FALSE(result.edidChanged);
+    EXPECT_FALSE(mailbox.take()) << "the same EDID again";
+
+    // The default with another monitor name, in hex: a file of our own.
+    std::vector<uint8_t> bytes = capture::Edid::kvmvncDefault().bytes();
+    auto writeEdid = [&](char letter) {
+        bytes[114] = static_cast<uint8_t>(letter);  // the name's second letter
+        unsigned sum = 0;
+        for (size_t i = 0; i < 127; ++i)
+            sum += bytes[i];
+        bytes[127] = static_cast<uint8_t>(256 - sum % 256);
+        std::ofstream file(path("monitor.hex"));
+        for (uint8_t byte : bytes)
+            file << std::hex << static_cast<int>(byte) / 16 << static_cast<int>(byte) % 16 << ' ';
+    };
+    writeEdid('X');
+    writeConfig("", "[capture]\nsource = v4l2\nedid = monitor.hex\n");
+    result = edidReloader.reload();
+    ASSERT_TRUE(result.ok) << result.error;
+    EXPECT_TRUE(result.edidChanged);
+    std::optional<capture::EdidRequest> taken = mailbox.take();
+    ASSERT_TRUE(taken && taken->edid);
+    EXPECT_EQ(taken->setting, path("monitor.hex"));
+    EXPECT_EQ(taken->edid->monitorName(), "kXmvnc");
+
+    // Same key, new contents: read again and loaded.
+    writeEdid('Y');
+    ASSERT_TRUE(edidReloader.reload().ok);
+    taken = mailbox.take();
+    ASSERT_TRUE(taken && taken->edid);
+    EXPECT_EQ(taken->edid->monitorName(), "kYmvnc");
+
+    // A broken checksum: the reload fails and nothing is handed over.
+    bytes[127] ^= 1;
+    {
+        std::ofstream file(path("monitor.hex"), std::ios::binary);
+        file.write(reinterpret_cast<const char *>(bytes.data()),
+                   static_cast<std::streamsize>(bytes.size()));
+    }
+    result = edidReloader.reload();
+    EXPECT_FALSE(result.ok);
+    EXPECT_NE(result.error.find("[capture] edid: " + path("monitor.hex") +
+                                ": block 0 has a wrong checksum"),
+              std::string::npos)
+        << result.error;
+    EXPECT_FALSE(mailbox.take());
+    EXPECT_EQ(mailbox.requested().edid->monitorName(), "kYmvnc");
+
+    writeConfig("", "[capture]\nsource = v4l2\nedid = keep\n");
+    result = edidReloader.reload();
+    ASSERT_TRUE(result.ok) << result.error;
+    taken = mailbox.take();
+    ASSERT_TRUE(taken);
+    EXPECT_FALSE(taken->edid);
+    EXPECT_EQ(taken->setting, "keep");
+}
+
 }  // namespace kvmvnc::app

@@ -206,7 +206,8 @@ TEST(ConfigTest, HelpSaysWhatAReloadDoesWithEachKey) {
 TEST(ConfigReloadTest, LiveKeysAreExactlyTheOnesTheDaemonCanChange) {
     const std::vector<std::pair<const char *, const char *>> live = {
         {"server", "passwd_file"}, {"server", "desktop_name"},  {"server", "max_clients"},
-        {"hid", "layout"},         {"hid", "type_interval_ms"}, {"log", "level"}};
+        {"hid", "layout"},         {"hid", "type_interval_ms"}, {"log", "level"},
+        {"capture", "edid"}};
     for (const auto &[section, key] : live)
         EXPECT_EQ(reloadOf(section, key), Reload::Live) << section << " " << key;
     for (const auto &[section, key] :
@@ -255,6 +256,7 @@ height = 1080
 fps = 60
 input = 3
 display = :5
+edid = keep
 [virtual]
 boot_seconds = 0
 animate = no
@@ -309,7 +311,7 @@ web_origins = https://kvm.example, http://127.0.0.1:8080
 level = debug
 )");
     ReloadPlan plan = planReload(running, next);
-    EXPECT_EQ(plan.applied.size(), 11u);
+    EXPECT_EQ(plan.applied.size(), 12u);
     // The help lists each key on a line of its own, indented by two spaces.
     size_t keyCount = 0;
     std::istringstream help(describeKeys());
@@ -396,6 +398,27 @@ TEST(ConfigReloadTest, AddingAPasswordFileIsLiveRemovingItNeedsARestart) {
     EXPECT_EQ(removing.needsRestart[0].to, "");
     EXPECT_EQ(removing.config.server.passwdFile, "/etc/kvmvnc/vncpasswd")
         << "the running passwords stay";
+}
+
+// [capture] edid: kvmvnc's EDID unless told otherwise; keep and default in
+// any case; a file relative to the INI file's folder; a reload applies it.
+TEST(ConfigTest, EdidIsDefaultKeepOrAFile) {
+    EXPECT_EQ(parse("").capture.edid, "default");
+    EXPECT_EQ(parse("[capture]\nedid = Keep\n").capture.edid, "keep");
+    EXPECT_EQ(parse("[capture]\nedid = DEFAULT\n").capture.edid, "default");
+    EXPECT_EQ(parse("[capture]\nedid = edid/monitor.hex\n").capture.edid,
+              "/etc/kvmvnc/edid/monitor.hex");
+    EXPECT_EQ(parse("[capture]\nedid = /usr/share/kvmvnc/edid/default.hex\n").capture.edid,
+              "/usr/share/kvmvnc/edid/default.hex");
+    EXPECT_EQ(errorOf("[capture]\nedid =\n"),
+              "test.ini:2: [capture] edid: must not be empty (default, keep or a file)");
+    ReloadPlan plan = planReload(parse(""), parse("[capture]\nedid = keep\n"));
+    ASSERT_EQ(plan.applied.size(), 1u);
+    EXPECT_EQ(plan.applied[0].key, "[capture] edid");
+    EXPECT_EQ(plan.config.capture.edid, "keep");
+    const std::string help = describeKeys();
+    EXPECT_NE(help.find("  edid = default\n"), std::string::npos);
+    EXPECT_NE(help.find("the virtual target and X11 have none"), std::string::npos);
 }
 
 }  // namespace kvmvnc::config

@@ -461,5 +461,47 @@ TEST(ControlServiceWithoutDevicesTest, SaysWhatIsMissing) {
     EXPECT_FALSE(service.xvp(session, 2));
 }
 
+// EdidGetState answers what the capture device holds, to view-only
+// connections too, and only where the source has an EDID.
+TEST(ControlServiceEdidTest, AnswersTheCaptureDevicesEdidToEveryone) {
+    EdidStateBody edid;
+    edid.state = EdidStateBody::State::Present;
+    edid.setting = "default";
+    edid.node = "/dev/video0";
+    edid.edid = {0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00};
+    int asked = 0;
+    ControlDevices devices;
+    devices.edid = [&] {
+        ++asked;
+        return edid;
+    };
+    ControlService service(devices);
+    EXPECT_EQ(service.features(), feature::kEdid);
+    RecordingSession viewOnly{1, false};
+    auto ask = [&](std::vector<uint8_t> payload) {
+        const auto message = service.handle(
+            viewOnly,
+            {static_cast<uint8_t>(Request::EdidGetState), 5, static_cast<uint32_t>(payload.size())},
+            payload);
+        return *decodeReply({message.begin() + kServerHeaderSize, message.end()});
+    };
+    Reply reply = ask({});
+    ASSERT_EQ(reply.status, Status::Ok) << reply.message;
+    EXPECT_EQ(decodeEdidState(reply.result), edid);
+    EXPECT_EQ(asked, 1);
+    edid.state = EdidStateBody::State::Empty;
+    edid.edid.clear();
+    EXPECT_EQ(decodeEdidState(ask({}).result), edid) << "asked again, not cached";
+    EXPECT_EQ(ask({0}).status, Status::Malformed);
+
+    ControlService without({});
+    const auto message =
+        without.handle(viewOnly, {static_cast<uint8_t>(Request::EdidGetState), 6, 0}, {});
+    reply = *decodeReply({message.begin() + kServerHeaderSize, message.end()});
+    EXPECT_EQ(reply.status, Status::Unsupported);
+    EXPECT_EQ(reply.message,
+              "this picture source has no EDID ([capture] edid is for V4L2 devices)");
+}
+
 }  // namespace
 }  // namespace kvmvnc::control

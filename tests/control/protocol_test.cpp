@@ -198,5 +198,28 @@ TEST(ProtocolTest, NamesAreCutAtTheirLengthField) {
     EXPECT_EQ(writer.bytes()[0], kMaxNameLength);
 }
 
+TEST(ProtocolTest, EdidStateRoundTripsAndRejectsWhatDoesNotFit) {
+    EdidStateBody state;
+    state.state = EdidStateBody::State::Failed;
+    state.setting = "/etc/kvmvnc/monitor.hex";
+    state.node = "/dev/v4l-subdev2";
+    state.detail = "takes at most 2 blocks";
+    state.edid.assign(256, 0xa5);
+    const std::vector<uint8_t> bytes = encode(state);
+    ASSERT_EQ(bytes.size(), 4u + 2 + 23 + 2 + 16 + 2 + 22 + 2 + 256);
+    EXPECT_EQ(bytes[0], 4);
+    EXPECT_EQ(decodeEdidState(bytes), state);
+    for (size_t cut = 0; cut < bytes.size(); cut += 7)
+        EXPECT_FALSE(decodeEdidState({bytes.begin(), bytes.begin() + cut})) << cut;
+    std::vector<uint8_t> longer = bytes;
+    longer.push_back(0);
+    EXPECT_FALSE(decodeEdidState(longer));
+    std::vector<uint8_t> unknownState = bytes;
+    unknownState[0] = 5;
+    EXPECT_FALSE(decodeEdidState(unknownState));
+    // Nothing known yet: empty strings and no bytes.
+    EXPECT_EQ(decodeEdidState(encode(EdidStateBody{})), EdidStateBody{});
+}
+
 }  // namespace
 }  // namespace kvmvnc::control

@@ -628,5 +628,64 @@ TEST_F(ControlTest, XvpFromAViewerThatNeverListedItPressesNothing) {
     EXPECT_NE(out_.find("power: on"), std::string::npos) << out_;
 }
 
+// kvmvncctl edid show on the virtual target, which has no EDID: refused as
+// unsupported, for a view-only connection just the same (the request is
+// one it may make).
+TEST_F(ControlTest, EdidShowSaysTheVirtualTargetHasNone) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string viewOnly = daemon_->path("viewonly.passwd");
+    {
+        std::ifstream both(std::string(KVMVNC_TEST_DATA) + "/full_and_viewonly.passwd",
+                           std::ios::binary);
+        char bytes[16];
+        both.read(bytes, 16);
+        std::ofstream(viewOnly, std::ios::binary).write(bytes + 8, 8);
+    }
+    EXPECT_EQ(ctl({"edid", "show"}), 1) << out_;
+    EXPECT_NE(out_.find("kvmvncctl: edid show: this picture source has no EDID ([capture] edid "
+                        "is for V4L2 devices) (not supported)"),
+              std::string::npos)
+        << out_;
+    EXPECT_EQ(ctl({"edid", "show"}, viewOnly), 1) << out_;
+    EXPECT_NE(out_.find("this picture source has no EDID"), std::string::npos) << out_;
+    EXPECT_EQ(ctl({"edid", "list"}), 2) << out_;
+}
+
+// With a V4L2 source whose device is not there (yet), kvmvncctl edid show
+// says so and names the setting.
+TEST_F(ControlTest, EdidShowTellsThatTheCaptureDeviceIsMissing) {
+    ASSERT_NO_FATAL_FAILURE(start("[capture]\nsource = v4l2\ndevice = /nonexistent/video7\n"));
+    const std::string expected =
+        "edid: not known yet: /nonexistent/video7: No such file or "
+        "directory ([capture] edid = default)\n";
+    for (int attempt = 0; attempt < 20 && out_ != expected; ++attempt) {
+        EXPECT_EQ(ctl({"edid", "show"}), 0) << out_;
+        if (out_ != expected)
+            std::this_thread::sleep_for(250ms);
+    }
+    EXPECT_EQ(out_, expected);
+}
+
+// A bad EDID file stops kvmvncd at start with the reason; --check-config
+// finds it too.
+TEST(EdidStartupTest, ABadEdidFileIsAStartupError) {
+    DaemonProcess daemon(
+        "[capture]\nsource = v4l2\ndevice = /nonexistent/video7\n"
+        "edid = monitor.bin\n");
+    std::ofstream(daemon.path("monitor.bin"), std::ios::binary) << std::string(100, '\x01');
+    const std::string reason =
+        "[capture] edid: " + daemon.path("monitor.bin") +
+        ": 100 bytes is not a whole number of 128-byte blocks (an EDID is 128 or 256 bytes)";
+    EXPECT_FALSE(daemon.start(3s));
+    EXPECT_EQ(daemon.waitForExit(3s), 1);
+    EXPECT_NE(daemon.log().find(reason), std::string::npos) << daemon.log();
+
+    const std::string output = daemon.path("check.out");
+    EXPECT_EQ(runCommand({daemonBinary(), "--check-config", "--config", daemon.path("kvmvnc.ini")},
+                         {}, 30s, output),
+              2);
+    EXPECT_NE(readFile(output).find(reason), std::string::npos) << readFile(output);
+}
+
 }  // namespace
 }  // namespace kvmvnc::testing

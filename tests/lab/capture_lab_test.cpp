@@ -6,16 +6,20 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "kvmvnc/capture/edid.h"
 #include "kvmvnc/capture/frame.h"
 #include "kvmvnc/capture/frame_source.h"
 #include "kvmvnc/capture/status_screen.h"
 #include "lab_test.h"
 #include "raw_rfb_connection.h"
+#include "subprocess.h"
 #include "test_viewer.h"
 
 namespace kvmvnc::lab {
@@ -309,6 +313,88 @@ TEST_F(CaptureLab, DisconnectShowsNoDeviceUntilTheDeviceReturns) {
     ASSERT_NO_FATAL_FAILURE(expectStatusScreen(capture::SignalState::NoDevice,
                                                device_ + ": " + std::strerror(ENODEV), kVga));
     ASSERT_NO_FATAL_FAILURE(expectBars(kVga));
+}
+
+// [capture] edid. vivid's HDMI input behaves as a TC358743 after boot once
+// its EDID is cleared: no EDID, no link (QUERY_DV_TIMINGS: ENOLINK).
+class EdidLab : public CaptureLab {
+protected:
+    // The HDMI input at 640x480, its EDID empty.
+    void clearEdid() {
+        ASSERT_NO_FATAL_FAILURE(setTimings("640x480p59"));
+        run("edid-clear");
+        LabVm::Reply query = vm_->command("v4l2 --query-dv-timings");
+        ASSERT_NE(query.rc, 0) << "vivid has a link without an EDID:\n" << query.output;
+    }
+
+    // kvmvncctl on the host, through the port forward: its exit status,
+    // with stdout and stderr in ctlOutput_.
+    int kvmvncctl(const std::vector<std::string> &args) {
+        const std::filesystem::path dir = std::filesystem::temp_directory_path();
+        const std::string stem = "kvmvnc-edid-lab-" + std::to_string(::getpid());
+        const std::string output = (dir / (stem + ".out")).string();
+        std::vector<std::string> argv = {KVMVNC_CTL_PATH, "--host",
+                                         "127.0.0.1:" + std::to_string(vm_->vncPort()),
+                                         "--known-hosts", (dir / (stem + ".hosts")).string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const int status = testing::runCommand(argv, {}, 60s, output);
+        std::ifstream file(output);
+        ctlOutput_.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+        std::filesystem::remove(output);
+        std::filesystem::remove(dir / (stem + ".hosts"));
+        return status;
+    }
+
+    std::string ctlOutput_;
+};
+
+// With edid = default, kvmvncd loads its EDID into the empty input before it
+// asks for DV timings: the input locks and the viewer sees vivid's bars. The
+// device holds exactly kvmvnc's EDID, and kvmvncctl lists its modes.
+TEST_F(EdidLab, DefaultEdidLetsTheInputLock) {
+    ASSERT_NO_FATAL_FAILURE(clearEdid());
+    ASSERT_NO_FATAL_FAILURE(startDaemon("YUYV edid=default"));
+    ASSERT_NO_FATAL_FAILURE(connectViewer());
+    ASSERT_NO_FATAL_FAILURE(expectBars(kVga));
+
+    const std::string log = daemonLog();
+    EXPECT_NE(log.find("loaded kvmvnc's default EDID into " + device_ +
+                       " input 3 (monitor kvmvnc, 1920x1080 at 60 Hz preferred)"),
+              std::string::npos)
+        << log;
+    LabVm::Reply held = run("edid-get");
+    std::string error;
+    std::optional<capture::Edid> edid = capture::Edid::parseFile(held.output, error);
+    ASSERT_TRUE(edid) << error << "\n" << held.output;
+    // vivid hands it out with its input's CEC physical address (0.0.0.0).
+    EXPECT_TRUE(capture::Edid::kvmvncDefault().matchesReadBack(edid->bytes())) << held.output;
+
+    // What the device holds, as kvmvncctl lists it.
+    ASSERT_EQ(kvmvncctl({"edid", "show"}), 0) << ctlOutput_;
+    EXPECT_EQ(ctlOutput_,
+              "edid: on " + device_ + " ([capture] edid = default)\n" + edid->describe());
+}
+
+// With edid = keep, the empty EDID stays: the viewer sees NO SIGNAL with the
+// reason, and kvmvncctl says the device holds none. A reload to edid =
+// default loads it, and the picture comes.
+TEST_F(EdidLab, KeepLeavesTheEmptyEdidAndShowsNoSignalUntilAReloadLoadsOne) {
+    ASSERT_NO_FATAL_FAILURE(clearEdid());
+    ASSERT_EQ(vm_->command("kvmvncd-launch YUYV edid=keep").rc, 0);
+    ASSERT_NO_FATAL_FAILURE(connectViewer());
+    // No picture ever came: the status screen has the start-up size.
+    ASSERT_NO_FATAL_FAILURE(expectStatusScreen(
+        capture::SignalState::NoSignal,
+        device_ + " holds no EDID: the target sees no monitor ([capture] edid)", {1280, 720}));
+    EXPECT_NE(vm_->command("edid-get").rc, 0) << "kvmvncd loaded an EDID with edid = keep";
+    ASSERT_EQ(kvmvncctl({"edid", "show"}), 0) << ctlOutput_;
+    EXPECT_EQ(ctlOutput_, "edid: " + device_ +
+                              " holds none: the target sees no monitor and sends no picture "
+                              "([capture] edid = keep)\n");
+
+    run("kvmvncd-reload YUYV edid=default");
+    ASSERT_NO_FATAL_FAILURE(expectBars(kVga));
+    EXPECT_EQ(run("edid-get").rc, 0);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kvmvnc/capture/edid_mailbox.h"
 #include "kvmvnc/config/config.h"
 #include "kvmvnc/door/credentials.h"
 
@@ -28,6 +29,11 @@ namespace kvmvnc::app {
 // installed tables, then the build tree's. Throws std::runtime_error.
 std::shared_ptr<const input::KeysymMap> loadKeyboardLayout(const config::HidSection &hid);
 
+// What `[capture] edid` asks for: kvmvnc's EDID, none (keep), or the file's,
+// read and checked now. Throws std::runtime_error naming the key, the file
+// and what is wrong with it.
+capture::EdidRequest loadEdidRequest(const config::CaptureSection &capture);
+
 // What one reload did.
 struct ReloadResult {
     bool ok = false;    // false: nothing changed, `error` says why
@@ -35,6 +41,7 @@ struct ReloadResult {
     std::vector<config::KeyChange> applied;
     std::vector<config::KeyChange> needsRestart;
     bool credentialsChanged = false;  // the password or users file says something else now
+    bool edidChanged = false;         // the capture device was asked to load another EDID
 };
 
 // The running parts a reload changes. Borrowed: they outlive the reloader.
@@ -43,18 +50,21 @@ struct ReloadTargets {
     door::FrontDoor &door;
     input::InputRouter &router;
     input::TextTyper &typer;
+    capture::EdidMailbox *edid = nullptr;  // null: the source has no EDID
 };
 
 // `systemctl reload` (SIGHUP): reads the INI file the daemon started with
 // again, and the password and users files it names, and applies the keys
 // that can change while viewers stay connected (config::Reload::Live:
 // credentials and the [security] policy,
-// desktop name, viewer limit, keyboard layout, typing pace, log level).
+// desktop name, viewer limit, keyboard layout, typing pace, log level, the
+// capture device's EDID: its file is read again too, and a changed EDID is
+// loaded).
 // Every other key that changed is logged as needing a restart and keeps its
 // running value.
 //
 // Never half-applied: everything that can fail (the INI file, the password
-// file, the new layout's table) is read before anything changes; a failure
+// file, the new layout's table, the EDID file) is read before anything changes; a failure
 // is logged and leaves the running configuration and every part as they
 // were.
 //

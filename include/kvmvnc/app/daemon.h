@@ -66,6 +66,9 @@ private:
     capture::FrameMailbox mailbox_;
     std::unique_ptr<rfb::RfbServer> server_;
     std::unique_ptr<door::FrontDoor> door_;  // hands viewers to server_
+    // The capture device's EDID: set by the reloader, loaded by the capture
+    // thread, read by the control service. Null unless the source is V4L2.
+    std::shared_ptr<capture::EdidMailbox> edid_;
     std::unique_ptr<capture::CaptureThread> capture_;
     std::unique_ptr<FramePump> pump_;
     // Samples the board and the pipeline above (reads capture_ and

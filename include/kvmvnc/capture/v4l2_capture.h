@@ -4,10 +4,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "kvmvnc/base/unique_fd.h"
+#include "kvmvnc/capture/edid_mailbox.h"
 #include "kvmvnc/capture/frame_source.h"
 #include "kvmvnc/capture/jpeg_decoder.h"
 #include "kvmvnc/capture/v4l2_options.h"
@@ -25,10 +27,19 @@ namespace kvmvnc::capture {
 // unplugged device (ENODEV, missing node) becomes NoDevice and is reopened
 // about once a second until it returns.
 //
+// The EDID the mailbox asks for is loaded whenever the device is opened,
+// before the first DV timings query (an HDMI bridge without one has no
+// signal: the source sees no monitor), and again when a reload asks for
+// another; into the video node (VIDIOC_S_EDID on the current input), or,
+// when that answers ENOTTY, into the bridge's subdevice of the same media
+// device. A device that holds that EDID already is left alone, so that a
+// reopen does not make the source see the monitor unplugged and back.
+//
 // Thread-bound: owned and driven by the capture thread.
 class V4l2Capture final : public FrameSource {
 public:
-    explicit V4l2Capture(V4l2Options options);
+    // Without `edid`, the device keeps the EDID it holds.
+    explicit V4l2Capture(V4l2Options options, std::shared_ptr<EdidMailbox> edid = nullptr);
     ~V4l2Capture() override;
 
     CaptureResult capture(Frame &frame, std::chrono::milliseconds timeout) override;
@@ -62,6 +73,9 @@ private:
     CaptureResult noFrame() const;
     void start();
     int openDevice();
+    void takeEdidRequest();
+    int loadEdid();
+    void reportEdid(EdidReport report);
     SignalProbe probeSignal();
     int applyDvTimings(const SignalProbe &probe);
     int configureFormat();
@@ -82,6 +96,11 @@ private:
     void setStatus(SignalState state, std::string detail);
 
     V4l2Options options_;
+    std::shared_ptr<EdidMailbox> edidMailbox_;
+    EdidRequest edidRequest_;   // the EDID setting in force
+    bool edidPending_ = false;  // load it at the next start()
+    bool holdsNoEdid_ = false;  // the device's EDID is empty: no signal can come
+    std::string loggedEdid_;    // the last EDID outcome logged, to log each once
     SourceStatus status_{SignalState::NoDevice, {}};
     UniqueFd fd_;
     JpegDecoder jpeg_;

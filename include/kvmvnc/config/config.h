@@ -34,6 +34,9 @@ struct CaptureSection {
     int fps = 0;          // 0: auto (device default; 30 for the virtual target and X11)
     int input = -1;       // V4L2 input index, -1: keep
     std::string display;  // X display (source = x11), empty: $DISPLAY
+    // The EDID loaded into a V4L2 device: "default" (kvmvnc's), "keep" (what
+    // the device holds) or a file (absolute).
+    std::string edid = "default";
 };
 
 struct VirtualSection {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -39,6 +40,9 @@ struct ControlDevices {
     msd::Drive *drive = nullptr;
     input::TextTyper *typer = nullptr;  // the keyboard: its state, and pasting text
     bool health = false;                // a health monitor calls setHealth()
+    // The capture device's EDID, from any thread; empty when the source has
+    // none (the virtual target, X11).
+    std::function<EdidStateBody()> edid = nullptr;
 };
 
 // The server side of docs/protocol.md: answers requests, runs them against

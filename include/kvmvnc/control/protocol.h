@@ -39,6 +39,7 @@ enum class Request : uint8_t {
     TypeText = 0x31,
     TypeCancel = 0x32,
     HealthGetState = 0x40,
+    EdidGetState = 0x50,
 };
 
 enum class ServerMessage : uint8_t {
@@ -81,6 +82,7 @@ inline constexpr uint32_t kWakeOnLan = 2;
 inline constexpr uint32_t kMassStorage = 4;
 inline constexpr uint32_t kKeyboard = 8;  // InputState and typing text
 inline constexpr uint32_t kHealth = 16;   // HealthState
+inline constexpr uint32_t kEdid = 32;     // EdidGetState: the source is a V4L2 device
 }  // namespace feature
 
 // Appends big-endian fields.
@@ -272,5 +274,26 @@ struct HealthStateBody {
 inline constexpr uint8_t kMaxSignalState = 6;
 std::vector<uint8_t> encode(const HealthStateBody &state);
 std::optional<HealthStateBody> decodeHealthState(const std::vector<uint8_t> &payload);
+
+// The capture device's EDID (docs/protocol.md, EdidGetState): what the
+// target is told about the monitor it is connected to.
+struct EdidStateBody {
+    enum class State : uint8_t {
+        Unknown = 0,      // no capture device open yet
+        Present = 1,      // `edid` is what the device holds
+        Empty = 2,        // the device holds no EDID: the target sees no monitor
+        Unsupported = 3,  // the device takes no EDID (USB dongles show their own)
+        Failed = 4,       // loading failed (`detail`); `edid` is what it holds, if anything
+    };
+    State state = State::Unknown;
+    std::string setting;  // [capture] edid: "default", "keep" or a file
+    std::string node;     // the device node holding it
+    std::string detail;
+    std::vector<uint8_t> edid;  // at most kMaxEdidBytes
+    bool operator==(const EdidStateBody &) const = default;
+};
+inline constexpr size_t kMaxEdidBytes = 256 * 128;  // V4L2's limit
+std::vector<uint8_t> encode(const EdidStateBody &state);
+std::optional<EdidStateBody> decodeEdidState(const std::vector<uint8_t> &payload);
 
 }  // namespace kvmvnc::control

@@ -6,6 +6,10 @@
 #   kvmvncd-start FORMAT [KEY=VALUE...]  kvmvncd on vivid's HDMI input in FORMAT
 #                                         (extra [capture] keys, e.g. fps=30);
 #                                         returns once its first picture is in
+#   kvmvncd-launch FORMAT [KEY=VALUE...] the same, returning once it listens
+#                                         (for a daemon that gets no picture)
+#   kvmvncd-reload FORMAT [KEY=VALUE...] rewrites its INI file the same way and
+#                                         sends SIGHUP; returns once the reload is done
 #   kvmvncd-stop                          SIGTERM; rc is kvmvncd's exit status
 #   v4l2 ARGS...                          v4l2-ctl -d <vivid's node> ARGS
 #   timings NAME                          the HDMI input switches to the DV timings
@@ -15,6 +19,9 @@
 #                                         node answers ENODEV until its last user
 #                                         closes it)
 #   input-status                          the HDMI input's status bits and DV query
+#   edid-clear                            empties the HDMI input's EDID (a TC358743
+#                                         after boot): its DV query says no link
+#   edid-get                              the HDMI input's EDID in hex (v4l2-ctl)
 
 VIDEO=
 HDMI_INPUT=
@@ -39,7 +46,9 @@ scenario_setup() {
     lab_report "event=vivid device=$VIDEO hdmi_input=$HDMI_INPUT"
 }
 
-cmd_kvmvncd_start() {
+# The INI file for kvmvncd on the HDMI input in format $1 with the extra
+# [capture] keys $2...
+kvmvncd_write_config() {
     local format=$1 setting
     shift
     {
@@ -57,6 +66,25 @@ cmd_kvmvncd_start() {
         echo "[log]"
         echo "level = debug"
     } >/tmp/kvmvnc.ini
+}
+
+cmd_kvmvncd_launch() {
+    kvmvncd_write_config "$@"
+    kvmvncd_start /tmp/kvmvnc.ini
+}
+
+cmd_kvmvncd_reload() {
+    local reloads
+    [ -n "$KVMVNCD_PID" ] || { echo "kvmvncd is not running"; return 1; }
+    reloads=$(grep -c "reload: done" "$KVMVNCD_LOG")
+    kvmvncd_write_config "$@"
+    kill -HUP "$KVMVNCD_PID"
+    lab_wait "[ \$(grep -c 'reload: done' \"\$KVMVNCD_LOG\") -gt $reloads ]" 10 ||
+        { echo "kvmvncd did not reload"; cat "$KVMVNCD_LOG"; return 1; }
+}
+
+cmd_kvmvncd_start() {
+    kvmvncd_write_config "$@"
     kvmvncd_start /tmp/kvmvnc.ini || return 1
     # Until the first picture is in, the framebuffer has its start-up size
     # (1280x720 for V4L2 sources, src/app/daemon.cpp) and a first picture of
@@ -112,3 +140,7 @@ cmd_input_status() {
         /Input *:/ { this = ($3 == want) } this && /Status/ { print }'
     v4l2-ctl -d "$VIDEO" --query-dv-timings 2>&1 | head -3
 }
+
+cmd_edid_clear() { v4l2-ctl -d "$VIDEO" --clear-edid="$HDMI_INPUT"; }
+
+cmd_edid_get() { v4l2-ctl -d "$VIDEO" --get-edid=pad="$HDMI_INPUT",format=hex; }
