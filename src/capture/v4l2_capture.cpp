@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "kvmvnc/capture/v4l2_capture.h"
 
-#include <fcntl.h>
 #include <linux/videodev2.h>
 #include <poll.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -38,14 +35,6 @@ constexpr int kMaxDimension = 16384;
 constexpr uint32_t kMaxFormats = 256;  // ENUM_FMT bound against looping drivers
 constexpr int kMaxEventsPerPoll = 64;
 constexpr uint32_t kMaxEdidBlocks = 256;  // V4L2's limit
-
-int xioctl(int fd, unsigned long request, void *arg) {
-    int ret;
-    do {
-        ret = ::ioctl(fd, request, arg);
-    } while (ret < 0 && errno == EINTR);
-    return ret < 0 ? -errno : 0;
-}
 
 std::string errorText(int error) { return std::strerror(error < 0 ? -error : error); }
 
@@ -184,14 +173,14 @@ v4l2_buffer emptyBuffer() {
     return buffer;
 }
 
-// The EDID `fd` holds on `pad`: 0 with `bytes` (empty when it holds none),
-// or -errno (ENOTTY: the node takes no EDID; EINVAL: not on this pad).
-int readEdid(int fd, uint32_t pad, std::vector<uint8_t> &bytes) {
+// The EDID `device` holds on `pad`: 0 with `bytes` (empty when it holds
+// none), or -errno (ENOTTY: the node takes no EDID; EINVAL: not on this pad).
+int readEdid(V4l2Device &device, uint32_t pad, std::vector<uint8_t> &bytes) {
     bytes.clear();
     v4l2_edid edid{};
     edid.pad = pad;
     // No blocks asked for: the driver says how many it holds.
-    if (int ret = xioctl(fd, VIDIOC_G_EDID, &edid); ret < 0)
+    if (int ret = device.ioctl(VIDIOC_G_EDID, &edid); ret < 0)
         return ret;
     const uint32_t blocks = std::min(edid.blocks, kMaxEdidBlocks);
     if (blocks == 0)
@@ -201,7 +190,7 @@ int readEdid(int fd, uint32_t pad, std::vector<uint8_t> &bytes) {
     edid.pad = pad;
     edid.blocks = blocks;
     edid.edid = bytes.data();
-    int ret = xioctl(fd, VIDIOC_G_EDID, &edid);
+    int ret = device.ioctl(VIDIOC_G_EDID, &edid);
     if (ret < 0) {
         bytes.clear();
         return ret == -ENODATA ? 0 : ret;
@@ -244,12 +233,15 @@ struct V4l2Capture::SignalProbe {
 };
 
 V4l2Capture::Mapping::Mapping(Mapping &&other) noexcept
-    : address_(std::exchange(other.address_, nullptr)), length_(std::exchange(other.length_, 0)) {}
+    : device_(std::exchange(other.device_, nullptr)),
+      address_(std::exchange(other.address_, nullptr)),
+      length_(std::exchange(other.length_, 0)) {}
 
 V4l2Capture::Mapping &V4l2Capture::Mapping::operator=(Mapping &&other) noexcept {
     if (this != &other) {
         if (address_ != nullptr)
-            ::munmap(address_, length_);
+            device_->unmap(address_, length_);
+        device_ = std::exchange(other.device_, nullptr);
         address_ = std::exchange(other.address_, nullptr);
         length_ = std::exchange(other.length_, 0);
     }
@@ -258,11 +250,11 @@ V4l2Capture::Mapping &V4l2Capture::Mapping::operator=(Mapping &&other) noexcept 
 
 V4l2Capture::Mapping::~Mapping() {
     if (address_ != nullptr)
-        ::munmap(address_, length_);
+        device_->unmap(address_, length_);
 }
 
-V4l2Capture::V4l2Capture(V4l2Options options, std::shared_ptr<EdidMailbox> edid)
-    : options_(std::move(options)), edidMailbox_(std::move(edid)) {}
+V4l2Capture::V4l2Capture(V4l2Options options, std::shared_ptr<EdidMailbox> edid, V4l2Opener open)
+    : options_(std::move(options)), edidMailbox_(std::move(edid)), open_(std::move(open)) {}
 
 V4l2Capture::~V4l2Capture() { closeDevice(); }
 
@@ -324,16 +316,15 @@ CaptureResult V4l2Capture::run(Frame &frame, Clock::time_point deadline) {
         // never missed.
         auto wait = std::chrono::ceil<std::chrono::milliseconds>(
             std::max(std::min(deadline, stallCheck_) - now, Clock::duration::zero()));
-        pollfd pfd{fd_.get(), POLLIN | POLLPRI, 0};
-        int ret = ::poll(&pfd, 1, static_cast<int>(wait.count()));
-        if (ret < 0 && errno != EINTR) {
-            fail("poll", -errno);
+        int revents = device_->poll(POLLIN | POLLPRI, wait);
+        if (revents < 0) {
+            fail("poll", revents);
             continue;
         }
-        if (ret > 0) {
-            if (pfd.revents & POLLPRI)
+        if (revents > 0) {
+            if (revents & POLLPRI)
                 handleEvents();
-            if (streaming_ && (pfd.revents & POLLIN)) {
+            if (streaming_ && (revents & POLLIN)) {
                 switch (dequeue(frame)) {
                 case Dequeued::Frame:
                     return CaptureResult::Frame;
@@ -342,7 +333,7 @@ CaptureResult V4l2Capture::run(Frame &frame, Clock::time_point deadline) {
                 case Dequeued::Nothing:
                     break;
                 }
-            } else if (streaming_ && (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+            } else if (streaming_ && (revents & (POLLERR | POLLHUP | POLLNVAL))) {
                 handlePollError();
             }
         }
@@ -355,7 +346,7 @@ CaptureResult V4l2Capture::run(Frame &frame, Clock::time_point deadline) {
 // failure the status says why and nextAttempt_ says when to try again.
 void V4l2Capture::start() {
     Clock::time_point now = Clock::now();
-    if (!fd_.isValid()) {
+    if (!device_) {
         nextAttempt_ = now + kReopenInterval;
         if (openDevice() < 0)
             return;
@@ -403,9 +394,9 @@ void V4l2Capture::start() {
 }
 
 int V4l2Capture::openDevice() {
-    int fd = ::open(options_.device.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int error = -errno;
+    int error = 0;
+    device_ = open_(options_.device, error);
+    if (!device_) {
         setStatus(SignalState::NoDevice, options_.device + ": " + errorText(error));
         reportEdid({EdidReport::State::Unknown,
                     edidRequest_.setting,
@@ -414,10 +405,9 @@ int V4l2Capture::openDevice() {
                     {}});
         return error;
     }
-    fd_.reset(fd);
 
     v4l2_capability caps{};
-    if (int ret = xioctl(fd, VIDIOC_QUERYCAP, &caps); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_QUERYCAP, &caps); ret < 0) {
         fail("VIDIOC_QUERYCAP", ret);
         return ret;
     }
@@ -429,7 +419,7 @@ int V4l2Capture::openDevice() {
     }
     if (options_.input >= 0) {
         int input = options_.input;
-        if (int ret = xioctl(fd, VIDIOC_S_INPUT, &input); ret < 0) {
+        if (int ret = device_->ioctl(VIDIOC_S_INPUT, &input); ret < 0) {
             fail("VIDIOC_S_INPUT", ret);
             return ret;
         }
@@ -439,12 +429,12 @@ int V4l2Capture::openDevice() {
     // them instead. The event is per input: subscribe to the one in use
     // (vivid's HDMI input is number 3).
     int currentInput = 0;
-    if (xioctl(fd, VIDIOC_G_INPUT, &currentInput) < 0)
+    if (device_->ioctl(VIDIOC_G_INPUT, &currentInput) < 0)
         currentInput = 0;
     v4l2_event_subscription subscription{};
     subscription.type = V4L2_EVENT_SOURCE_CHANGE;
     subscription.id = static_cast<uint32_t>(currentInput);
-    if (int ret = xioctl(fd, VIDIOC_SUBSCRIBE_EVENT, &subscription); ret == -ENODEV) {
+    if (int ret = device_->ioctl(VIDIOC_SUBSCRIBE_EVENT, &subscription); ret == -ENODEV) {
         fail("VIDIOC_SUBSCRIBE_EVENT", ret);
         return ret;
     }
@@ -474,7 +464,7 @@ void V4l2Capture::takeEdidRequest() {
     edidRequest_ = std::move(*request);
     edidPending_ = true;
     loggedEdid_.clear();
-    if (fd_.isValid()) {  // a reload; at start the device is not open yet
+    if (device_) {  // a reload; at start the device is not open yet
         LOG_INFO("capture", "%s: [capture] edid is now %s", options_.device.c_str(),
                  edidRequest_.setting.c_str());
         stopStreaming();
@@ -499,25 +489,26 @@ int V4l2Capture::loadEdid() {
 
     // On a video node the EDID's pad is the input's index.
     int input = options_.input;
-    if (input < 0 && xioctl(fd_.get(), VIDIOC_G_INPUT, &input) < 0)
+    if (input < 0 && device_->ioctl(VIDIOC_G_INPUT, &input) < 0)
         input = 0;
-    int fd = fd_.get();
+    V4l2Device *device = device_.get();
     uint32_t pad = static_cast<uint32_t>(input);
     std::string where = options_.device + " input " + std::to_string(input);
     std::vector<uint8_t> held;
-    int ret = readEdid(fd, pad, held);
-    UniqueFd subdevice;
+    int ret = readEdid(*device, pad, held);
+    std::unique_ptr<V4l2Device> subdevice;
     if (ret == -ENOTTY) {
         for (const std::string &node : edidSubdevicesOf(options_.device)) {
-            UniqueFd candidate(::open(node.c_str(), O_RDWR | O_CLOEXEC));
-            if (!candidate.isValid())
+            int openError = 0;
+            std::unique_ptr<V4l2Device> candidate = open_(node, openError);
+            if (!candidate)
                 continue;
-            const int subRet = readEdid(candidate.get(), 0, held);
+            const int subRet = readEdid(*candidate, 0, held);
             if (subRet == -ENOTTY)
                 continue;
             ret = subRet;
             subdevice = std::move(candidate);
-            fd = subdevice.get();
+            device = subdevice.get();
             pad = 0;
             report.node = node;
             where = node;
@@ -575,7 +566,7 @@ int V4l2Capture::loadEdid() {
         edid.pad = pad;
         edid.blocks = static_cast<uint32_t>(bytes.size() / Edid::kBlockSize);
         edid.edid = bytes.data();
-        ret = xioctl(fd, VIDIOC_S_EDID, &edid);
+        ret = device->ioctl(VIDIOC_S_EDID, &edid);
         if (ret == -ENODEV) {
             fail("VIDIOC_S_EDID", ret);
             return ret;
@@ -606,7 +597,7 @@ int V4l2Capture::loadEdid() {
             return 0;
         }
         // What the device holds now, as it says.
-        if (readEdid(fd, pad, held) < 0 || held.empty())
+        if (readEdid(*device, pad, held) < 0 || held.empty())
             held = wanted;
         logOnce(log::Level::Info, "loaded " + edidName(edidRequest_) + " into " + where + " (" +
                                       edidSummary(held) + ")");
@@ -624,9 +615,7 @@ void V4l2Capture::reportEdid(EdidReport report) {
 
 V4l2Capture::SignalProbe V4l2Capture::probeSignal() {
     SignalProbe probe;
-    int fd = fd_.get();
-
-    int ret = xioctl(fd, VIDIOC_QUERY_DV_TIMINGS, &probe.timings);
+    int ret = device_->ioctl(VIDIOC_QUERY_DV_TIMINGS, &probe.timings);
     DvQuery dv = classifyDvQuery(ret);
     switch (dv) {
     case DvQuery::Failed:
@@ -657,11 +646,11 @@ V4l2Capture::SignalProbe V4l2Capture::probeSignal() {
     // The input's status bits: NoCable refines "no signal", and devices
     // without DV timings have nothing else to say.
     int index = 0;
-    ret = xioctl(fd, VIDIOC_G_INPUT, &index);
+    ret = device_->ioctl(VIDIOC_G_INPUT, &index);
     if (ret == 0 || ret == -ENOTTY) {
         v4l2_input input{};
         input.index = static_cast<uint32_t>(index);
-        ret = xioctl(fd, VIDIOC_ENUMINPUT, &input);
+        ret = device_->ioctl(VIDIOC_ENUMINPUT, &input);
         if (ret == 0) {
             std::optional<SignalState> state = signalStateForInputStatus(input.status);
             if (state && (probe.state == SignalState::Ok || state == SignalState::NoCable))
@@ -688,7 +677,7 @@ int V4l2Capture::applyDvTimings(const SignalProbe &probe) {
     // The bridge does not switch to the timings it detected by itself; the
     // format follows the applied timings.
     v4l2_dv_timings timings = probe.timings;
-    if (int ret = xioctl(fd_.get(), VIDIOC_S_DV_TIMINGS, &timings); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_S_DV_TIMINGS, &timings); ret < 0) {
         fail("VIDIOC_S_DV_TIMINGS", ret);
         return ret;
     }
@@ -699,13 +688,12 @@ int V4l2Capture::applyDvTimings(const SignalProbe &probe) {
 }
 
 int V4l2Capture::configureFormat() {
-    int fd = fd_.get();
     std::vector<uint32_t> offered;
     for (uint32_t index = 0; index < kMaxFormats; ++index) {
         v4l2_fmtdesc desc{};
         desc.index = index;
         desc.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        int ret = xioctl(fd, VIDIOC_ENUM_FMT, &desc);
+        int ret = device_->ioctl(VIDIOC_ENUM_FMT, &desc);
         if (ret == -EINVAL)
             break;  // end of the list
         if (ret < 0) {
@@ -731,7 +719,7 @@ int V4l2Capture::configureFormat() {
     // (or the DV timings just applied) has.
     v4l2_format format{};
     format.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    if (int ret = xioctl(fd, VIDIOC_G_FMT, &format); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_G_FMT, &format); ret < 0) {
         fail("VIDIOC_G_FMT", ret);
         return ret;
     }
@@ -744,7 +732,7 @@ int V4l2Capture::configureFormat() {
     pix.field = V4L2_FIELD_ANY;
     pix.bytesperline = 0;  // the driver's choice
     pix.sizeimage = 0;
-    if (int ret = xioctl(fd, VIDIOC_S_FMT, &format); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_S_FMT, &format); ret < 0) {
         fail("VIDIOC_S_FMT", ret);
         return ret;
     }
@@ -790,7 +778,7 @@ void V4l2Capture::setFrameRate() {
     if (options_.fps > 0) {
         parm.parm.capture.timeperframe.numerator = 1;
         parm.parm.capture.timeperframe.denominator = static_cast<uint32_t>(options_.fps);
-        int ret = xioctl(fd_.get(), VIDIOC_S_PARM, &parm);
+        int ret = device_->ioctl(VIDIOC_S_PARM, &parm);
         if (ret < 0)
             LOG_DEBUG("capture", "%s: VIDIOC_S_PARM: %s", options_.device.c_str(),
                       errorText(ret).c_str());
@@ -798,7 +786,7 @@ void V4l2Capture::setFrameRate() {
     fps_ = 0;
     v4l2_streamparm current{};
     current.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    if (xioctl(fd_.get(), VIDIOC_G_PARM, &current) == 0) {
+    if (device_->ioctl(VIDIOC_G_PARM, &current) == 0) {
         const v4l2_fract &interval = current.parm.capture.timeperframe;
         fps_ = framesPerSecond(interval.numerator, interval.denominator);
     }
@@ -811,12 +799,11 @@ double framesPerSecond(uint32_t numerator, uint32_t denominator) {
 }
 
 int V4l2Capture::startStreaming() {
-    int fd = fd_.get();
     v4l2_requestbuffers request{};
     request.count = static_cast<uint32_t>(std::clamp(options_.buffers, kMinBuffers, kMaxBuffers));
     request.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     request.memory = V4L2_MEMORY_MMAP;
-    if (int ret = xioctl(fd, VIDIOC_REQBUFS, &request); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_REQBUFS, &request); ret < 0) {
         fail("VIDIOC_REQBUFS", ret);
         return ret;
     }
@@ -830,18 +817,17 @@ int V4l2Capture::startStreaming() {
     for (uint32_t index = 0; index < request.count; ++index) {
         v4l2_buffer buffer = emptyBuffer();
         buffer.index = index;
-        if (int ret = xioctl(fd, VIDIOC_QUERYBUF, &buffer); ret < 0) {
+        if (int ret = device_->ioctl(VIDIOC_QUERYBUF, &buffer); ret < 0) {
             fail("VIDIOC_QUERYBUF", ret);
             return ret;
         }
-        void *address = ::mmap(nullptr, buffer.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                               static_cast<off_t>(buffer.m.offset));
-        if (address == MAP_FAILED) {
-            int error = -errno;
+        int error = 0;
+        void *address = device_->map(buffer.length, static_cast<off_t>(buffer.m.offset), error);
+        if (address == nullptr) {
             fail("mmap", error);
             return error;
         }
-        buffers_.emplace_back(address, buffer.length);
+        buffers_.emplace_back(*device_, address, buffer.length);
     }
     for (uint32_t index = 0; index < buffers_.size(); ++index) {
         if (int ret = requeue(index); ret < 0)
@@ -851,11 +837,11 @@ int V4l2Capture::startStreaming() {
     // own S_DV_TIMINGS caused); acting on them would restart the new stream.
     for (int count = 0; count < kMaxEventsPerPoll; ++count) {
         v4l2_event event{};
-        if (xioctl(fd, VIDIOC_DQEVENT, &event) < 0 || event.pending == 0)
+        if (device_->ioctl(VIDIOC_DQEVENT, &event) < 0 || event.pending == 0)
             break;
     }
     int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    if (int ret = xioctl(fd, VIDIOC_STREAMON, &type); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_STREAMON, &type); ret < 0) {
         fail("VIDIOC_STREAMON", ret);
         return ret;
     }
@@ -866,26 +852,25 @@ int V4l2Capture::startStreaming() {
 // ignored, the device may already be gone.
 void V4l2Capture::stopStreaming() {
     haveLastBytes_ = false;  // whatever comes next is shown in full
-    int fd = fd_.get();
-    if (fd >= 0 && streaming_) {
+    if (device_ && streaming_) {
         int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        xioctl(fd, VIDIOC_STREAMOFF, &type);
+        device_->ioctl(VIDIOC_STREAMOFF, &type);
     }
     streaming_ = false;
     // The kernel refuses to free buffers that are still mapped.
     buffers_.clear();
-    if (fd >= 0 && ownsQueue_) {
+    if (device_ && ownsQueue_) {
         v4l2_requestbuffers request{};
         request.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
         request.memory = V4L2_MEMORY_MMAP;
-        xioctl(fd, VIDIOC_REQBUFS, &request);
+        device_->ioctl(VIDIOC_REQBUFS, &request);
     }
     ownsQueue_ = false;
 }
 
 void V4l2Capture::closeDevice() {
     stopStreaming();
-    fd_.reset();
+    device_.reset();
     hasDvTimings_ = false;
     haveFormat_ = false;
 }
@@ -933,7 +918,7 @@ void V4l2Capture::handleEvents() {
     bool sourceChanged = false;
     for (int count = 0; count < kMaxEventsPerPoll; ++count) {
         v4l2_event event{};
-        int ret = xioctl(fd_.get(), VIDIOC_DQEVENT, &event);
+        int ret = device_->ioctl(VIDIOC_DQEVENT, &event);
         if (ret == -ENOENT)
             break;  // none left
         if (ret < 0) {
@@ -956,7 +941,7 @@ void V4l2Capture::handleEvents() {
 // vanished. DQBUF tells which.
 void V4l2Capture::handlePollError() {
     v4l2_buffer buffer = emptyBuffer();
-    int ret = xioctl(fd_.get(), VIDIOC_DQBUF, &buffer);
+    int ret = device_->ioctl(VIDIOC_DQBUF, &buffer);
     fail("VIDIOC_DQBUF", ret < 0 && ret != -EAGAIN ? ret : -EIO);
 }
 
@@ -968,7 +953,7 @@ V4l2Capture::Dequeued V4l2Capture::dequeue(Frame &frame) {
     // Bounded: a driver can have at most every buffer done at once.
     for (size_t count = 0; count < buffers_.size(); ++count) {
         v4l2_buffer buffer = emptyBuffer();
-        int ret = xioctl(fd_.get(), VIDIOC_DQBUF, &buffer);
+        int ret = device_->ioctl(VIDIOC_DQBUF, &buffer);
         if (ret == -EAGAIN)
             break;
         if (ret == 0 && buffer.index >= buffers_.size())
@@ -1024,7 +1009,7 @@ V4l2Capture::Dequeued V4l2Capture::dequeue(Frame &frame) {
 int V4l2Capture::requeue(uint32_t index) {
     v4l2_buffer buffer = emptyBuffer();
     buffer.index = index;
-    int ret = xioctl(fd_.get(), VIDIOC_QBUF, &buffer);
+    int ret = device_->ioctl(VIDIOC_QBUF, &buffer);
     if (ret < 0)
         fail("VIDIOC_QBUF", ret);
     return ret;

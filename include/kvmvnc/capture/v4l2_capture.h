@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/capture/edid_mailbox.h"
 #include "kvmvnc/capture/frame_source.h"
 #include "kvmvnc/capture/jpeg_decoder.h"
+#include "kvmvnc/capture/v4l2_device.h"
 #include "kvmvnc/capture/v4l2_options.h"
 
 namespace kvmvnc::capture {
@@ -35,11 +35,15 @@ namespace kvmvnc::capture {
 // device. A device that holds that EDID already is left alone, so that a
 // reopen does not make the source see the monitor unplugged and back.
 //
+// Device nodes are opened through `open` (the kernel's by default; tests
+// play a device behind it).
+//
 // Thread-bound: owned and driven by the capture thread.
 class V4l2Capture final : public FrameSource {
 public:
     // Without `edid`, the device keeps the EDID it holds.
-    explicit V4l2Capture(V4l2Options options, std::shared_ptr<EdidMailbox> edid = nullptr);
+    explicit V4l2Capture(V4l2Options options, std::shared_ptr<EdidMailbox> edid = nullptr,
+                         V4l2Opener open = openV4l2Device);
     ~V4l2Capture() override;
 
     CaptureResult capture(Frame &frame, std::chrono::milliseconds timeout) override;
@@ -49,10 +53,12 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
 
-    // One mmap()ed V4L2 buffer, unmapped on destruction. Move-only.
+    // One mapped V4L2 buffer, unmapped on destruction (before the device
+    // that mapped it is closed). Move-only.
     class Mapping {
     public:
-        Mapping(void *address, size_t length) : address_(address), length_(length) {}
+        Mapping(V4l2Device &device, void *address, size_t length)
+            : device_(&device), address_(address), length_(length) {}
         Mapping(Mapping &&other) noexcept;
         Mapping &operator=(Mapping &&other) noexcept;
         Mapping(const Mapping &) = delete;
@@ -63,6 +69,7 @@ private:
         size_t length() const { return length_; }
 
     private:
+        V4l2Device *device_ = nullptr;
         void *address_ = nullptr;
         size_t length_ = 0;
     };
@@ -97,12 +104,13 @@ private:
 
     V4l2Options options_;
     std::shared_ptr<EdidMailbox> edidMailbox_;
+    V4l2Opener open_;
     EdidRequest edidRequest_;   // the EDID setting in force
     bool edidPending_ = false;  // load it at the next start()
     bool holdsNoEdid_ = false;  // the device's EDID is empty: no signal can come
     std::string loggedEdid_;    // the last EDID outcome logged, to log each once
     SourceStatus status_{SignalState::NoDevice, {}};
-    UniqueFd fd_;
+    std::unique_ptr<V4l2Device> device_;
     JpegDecoder jpeg_;
     // The bytes of the last buffer that became a Frame. A static screen
     // comes from the device as the same bytes again and again (a dongle's
