@@ -72,11 +72,13 @@ V4l2Opener FakeDongle::opener() {
     };
 }
 
-void FakeDongle::setDelivers(PixelFormat format, Size size, Delivers delivers) {
+void FakeDongle::setDelivers(PixelFormat format, Size size, Delivers delivers, Size wrongSize) {
     std::lock_guard lock(mutex_);
     for (Mode &mode : modes_) {
-        if (mode.format == format && mode.size == size)
+        if (mode.format == format && mode.size == size) {
             mode.delivers = delivers;
+            mode.wrongSize = wrongSize;
+        }
     }
 }
 
@@ -334,17 +336,21 @@ bool FakeDongle::frameDue(Clock::time_point now) const {
 
 int FakeDongle::poll(short events, std::chrono::milliseconds timeout) {
     const Clock::time_point deadline = Clock::now() + timeout;
+    {
+        std::lock_guard lock(mutex_);
+        ++polls_;
+    }
     for (;;) {
         Clock::time_point now = Clock::now();
-        Clock::time_point wake;
+        Clock::time_point wake = deadline;
         {
             std::lock_guard lock(mutex_);
-            ++polls_;
             if (!streaming_)
                 return POLLERR;
             if (frameDue(now))
                 return events & POLLIN;
-            wake = std::max(now, std::min(deadline, nextFrame_));
+            if (frameDue(nextFrame_))
+                wake = std::min(deadline, nextFrame_);
         }
         if (now >= deadline)
             return 0;

@@ -45,14 +45,14 @@ public:
     // Opens the dongle whatever the path (one open at a time).
     V4l2Opener opener();
 
-    void setDelivers(PixelFormat format, Size size, Delivers delivers);
+    void setDelivers(PixelFormat format, Size size, Delivers delivers, Size wrongSize = {});
     // The next frame of the stream running now is a picture of `size`, once.
     void glitchOnce(Size size);
 
     // "1920x1080 MJPEG" for every STREAMON, refused or not, in order.
     std::vector<std::string> streamed() const;
     int opens() const;
-    int polls() const;
+    int polls() const;  // poll() calls
     bool isOpen() const;
 
     // The V4l2Device calls of the one open node.

@@ -5,9 +5,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "kvmvnc/base/geometry.h"
 #include "kvmvnc/capture/edid_mailbox.h"
 #include "kvmvnc/capture/frame_source.h"
 #include "kvmvnc/capture/jpeg_decoder.h"
@@ -15,6 +17,14 @@
 #include "kvmvnc/capture/v4l2_options.h"
 
 namespace kvmvnc::capture {
+
+// A format and size a V4L2 device is asked for; a size of 0x0 keeps the
+// device's (the DV timings', or one a device lists no sizes for).
+struct V4l2Mode {
+    uint32_t fourcc = 0;
+    Size size;
+    bool operator==(const V4l2Mode &) const = default;
+};
 
 // Captures from a V4L2 device (USB HDMI dongle, TC358743 bridge, vivid).
 //
@@ -26,6 +36,20 @@ namespace kvmvnc::capture {
 // V4L2_EVENT_SOURCE_CHANGE fires; the stream restarts at the new size. An
 // unplugged device (ENODEV, missing node) becomes NoDevice and is reopened
 // about once a second until it returns.
+//
+// Devices without DV timings (USB dongles) list modes, and cheap ones list
+// modes they cannot deliver. The modes to try come from what the device
+// lists (ENUM_FMT, ENUM_FRAMESIZES): the configured size, or else the
+// largest listed, MJPEG before YUYV, then each smaller size, larger first;
+// a configured format is the only one tried. A mode that gives no picture
+// within V4l2Options::firstFrameTimeout, that the device refuses to stream,
+// or that delivers pictures of another size (a few in a row) is left for
+// the next, with a status screen saying so; the first that gives a picture
+// is kept, and one line logs what was settled on. When every mode failed,
+// the status says so and the search starts over, the first mode given
+// V4l2Options::retryWait. A kept mode going silent later (the target
+// switched off) is a lost signal, not a reason to move on. Bridges with DV
+// timings have no such search: the source dictates the mode.
 //
 // The EDID the mailbox asks for is loaded whenever the device is opened,
 // before the first DV timings query (an HDMI bridge without one has no
@@ -86,6 +110,14 @@ private:
     SignalProbe probeSignal();
     int applyDvTimings(const SignalProbe &probe);
     int configureFormat();
+    int listModes(std::span<const uint32_t> offered, std::vector<V4l2Mode> &modes);
+    int setFormat(const V4l2Mode &mode);
+    bool searching() const;
+    std::chrono::milliseconds modeTimeout() const;
+    std::string wrongSize(const uint8_t *data, size_t bytes);
+    void abandonMode(const std::string &failure, const std::string &past);
+    void settle();
+    std::string streamText() const;
     void setFrameRate();
     int startStreaming();
     void stopStreaming();
@@ -129,6 +161,15 @@ private:
     int height_ = 0;
     int stride_ = 0;
     double fps_ = 0;
+    Size asked_;  // the size asked for, 0x0 for the device's
+
+    // The search for a mode that delivers (devices without DV timings).
+    std::vector<V4l2Mode> modes_;        // to try, best first, as the device last listed them
+    size_t modeIndex_ = 0;               // the mode streaming, or to stream next
+    bool settled_ = false;               // modes_[modeIndex_] gave a picture
+    bool roundFailed_ = false;           // every mode failed; trying them all again
+    int wrongSizeFrames_ = 0;            // pictures of another size in a row
+    std::vector<std::string> failures_;  // "1920x1080 MJPEG delivered nothing", this round
 
     // DV timings applied for the current stream (bridges only).
     bool hasDvTimings_ = false;
