@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// One viewer stops reading - a laptop lid closed mid-stream, a client
+// bug - while it asks for the picture, for continuous updates and for
+// state pushes, and keeps pipelining control requests. The others should
+// not notice: their frame rate, a power button press and the daemon's
+// memory, before, during and after the stall.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "counting_viewer.h"
+#include "kvmvnc/control/protocol.h"
+#include "kvmvnc/ctl/control_client.h"
+#include "raw_client.h"
+#include "scenarios.h"
+#include "soak_daemon.h"
+
+namespace kvmvnc::soak {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr int kReceiveBuffer = 4096;  // the stalled viewer's: full at once
+constexpr uint8_t kResetClick = 3;    // AtxAction: harmless on a virtual target booting at once
+// Longer than a press keeps the controller busy (click_ms + busy_after_ms).
+constexpr auto kBetweenPresses = std::chrono::milliseconds{500};
+
+// Updates per second of each viewer over `seconds`, or until `over` holds;
+// the daemon's peak RSS meanwhile goes into `peakRss`.
+std::vector<double> measureFps(
+    const std::vector<std::unique_ptr<CountingViewer>> &viewers, double seconds,
+    const SoakDaemon &daemon, double &peakRss,
+    const std::function<bool()> &over = [] { return false; }) {
+    std::vector<uint64_t> start;
+    for (const auto &viewer : viewers)
+        start.push_back(viewer->updates());
+    const Clock::time_point begin = Clock::now();
+    const Clock::time_point end =
+        begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    while (Clock::now() < end && !over()) {
+        std::this_thread::sleep_for(250ms);
+        peakRss = std::max(peakRss, daemon.sample().rssMiB);
+    }
+    const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+    std::vector<double> fps;
+    for (size_t i = 0; i < viewers.size(); ++i)
+        fps.push_back(static_cast<double>(viewers[i]->updates() - start[i]) / elapsed);
+    return fps;
+}
+
+std::string fpsText(const std::vector<double> &fps) {
+    if (fps.empty())
+        return "no viewers";
+    return format("%.1f / %.1f", *std::min_element(fps.begin(), fps.end()),
+                  bench::quantile(fps, 0.5));
+}
+
+// A reset click through `client`: ms until the reply, or nullopt when none
+// came within the client's timeout (the client is unusable then).
+std::optional<double> press(ctl::ControlClient &client) {
+    const Clock::time_point start = Clock::now();
+    const std::optional<control::Reply> reply =
+        client.request(control::Request::AtxAction, {kResetClick});
+    if (!reply || reply->status != control::Status::Ok)
+        return std::nullopt;
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+struct NewClientPress {
+    std::optional<double> ms;  // from connecting to the press's reply
+    std::string failed;        // which step did not finish
+};
+
+// What `kvmvncctl atx reset` does: connect, log in, press.
+NewClientPress pressAsNewClient(const SoakDaemon &daemon, int timeoutSeconds) {
+    const Clock::time_point start = Clock::now();
+    ctl::ControlClient client;
+    if (!client.connect(daemon.controlOptions(timeoutSeconds)))
+        return {std::nullopt, "login: " + client.error()};
+    if (!press(client))
+        return {std::nullopt, "press"};
+    return {std::chrono::duration<double, std::milli>(Clock::now() - start).count(), {}};
+}
+
+std::string msText(const std::optional<double> &ms, int timeoutSeconds) {
+    return ms ? format("%.0f", *ms) : format("none in %d s", timeoutSeconds);
+}
+
+// The viewer that never reads: logs in with a tiny receive window, asks
+// for raw pixels, continuous updates and state pushes, then writes
+// HealthGetState requests as fast as the server takes them, on a thread of
+// its own, until destroyed.
+class StalledViewer {
+public:
+    bool start(const SoakDaemon &daemon, std::string &error) {
+        if (!client_.login(daemon.port(), SoakDaemon::kPassword, "127.0.0.1", kReceiveBuffer)) {
+            error = client_.refusal().empty() ? client_.error() : client_.refusal();
+            return false;
+        }
+        const int w = client_.width(), h = client_.height();
+        control::ByteWriter hello;
+        hello.u8(2);  // SetEncodings
+        hello.u8(0);
+        hello.u16(3);
+        hello.u32(0);                                                // Raw
+        hello.u32(static_cast<uint32_t>(-313));                      // ContinuousUpdates
+        hello.u32(static_cast<uint32_t>(control::kPseudoEncoding));  // state pushes
+        hello.u8(3);  // FramebufferUpdateRequest, the whole screen
+        hello.u8(0);
+        hello.u16(0);
+        hello.u16(0);
+        hello.u16(static_cast<uint16_t>(w));
+        hello.u16(static_cast<uint16_t>(h));
+        hello.u8(150);  // EnableContinuousUpdates, the whole screen
+        hello.u8(1);
+        hello.u16(0);
+        hello.u16(0);
+        hello.u16(static_cast<uint16_t>(w));
+        hello.u16(static_cast<uint16_t>(h));
+        if (!client_.send(hello.bytes())) {
+            error = client_.error();
+            return false;
+        }
+        start_ = Clock::now();
+        thread_ = std::thread([this] { pipeline(); });
+        return true;
+    }
+    ~StalledViewer() {
+        stop_ = true;
+        if (thread_.joinable())
+            thread_.join();
+    }
+    uint64_t requestsWritten() const { return bytes_.load() / control::kRequestHeaderSize; }
+    // Seconds from start() until the server closed the connection; negative
+    // while it is open.
+    double closedAfter() const { return closedAfter_.load(); }
+
+private:
+    void pipeline() {
+        std::vector<uint8_t> requests;
+        for (uint32_t id = 1; id <= 1024; ++id) {
+            const std::vector<uint8_t> request =
+                control::encodeRequest(control::Request::HealthGetState, id);
+            requests.insert(requests.end(), request.begin(), request.end());
+        }
+        uint64_t written = 0;
+        while (!stop_.load()) {
+            const size_t at = written % requests.size();
+            const ssize_t n = client_.writeSome(requests.data() + at, requests.size() - at);
+            if (n < 0) {
+                closedAfter_ = std::chrono::duration<double>(Clock::now() - start_).count();
+                return;
+            }
+            written += static_cast<size_t>(n);
+            bytes_ = written;
+            if (n == 0)
+                std::this_thread::sleep_for(10ms);
+        }
+    }
+
+    RawClient client_;
+    Clock::time_point start_;
+    std::atomic<bool> stop_{false};
+    std::atomic<uint64_t> bytes_{0};
+    std::atomic<double> closedAfter_{-1};
+    std::thread thread_;
+};
+
+}  // namespace
+
+ScenarioReport runStall(const Settings &settings) {
+    ScenarioReport report(
+        "stall", format("%d viewers and a control client; one more viewer stops reading for "
+                        "%.0f s",
+                        settings.stallViewers, settings.stallSeconds));
+    SoakDaemon daemon(settings, {.name = "stall"});
+    if (!daemon.start(report))
+        return report;
+    const int timeout = settings.pressTimeoutSeconds;
+
+    int failed = 0;
+    std::vector<std::unique_ptr<CountingViewer>> viewers =
+        connectViewers(daemon.viewerOptions(true), settings.stallViewers, failed);
+    if (failed > 0) {
+        report.fail("a viewer could not log in");
+        daemon.stopAndCheck(report);
+        return report;
+    }
+    ctl::ControlClient control;
+    if (!control.connect(daemon.controlOptions(timeout))) {
+        report.fail("the control client could not connect: " + control.error());
+        daemon.stopAndCheck(report);
+        return report;
+    }
+    const double phase = settings.stallPhaseSeconds;
+
+    // Before.
+    double rssBefore = daemon.sample().rssMiB;
+    const std::vector<double> fpsBefore = measureFps(viewers, phase, daemon, rssBefore);
+    const std::optional<double> pressBefore = press(control);
+    std::this_thread::sleep_for(kBetweenPresses);
+    const NewClientPress newPressBefore = pressAsNewClient(daemon, timeout);
+
+    // During.
+    double rssDuring = daemon.sample().rssMiB;
+    std::vector<double> fpsDuring;
+    std::optional<double> pressDuring;
+    NewClientPress newPressDuring;
+    uint64_t requests = 0;
+    double closedAfter = -1;
+    {
+        StalledViewer stalled;
+        std::string error;
+        if (!stalled.start(daemon, error)) {
+            report.fail("the stalled viewer could not log in: " + error);
+            daemon.stopAndCheck(report);
+            return report;
+        }
+        const Clock::time_point stallStart = Clock::now();
+        std::this_thread::sleep_for(1s);  // the buffers between fill up
+        auto closed = [&] { return stalled.closedAfter() >= 0; };
+        fpsDuring = measureFps(viewers, phase, daemon, rssDuring, closed);
+        std::this_thread::sleep_for(kBetweenPresses);
+        if (pressBefore)
+            pressDuring = press(control);
+        std::this_thread::sleep_for(kBetweenPresses);
+        newPressDuring = pressAsNewClient(daemon, timeout);
+        // The rest of the stall: what it costs in memory, and whether
+        // kvmvncd lets go of the viewer.
+        const Clock::time_point stallEnd =
+            stallStart + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(settings.stallSeconds));
+        while (Clock::now() < stallEnd && !closed()) {
+            std::this_thread::sleep_for(250ms);
+            rssDuring = std::max(rssDuring, daemon.sample().rssMiB);
+        }
+        requests = stalled.requestsWritten();
+        closedAfter = stalled.closedAfter();
+    }
+
+    // After: the stalled viewer has gone.
+    std::this_thread::sleep_for(1s);
+    double rssAfter = daemon.sample().rssMiB;
+    const std::vector<double> fpsAfter = measureFps(viewers, phase, daemon, rssAfter);
+    const NewClientPress newPressAfter = pressAsNewClient(daemon, timeout);
+    int dropped = 0;
+    for (const auto &viewer : viewers)
+        dropped += viewer->ended();
+
+    const double before = bench::quantile(fpsBefore, 0.5);
+    const double during = bench::quantile(fpsDuring, 0.5);
+    const bool fpsHeld = during >= 0.8 * before;
+    report.add("updates/s per viewer min / median: before", fpsText(fpsBefore));
+    report.add("  during the stall", fpsText(fpsDuring), fpsHeld ? Verdict::Ok : Verdict::Note,
+               fpsHeld ? "" : "the stalled viewer slows the others");
+    report.add("  after it left", fpsText(fpsAfter));
+    const bool pressHeld = newPressDuring.ms && *newPressDuring.ms < 2000;
+    report.add("press ms, connected client: before / during",
+               msText(pressBefore, timeout) + " / " + msText(pressDuring, timeout),
+               pressDuring ? Verdict::Ok : Verdict::Note,
+               pressDuring ? "" : "the stalled viewer holds up the buttons");
+    std::string failures;
+    for (const std::string &step :
+         {newPressBefore.failed, newPressDuring.failed, newPressAfter.failed})
+        if (!step.empty())
+            failures += (failures.empty() ? "" : "; ") + step;
+    report.add("press ms, new client (kvmvncctl): before / during / after",
+               msText(newPressBefore.ms, timeout) + " / " + msText(newPressDuring.ms, timeout) +
+                   " / " + msText(newPressAfter.ms, timeout),
+               pressHeld ? Verdict::Ok : Verdict::Note,
+               pressHeld ? "" : "the stalled viewer holds up new control clients");
+    if (!failures.empty())
+        report.add("  what did not finish", failures);
+    report.add("requests the stalled viewer got written", std::to_string(requests));
+    report.add("the stalled viewer", closedAfter < 0
+                                         ? "still connected when it gave up"
+                                         : format("closed by kvmvncd after %.1f s", closedAfter));
+    report.add("kvmvncd RSS MiB: before / peak during / after",
+               format("%.1f / %.1f / %.1f", rssBefore, rssDuring, rssAfter));
+    report.add("viewers dropped", std::to_string(dropped),
+               dropped == 0 ? Verdict::Ok : Verdict::Note);
+    auto orNan = [](const std::optional<double> &ms) { return ms ? *ms : std::nan(""); };
+    report.json()
+        .add("viewers", static_cast<double>(settings.stallViewers))
+        .add("stall_seconds", settings.stallSeconds)
+        .add("fps_median_before", before)
+        .add("fps_median_during", during)
+        .add("fps_median_after", bench::quantile(fpsAfter, 0.5))
+        .add("press_ms_before", orNan(pressBefore))
+        .add("press_ms_during", orNan(pressDuring))
+        .add("new_client_press_ms_before", orNan(newPressBefore.ms))
+        .add("new_client_press_ms_during", orNan(newPressDuring.ms))
+        .add("new_client_press_ms_after", orNan(newPressAfter.ms))
+        .add("stalled_closed_after_s", closedAfter >= 0 ? closedAfter : std::nan(""))
+        .add("stalled_requests_written", static_cast<double>(requests))
+        .add("rss_mib_before", rssBefore)
+        .add("rss_mib_peak_during", rssDuring)
+        .add("rss_mib_after", rssAfter)
+        .add("viewers_dropped", static_cast<double>(dropped));
+    viewers.clear();
+    daemon.stopAndCheck(report);
+    return report;
+}
+
+}  // namespace kvmvnc::soak
