@@ -62,31 +62,60 @@ std::string fpsText(const std::vector<double> &fps) {
                   bench::quantile(fps, 0.5));
 }
 
-// A reset click through `client`: ms until the reply, or nullopt when none
-// came within the client's timeout (the client is unusable then).
-std::optional<double> press(ctl::ControlClient &client) {
+struct Press {
+    std::optional<double> replyMs;  // from the request to its reply
+    std::optional<double> idleMs;   // from the request until the controller is idle again
+};
+
+// A reset click through `client`. The controller shows busy (AtxState)
+// from the press until busy_after_ms after the release: the time until it
+// is idle again is the time the button was held plus that. Gives up after
+// `timeoutSeconds` (the client may be unusable then).
+Press press(ctl::ControlClient &client, int timeoutSeconds) {
+    Press result;
     const Clock::time_point start = Clock::now();
     const std::optional<control::Reply> reply =
         client.request(control::Request::AtxAction, {kResetClick});
     if (!reply || reply->status != control::Status::Ok)
-        return std::nullopt;
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        return result;
+    result.replyMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    const Clock::time_point deadline = start + std::chrono::seconds{timeoutSeconds};
+    bool sawBusy = false;
+    auto idle = [&] {
+        const std::optional<control::AtxStateBody> &state = client.atxState();
+        sawBusy = sawBusy || (state && state->busy);
+        return sawBusy && state && !state->busy;
+    };
+    if (client.readUntil([&] { return idle() || Clock::now() >= deadline; }) && idle())
+        result.idleMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    return result;
 }
 
 struct NewClientPress {
     std::optional<double> ms;  // from connecting to the press's reply
-    std::string failed;        // which step did not finish
+    Press press;
+    std::string failed;  // which step did not finish
 };
 
-// What `kvmvncctl atx reset` does: connect, log in, press.
+// What `kvmvncctl atx reset` does: connect, log in, press; then waits
+// until the controller is idle again.
 NewClientPress pressAsNewClient(const SoakDaemon &daemon, int timeoutSeconds) {
+    NewClientPress result;
     const Clock::time_point start = Clock::now();
     ctl::ControlClient client;
-    if (!client.connect(daemon.controlOptions(timeoutSeconds)))
-        return {std::nullopt, "login: " + client.error()};
-    if (!press(client))
-        return {std::nullopt, "press"};
-    return {std::chrono::duration<double, std::milli>(Clock::now() - start).count(), {}};
+    if (!client.connect(daemon.controlOptions(timeoutSeconds))) {
+        result.failed = "login: " + client.error();
+        return result;
+    }
+    const Clock::time_point pressed = Clock::now();
+    result.press = press(client, timeoutSeconds);
+    if (!result.press.replyMs) {
+        result.failed = "press";
+        return result;
+    }
+    result.ms =
+        std::chrono::duration<double, std::milli>(pressed - start).count() + *result.press.replyMs;
+    return result;
 }
 
 std::string msText(const std::optional<double> &ms, int timeoutSeconds) {
@@ -204,14 +233,14 @@ ScenarioReport runStall(const Settings &settings) {
     // Before.
     double rssBefore = daemon.sample().rssMiB;
     const std::vector<double> fpsBefore = measureFps(viewers, phase, daemon, rssBefore);
-    const std::optional<double> pressBefore = press(control);
-    std::this_thread::sleep_for(kBetweenPresses);
     const NewClientPress newPressBefore = pressAsNewClient(daemon, timeout);
+    std::this_thread::sleep_for(kBetweenPresses);
+    const Press pressBefore = press(control, timeout);
 
     // During.
     double rssDuring = daemon.sample().rssMiB;
     std::vector<double> fpsDuring;
-    std::optional<double> pressDuring;
+    Press pressDuring;
     NewClientPress newPressDuring;
     uint64_t requests = 0;
     double closedAfter = -1;
@@ -226,12 +255,16 @@ ScenarioReport runStall(const Settings &settings) {
         const Clock::time_point stallStart = Clock::now();
         std::this_thread::sleep_for(1s);  // the buffers between fill up
         auto closed = [&] { return stalled.closedAfter() >= 0; };
+        // The presses while the others' frame rate is measured: each may
+        // wait out its timeout.
+        std::thread presses([&] {
+            newPressDuring = pressAsNewClient(daemon, timeout);
+            std::this_thread::sleep_for(kBetweenPresses);
+            if (pressBefore.idleMs)
+                pressDuring = press(control, timeout);
+        });
         fpsDuring = measureFps(viewers, phase, daemon, rssDuring, closed);
-        std::this_thread::sleep_for(kBetweenPresses);
-        if (pressBefore)
-            pressDuring = press(control);
-        std::this_thread::sleep_for(kBetweenPresses);
-        newPressDuring = pressAsNewClient(daemon, timeout);
+        presses.join();
         // The rest of the stall: what it costs in memory, and whether
         // kvmvncd lets go of the viewer.
         const Clock::time_point stallEnd =
@@ -261,26 +294,36 @@ ScenarioReport runStall(const Settings &settings) {
     report.add("  during the stall", fpsText(fpsDuring), fpsHeld ? Verdict::Ok : Verdict::Note,
                fpsHeld ? "" : "the stalled viewer slows the others");
     report.add("  after it left", fpsText(fpsAfter));
-    const bool pressHeld = newPressDuring.ms && *newPressDuring.ms < 2000;
-    report.add("press ms, connected client: before / during",
-               msText(pressBefore, timeout) + " / " + msText(pressDuring, timeout),
-               pressDuring ? Verdict::Ok : Verdict::Note,
-               pressDuring ? "" : "the stalled viewer holds up the buttons");
+    const bool newReplied = newPressDuring.ms && *newPressDuring.ms < 2000;
+    report.add("kvmvncctl atx reset ms: before / during / after",
+               msText(newPressBefore.ms, timeout) + " / " + msText(newPressDuring.ms, timeout) +
+                   " / " + msText(newPressAfter.ms, timeout),
+               newReplied ? Verdict::Ok : Verdict::Note,
+               newReplied ? "" : "the stalled viewer holds up other control clients");
     std::string failures;
     for (const std::string &step :
          {newPressBefore.failed, newPressDuring.failed, newPressAfter.failed})
         if (!step.empty())
             failures += (failures.empty() ? "" : "; ") + step;
-    report.add("press ms, new client (kvmvncctl): before / during / after",
-               msText(newPressBefore.ms, timeout) + " / " + msText(newPressDuring.ms, timeout) +
-                   " / " + msText(newPressAfter.ms, timeout),
-               pressHeld ? Verdict::Ok : Verdict::Note,
-               pressHeld ? "" : "the stalled viewer holds up new control clients");
     if (!failures.empty())
         report.add("  what did not finish", failures);
+    // A click is 100 ms, then 100 ms busy: much longer means the button was
+    // held (a power button held 5 s forces the target off).
+    const std::optional<double> &idleDuring = newPressDuring.press.idleMs;
+    const bool released = idleDuring && *idleDuring < 1000;
+    report.add("  until the controller is idle again",
+               msText(newPressBefore.press.idleMs, timeout) + " / " + msText(idleDuring, timeout) +
+                   " / " + msText(newPressAfter.press.idleMs, timeout),
+               released ? Verdict::Ok : Verdict::Note,
+               released ? "" : "the button stays pressed while the viewer stalls");
+    const bool connectedReplied = pressDuring.replyMs && *pressDuring.replyMs < 1000;
+    report.add("a second press, connected client: reply ms before / during",
+               msText(pressBefore.replyMs, timeout) + " / " + msText(pressDuring.replyMs, timeout),
+               connectedReplied ? Verdict::Ok : Verdict::Note,
+               connectedReplied ? "" : "the buttons stay held up");
     report.add("requests the stalled viewer got written", std::to_string(requests));
     report.add("the stalled viewer", closedAfter < 0
-                                         ? "still connected when it gave up"
+                                         ? "still connected at the end of the stall"
                                          : format("closed by kvmvncd after %.1f s", closedAfter));
     report.add("kvmvncd RSS MiB: before / peak during / after",
                format("%.1f / %.1f / %.1f", rssBefore, rssDuring, rssAfter));
@@ -293,8 +336,11 @@ ScenarioReport runStall(const Settings &settings) {
         .add("fps_median_before", before)
         .add("fps_median_during", during)
         .add("fps_median_after", bench::quantile(fpsAfter, 0.5))
-        .add("press_ms_before", orNan(pressBefore))
-        .add("press_ms_during", orNan(pressDuring))
+        .add("press_reply_ms_before", orNan(pressBefore.replyMs))
+        .add("press_reply_ms_during", orNan(pressDuring.replyMs))
+        .add("press_idle_ms_before", orNan(newPressBefore.press.idleMs))
+        .add("press_idle_ms_during", orNan(idleDuring))
+        .add("press_idle_ms_after", orNan(newPressAfter.press.idleMs))
         .add("new_client_press_ms_before", orNan(newPressBefore.ms))
         .add("new_client_press_ms_during", orNan(newPressDuring.ms))
         .add("new_client_press_ms_after", orNan(newPressAfter.ms))
