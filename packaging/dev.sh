@@ -275,8 +275,8 @@ soak)
         -DCMAKE_BUILD_TYPE=Release
     results=$bench_dir/soak-results
     rm -rf "$results"
-    mkdir -p "$results/logs"
-    log "soak: kvmvncd under load and faults (about 10 minutes)"
+    mkdir -p "$results"
+    log "soak: kvmvncd under load and faults (about 5 minutes)"
     status=0
     "$bench_dir/tests/soak/kvmvnc_soak" --json "$results/soak.json" --logs "$results/logs" |
         tee "$results/soak.txt" || status=$?

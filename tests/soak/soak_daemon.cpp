@@ -79,7 +79,10 @@ std::string configText(const Settings &settings, const DaemonOptions &options) {
 
 }  // namespace
 
-void SoakDaemon::setLogDirectory(std::string directory) { gLogDirectory = std::move(directory); }
+void SoakDaemon::setLogDirectory(std::string directory) {
+    std::filesystem::create_directories(directory);
+    gLogDirectory = std::move(directory);
+}
 
 SoakDaemon::SoakDaemon(const Settings &settings, const DaemonOptions &options)
     : name_(options.name), process_(configText(settings, options)) {
