@@ -4,6 +4,9 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cstdio>
+
+#include "bench_report.h"
 
 namespace kvmvnc::soak {
 
@@ -27,7 +30,14 @@ bool CountingViewer::waitReady(milliseconds timeout) const {
 void CountingViewer::run() {
     pthread_setname_np(pthread_self(), "soak-viewer");
     testing::TestViewer viewer(options_);
-    viewer.onUpdate([this] { updates_.fetch_add(1); });
+    Clock::time_point last{};
+    viewer.onUpdate([&] {
+        const Clock::time_point now = Clock::now();
+        updates_.fetch_add(1);
+        if (now - last >= kFrameGap)
+            frames_.fetch_add(1);
+        last = now;
+    });
     if (viewer.connect() && viewer.pumpUntil([&] { return viewer.updates() > 0 || stop_.load(); },
                                              std::chrono::seconds{60})) {
         ready_ = viewer.updates() > 0;
@@ -38,6 +48,35 @@ void CountingViewer::run() {
         endedAt_ = Clock::now().time_since_epoch().count();
         ended_ = true;
     }
+}
+
+RateMeter::RateMeter(const std::vector<std::unique_ptr<CountingViewer>> &viewers)
+    : viewers_(viewers), start_(CountingViewer::Clock::now()) {
+    for (const auto &viewer : viewers_) {
+        updates_.push_back(viewer->updates());
+        frames_.push_back(viewer->frames());
+    }
+}
+
+ViewerRates RateMeter::rates() const {
+    const double seconds =
+        std::chrono::duration<double>(CountingViewer::Clock::now() - start_).count();
+    ViewerRates rates;
+    for (size_t i = 0; i < viewers_.size() && i < updates_.size(); ++i) {
+        rates.updates.push_back(static_cast<double>(viewers_[i]->updates() - updates_[i]) /
+                                seconds);
+        rates.frames.push_back(static_cast<double>(viewers_[i]->frames() - frames_[i]) / seconds);
+    }
+    return rates;
+}
+
+std::string minMedianText(const std::vector<double> &values) {
+    if (values.empty())
+        return "-";
+    char text[64];
+    std::snprintf(text, sizeof(text), "%.1f / %.1f",
+                  *std::min_element(values.begin(), values.end()), bench::quantile(values, 0.5));
+    return text;
 }
 
 std::vector<std::unique_ptr<CountingViewer>> connectViewers(const testing::ViewerOptions &options,

@@ -32,34 +32,20 @@ constexpr uint8_t kResetClick = 3;    // AtxAction: harmless on a virtual target
 // Longer than a press keeps the controller busy (click_ms + busy_after_ms).
 constexpr auto kBetweenPresses = std::chrono::milliseconds{500};
 
-// Updates per second of each viewer over `seconds`, or until `over` holds;
-// the daemon's peak RSS meanwhile goes into `peakRss`.
-std::vector<double> measureFps(
+// The viewers' rates over `seconds`, or until `over` holds; the daemon's
+// peak RSS meanwhile goes into `peakRss`.
+ViewerRates measure(
     const std::vector<std::unique_ptr<CountingViewer>> &viewers, double seconds,
     const SoakDaemon &daemon, double &peakRss,
     const std::function<bool()> &over = [] { return false; }) {
-    std::vector<uint64_t> start;
-    for (const auto &viewer : viewers)
-        start.push_back(viewer->updates());
-    const Clock::time_point begin = Clock::now();
-    const Clock::time_point end =
-        begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    const RateMeter meter(viewers);
+    const Clock::time_point end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(seconds));
     while (Clock::now() < end && !over()) {
         std::this_thread::sleep_for(250ms);
         peakRss = std::max(peakRss, daemon.sample().rssMiB);
     }
-    const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
-    std::vector<double> fps;
-    for (size_t i = 0; i < viewers.size(); ++i)
-        fps.push_back(static_cast<double>(viewers[i]->updates() - start[i]) / elapsed);
-    return fps;
-}
-
-std::string fpsText(const std::vector<double> &fps) {
-    if (fps.empty())
-        return "no viewers";
-    return format("%.1f / %.1f", *std::min_element(fps.begin(), fps.end()),
-                  bench::quantile(fps, 0.5));
+    return meter.rates();
 }
 
 struct Press {
@@ -232,14 +218,14 @@ ScenarioReport runStall(const Settings &settings) {
 
     // Before.
     double rssBefore = daemon.sample().rssMiB;
-    const std::vector<double> fpsBefore = measureFps(viewers, phase, daemon, rssBefore);
+    const ViewerRates ratesBefore = measure(viewers, phase, daemon, rssBefore);
     const NewClientPress newPressBefore = pressAsNewClient(daemon, timeout);
     std::this_thread::sleep_for(kBetweenPresses);
     const Press pressBefore = press(control, timeout);
 
     // During.
     double rssDuring = daemon.sample().rssMiB;
-    std::vector<double> fpsDuring;
+    ViewerRates ratesDuring;
     Press pressDuring;
     NewClientPress newPressDuring;
     uint64_t requests = 0;
@@ -263,7 +249,7 @@ ScenarioReport runStall(const Settings &settings) {
             if (pressBefore.idleMs)
                 pressDuring = press(control, timeout);
         });
-        fpsDuring = measureFps(viewers, phase, daemon, rssDuring, closed);
+        ratesDuring = measure(viewers, phase, daemon, rssDuring, closed);
         presses.join();
         // The rest of the stall: what it costs in memory, and whether
         // kvmvncd lets go of the viewer.
@@ -281,19 +267,25 @@ ScenarioReport runStall(const Settings &settings) {
     // After: the stalled viewer has gone.
     std::this_thread::sleep_for(1s);
     double rssAfter = daemon.sample().rssMiB;
-    const std::vector<double> fpsAfter = measureFps(viewers, phase, daemon, rssAfter);
+    const ViewerRates ratesAfter = measure(viewers, phase, daemon, rssAfter);
     const NewClientPress newPressAfter = pressAsNewClient(daemon, timeout);
     int dropped = 0;
     for (const auto &viewer : viewers)
         dropped += viewer->ended();
 
-    const double before = bench::quantile(fpsBefore, 0.5);
-    const double during = bench::quantile(fpsDuring, 0.5);
-    const bool fpsHeld = during >= 0.8 * before;
-    report.add("updates/s per viewer min / median: before", fpsText(fpsBefore));
-    report.add("  during the stall", fpsText(fpsDuring), fpsHeld ? Verdict::Ok : Verdict::Note,
-               fpsHeld ? "" : "the stalled viewer slows the others");
-    report.add("  after it left", fpsText(fpsAfter));
+    const double before = bench::quantile(ratesBefore.frames, 0.5);
+    const double during = bench::quantile(ratesDuring.frames, 0.5);
+    const bool held = during >= 0.8 * before;
+    report.add("frames/s per viewer (est.) min / median: before",
+               minMedianText(ratesBefore.frames));
+    report.add("  during the stall", minMedianText(ratesDuring.frames),
+               held ? Verdict::Ok : Verdict::Note,
+               held ? "" : "the stalled viewer slows the others");
+    report.add("  after it left", minMedianText(ratesAfter.frames));
+    report.add("updates/s median: before / during / after",
+               format("%.1f / %.1f / %.1f", bench::quantile(ratesBefore.updates, 0.5),
+                      bench::quantile(ratesDuring.updates, 0.5),
+                      bench::quantile(ratesAfter.updates, 0.5)));
     const bool newReplied = newPressDuring.ms && *newPressDuring.ms < 2000;
     report.add("kvmvncctl atx reset ms: before / during / after",
                msText(newPressBefore.ms, timeout) + " / " + msText(newPressDuring.ms, timeout) +
@@ -333,9 +325,9 @@ ScenarioReport runStall(const Settings &settings) {
     report.json()
         .add("viewers", static_cast<double>(settings.stallViewers))
         .add("stall_seconds", settings.stallSeconds)
-        .add("fps_median_before", before)
-        .add("fps_median_during", during)
-        .add("fps_median_after", bench::quantile(fpsAfter, 0.5))
+        .add("frames_per_s_median_before", before)
+        .add("frames_per_s_median_during", during)
+        .add("frames_per_s_median_after", bench::quantile(ratesAfter.frames, 0.5))
         .add("press_reply_ms_before", orNan(pressBefore.replyMs))
         .add("press_reply_ms_during", orNan(pressDuring.replyMs))
         .add("press_idle_ms_before", orNan(newPressBefore.press.idleMs))
