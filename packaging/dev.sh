@@ -14,6 +14,11 @@
 #                                            into build-bench/ and run every benchmark
 #                                            (tables on stdout; JSON and logs in
 #                                            build-bench/bench-results/)
+#   packaging/dev.sh soak                    install what is missing, build optimised
+#                                            into build-bench/ and run the soak: kvmvncd
+#                                            under load and faults (docs/reliability.md;
+#                                            tables on stdout; JSON and the daemons' logs
+#                                            in build-bench/soak-results/)
 #   packaging/dev.sh fuzz [SECONDS]          run each fuzz target (tests/fuzz) for
 #                                            SECONDS (60) with libFuzzer
 #   packaging/dev.sh cross-arm64             cross-build for arm64 (Raspberry Pi
@@ -263,6 +268,21 @@ bench)
         tee "$results/input_latency.txt"
     log "results in $results"
     ;;
+soak)
+    install_missing "${build_packages[@]}" "${test_packages[@]}"
+    bench_dir=${KVMVNC_BUILD_DIR:-build-bench}
+    configure_and_build "$bench_dir" -DKVMVNC_WERROR="$werror" -DKVMVNC_BUILD_TESTS=ON \
+        -DCMAKE_BUILD_TYPE=Release
+    results=$bench_dir/soak-results
+    rm -rf "$results"
+    mkdir -p "$results"
+    log "soak: kvmvncd under load and faults (about 5 minutes)"
+    status=0
+    "$bench_dir/tests/soak/kvmvnc_soak" --json "$results/soak.json" --logs "$results/logs" |
+        tee "$results/soak.txt" || status=$?
+    log "results in $results"
+    exit "$status"
+    ;;
 fuzz)
     install_missing "${build_packages[@]}" clang libclang-rt-14-dev
     fuzz "${1:-60}"
@@ -277,7 +297,7 @@ package)
     (cd "$build_dir" && cpack -G DEB | tail -n 1)
     ;;
 *)
-    sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,36p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

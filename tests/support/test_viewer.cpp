@@ -130,6 +130,7 @@ bool TestViewer::connect() {
     free(client->serverHost);  // rfbGetClient's default
     client->serverHost = strdup(options_.host.c_str());
     client->serverPort = options_.port;
+    client->readTimeout = static_cast<unsigned>(options_.readTimeoutSeconds);
     client->canHandleNewFBSize = TRUE;
     client->GotFrameBufferUpdate = onRect;
     client->FinishedFrameBufferUpdate = onUpdateDone;

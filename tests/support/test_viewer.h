@@ -27,6 +27,9 @@ struct ViewerOptions {
     // Turn on continuous updates (-313) when the server offers them. Every
     // viewer lists -312 and -313 and answers the server's fences.
     bool continuousUpdates = false;
+    // Gives up a read (the handshake's included) after this long; 0 waits
+    // forever, libvncclient's default.
+    int readTimeoutSeconds = 0;
 };
 
 // A real RFB viewer for tests and benchmarks, built on libvncclient: it
