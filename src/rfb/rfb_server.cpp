@@ -648,8 +648,25 @@ void RfbServer::moveArea(const Rect &to, int fromX, int fromY) {
 }
 
 void RfbServer::markModified(const std::vector<Rect> &rects) {
-    for (const Rect &rect : rects)
-        rfbMarkRectAsModified(screen_, rect.x, rect.y, rect.right(), rect.bottom());
+    // One region for the whole frame, marked at once: rectangle by
+    // rectangle, an output thread woken by the first sent the frame in two
+    // or three updates. (No scaled screens to refresh: scaling is never
+    // offered, see ClientMessageFilter.)
+    sraRegionPtr region = sraRgnCreate();
+    for (const Rect &rect : rects) {
+        const int x1 = std::max(rect.x, 0);
+        const int y1 = std::max(rect.y, 0);
+        const int x2 = std::min(rect.right(), size_.width);
+        const int y2 = std::min(rect.bottom(), size_.height);
+        if (x1 < x2 && y1 < y2) {
+            sraRegionPtr part = sraRgnCreateRect(x1, y1, x2, y2);
+            sraRgnOr(region, part);
+            sraRgnDestroy(part);
+        }
+    }
+    if (!sraRgnEmpty(region))
+        rfbMarkRegionAsModified(screen_, region);
+    sraRgnDestroy(region);
     // Continuous viewers waiting for a change, and anyone with a copy
     // scheduled by moveArea() and nothing else to wake them.
     const bool copies = std::exchange(copiesScheduled_, false);
