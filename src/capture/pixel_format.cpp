@@ -75,6 +75,38 @@ std::optional<PixelFormat> parsePixelFormat(std::string_view text) {
     return std::nullopt;
 }
 
+std::optional<uint32_t> chooseCaptureFourcc(std::span<const uint32_t> offered, bool dvTimings,
+                                            std::optional<PixelFormat> requested) {
+    // Bridges with DV timings (TC358743) deliver raw UYVY natively, which
+    // needs no decoding; USB dongles carry 1080p only as MJPEG because USB 2
+    // is too slow for raw 4:2:2 at that size.
+    static constexpr PixelFormat kBridgeOrder[] = {PixelFormat::Uyvy, PixelFormat::Yuyv,
+                                                   PixelFormat::Rgb24, PixelFormat::Bgr24,
+                                                   PixelFormat::Mjpeg};
+    static constexpr PixelFormat kUsbOrder[] = {PixelFormat::Mjpeg, PixelFormat::Yuyv,
+                                                PixelFormat::Uyvy, PixelFormat::Rgb24,
+                                                PixelFormat::Bgr24};
+    auto find = [&](PixelFormat format) -> std::optional<uint32_t> {
+        // The canonical fourcc first, then aliases (JPEG for MJPEG).
+        for (uint32_t fourcc : offered) {
+            if (fourcc == toFourcc(format))
+                return fourcc;
+        }
+        for (uint32_t fourcc : offered) {
+            if (fromFourcc(fourcc) == format)
+                return fourcc;
+        }
+        return std::nullopt;
+    };
+    if (requested)
+        return find(*requested);
+    for (PixelFormat format : dvTimings ? kBridgeOrder : kUsbOrder) {
+        if (auto fourcc = find(format))
+            return fourcc;
+    }
+    return std::nullopt;
+}
+
 int bytesPerPixel(PixelFormat format) { return info(format).bytesPerPixel; }
 
 const char *yuvEncodingName(YuvEncoding encoding) {

@@ -111,39 +111,6 @@ const char *signalExplanation(SignalState state) {
     }
 }
 
-// The device's fourcc for the format to capture: `requested` when given,
-// otherwise by preference. Bridges with DV timings (TC358743) deliver raw
-// UYVY natively, which needs no decoding; USB dongles carry 1080p only as
-// MJPEG because USB 2 is too slow for raw 4:2:2 at that size.
-std::optional<uint32_t> chooseFourcc(std::span<const uint32_t> offered, bool dvTimings,
-                                     std::optional<PixelFormat> requested) {
-    static constexpr PixelFormat kBridgeOrder[] = {PixelFormat::Uyvy, PixelFormat::Yuyv,
-                                                   PixelFormat::Rgb24, PixelFormat::Bgr24,
-                                                   PixelFormat::Mjpeg};
-    static constexpr PixelFormat kUsbOrder[] = {PixelFormat::Mjpeg, PixelFormat::Yuyv,
-                                                PixelFormat::Uyvy, PixelFormat::Rgb24,
-                                                PixelFormat::Bgr24};
-    auto find = [&](PixelFormat format) -> std::optional<uint32_t> {
-        // The canonical fourcc first, then aliases (JPEG for MJPEG).
-        for (uint32_t fourcc : offered) {
-            if (fourcc == toFourcc(format))
-                return fourcc;
-        }
-        for (uint32_t fourcc : offered) {
-            if (fromFourcc(fourcc) == format)
-                return fourcc;
-        }
-        return std::nullopt;
-    };
-    if (requested)
-        return find(*requested);
-    for (PixelFormat format : dvTimings ? kBridgeOrder : kUsbOrder) {
-        if (auto fourcc = find(format))
-            return fourcc;
-    }
-    return std::nullopt;
-}
-
 bool isUsableBuffer(const v4l2_buffer &buffer) {
     return (buffer.flags & V4L2_BUF_FLAG_ERROR) == 0 && buffer.bytesused > 0;
 }
@@ -715,7 +682,7 @@ int V4l2Capture::configureFormat() {
         offered.push_back(desc.pixelformat);
     }
 
-    std::optional<uint32_t> fourcc = chooseFourcc(offered, hasDvTimings_, options_.format);
+    std::optional<uint32_t> fourcc = chooseCaptureFourcc(offered, hasDvTimings_, options_.format);
     if (!fourcc) {
         std::string list;
         for (uint32_t entry : offered)

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "kvmvnc/capture/frame.h"
@@ -30,6 +31,12 @@ const char *pixelFormatName(PixelFormat format);
 // Accepts the names above and the V4L2 fourccs (YUYV, UYVY, RGB3, BGR3, MJPG),
 // case-insensitively.
 std::optional<PixelFormat> parsePixelFormat(std::string_view text);
+// The device's fourcc for the format to capture, among those it `offered`
+// (VIDIOC_ENUM_FMT): `requested` when given, otherwise by preference, which
+// differs for HDMI bridges with DV timings and for USB dongles. nullopt when
+// it offers nothing usable (or not the requested format).
+std::optional<uint32_t> chooseCaptureFourcc(std::span<const uint32_t> offered, bool dvTimings,
+                                            std::optional<PixelFormat> requested);
 // Bytes per pixel of a packed format; 0 for MJPEG.
 int bytesPerPixel(PixelFormat format);
 
