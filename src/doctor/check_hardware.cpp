@@ -315,7 +315,7 @@ HardwareCheck writableNodeCheck(const Context &context, const char *name, const 
     }
     check.status = Status::Ok;
     check.finding = described + ", writable by " + context.account.name +
-                    (context.account.root ? " (root)" : "");
+                    (context.account.root && context.account.name != "root" ? " (root)" : "");
     return check;
 }
 
@@ -448,10 +448,21 @@ HardwareCheck captureFormatsCheck(const Context &context, const Capture &capture
     }
     const config::CaptureSection &cfg = context.config.capture;
     const V4l2Facts &facts = capture.facts;
-    std::vector<std::string> offered;
+    // Those kvmvncd reads by name; of the rest (test drivers offer dozens),
+    // a few when it reads none.
+    std::vector<std::string> readable;
+    std::vector<std::string> others;
     for (uint32_t fourcc : facts.formats)
-        offered.push_back(fourccText(fourcc));
-    const std::string offers = "offers " + (offered.empty() ? "no format" : join(offered));
+        (capture::fromFourcc(fourcc) ? readable : others).push_back(fourccText(fourcc));
+    std::string offers = "offers " + (facts.formats.empty() ? "no format" : join(readable));
+    if (readable.empty() && !others.empty()) {
+        const size_t shown = std::min(others.size(), kListedSizes);
+        offers += join({others.begin(), others.begin() + static_cast<long>(shown)});
+        if (others.size() > shown)
+            offers += " and " + std::to_string(others.size() - shown) + " more";
+    } else if (!others.empty()) {
+        offers += " and " + std::to_string(others.size()) + " more";
+    }
     std::optional<uint32_t> chosen =
         capture::chooseCaptureFourcc(facts.formats, capture.dv, cfg.format);
     if (!chosen) {
@@ -759,11 +770,14 @@ HardwareCheck gpioLinesCheck(const GpioFacts &facts, const std::vector<WiredLine
             return check;
         }
         found.push_back(std::string(line.what) + " " + std::to_string(line.offset) +
-                        (info.name.empty() ? "" : " (" + info.name + ")") +
-                        (info.used ? " held by kvmvncd" : ""));
+                        (info.name.empty() ? "" : " (" + info.name + ")"));
     }
     check.status = Status::Ok;
     check.finding = join(found) + " on " + facts.name;
+    const bool held = std::all_of(facts.lines.begin(), facts.lines.end(),
+                                  [](const GpioFacts::Line &line) { return line.used; });
+    if (held)
+        check.finding += ", held by kvmvncd";
     return check;
 }
 

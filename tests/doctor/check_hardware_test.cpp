@@ -211,7 +211,7 @@ TEST(CheckHardwareTest, HidNodesTheServiceUserCannotWriteFail) {
     // Root may write anything.
     machine.account = {"root", true, {"root"}, "no user kvmvnc here: the user running this check"};
     EXPECT_EQ(find(checkHardware(tc358743Config(), machine, onAGoodDay()), "keyboard").finding,
-              "/dev/hidg0 root:root 0600, writable by root (root)");
+              "/dev/hidg0 root:root 0600, writable by root");
 }
 
 TEST(CheckHardwareTest, TheDriveNeedsTheLunHandedToTheServiceUser) {
@@ -402,6 +402,18 @@ TEST(CheckHardwareTest, AUsbDongleListsItsModesAndTakesNoEdid) {
     EXPECT_EQ(formats.status, Status::Warning);
     EXPECT_NE(formats.finding.find("not 1366x768 ([capture] width, height)"), std::string::npos);
 
+    // Formats kvmvncd does not read are counted, and named when it reads none.
+    machine.v4l2.formats = {V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_GREY};
+    EXPECT_TRUE(find(checkHardware(dongle, machine, onAGoodDay()), "capture formats")
+                    .finding.starts_with("offers MJPG and 2 more; kvmvncd takes MJPG at "));
+    machine.v4l2.formats = {V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_GREY};
+    EXPECT_EQ(find(checkHardware(dongle, machine, onAGoodDay()), "capture formats"),
+              (HardwareCheck{"capture formats", Status::Fail,
+                             "offers NV12, GREY: none that kvmvncd reads (YUYV, UYVY, RGB3, BGR3, "
+                             "MJPG)",
+                             "this device cannot be used; a TC358743 or an MJPEG dongle can"}));
+    machine.v4l2 = RecordedMachine::usbDongle();
+
     config::Config uyvy = dongle;
     uyvy.capture.format = capture::PixelFormat::Uyvy;
     checks = checkHardware(uyvy, machine, onAGoodDay());
@@ -433,8 +445,9 @@ TEST(CheckHardwareTest, LinesHeldByAnotherProgramFailAndKvmvncdsOwnDoNot) {
     machine.chip.consumers = {{23, "kvmvnc"}, {27, "kvmvnc"}, {24, "kvmvnc"}, {22, "kvmvnc"}};
     std::vector<HardwareCheck> checks = checkHardware(tc358743Config(), machine, onAGoodDay());
     EXPECT_EQ(find(checks, "gpio lines").status, Status::Ok);
-    EXPECT_NE(find(checks, "gpio lines").finding.find("power button 23 (GPIO23) held by kvmvncd"),
-              std::string::npos);
+    EXPECT_EQ(find(checks, "gpio lines").finding,
+              "power button 23 (GPIO23), reset button 27 (GPIO27), power LED 24 (GPIO24), HDD "
+              "LED 22 (GPIO22) on gpiochip0, held by kvmvncd");
     machine.chip.consumers[27] = "reset-gpio";
     checks = checkHardware(tc358743Config(), machine, onAGoodDay());
     EXPECT_EQ(find(checks, "gpio lines").status, Status::Fail);
