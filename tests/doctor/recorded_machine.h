@@ -2,6 +2,7 @@
 #pragma once
 
 #include <linux/videodev2.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
