@@ -279,6 +279,7 @@ Daemon::Daemon(const config::Config &cfg) : startConfig_(cfg) {
         v4l2.height = cfg.capture.height;
         v4l2.fps = cfg.capture.fps;
         v4l2.input = cfg.capture.input;
+        v4l2.firstFrameTimeout = std::chrono::milliseconds{cfg.capture.firstFrameTimeoutMs};
         edid_ = std::make_shared<capture::EdidMailbox>(loadEdidRequest(cfg.capture));
         source = std::make_unique<capture::V4l2Capture>(v4l2, edid_);
         startSize = cfg.capture.width > 0 ? Size{cfg.capture.width, cfg.capture.height}

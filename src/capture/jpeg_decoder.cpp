@@ -109,4 +109,18 @@ JpegDecoder::Result JpegDecoder::decode(const uint8_t *data, size_t size, Frame 
     return Result::Ok;
 }
 
+std::optional<Size> JpegDecoder::pictureSize(const uint8_t *data, size_t size) {
+    if (data == nullptr || size < 4)
+        return std::nullopt;
+    int width = 0;
+    int height = 0;
+    int subsampling = 0;
+    int colorspace = 0;
+    if (!succeeded(tjDecompressHeader3(handle_, data, static_cast<unsigned long>(size), &width,
+                                       &height, &subsampling, &colorspace)) ||
+        width <= 0 || height <= 0)
+        return std::nullopt;
+    return Size{width, height};
+}
+
 }  // namespace kvmvnc::capture

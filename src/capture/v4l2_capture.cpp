@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "kvmvnc/capture/v4l2_capture.h"
 
-#include <fcntl.h>
 #include <linux/videodev2.h>
 #include <poll.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -35,17 +33,15 @@ constexpr auto kMinStreamTime = 200ms;
 constexpr int kMinBuffers = 2;
 constexpr int kMaxBuffers = 32;
 constexpr int kMaxDimension = 16384;
-constexpr uint32_t kMaxFormats = 256;  // ENUM_FMT bound against looping drivers
+constexpr uint32_t kMaxFormats = 256;    // ENUM_FMT bound against looping drivers
+constexpr uint32_t kMaxFrameSizes = 64;  // ENUM_FRAMESIZES, per format
+constexpr size_t kMaxModes = 64;         // tried in one search, at most a few seconds each
+// Pictures of another size than negotiated, in a row, that make a mode a
+// liar; fewer are torn frames and only dropped.
+constexpr int kWrongSizeFrames = 3;
+constexpr size_t kFailuresLogged = 4;  // in the line that says which mode was settled on
 constexpr int kMaxEventsPerPoll = 64;
 constexpr uint32_t kMaxEdidBlocks = 256;  // V4L2's limit
-
-int xioctl(int fd, unsigned long request, void *arg) {
-    int ret;
-    do {
-        ret = ::ioctl(fd, request, arg);
-    } while (ret < 0 && errno == EINTR);
-    return ret < 0 ? -errno : 0;
-}
 
 std::string errorText(int error) { return std::strerror(error < 0 ? -error : error); }
 
@@ -111,6 +107,69 @@ const char *signalExplanation(SignalState state) {
     }
 }
 
+// A format a device without DV timings offers, with the sizes it lists.
+struct ListedFormat {
+    uint32_t fourcc = 0;
+    std::vector<Size> sizes;  // discrete sizes; empty: any size (a range, or no list)
+};
+
+bool listsSize(const ListedFormat &format, Size size) {
+    return format.sizes.empty() ||
+           std::find(format.sizes.begin(), format.sizes.end(), size) != format.sizes.end();
+}
+
+// The modes to try on a device without DV timings, best first: the
+// configured size (or else the largest listed) in each format that lists it,
+// by preference, then every smaller listed size that fits in it, larger
+// first, likewise. `formats` come by preference. A configured size that no
+// format lists is asked of the preferred format (the driver settles on its
+// nearest size, as it always did). With `fallback` off, only the first.
+std::vector<V4l2Mode> orderModes(const std::vector<ListedFormat> &formats, Size wanted,
+                                 bool fallback) {
+    std::vector<Size> sizes;
+    for (const ListedFormat &format : formats) {
+        for (Size size : format.sizes) {
+            const bool fits =
+                wanted.isEmpty() || (size.width <= wanted.width && size.height <= wanted.height);
+            if (fits && std::find(sizes.begin(), sizes.end(), size) == sizes.end())
+                sizes.push_back(size);
+        }
+    }
+    std::stable_sort(sizes.begin(), sizes.end(), [](Size a, Size b) {
+        const int64_t areaA = static_cast<int64_t>(a.width) * a.height;
+        const int64_t areaB = static_cast<int64_t>(b.width) * b.height;
+        return areaA != areaB ? areaA > areaB : a.width > b.width;
+    });
+    // 0x0 (nothing configured, nothing listed) keeps the device's size.
+    const Size first = !wanted.isEmpty() ? wanted : sizes.empty() ? Size{} : sizes.front();
+    if (sizes.empty() || sizes.front() != first)
+        sizes.insert(sizes.begin(), first);
+
+    std::vector<V4l2Mode> modes;
+    for (size_t index = 0; index < sizes.size() && modes.size() < kMaxModes; ++index) {
+        const Size size = sizes[index];
+        const size_t before = modes.size();
+        for (const ListedFormat &format : formats) {
+            if (listsSize(format, size) && modes.size() < kMaxModes)
+                modes.push_back({format.fourcc, size});
+        }
+        if (modes.size() == before && index == 0 && !formats.empty())
+            modes.push_back({formats.front().fourcc, size});
+    }
+    if (!fallback && modes.size() > 1)
+        modes.resize(1);
+    return modes;
+}
+
+// "1920x1080 MJPEG"; "MJPEG" for a mode that keeps the device's size.
+std::string modeText(uint32_t fourcc, Size size) {
+    std::optional<PixelFormat> format = fromFourcc(fourcc);
+    std::string name = format ? pixelFormatName(*format) : fourccText(fourcc);
+    if (size.isEmpty())
+        return name;
+    return std::to_string(size.width) + "x" + std::to_string(size.height) + " " + name;
+}
+
 bool isUsableBuffer(const v4l2_buffer &buffer) {
     return (buffer.flags & V4L2_BUF_FLAG_ERROR) == 0 && buffer.bytesused > 0;
 }
@@ -151,14 +210,14 @@ v4l2_buffer emptyBuffer() {
     return buffer;
 }
 
-// The EDID `fd` holds on `pad`: 0 with `bytes` (empty when it holds none),
-// or -errno (ENOTTY: the node takes no EDID; EINVAL: not on this pad).
-int readEdid(int fd, uint32_t pad, std::vector<uint8_t> &bytes) {
+// The EDID `device` holds on `pad`: 0 with `bytes` (empty when it holds
+// none), or -errno (ENOTTY: the node takes no EDID; EINVAL: not on this pad).
+int readEdid(V4l2Device &device, uint32_t pad, std::vector<uint8_t> &bytes) {
     bytes.clear();
     v4l2_edid edid{};
     edid.pad = pad;
     // No blocks asked for: the driver says how many it holds.
-    if (int ret = xioctl(fd, VIDIOC_G_EDID, &edid); ret < 0)
+    if (int ret = device.ioctl(VIDIOC_G_EDID, &edid); ret < 0)
         return ret;
     const uint32_t blocks = std::min(edid.blocks, kMaxEdidBlocks);
     if (blocks == 0)
@@ -168,7 +227,7 @@ int readEdid(int fd, uint32_t pad, std::vector<uint8_t> &bytes) {
     edid.pad = pad;
     edid.blocks = blocks;
     edid.edid = bytes.data();
-    int ret = xioctl(fd, VIDIOC_G_EDID, &edid);
+    int ret = device.ioctl(VIDIOC_G_EDID, &edid);
     if (ret < 0) {
         bytes.clear();
         return ret == -ENODATA ? 0 : ret;
@@ -211,12 +270,15 @@ struct V4l2Capture::SignalProbe {
 };
 
 V4l2Capture::Mapping::Mapping(Mapping &&other) noexcept
-    : address_(std::exchange(other.address_, nullptr)), length_(std::exchange(other.length_, 0)) {}
+    : device_(std::exchange(other.device_, nullptr)),
+      address_(std::exchange(other.address_, nullptr)),
+      length_(std::exchange(other.length_, 0)) {}
 
 V4l2Capture::Mapping &V4l2Capture::Mapping::operator=(Mapping &&other) noexcept {
     if (this != &other) {
         if (address_ != nullptr)
-            ::munmap(address_, length_);
+            device_->unmap(address_, length_);
+        device_ = std::exchange(other.device_, nullptr);
         address_ = std::exchange(other.address_, nullptr);
         length_ = std::exchange(other.length_, 0);
     }
@@ -225,11 +287,11 @@ V4l2Capture::Mapping &V4l2Capture::Mapping::operator=(Mapping &&other) noexcept 
 
 V4l2Capture::Mapping::~Mapping() {
     if (address_ != nullptr)
-        ::munmap(address_, length_);
+        device_->unmap(address_, length_);
 }
 
-V4l2Capture::V4l2Capture(V4l2Options options, std::shared_ptr<EdidMailbox> edid)
-    : options_(std::move(options)), edidMailbox_(std::move(edid)) {}
+V4l2Capture::V4l2Capture(V4l2Options options, std::shared_ptr<EdidMailbox> edid, V4l2Opener open)
+    : options_(std::move(options)), edidMailbox_(std::move(edid)), open_(std::move(open)) {}
 
 V4l2Capture::~V4l2Capture() { closeDevice(); }
 
@@ -291,16 +353,15 @@ CaptureResult V4l2Capture::run(Frame &frame, Clock::time_point deadline) {
         // never missed.
         auto wait = std::chrono::ceil<std::chrono::milliseconds>(
             std::max(std::min(deadline, stallCheck_) - now, Clock::duration::zero()));
-        pollfd pfd{fd_.get(), POLLIN | POLLPRI, 0};
-        int ret = ::poll(&pfd, 1, static_cast<int>(wait.count()));
-        if (ret < 0 && errno != EINTR) {
-            fail("poll", -errno);
+        int revents = device_->poll(POLLIN | POLLPRI, wait);
+        if (revents < 0) {
+            fail("poll", revents);
             continue;
         }
-        if (ret > 0) {
-            if (pfd.revents & POLLPRI)
+        if (revents > 0) {
+            if (revents & POLLPRI)
                 handleEvents();
-            if (streaming_ && (pfd.revents & POLLIN)) {
+            if (streaming_ && (revents & POLLIN)) {
                 switch (dequeue(frame)) {
                 case Dequeued::Frame:
                     return CaptureResult::Frame;
@@ -309,7 +370,7 @@ CaptureResult V4l2Capture::run(Frame &frame, Clock::time_point deadline) {
                 case Dequeued::Nothing:
                     break;
                 }
-            } else if (streaming_ && (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+            } else if (streaming_ && (revents & (POLLERR | POLLHUP | POLLNVAL))) {
                 handlePollError();
             }
         }
@@ -322,7 +383,7 @@ CaptureResult V4l2Capture::run(Frame &frame, Clock::time_point deadline) {
 // failure the status says why and nextAttempt_ says when to try again.
 void V4l2Capture::start() {
     Clock::time_point now = Clock::now();
-    if (!fd_.isValid()) {
+    if (!device_) {
         nextAttempt_ = now + kReopenInterval;
         if (openDevice() < 0)
             return;
@@ -341,12 +402,21 @@ void V4l2Capture::start() {
         setStatus(probe.state, std::move(probe.detail));
         return;
     }
-    if (applyDvTimings(probe) < 0 || configureFormat() < 0 || startStreaming() < 0)
+    if (applyDvTimings(probe) < 0 || configureFormat() < 0)
         return;
+    if (int ret = startStreaming(); ret < 0) {
+        // A mode the device lists but will not stream (uvcvideo: ENOSPC, the
+        // bus cannot carry it) delivers nothing either.
+        if (ret != -ENODEV && searching())
+            abandonMode("refuses " + streamText() + " (" + errorText(ret) + ")",
+                        streamText() + " was refused (" + errorText(ret) + ")");
+        return;
+    }
 
     streaming_ = true;
     streamStart_ = now;
-    stallCheck_ = now + kStallTimeout;
+    stallCheck_ = now + (searching() ? modeTimeout() : kStallTimeout);
+    wrongSizeFrames_ = 0;
     warnedBadFrame_ = false;
     // A signal problem stays on screen until a frame proves it gone; the
     // device being back is proven by having got this far.
@@ -354,25 +424,29 @@ void V4l2Capture::start() {
         setStatus(SignalState::Ok, {});
 
     std::string stream = description();
-    if (stream != loggedStream_) {
+    if (stream == loggedStream_) {
+        LOG_DEBUG("capture", "restarted %s", stream.c_str());
+    } else if (modeIndex_ > 0 || roundFailed_) {
+        // The modes a search goes through are logged by the line that says
+        // which one it settled on.
+        LOG_DEBUG("capture", "trying %s", stream.c_str());
+    } else {
         if (fps_ > 0)
             LOG_INFO("capture", "streaming %s at %.3g fps", stream.c_str(), fps_);
         else
             LOG_INFO("capture", "streaming %s", stream.c_str());
-        if ((options_.width > 0 && options_.width != width_) ||
-            (options_.height > 0 && options_.height != height_))
+        if ((asked_.width > 0 && asked_.width != width_) ||
+            (asked_.height > 0 && asked_.height != height_))
             LOG_WARN("capture", "%s: asked for %dx%d, the device chose %dx%d",
-                     options_.device.c_str(), options_.width, options_.height, width_, height_);
+                     options_.device.c_str(), asked_.width, asked_.height, width_, height_);
         loggedStream_ = std::move(stream);
-    } else {
-        LOG_DEBUG("capture", "restarted %s", stream.c_str());
     }
 }
 
 int V4l2Capture::openDevice() {
-    int fd = ::open(options_.device.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int error = -errno;
+    int error = 0;
+    device_ = open_(options_.device, error);
+    if (!device_) {
         setStatus(SignalState::NoDevice, options_.device + ": " + errorText(error));
         reportEdid({EdidReport::State::Unknown,
                     edidRequest_.setting,
@@ -381,10 +455,9 @@ int V4l2Capture::openDevice() {
                     {}});
         return error;
     }
-    fd_.reset(fd);
 
     v4l2_capability caps{};
-    if (int ret = xioctl(fd, VIDIOC_QUERYCAP, &caps); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_QUERYCAP, &caps); ret < 0) {
         fail("VIDIOC_QUERYCAP", ret);
         return ret;
     }
@@ -396,7 +469,7 @@ int V4l2Capture::openDevice() {
     }
     if (options_.input >= 0) {
         int input = options_.input;
-        if (int ret = xioctl(fd, VIDIOC_S_INPUT, &input); ret < 0) {
+        if (int ret = device_->ioctl(VIDIOC_S_INPUT, &input); ret < 0) {
             fail("VIDIOC_S_INPUT", ret);
             return ret;
         }
@@ -406,12 +479,12 @@ int V4l2Capture::openDevice() {
     // them instead. The event is per input: subscribe to the one in use
     // (vivid's HDMI input is number 3).
     int currentInput = 0;
-    if (xioctl(fd, VIDIOC_G_INPUT, &currentInput) < 0)
+    if (device_->ioctl(VIDIOC_G_INPUT, &currentInput) < 0)
         currentInput = 0;
     v4l2_event_subscription subscription{};
     subscription.type = V4L2_EVENT_SOURCE_CHANGE;
     subscription.id = static_cast<uint32_t>(currentInput);
-    if (int ret = xioctl(fd, VIDIOC_SUBSCRIBE_EVENT, &subscription); ret == -ENODEV) {
+    if (int ret = device_->ioctl(VIDIOC_SUBSCRIBE_EVENT, &subscription); ret == -ENODEV) {
         fail("VIDIOC_SUBSCRIBE_EVENT", ret);
         return ret;
     }
@@ -441,7 +514,7 @@ void V4l2Capture::takeEdidRequest() {
     edidRequest_ = std::move(*request);
     edidPending_ = true;
     loggedEdid_.clear();
-    if (fd_.isValid()) {  // a reload; at start the device is not open yet
+    if (device_) {  // a reload; at start the device is not open yet
         LOG_INFO("capture", "%s: [capture] edid is now %s", options_.device.c_str(),
                  edidRequest_.setting.c_str());
         stopStreaming();
@@ -466,25 +539,26 @@ int V4l2Capture::loadEdid() {
 
     // On a video node the EDID's pad is the input's index.
     int input = options_.input;
-    if (input < 0 && xioctl(fd_.get(), VIDIOC_G_INPUT, &input) < 0)
+    if (input < 0 && device_->ioctl(VIDIOC_G_INPUT, &input) < 0)
         input = 0;
-    int fd = fd_.get();
+    V4l2Device *device = device_.get();
     uint32_t pad = static_cast<uint32_t>(input);
     std::string where = options_.device + " input " + std::to_string(input);
     std::vector<uint8_t> held;
-    int ret = readEdid(fd, pad, held);
-    UniqueFd subdevice;
+    int ret = readEdid(*device, pad, held);
+    std::unique_ptr<V4l2Device> subdevice;
     if (ret == -ENOTTY) {
         for (const std::string &node : edidSubdevicesOf(options_.device)) {
-            UniqueFd candidate(::open(node.c_str(), O_RDWR | O_CLOEXEC));
-            if (!candidate.isValid())
+            int openError = 0;
+            std::unique_ptr<V4l2Device> candidate = open_(node, openError);
+            if (!candidate)
                 continue;
-            const int subRet = readEdid(candidate.get(), 0, held);
+            const int subRet = readEdid(*candidate, 0, held);
             if (subRet == -ENOTTY)
                 continue;
             ret = subRet;
             subdevice = std::move(candidate);
-            fd = subdevice.get();
+            device = subdevice.get();
             pad = 0;
             report.node = node;
             where = node;
@@ -542,7 +616,7 @@ int V4l2Capture::loadEdid() {
         edid.pad = pad;
         edid.blocks = static_cast<uint32_t>(bytes.size() / Edid::kBlockSize);
         edid.edid = bytes.data();
-        ret = xioctl(fd, VIDIOC_S_EDID, &edid);
+        ret = device->ioctl(VIDIOC_S_EDID, &edid);
         if (ret == -ENODEV) {
             fail("VIDIOC_S_EDID", ret);
             return ret;
@@ -573,7 +647,7 @@ int V4l2Capture::loadEdid() {
             return 0;
         }
         // What the device holds now, as it says.
-        if (readEdid(fd, pad, held) < 0 || held.empty())
+        if (readEdid(*device, pad, held) < 0 || held.empty())
             held = wanted;
         logOnce(log::Level::Info, "loaded " + edidName(edidRequest_) + " into " + where + " (" +
                                       edidSummary(held) + ")");
@@ -591,9 +665,7 @@ void V4l2Capture::reportEdid(EdidReport report) {
 
 V4l2Capture::SignalProbe V4l2Capture::probeSignal() {
     SignalProbe probe;
-    int fd = fd_.get();
-
-    int ret = xioctl(fd, VIDIOC_QUERY_DV_TIMINGS, &probe.timings);
+    int ret = device_->ioctl(VIDIOC_QUERY_DV_TIMINGS, &probe.timings);
     DvQuery dv = classifyDvQuery(ret);
     switch (dv) {
     case DvQuery::Failed:
@@ -624,11 +696,11 @@ V4l2Capture::SignalProbe V4l2Capture::probeSignal() {
     // The input's status bits: NoCable refines "no signal", and devices
     // without DV timings have nothing else to say.
     int index = 0;
-    ret = xioctl(fd, VIDIOC_G_INPUT, &index);
+    ret = device_->ioctl(VIDIOC_G_INPUT, &index);
     if (ret == 0 || ret == -ENOTTY) {
         v4l2_input input{};
         input.index = static_cast<uint32_t>(index);
-        ret = xioctl(fd, VIDIOC_ENUMINPUT, &input);
+        ret = device_->ioctl(VIDIOC_ENUMINPUT, &input);
         if (ret == 0) {
             std::optional<SignalState> state = signalStateForInputStatus(input.status);
             if (state && (probe.state == SignalState::Ok || state == SignalState::NoCable))
@@ -655,7 +727,7 @@ int V4l2Capture::applyDvTimings(const SignalProbe &probe) {
     // The bridge does not switch to the timings it detected by itself; the
     // format follows the applied timings.
     v4l2_dv_timings timings = probe.timings;
-    if (int ret = xioctl(fd_.get(), VIDIOC_S_DV_TIMINGS, &timings); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_S_DV_TIMINGS, &timings); ret < 0) {
         fail("VIDIOC_S_DV_TIMINGS", ret);
         return ret;
     }
@@ -666,13 +738,12 @@ int V4l2Capture::applyDvTimings(const SignalProbe &probe) {
 }
 
 int V4l2Capture::configureFormat() {
-    int fd = fd_.get();
     std::vector<uint32_t> offered;
     for (uint32_t index = 0; index < kMaxFormats; ++index) {
         v4l2_fmtdesc desc{};
         desc.index = index;
         desc.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        int ret = xioctl(fd, VIDIOC_ENUM_FMT, &desc);
+        int ret = device_->ioctl(VIDIOC_ENUM_FMT, &desc);
         if (ret == -EINVAL)
             break;  // end of the list
         if (ret < 0) {
@@ -682,8 +753,7 @@ int V4l2Capture::configureFormat() {
         offered.push_back(desc.pixelformat);
     }
 
-    std::optional<uint32_t> fourcc = chooseCaptureFourcc(offered, hasDvTimings_, options_.format);
-    if (!fourcc) {
+    auto offersNothing = [&] {
         std::string list;
         for (uint32_t entry : offered)
             list += (list.empty() ? "" : ", ") + fourccText(entry);
@@ -692,34 +762,102 @@ int V4l2Capture::configureFormat() {
                                 : std::string("offers no supported pixel format")) +
                " (offers " + (list.empty() ? "none" : list) + ")");
         return -EINVAL;
+    };
+
+    if (hasDvTimings_) {
+        // The source dictates the mode: the size follows the DV timings
+        // just applied, and there is nothing to search.
+        std::optional<uint32_t> fourcc = chooseCaptureFourcc(offered, true, options_.format);
+        if (!fourcc)
+            return offersNothing();
+        return setFormat({*fourcc, {options_.width, options_.height}});
     }
 
+    std::vector<V4l2Mode> modes;
+    if (int ret = listModes(offered, modes); ret < 0)
+        return ret;
+    if (modes.empty())
+        return offersNothing();
+    if (modes != modes_) {
+        // The first look at this device, or another device on the node.
+        modes_ = std::move(modes);
+        modeIndex_ = 0;
+        settled_ = false;
+        roundFailed_ = false;
+        failures_.clear();
+    }
+    return setFormat(modes_[modeIndex_]);
+}
+
+// ENUM_FRAMESIZES for each format a device without DV timings may be asked
+// for, and the modes to try in order.
+int V4l2Capture::listModes(std::span<const uint32_t> offered, std::vector<V4l2Mode> &modes) {
+    std::vector<ListedFormat> formats;
+    for (PixelFormat preferred : captureFormatOrder(false)) {
+        if (options_.format && *options_.format != preferred)
+            continue;
+        std::optional<uint32_t> fourcc = findFourcc(offered, preferred);
+        if (!fourcc)
+            continue;
+        ListedFormat format{*fourcc, {}};
+        for (uint32_t index = 0; index < kMaxFrameSizes; ++index) {
+            v4l2_frmsizeenum size{};
+            size.index = index;
+            size.pixel_format = *fourcc;
+            int ret = device_->ioctl(VIDIOC_ENUM_FRAMESIZES, &size);
+            if (ret == -ENODEV) {
+                fail("VIDIOC_ENUM_FRAMESIZES", ret);
+                return ret;
+            }
+            // The end of the list, no list at all, or a range: a range takes
+            // any size (within it), so there is nothing to pick from.
+            if (ret < 0 || size.type != V4L2_FRMSIZE_TYPE_DISCRETE) {
+                if (ret == 0)
+                    format.sizes.clear();
+                break;
+            }
+            const uint32_t width = size.discrete.width;
+            const uint32_t height = size.discrete.height;
+            if (width > 0 && height > 0 && width <= kMaxDimension && height <= kMaxDimension)
+                format.sizes.push_back({static_cast<int>(width), static_cast<int>(height)});
+        }
+        formats.push_back(std::move(format));
+    }
+    modes = orderModes(formats, {options_.width, options_.height},
+                       options_.firstFrameTimeout > std::chrono::milliseconds::zero());
+    return 0;
+}
+
+// Asks the device for `mode` and takes what it settles on.
+int V4l2Capture::setFormat(const V4l2Mode &mode) {
+    const uint32_t fourcc = mode.fourcc;
+    asked_ = mode.size;
     // Start from the current format so a size of 0 keeps what the device
     // (or the DV timings just applied) has.
     v4l2_format format{};
     format.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    if (int ret = xioctl(fd, VIDIOC_G_FMT, &format); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_G_FMT, &format); ret < 0) {
         fail("VIDIOC_G_FMT", ret);
         return ret;
     }
     v4l2_pix_format &pix = format.fmt.pix;
-    pix.pixelformat = *fourcc;
-    if (options_.width > 0)
-        pix.width = static_cast<uint32_t>(options_.width);
-    if (options_.height > 0)
-        pix.height = static_cast<uint32_t>(options_.height);
+    pix.pixelformat = fourcc;
+    if (mode.size.width > 0)
+        pix.width = static_cast<uint32_t>(mode.size.width);
+    if (mode.size.height > 0)
+        pix.height = static_cast<uint32_t>(mode.size.height);
     pix.field = V4L2_FIELD_ANY;
     pix.bytesperline = 0;  // the driver's choice
     pix.sizeimage = 0;
-    if (int ret = xioctl(fd, VIDIOC_S_FMT, &format); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_S_FMT, &format); ret < 0) {
         fail("VIDIOC_S_FMT", ret);
         return ret;
     }
 
     // Drivers adjust what they cannot do; take only what we can convert.
     std::optional<PixelFormat> chosen = fromFourcc(pix.pixelformat);
-    if (!chosen || chosen != fromFourcc(*fourcc)) {
-        giveUp(options_.device + ": asked for " + fourccText(*fourcc) + ", the driver set " +
+    if (!chosen || chosen != fromFourcc(fourcc)) {
+        giveUp(options_.device + ": asked for " + fourccText(fourcc) + ", the driver set " +
                fourccText(pix.pixelformat));
         return -EINVAL;
     }
@@ -757,7 +895,7 @@ void V4l2Capture::setFrameRate() {
     if (options_.fps > 0) {
         parm.parm.capture.timeperframe.numerator = 1;
         parm.parm.capture.timeperframe.denominator = static_cast<uint32_t>(options_.fps);
-        int ret = xioctl(fd_.get(), VIDIOC_S_PARM, &parm);
+        int ret = device_->ioctl(VIDIOC_S_PARM, &parm);
         if (ret < 0)
             LOG_DEBUG("capture", "%s: VIDIOC_S_PARM: %s", options_.device.c_str(),
                       errorText(ret).c_str());
@@ -765,7 +903,7 @@ void V4l2Capture::setFrameRate() {
     fps_ = 0;
     v4l2_streamparm current{};
     current.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    if (xioctl(fd_.get(), VIDIOC_G_PARM, &current) == 0) {
+    if (device_->ioctl(VIDIOC_G_PARM, &current) == 0) {
         const v4l2_fract &interval = current.parm.capture.timeperframe;
         fps_ = framesPerSecond(interval.numerator, interval.denominator);
     }
@@ -778,12 +916,11 @@ double framesPerSecond(uint32_t numerator, uint32_t denominator) {
 }
 
 int V4l2Capture::startStreaming() {
-    int fd = fd_.get();
     v4l2_requestbuffers request{};
     request.count = static_cast<uint32_t>(std::clamp(options_.buffers, kMinBuffers, kMaxBuffers));
     request.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     request.memory = V4L2_MEMORY_MMAP;
-    if (int ret = xioctl(fd, VIDIOC_REQBUFS, &request); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_REQBUFS, &request); ret < 0) {
         fail("VIDIOC_REQBUFS", ret);
         return ret;
     }
@@ -797,18 +934,17 @@ int V4l2Capture::startStreaming() {
     for (uint32_t index = 0; index < request.count; ++index) {
         v4l2_buffer buffer = emptyBuffer();
         buffer.index = index;
-        if (int ret = xioctl(fd, VIDIOC_QUERYBUF, &buffer); ret < 0) {
+        if (int ret = device_->ioctl(VIDIOC_QUERYBUF, &buffer); ret < 0) {
             fail("VIDIOC_QUERYBUF", ret);
             return ret;
         }
-        void *address = ::mmap(nullptr, buffer.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                               static_cast<off_t>(buffer.m.offset));
-        if (address == MAP_FAILED) {
-            int error = -errno;
+        int error = 0;
+        void *address = device_->map(buffer.length, static_cast<off_t>(buffer.m.offset), error);
+        if (address == nullptr) {
             fail("mmap", error);
             return error;
         }
-        buffers_.emplace_back(address, buffer.length);
+        buffers_.emplace_back(*device_, address, buffer.length);
     }
     for (uint32_t index = 0; index < buffers_.size(); ++index) {
         if (int ret = requeue(index); ret < 0)
@@ -818,11 +954,11 @@ int V4l2Capture::startStreaming() {
     // own S_DV_TIMINGS caused); acting on them would restart the new stream.
     for (int count = 0; count < kMaxEventsPerPoll; ++count) {
         v4l2_event event{};
-        if (xioctl(fd, VIDIOC_DQEVENT, &event) < 0 || event.pending == 0)
+        if (device_->ioctl(VIDIOC_DQEVENT, &event) < 0 || event.pending == 0)
             break;
     }
     int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-    if (int ret = xioctl(fd, VIDIOC_STREAMON, &type); ret < 0) {
+    if (int ret = device_->ioctl(VIDIOC_STREAMON, &type); ret < 0) {
         fail("VIDIOC_STREAMON", ret);
         return ret;
     }
@@ -833,26 +969,25 @@ int V4l2Capture::startStreaming() {
 // ignored, the device may already be gone.
 void V4l2Capture::stopStreaming() {
     haveLastBytes_ = false;  // whatever comes next is shown in full
-    int fd = fd_.get();
-    if (fd >= 0 && streaming_) {
+    if (device_ && streaming_) {
         int type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        xioctl(fd, VIDIOC_STREAMOFF, &type);
+        device_->ioctl(VIDIOC_STREAMOFF, &type);
     }
     streaming_ = false;
     // The kernel refuses to free buffers that are still mapped.
     buffers_.clear();
-    if (fd >= 0 && ownsQueue_) {
+    if (device_ && ownsQueue_) {
         v4l2_requestbuffers request{};
         request.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
         request.memory = V4L2_MEMORY_MMAP;
-        xioctl(fd, VIDIOC_REQBUFS, &request);
+        device_->ioctl(VIDIOC_REQBUFS, &request);
     }
     ownsQueue_ = false;
 }
 
 void V4l2Capture::closeDevice() {
     stopStreaming();
-    fd_.reset();
+    device_.reset();
     hasDvTimings_ = false;
     haveFormat_ = false;
 }
@@ -891,16 +1026,112 @@ void V4l2Capture::handleStall(Clock::time_point now) {
         restartStream();
         return;
     }
+    if (searching()) {
+        abandonMode("delivers no frames in " + streamText(), streamText() + " delivered nothing");
+        return;
+    }
     setStatus(SignalState::NoSignal, options_.device + ": no frames from the device");
     if (now - streamStart_ >= kStallRestartInterval)
         restartStream();
+}
+
+// Another mode may be tried: the device has no DV timings, lists more than
+// one mode, and the one streaming has not given a picture yet.
+bool V4l2Capture::searching() const { return !hasDvTimings_ && !settled_ && modes_.size() > 1; }
+
+// How long the mode streaming now may take to give its first picture.
+std::chrono::milliseconds V4l2Capture::modeTimeout() const {
+    return roundFailed_ && modeIndex_ == 0 ? options_.retryWait : options_.firstFrameTimeout;
+}
+
+// The mode streaming (or refusing to) gives no picture: `failure` says how
+// on the status screen ("delivers no frames in 1920x1080 MJPEG"), `past` in
+// the line that ends the search ("1920x1080 MJPEG delivered nothing"). On to
+// the next mode, or after the last, back to the first with the status
+// saying that every mode failed.
+void V4l2Capture::abandonMode(const std::string &failure, const std::string &past) {
+    if (failures_.size() < modes_.size())
+        failures_.push_back(past);
+    stopStreaming();
+    settled_ = false;
+    wrongSizeFrames_ = 0;
+    // The next mode at once: a mode is left only after its timeout or a few
+    // pictures, so this cannot spin. A refused one has had its device
+    // closed by fail(), which set when to open it again.
+    if (device_)
+        nextAttempt_ = Clock::now();
+    if (++modeIndex_ >= modes_.size()) {
+        modeIndex_ = 0;
+        roundFailed_ = true;
+        failures_.clear();
+    }
+    // Once every mode failed, the screen keeps saying so while they are
+    // tried again, rather than changing with each.
+    if (roundFailed_)
+        setStatus(SignalState::NoSignal, "capture device delivers no usable frames in any of its " +
+                                             std::to_string(modes_.size()) +
+                                             " modes; trying them again");
+    else
+        setStatus(SignalState::NoSignal,
+                  "capture device " + failure + ", trying " +
+                      modeText(modes_[modeIndex_].fourcc, modes_[modeIndex_].size));
+}
+
+// The mode streaming gave its first picture: it is kept. After a search, one
+// line says which mode it is and why the better ones were left.
+void V4l2Capture::settle() {
+    settled_ = true;
+    if (failures_.empty() && !roundFailed_)
+        return;
+    std::string after;
+    for (size_t index = 0; index < failures_.size() && index < kFailuresLogged; ++index)
+        after += (index == 0 ? "" : ", ") + failures_[index];
+    if (failures_.size() > kFailuresLogged)
+        after += " and " + std::to_string(failures_.size() - kFailuresLogged) + " more";
+    if (after.empty())
+        after = "every mode had failed";
+    std::string rate;
+    if (fps_ > 0) {
+        char text[32];
+        std::snprintf(text, sizeof text, " at %.3g fps", fps_);
+        rate = text;
+    }
+    LOG_INFO("capture", "%s: settled on %s%s after %s", options_.device.c_str(),
+             streamText().c_str(), rate.c_str(), after.c_str());
+    loggedStream_ = description();
+    failures_.clear();
+    roundFailed_ = false;
+    // The line above says that frames come again.
+    status_ = {};
+}
+
+// "1920x1080 MJPEG", the stream as negotiated.
+std::string V4l2Capture::streamText() const {
+    return modeText(toFourcc(format_), {width_, height_});
+}
+
+// Empty when the picture in `data` has the negotiated size, else what it
+// has instead ("1280x720 frames", "frames of 1843200 bytes"). A JPEG whose
+// header cannot be read is left to convert(), which drops it.
+std::string V4l2Capture::wrongSize(const uint8_t *data, size_t bytes) {
+    if (format_ == PixelFormat::Mjpeg) {
+        std::optional<Size> size = jpeg_.pictureSize(data, bytes);
+        if (!size || *size == Size{width_, height_})
+            return {};
+        return std::to_string(size->width) + "x" + std::to_string(size->height) + " frames";
+    }
+    const size_t needed = static_cast<size_t>(stride_) * static_cast<size_t>(height_ - 1) +
+                          static_cast<size_t>(width_) * bytesPerPixel(format_);
+    if (bytes >= needed)
+        return {};
+    return "frames of " + std::to_string(bytes) + " bytes";
 }
 
 void V4l2Capture::handleEvents() {
     bool sourceChanged = false;
     for (int count = 0; count < kMaxEventsPerPoll; ++count) {
         v4l2_event event{};
-        int ret = xioctl(fd_.get(), VIDIOC_DQEVENT, &event);
+        int ret = device_->ioctl(VIDIOC_DQEVENT, &event);
         if (ret == -ENOENT)
             break;  // none left
         if (ret < 0) {
@@ -923,7 +1154,7 @@ void V4l2Capture::handleEvents() {
 // vanished. DQBUF tells which.
 void V4l2Capture::handlePollError() {
     v4l2_buffer buffer = emptyBuffer();
-    int ret = xioctl(fd_.get(), VIDIOC_DQBUF, &buffer);
+    int ret = device_->ioctl(VIDIOC_DQBUF, &buffer);
     fail("VIDIOC_DQBUF", ret < 0 && ret != -EAGAIN ? ret : -EIO);
 }
 
@@ -935,7 +1166,7 @@ V4l2Capture::Dequeued V4l2Capture::dequeue(Frame &frame) {
     // Bounded: a driver can have at most every buffer done at once.
     for (size_t count = 0; count < buffers_.size(); ++count) {
         v4l2_buffer buffer = emptyBuffer();
-        int ret = xioctl(fd_.get(), VIDIOC_DQBUF, &buffer);
+        int ret = device_->ioctl(VIDIOC_DQBUF, &buffer);
         if (ret == -EAGAIN)
             break;
         if (ret == 0 && buffer.index >= buffers_.size())
@@ -962,6 +1193,25 @@ V4l2Capture::Dequeued V4l2Capture::dequeue(Frame &frame) {
     const bool unchanged = haveLastBytes_ && status_.state == SignalState::Ok &&
                            bytes == lastBytes_.size() &&
                            std::memcmp(mapping.data(), lastBytes_.data(), bytes) == 0;
+    // A picture of another size than negotiated: one is a torn frame, and
+    // dropped. A few in a row from a mode that has given no picture yet
+    // leave it while another mode is left to try; otherwise they are what
+    // the device delivers, and shown at their own size, as any picture beats
+    // none.
+    std::string wrong;
+    if (!unchanged && !hasDvTimings_)
+        wrong = wrongSize(mapping.data(), bytes);
+    if (!wrong.empty()) {
+        const bool another = !settled_ && modeIndex_ + 1 < modes_.size();
+        if (++wrongSizeFrames_ < kWrongSizeFrames || another) {
+            if (requeue(buffer.index) < 0)
+                return Dequeued::Nothing;
+            if (another && wrongSizeFrames_ >= kWrongSizeFrames)
+                abandonMode("delivers " + wrong + " in " + streamText(),
+                            streamText() + " delivered " + wrong);
+            return Dequeued::Nothing;
+        }
+    }
     bool converted = false;
     if (!unchanged) {
         converted = convert(mapping.data(), bytes, frame);
@@ -983,6 +1233,10 @@ V4l2Capture::Dequeued V4l2Capture::dequeue(Frame &frame) {
     frame.sequence = ++sequence_;
     frame.timestamp = bufferTime(buffer);
     stallCheck_ = now + kStallTimeout;
+    if (wrong.empty())
+        wrongSizeFrames_ = 0;
+    if (!settled_)
+        settle();
     if (status_.state != SignalState::Ok)
         setStatus(SignalState::Ok, {});
     return Dequeued::Frame;
@@ -991,7 +1245,7 @@ V4l2Capture::Dequeued V4l2Capture::dequeue(Frame &frame) {
 int V4l2Capture::requeue(uint32_t index) {
     v4l2_buffer buffer = emptyBuffer();
     buffer.index = index;
-    int ret = xioctl(fd_.get(), VIDIOC_QBUF, &buffer);
+    int ret = device_->ioctl(VIDIOC_QBUF, &buffer);
     if (ret < 0)
         fail("VIDIOC_QBUF", ret);
     return ret;

@@ -254,7 +254,7 @@ const std::vector<Key> &keys() {
          [](const Config &c) -> std::string { return c.capture.device; }},
         {"capture", "format", "auto", "auto, YUYV, UYVY, RGB24, BGR24 or MJPEG",
          "Pixel format asked of the device; auto prefers UYVY on HDMI bridges and MJPEG on "
-         "USB dongles.",
+         "USB dongles. A format given here is the only one a dongle is tried in.",
          [](Config &config, std::string_view value) -> std::string {
              if (lower(value) == "auto") {
                  config.capture.format.reset();
@@ -273,17 +273,27 @@ const std::vector<Key> &keys() {
          }},
         intKey(
             "capture", "width", "0", 160, 8192,
-            "Picture width; 0 keeps the device's (1920 on the virtual target).",
+            "Picture width; 0 takes an HDMI bridge's (its DV timings), the largest a USB "
+            "dongle lists, 1920 on the virtual target. On a dongle, the size tried first: "
+            "smaller ones follow if it delivers nothing (first_frame_timeout_ms).",
             [](auto &c) -> auto & { return c.capture.width; }, 0, "auto"),
         intKey(
             "capture", "height", "0", 120, 8192,
-            "Picture height; 0 keeps the device's (1080 on the virtual target).",
+            "Picture height; 0 as width (1080 on the virtual target).",
             [](auto &c) -> auto & { return c.capture.height; }, 0, "auto"),
         intKey(
             "capture", "fps", "0", 1, 240,
             "Frames per second asked of the source; 0 keeps the device's (30 on the "
             "virtual target and on X11).",
             [](auto &c) -> auto & { return c.capture.fps; }, 0, "auto"),
+        intKey(
+            "capture", "first_frame_timeout_ms", "2000", 200, 60000,
+            "USB dongles list modes they cannot deliver. A mode that gives no picture within "
+            "this time, is refused, or delivers pictures of another size is left for the next "
+            "one the device lists (MJPEG before YUYV, then smaller sizes), with a status screen "
+            "saying so; when all failed they are tried again. 0 keeps the first mode however it "
+            "behaves. HDMI bridges (DV timings) are not searched: the source sets the mode.",
+            [](auto &c) -> auto & { return c.capture.firstFrameTimeoutMs; }, 0, "off"),
         intKey(
             "capture", "input", "-1", 0, 63,
             "V4L2 input to select (vivid's HDMI input is 3); -1 keeps the current one.",

@@ -477,12 +477,15 @@ HardwareCheck captureFormatsCheck(const Context &context, const Capture &capture
         return check;
     }
     check.status = Status::Ok;
-    check.finding = offers + "; kvmvncd takes " + fourccText(*chosen);
     if (capture.dv) {
         // The mode follows the signal's DV timings (capture signal below).
-        check.finding += " in the mode the signal has";
+        check.finding =
+            offers + "; kvmvncd takes " + fourccText(*chosen) + " in the mode the signal has";
         return check;
     }
+    // kvmvncd goes down the modes a dongle lists until one delivers
+    // (V4l2Capture); the preferred format's come first.
+    check.finding = offers + "; kvmvncd tries " + fourccText(*chosen) + " first";
     std::vector<std::string> modes;
     if (facts.sizeRange && facts.sizes.size() == 2) {
         modes.push_back("any from " + sizeText(facts.sizes[0]) + " to " + sizeText(facts.sizes[1]));

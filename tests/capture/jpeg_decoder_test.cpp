@@ -224,5 +224,22 @@ TEST(JpegDecoderTest, DecoderKeepsWorkingAfterErrors) {
     expectPicture(frame);
 }
 
+// The size a dongle's JPEG claims, read from its header alone (V4l2Capture
+// compares it with the negotiated one): the whole picture need not be there.
+TEST(JpegDecoderTest, PictureSizeReadsTheHeaderOnly) {
+    Bytes jpeg = encode();
+    JpegDecoder decoder;
+    EXPECT_EQ(decoder.pictureSize(jpeg.data(), jpeg.size()), (Size{kWidth, kHeight}));
+    // Cut a little into the scan.
+    size_t scan = 2;
+    while (scan + 1 < jpeg.size() && !(jpeg[scan] == 0xff && jpeg[scan + 1] == 0xda))
+        ++scan;
+    ASSERT_LT(scan + 20, jpeg.size());
+    EXPECT_EQ(decoder.pictureSize(jpeg.data(), scan + 20), (Size{kWidth, kHeight}));
+    EXPECT_EQ(decoder.pictureSize(jpeg.data(), 20), std::nullopt);
+    EXPECT_EQ(decoder.pictureSize(nullptr, 0), std::nullopt);
+    EXPECT_EQ(decoder.rejectedFrames(), 0u);
+}
+
 }  // namespace
 }  // namespace kvmvnc::capture

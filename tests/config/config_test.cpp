@@ -32,6 +32,8 @@ TEST(ConfigTest, DefaultsServeTheVirtualTargetOnPort5900) {
     EXPECT_TRUE(config.server.passwdFile.empty());
     EXPECT_EQ(config.capture.source, SourceKind::Virtual);
     EXPECT_FALSE(config.capture.format.has_value());
+    EXPECT_EQ(config.capture.firstFrameTimeoutMs, 2000);
+    EXPECT_EQ(parse("[capture]\nfirst_frame_timeout_ms = 0\n").capture.firstFrameTimeoutMs, 0);
 }
 
 TEST(ConfigTest, ReadsEveryKey) {
@@ -52,6 +54,7 @@ width = 1920
 height = 1080
 fps = 60
 input = 3
+first_frame_timeout_ms = 5000
 
 [virtual]
 boot_seconds = 0
@@ -72,6 +75,7 @@ level = debug
     EXPECT_EQ(config.capture.height, 1080);
     EXPECT_EQ(config.capture.fps, 60);
     EXPECT_EQ(config.capture.input, 3);
+    EXPECT_EQ(config.capture.firstFrameTimeoutMs, 5000);
     EXPECT_EQ(config.virtualTarget.bootSeconds, 0);
     EXPECT_FALSE(config.virtualTarget.animate);
     EXPECT_EQ(config.log.level, log::Level::Debug);
@@ -132,6 +136,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"[capture]\nwidth = 1920\n",
                   "test.ini: [capture] width, height: give both or neither"},
         BadConfig{"[capture]\nfps = 0\nfps = 30\n", "test.ini:3: [capture] fps: given twice"},
+        BadConfig{"[capture]\nfirst_frame_timeout_ms = 50\n",
+                  "test.ini:2: [capture] first_frame_timeout_ms: 50 is out of range 0 (off) or "
+                  "200..60000"},
         BadConfig{"[hid]\nmouse_mode = trackball\n",
                   "test.ini:2: [hid] mouse_mode: 'trackball' is not absolute or relative"},
         BadConfig{"[virtual]\nanimate = maybe\n",
@@ -255,6 +262,7 @@ width = 1920
 height = 1080
 fps = 60
 input = 3
+first_frame_timeout_ms = 0
 display = :5
 edid = keep
 [virtual]

@@ -383,7 +383,7 @@ TEST(CheckHardwareTest, AUsbDongleListsItsModesAndTakesNoEdid) {
     std::vector<HardwareCheck> checks = checkHardware(dongle, machine, onAGoodDay());
     EXPECT_EQ(find(checks, "capture formats"),
               (HardwareCheck{"capture formats", Status::Ok,
-                             "offers MJPG, YUYV; kvmvncd takes MJPG at 1920x1080, 1600x1200, "
+                             "offers MJPG, YUYV; kvmvncd tries MJPG first at 1920x1080, 1600x1200, "
                              "1360x768, 1280x1024, 1280x960, 1280x720, 4 more",
                              ""}));
     EXPECT_EQ(find(checks, "capture signal").status, Status::Ok);
@@ -405,7 +405,7 @@ TEST(CheckHardwareTest, AUsbDongleListsItsModesAndTakesNoEdid) {
     // Formats kvmvncd does not read are counted, and named when it reads none.
     machine.v4l2.formats = {V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_MJPEG, V4L2_PIX_FMT_GREY};
     EXPECT_TRUE(find(checkHardware(dongle, machine, onAGoodDay()), "capture formats")
-                    .finding.starts_with("offers MJPG and 2 more; kvmvncd takes MJPG at "));
+                    .finding.starts_with("offers MJPG and 2 more; kvmvncd tries MJPG first at "));
     machine.v4l2.formats = {V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_GREY};
     EXPECT_EQ(find(checkHardware(dongle, machine, onAGoodDay()), "capture formats"),
               (HardwareCheck{"capture formats", Status::Fail,

@@ -65,7 +65,9 @@ int lun(const std::vector<std::string> &args) {
 }
 
 int store(const std::vector<std::string> &args) {
-    ImageStore images(args[0]);
+    // The guest's image store is a 64 MiB tmpfs: the daemon's default
+    // reserve (64 MiB) would leave no room for the 1 MiB test image.
+    ImageStore images(args[0], StoreLimits{.freeSpaceReserve = 1u << 20});
     if (args[1] == "list") {
         for (const ImageInfo &image : images.list())
             std::printf("%s %llu\n", image.name.c_str(),

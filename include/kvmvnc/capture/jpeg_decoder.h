@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "kvmvnc/capture/frame.h"
 
@@ -27,6 +28,9 @@ public:
     JpegDecoder &operator=(const JpegDecoder &) = delete;
 
     Result decode(const uint8_t *data, size_t size, Frame &out);
+    // The size the JPEG's header gives, without decoding the picture;
+    // nullopt when the header cannot be read (decode() then says why).
+    std::optional<Size> pictureSize(const uint8_t *data, size_t size);
 
     // Counters for logs and tests.
     uint64_t repairedFrames() const { return repaired_; }

@@ -31,9 +31,14 @@ const char *pixelFormatName(PixelFormat format);
 // Accepts the names above and the V4L2 fourccs (YUYV, UYVY, RGB3, BGR3, MJPG),
 // case-insensitively.
 std::optional<PixelFormat> parsePixelFormat(std::string_view text);
-// The device's fourcc for the format to capture, among those it `offered`
-// (VIDIOC_ENUM_FMT): `requested` when given, otherwise by preference, which
-// differs for HDMI bridges with DV timings and for USB dongles. nullopt when
+// The formats kvmvncd captures by preference: an HDMI bridge's (DV timings)
+// raw UYVY first, a USB dongle's MJPEG first.
+std::span<const PixelFormat> captureFormatOrder(bool dvTimings);
+// The fourcc among `offered` (VIDIOC_ENUM_FMT) that delivers `format`: the
+// canonical one first, then aliases (JPEG for MJPEG).
+std::optional<uint32_t> findFourcc(std::span<const uint32_t> offered, PixelFormat format);
+// The device's fourcc for the format to capture first: `requested` when
+// given, otherwise the first of captureFormatOrder() it offers. nullopt when
 // it offers nothing usable (or not the requested format).
 std::optional<uint32_t> chooseCaptureFourcc(std::span<const uint32_t> offered, bool dvTimings,
                                             std::optional<PixelFormat> requested);

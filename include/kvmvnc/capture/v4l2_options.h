@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,12 @@ struct V4l2Options {
     int fps = 0;     // 0: the device's default frame interval
     int input = -1;  // -1: keep the device's current input
     int buffers = 4;
+    // Devices without DV timings: how long a mode may take to deliver its
+    // first picture before the next one the device lists is tried (0: the
+    // first mode is kept however it behaves), and once every mode failed,
+    // how long the first one is given before the others are tried again.
+    std::chrono::milliseconds firstFrameTimeout{2000};
+    std::chrono::milliseconds retryWait{10000};
 };
 
 }  // namespace kvmvnc::capture

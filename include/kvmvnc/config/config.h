@@ -37,6 +37,9 @@ struct CaptureSection {
     // The EDID loaded into a V4L2 device: "default" (kvmvnc's), "keep" (what
     // the device holds) or a file (absolute).
     std::string edid = "default";
+    // A dongle's mode that gives no picture this long is left for the next;
+    // 0: the first mode is kept.
+    int firstFrameTimeoutMs = 2000;
 };
 
 struct VirtualSection {
