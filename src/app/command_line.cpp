@@ -7,10 +7,27 @@
 #include "kvmvnc/app/daemon.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/config/config.h"
+#include "kvmvnc/doctor/check_hardware.h"
 #include "kvmvnc/input/hid_descriptors.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
 
 namespace kvmvnc::app {
+
+namespace {
+
+// --check-hardware: this machine against the configuration, without a
+// daemon. 0 when everything needed is there, else 1.
+int checkHardware(const config::Config &cfg) {
+    const std::vector<doctor::HardwareCheck> checks =
+        doctor::checkHardware(cfg, doctor::LinuxMachine());
+    std::printf("kvmvncd %s, configuration %s\n", KVMVNC_VERSION,
+                cfg.path.empty() ? "built in (no --config)" : cfg.path.c_str());
+    std::fputs(doctor::formatChecks(checks).c_str(), stdout);
+    std::printf("%s\n", doctor::summaryLine(checks).c_str());
+    return doctor::anyFailed(checks) ? 1 : 0;
+}
+
+}  // namespace
 
 CommandLine parseCommandLine(const std::vector<std::string> &args) {
     CommandLine line;
@@ -24,6 +41,8 @@ CommandLine parseCommandLine(const std::vector<std::string> &args) {
             line.action = CommandLine::Action::Version;
         } else if (arg == "--check-config") {
             line.action = CommandLine::Action::CheckConfig;
+        } else if (arg == "--check-hardware") {
+            line.action = CommandLine::Action::CheckHardware;
         } else if (arg == "--hid-descriptor") {
             if (i + 1 >= args.size() || (args[i + 1] != "keyboard" && args[i + 1] != "mouse" &&
                                          args[i + 1] != "relative-mouse"))
@@ -45,7 +64,7 @@ CommandLine parseCommandLine(const std::vector<std::string> &args) {
 }
 
 std::string usageText() {
-    return "Usage: kvmvncd [--config FILE] [--check-config]\n"
+    return "Usage: kvmvncd [--config FILE] [--check-config | --check-hardware]\n"
            "       kvmvncd --help | --help-config | --version\n"
            "\n"
            "Serves the screen of the machine behind this KVM to VNC (RFB) viewers.\n"
@@ -55,6 +74,11 @@ std::string usageText() {
            "\n"
            "  -c, --config FILE  read settings from the INI file FILE\n"
            "      --check-config check the configuration and exit\n"
+           "      --check-hardware\n"
+           "                     check what the configuration needs on this machine (USB\n"
+           "                     gadget, capture device, EDID, GPIO lines, power,\n"
+           "                     certificate, listen address), one line each with the fix;\n"
+           "                     exit status 0 when everything needed is there, else 1\n"
            "      --help-config  list every configuration key with default and range\n"
            "      --hid-descriptor keyboard|mouse|relative-mouse\n"
            "                     write the USB HID report descriptor (binary) to stdout,\n"
@@ -88,6 +112,7 @@ int kvmvncdMain(int argc, char **argv) {
     }
     case CommandLine::Action::Run:
     case CommandLine::Action::CheckConfig:
+    case CommandLine::Action::CheckHardware:
         break;
     }
 
@@ -112,6 +137,9 @@ int kvmvncdMain(int argc, char **argv) {
         std::printf("%s: OK\n", line.configPath.empty() ? "defaults" : line.configPath.c_str());
         return 0;
     }
+
+    if (line.action == CommandLine::Action::CheckHardware)
+        return checkHardware(cfg);
 
     Daemon::blockDaemonSignals();
     try {

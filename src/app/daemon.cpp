@@ -12,6 +12,7 @@
 #include "kvmvnc/atx/gpio_atx_pins.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/capture/v4l2_capture.h"
+#include "kvmvnc/doctor/check_hardware.h"
 #ifdef KVMVNC_HAVE_X11
 #include "kvmvnc/capture/x11_capture.h"
 #endif
@@ -205,7 +206,7 @@ void Daemon::blockDaemonSignals() {
     signal(SIGPIPE, SIG_IGN);
 }
 
-Daemon::Daemon(const config::Config &cfg) {
+Daemon::Daemon(const config::Config &cfg) : startConfig_(cfg) {
     log::setLevel(cfg.log.level);
 
     rfb::RfbServerOptions serverOptions;
@@ -338,6 +339,7 @@ Daemon::Daemon(const config::Config &cfg) {
         atx_.get(), !cfg.atx.wolMac.empty(), store_.get(), drive_.get(), typer_.get(), true};
     if (edid_)
         devices.edid = [edid = edid_] { return edidStateOf(edid->current()); };
+    devices.hardwareCheck = [this] { return checkHardware(); };
     control_ = std::make_unique<control::ControlService>(std::move(devices));
     serverOptions.control = control_.get();
     serverOptions.xvp = cfg.server.xvp;
@@ -359,6 +361,7 @@ Daemon::Daemon(const config::Config &cfg) {
         return server->adopt(std::move(connection), viewer);
     };
     door_ = std::make_unique<door::FrontDoor>(std::move(doorOptions));
+    listenPort_ = door_->port();
     LOG_INFO(kLog, "listening on %s port %d (%s)", cfg.server.listen.c_str(), door_->port(),
              describeLogins(*credentials, cfg.security).c_str());
     if (webRoot.empty())
@@ -434,6 +437,23 @@ Daemon::~Daemon() {
     atx_.reset();
     // No viewer can send input any more: leave nothing pressed on the target.
     router_->releaseAll();
+}
+
+control::HardwareReportBody Daemon::checkHardware() {
+    static_assert(static_cast<int>(doctor::Status::Skipped) == control::kMaxHardwareStatus,
+                  "HardwareCheck's status numbers are doctor::Status's, in order");
+    std::lock_guard lock(hardwareCheckMutex_);
+    config::Config cfg = startConfig_;
+    if (edid_)
+        cfg.capture.edid = edid_->requested().setting;
+    doctor::CheckOptions options;
+    options.daemonPort = listenPort_.load();
+    control::HardwareReportBody report;
+    report.configuration = cfg.path;
+    for (doctor::HardwareCheck &check : doctor::checkHardware(cfg, doctor::LinuxMachine(), options))
+        report.checks.push_back({static_cast<uint8_t>(check.status), std::move(check.name),
+                                 std::move(check.finding), std::move(check.fix)});
+    return report;
 }
 
 int Daemon::run() {

@@ -75,6 +75,45 @@ std::optional<PixelFormat> parsePixelFormat(std::string_view text) {
     return std::nullopt;
 }
 
+std::span<const PixelFormat> captureFormatOrder(bool dvTimings) {
+    // Bridges with DV timings (TC358743) deliver raw UYVY natively, which
+    // needs no decoding; USB dongles carry 1080p only as MJPEG because USB 2
+    // is too slow for raw 4:2:2 at that size.
+    static constexpr PixelFormat kBridgeOrder[] = {PixelFormat::Uyvy, PixelFormat::Yuyv,
+                                                   PixelFormat::Rgb24, PixelFormat::Bgr24,
+                                                   PixelFormat::Mjpeg};
+    static constexpr PixelFormat kUsbOrder[] = {PixelFormat::Mjpeg, PixelFormat::Yuyv,
+                                                PixelFormat::Uyvy, PixelFormat::Rgb24,
+                                                PixelFormat::Bgr24};
+    if (dvTimings)
+        return kBridgeOrder;
+    return kUsbOrder;
+}
+
+std::optional<uint32_t> findFourcc(std::span<const uint32_t> offered, PixelFormat format) {
+    // The canonical fourcc first, then aliases (JPEG for MJPEG).
+    for (uint32_t fourcc : offered) {
+        if (fourcc == toFourcc(format))
+            return fourcc;
+    }
+    for (uint32_t fourcc : offered) {
+        if (fromFourcc(fourcc) == format)
+            return fourcc;
+    }
+    return std::nullopt;
+}
+
+std::optional<uint32_t> chooseCaptureFourcc(std::span<const uint32_t> offered, bool dvTimings,
+                                            std::optional<PixelFormat> requested) {
+    if (requested)
+        return findFourcc(offered, *requested);
+    for (PixelFormat format : captureFormatOrder(dvTimings)) {
+        if (auto fourcc = findFourcc(offered, format))
+            return fourcc;
+    }
+    return std::nullopt;
+}
+
 int bytesPerPixel(PixelFormat format) { return info(format).bytesPerPixel; }
 
 const char *yuvEncodingName(YuvEncoding encoding) {

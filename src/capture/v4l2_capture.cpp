@@ -107,41 +107,6 @@ const char *signalExplanation(SignalState state) {
     }
 }
 
-// Formats by preference. Bridges with DV timings (TC358743) deliver raw
-// UYVY natively, which needs no decoding; USB dongles carry 1080p only as
-// MJPEG because USB 2 is too slow for raw 4:2:2 at that size.
-constexpr PixelFormat kBridgeOrder[] = {PixelFormat::Uyvy, PixelFormat::Yuyv, PixelFormat::Rgb24,
-                                        PixelFormat::Bgr24, PixelFormat::Mjpeg};
-constexpr PixelFormat kUsbOrder[] = {PixelFormat::Mjpeg, PixelFormat::Yuyv, PixelFormat::Uyvy,
-                                     PixelFormat::Rgb24, PixelFormat::Bgr24};
-
-// The device's fourcc for `format`: the canonical one first, then aliases
-// (JPEG for MJPEG).
-std::optional<uint32_t> findFourcc(std::span<const uint32_t> offered, PixelFormat format) {
-    for (uint32_t fourcc : offered) {
-        if (fourcc == toFourcc(format))
-            return fourcc;
-    }
-    for (uint32_t fourcc : offered) {
-        if (fromFourcc(fourcc) == format)
-            return fourcc;
-    }
-    return std::nullopt;
-}
-
-// The device's fourcc for a bridge to capture: `requested` when given,
-// otherwise by preference.
-std::optional<uint32_t> chooseBridgeFourcc(std::span<const uint32_t> offered,
-                                           std::optional<PixelFormat> requested) {
-    if (requested)
-        return findFourcc(offered, *requested);
-    for (PixelFormat format : kBridgeOrder) {
-        if (auto fourcc = findFourcc(offered, format))
-            return fourcc;
-    }
-    return std::nullopt;
-}
-
 // A format a device without DV timings offers, with the sizes it lists.
 struct ListedFormat {
     uint32_t fourcc = 0;
@@ -802,7 +767,7 @@ int V4l2Capture::configureFormat() {
     if (hasDvTimings_) {
         // The source dictates the mode: the size follows the DV timings
         // just applied, and there is nothing to search.
-        std::optional<uint32_t> fourcc = chooseBridgeFourcc(offered, options_.format);
+        std::optional<uint32_t> fourcc = chooseCaptureFourcc(offered, true, options_.format);
         if (!fourcc)
             return offersNothing();
         return setFormat({*fourcc, {options_.width, options_.height}});
@@ -828,7 +793,7 @@ int V4l2Capture::configureFormat() {
 // for, and the modes to try in order.
 int V4l2Capture::listModes(std::span<const uint32_t> offered, std::vector<V4l2Mode> &modes) {
     std::vector<ListedFormat> formats;
-    for (PixelFormat preferred : kUsbOrder) {
+    for (PixelFormat preferred : captureFormatOrder(false)) {
         if (options_.format && *options_.format != preferred)
             continue;
         std::optional<uint32_t> fourcc = findFourcc(offered, preferred);

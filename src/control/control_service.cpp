@@ -337,7 +337,8 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
                                        const std::vector<uint8_t> &payload) {
     const bool changes = opcode != Request::AtxGetState && opcode != Request::DriveGetState &&
                          opcode != Request::ImageList && opcode != Request::InputGetState &&
-                         opcode != Request::HealthGetState && opcode != Request::EdidGetState;
+                         opcode != Request::HealthGetState && opcode != Request::EdidGetState &&
+                         opcode != Request::HardwareCheck;
     switch (opcode) {
     case Request::AtxGetState:
     case Request::AtxAction:
@@ -368,6 +369,12 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
             return fail(Status::Unsupported,
                         "this picture source has no EDID ([capture] edid is for V4L2 devices)");
         return {Status::Ok, {}, encode(devices.edid())};
+    case Request::HardwareCheck:
+        if (!payload.empty())
+            return fail(Status::Malformed, "HardwareCheck takes no payload");
+        if (!devices.hardwareCheck)
+            return fail(Status::Unsupported, "this server does not check its hardware");
+        return {Status::Ok, {}, encode(devices.hardwareCheck())};
     default:
         return fail(Status::UnknownOpcode,
                     "unknown request 0x" + std::to_string(static_cast<unsigned>(opcode)));
@@ -450,6 +457,7 @@ Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
     }
     case Request::HealthGetState:
     case Request::EdidGetState:
+    case Request::HardwareCheck:
         break;  // answered above
     }
     return fail(Status::UnknownOpcode, "unknown request");

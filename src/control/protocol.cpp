@@ -502,4 +502,37 @@ std::optional<EdidStateBody> decodeEdidState(const std::vector<uint8_t> &payload
     return state;
 }
 
+std::vector<uint8_t> encode(const HardwareReportBody &report) {
+    ByteWriter writer;
+    writer.text16(report.configuration);
+    const size_t count = std::min(report.checks.size(), kMaxHardwareChecks);
+    writer.u8(static_cast<uint8_t>(count));
+    for (size_t i = 0; i < count; ++i) {
+        const HardwareCheckLine &check = report.checks[i];
+        writer.u8(check.status);
+        writer.name(check.name);
+        writer.text16(check.finding);
+        writer.text16(check.fix);
+    }
+    return std::move(writer.bytes());
+}
+
+std::optional<HardwareReportBody> decodeHardwareReport(const std::vector<uint8_t> &payload) {
+    ByteReader reader(payload);
+    HardwareReportBody report;
+    uint8_t count = 0;
+    if (!reader.text16(report.configuration) || !reader.u8(count))
+        return std::nullopt;
+    for (uint8_t i = 0; i < count; ++i) {
+        HardwareCheckLine check;
+        if (!reader.u8(check.status) || check.status > kMaxHardwareStatus ||
+            !reader.name(check.name) || !reader.text16(check.finding) || !reader.text16(check.fix))
+            return std::nullopt;
+        report.checks.push_back(std::move(check));
+    }
+    if (!reader.finished())
+        return std::nullopt;
+    return report;
+}
+
 }  // namespace kvmvnc::control

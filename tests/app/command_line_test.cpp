@@ -21,6 +21,12 @@ TEST(CommandLineTest, TakesTheConfigInBothForms) {
               CommandLine::Action::CheckConfig);
 }
 
+TEST(CommandLineTest, ChecksTheHardwareWithTheConfig) {
+    CommandLine line = parseCommandLine({"--check-hardware", "--config", "k.ini"});
+    EXPECT_EQ(line.action, CommandLine::Action::CheckHardware);
+    EXPECT_EQ(line.configPath, "k.ini");
+}
+
 TEST(CommandLineTest, HelpActions) {
     EXPECT_EQ(parseCommandLine({"--help"}).action, CommandLine::Action::Help);
     EXPECT_EQ(parseCommandLine({"--help-config"}).action, CommandLine::Action::HelpConfig);

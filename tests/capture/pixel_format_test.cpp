@@ -315,6 +315,18 @@ TEST(PixelFormatTest, ParsesNamesAndFourccs) {
         EXPECT_EQ(parsePixelFormat(pixelFormatName(format)), format);
 }
 
+TEST(PixelFormatTest, ChoosesRawYuvFromBridgesAndMjpegFromDongles) {
+    const std::vector<uint32_t> offered = {V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_YUYV, V4L2_PIX_FMT_JPEG,
+                                           V4L2_PIX_FMT_UYVY};
+    EXPECT_EQ(chooseCaptureFourcc(offered, true, std::nullopt), V4L2_PIX_FMT_UYVY);
+    // JPEG stands in for MJPEG when a dongle names it so.
+    EXPECT_EQ(chooseCaptureFourcc(offered, false, std::nullopt), V4L2_PIX_FMT_JPEG);
+    EXPECT_EQ(chooseCaptureFourcc(offered, false, PixelFormat::Yuyv), V4L2_PIX_FMT_YUYV);
+    EXPECT_EQ(chooseCaptureFourcc(offered, true, PixelFormat::Rgb24), std::nullopt);
+    const std::vector<uint32_t> unusable = {V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_GREY};
+    EXPECT_EQ(chooseCaptureFourcc(unusable, false, std::nullopt), std::nullopt);
+}
+
 TEST(PixelFormatTest, RejectsUnknownNames) {
     EXPECT_EQ(parsePixelFormat("foo"), std::nullopt);
     EXPECT_EQ(parsePixelFormat(""), std::nullopt);

@@ -503,5 +503,40 @@ TEST(ControlServiceEdidTest, AnswersTheCaptureDevicesEdidToEveryone) {
               "this picture source has no EDID ([capture] edid is for V4L2 devices)");
 }
 
+// HardwareCheck runs the checks anew for each asker, view-only included:
+// they change nothing.
+TEST(ControlServiceHardwareTest, RunsTheChecksForEveryone) {
+    HardwareReportBody report;
+    report.configuration = "/etc/kvmvnc/kvmvncd.ini";
+    report.checks = {{2, "usb gadget", "gadget kvmvnc is not bound", "kvmvnc-gadget up"}};
+    int asked = 0;
+    ControlDevices devices;
+    devices.hardwareCheck = [&] {
+        ++asked;
+        return report;
+    };
+    ControlService service(devices);
+    RecordingSession viewOnly{1, false};
+    auto ask = [&](ControlService &to, std::vector<uint8_t> payload) {
+        const auto message = to.handle(viewOnly,
+                                       {static_cast<uint8_t>(Request::HardwareCheck), 7,
+                                        static_cast<uint32_t>(payload.size())},
+                                       payload);
+        return *decodeReply({message.begin() + kServerHeaderSize, message.end()});
+    };
+    Reply reply = ask(service, {});
+    ASSERT_EQ(reply.status, Status::Ok) << reply.message;
+    EXPECT_EQ(decodeHardwareReport(reply.result), report);
+    report.checks[0].status = 0;
+    EXPECT_EQ(decodeHardwareReport(ask(service, {}).result), report) << "asked again, run again";
+    EXPECT_EQ(asked, 2);
+    EXPECT_EQ(ask(service, {1}).status, Status::Malformed);
+
+    ControlService without({});
+    reply = ask(without, {});
+    EXPECT_EQ(reply.status, Status::Unsupported);
+    EXPECT_EQ(reply.message, "this server does not check its hardware");
+}
+
 }  // namespace
 }  // namespace kvmvnc::control

@@ -221,5 +221,27 @@ TEST(ProtocolTest, EdidStateRoundTripsAndRejectsWhatDoesNotFit) {
     EXPECT_EQ(decodeEdidState(encode(EdidStateBody{})), EdidStateBody{});
 }
 
+TEST(ProtocolTest, HardwareReportRoundTripsAndRejectsWhatDoesNotFit) {
+    HardwareReportBody report;
+    report.configuration = "/etc/kvmvnc/kvmvncd.ini";
+    report.checks = {{0, "usb gadget", "kvmvnc bound to fe980000.usb", ""},
+                     {2, "capture device", "no /dev/video0", "connect it"},
+                     {3, "gpio chip", "not needed", ""}};
+    const std::vector<uint8_t> bytes = encode(report);
+    ASSERT_EQ(bytes.size(), 2u + 23 + 1 + (1 + 1 + 10 + 2 + 28 + 2) +
+                                (1 + 1 + 14 + 2 + 14 + 2 + 10) + (1 + 1 + 9 + 2 + 10 + 2));
+    EXPECT_EQ(bytes[25], 3) << "the count";
+    EXPECT_EQ(decodeHardwareReport(bytes), report);
+    for (size_t cut = 0; cut < bytes.size(); cut += 5)
+        EXPECT_FALSE(decodeHardwareReport({bytes.begin(), bytes.begin() + cut})) << cut;
+    std::vector<uint8_t> longer = bytes;
+    longer.push_back(0);
+    EXPECT_FALSE(decodeHardwareReport(longer));
+    std::vector<uint8_t> unknownStatus = bytes;
+    unknownStatus[26] = 4;
+    EXPECT_FALSE(decodeHardwareReport(unknownStatus));
+    EXPECT_EQ(decodeHardwareReport(encode(HardwareReportBody{})), HardwareReportBody{});
+}
+
 }  // namespace
 }  // namespace kvmvnc::control

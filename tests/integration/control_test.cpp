@@ -687,5 +687,94 @@ TEST(EdidStartupTest, ABadEdidFileIsAStartupError) {
     EXPECT_NE(readFile(output).find(reason), std::string::npos) << readFile(output);
 }
 
+// kvmvncctl doctor on the virtual target: the server is reached, its
+// certificate is the CA file's, and its own checks need no hardware; a
+// view-only login may ask too.
+TEST_F(ControlTest, DoctorOnTheVirtualTargetFindsNothingMissing) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    const std::string port = std::to_string(daemon_->port());
+    EXPECT_EQ(ctl({"doctor"}, std::string(KVMVNC_TEST_DATA) + "/full_and_viewonly.passwd"), 0)
+        << out_;
+    EXPECT_NE(out_.find("kvmvncd at 127.0.0.1:" + port + ", configuration " +
+                        daemon_->path("kvmvnc.ini") + ":\n"),
+              std::string::npos)
+        << out_;
+    EXPECT_NE(out_.find("OK    connection       127.0.0.1:" + port + " answers (RFB 003.008)\n"),
+              std::string::npos)
+        << out_;
+    EXPECT_NE(out_.find(", checked against --ca-file " + daemon_->path("tls/cert.pem") +
+                        " when logging in\n"),
+              std::string::npos)
+        << out_;
+    EXPECT_NE(out_.find("SKIP  usb gadget       not needed\n"), std::string::npos) << out_;
+    EXPECT_NE(out_.find("OK    listen address   kvmvncd listens on 127.0.0.1:" + port + "\n"),
+              std::string::npos)
+        << out_;
+    EXPECT_TRUE(out_.ends_with("everything the configuration needs is there\n")) << out_;
+}
+
+// With a capture device the configuration names but the machine lacks, the
+// daemon's own check fails and so does kvmvncctl doctor.
+TEST_F(ControlTest, DoctorFailsOverAMissingCaptureDevice) {
+    ASSERT_NO_FATAL_FAILURE(
+        start("[capture]\nsource = v4l2\ndevice = /nonexistent/video7\n[atx]\ntarget = none\n"
+              "[msd]\ntarget = none\n"));
+    EXPECT_EQ(ctl({"doctor"}), 1) << out_;
+    EXPECT_NE(out_.find("FAIL  capture device   no /nonexistent/video7; fix: connect the capture "
+                        "device"),
+              std::string::npos)
+        << out_;
+    EXPECT_NE(out_.find("SKIP  capture formats  no capture device (above)\n"), std::string::npos)
+        << out_;
+}
+
+// kvmvncd --check-hardware runs the same checks without a daemon: 0 when
+// nothing needed is missing, 1 when something is.
+TEST(CheckHardwareCommandTest, ExitsZeroOnlyWhenNothingNeededIsMissing) {
+    DaemonProcess virtualTarget("");
+    const std::string output = virtualTarget.path("check.out");
+    EXPECT_EQ(runCommand({daemonBinary(), "--check-hardware", "--config",
+                          virtualTarget.path("kvmvnc.ini")},
+                         {}, 30s, output),
+              0)
+        << readFile(output);
+    EXPECT_NE(readFile(output).find("SKIP  capture device   not needed: [capture] source = "
+                                    "virtual\n"),
+              std::string::npos)
+        << readFile(output);
+    // Nothing listens: kvmvncd is not running, which --check-hardware only
+    // mentions.
+    EXPECT_NE(readFile(output).find("WARN  listen address   nothing listens on 127.0.0.1:" +
+                                    std::to_string(virtualTarget.port()) +
+                                    ": kvmvncd is not running; fix: "),
+              std::string::npos)
+        << readFile(output);
+
+    DaemonProcess missing("[capture]\nsource = v4l2\ndevice = /nonexistent/video7\n");
+    EXPECT_EQ(
+        runCommand({daemonBinary(), "--check-hardware", "--config", missing.path("kvmvnc.ini")}, {},
+                   30s, output),
+        1)
+        << readFile(output);
+    EXPECT_NE(readFile(output).find("FAIL  capture device   no /nonexistent/video7"),
+              std::string::npos)
+        << readFile(output);
+
+    // kvmvncctl doctor on this machine with no kvmvncd answering runs them
+    // too, against --config.
+    EXPECT_EQ(runCommand({ctlPath(), "--host", "127.0.0.1:" + std::to_string(missing.port()),
+                          "doctor", "--config", missing.path("kvmvnc.ini")},
+                         {}, 30s, output),
+              1)
+        << readFile(output);
+    EXPECT_TRUE(readFile(output).starts_with(
+        "nothing listens on 127.0.0.1:" + std::to_string(missing.port()) +
+        ": kvmvncd is not running here; this machine checked against " +
+        missing.path("kvmvnc.ini") + ":\n"))
+        << readFile(output);
+    EXPECT_NE(readFile(output).find("FAIL  capture device   no /nonexistent/video7"),
+              std::string::npos);
+}
+
 }  // namespace
 }  // namespace kvmvnc::testing

@@ -7,7 +7,7 @@
 namespace kvmvnc::app {
 
 struct CommandLine {
-    enum class Action { Run, Help, HelpConfig, Version, CheckConfig, HidDescriptor };
+    enum class Action { Run, Help, HelpConfig, Version, CheckConfig, CheckHardware, HidDescriptor };
     Action action = Action::Run;
     std::string configPath;  // empty: built-in defaults
     std::string descriptor;  // keyboard or mouse, for HidDescriptor

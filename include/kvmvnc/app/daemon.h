@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 
 #include "kvmvnc/app/config_reloader.h"
 #include "kvmvnc/app/frame_pump.h"
@@ -54,6 +56,18 @@ public:
     input::InputRouter &inputRouter() { return *router_; }
 
 private:
+    // The hardware checks of `kvmvncd --check-hardware`, run in here for
+    // kvmvncctl doctor (control::ControlDevices::hardwareCheck): any viewer
+    // thread, one run at a time.
+    control::HardwareReportBody checkHardware();
+
+    // What checkHardware() checks against: the configuration the daemon
+    // started with (the EDID setting is the mailbox's, which reloads change)
+    // and the port the front door listens on (0 until it does).
+    const config::Config startConfig_;
+    std::atomic<int> listenPort_{0};
+    std::mutex hardwareCheckMutex_;
+
     std::shared_ptr<target::VirtualMachine> machine_;
     std::unique_ptr<input::HidSink> hid_;
     std::unique_ptr<input::InputRouter> router_;

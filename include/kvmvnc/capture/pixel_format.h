@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "kvmvnc/capture/frame.h"
@@ -30,6 +31,17 @@ const char *pixelFormatName(PixelFormat format);
 // Accepts the names above and the V4L2 fourccs (YUYV, UYVY, RGB3, BGR3, MJPG),
 // case-insensitively.
 std::optional<PixelFormat> parsePixelFormat(std::string_view text);
+// The formats kvmvncd captures by preference: an HDMI bridge's (DV timings)
+// raw UYVY first, a USB dongle's MJPEG first.
+std::span<const PixelFormat> captureFormatOrder(bool dvTimings);
+// The fourcc among `offered` (VIDIOC_ENUM_FMT) that delivers `format`: the
+// canonical one first, then aliases (JPEG for MJPEG).
+std::optional<uint32_t> findFourcc(std::span<const uint32_t> offered, PixelFormat format);
+// The device's fourcc for the format to capture first: `requested` when
+// given, otherwise the first of captureFormatOrder() it offers. nullopt when
+// it offers nothing usable (or not the requested format).
+std::optional<uint32_t> chooseCaptureFourcc(std::span<const uint32_t> offered, bool dvTimings,
+                                            std::optional<PixelFormat> requested);
 // Bytes per pixel of a packed format; 0 for MJPEG.
 int bytesPerPixel(PixelFormat format);
 

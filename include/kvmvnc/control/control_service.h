@@ -43,6 +43,9 @@ struct ControlDevices {
     // The capture device's EDID, from any thread; empty when the source has
     // none (the virtual target, X11).
     std::function<EdidStateBody()> edid = nullptr;
+    // The hardware checks (src/doctor) run now, from any thread; empty: the
+    // request is Unsupported.
+    std::function<HardwareReportBody()> hardwareCheck = nullptr;
 };
 
 // The server side of docs/protocol.md: answers requests, runs them against

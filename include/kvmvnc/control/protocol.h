@@ -40,6 +40,7 @@ enum class Request : uint8_t {
     TypeCancel = 0x32,
     HealthGetState = 0x40,
     EdidGetState = 0x50,
+    HardwareCheck = 0x60,
 };
 
 enum class ServerMessage : uint8_t {
@@ -295,5 +296,25 @@ struct EdidStateBody {
 inline constexpr size_t kMaxEdidBytes = 256 * 128;  // V4L2's limit
 std::vector<uint8_t> encode(const EdidStateBody &state);
 std::optional<EdidStateBody> decodeEdidState(const std::vector<uint8_t> &payload);
+
+// What kvmvncd finds of the hardware its configuration needs
+// (docs/protocol.md, HardwareCheck): the lines of `kvmvncd
+// --check-hardware`, as kvmvncd answers them for itself.
+struct HardwareCheckLine {
+    uint8_t status = 0;  // 0 OK, 1 warning, 2 failed, 3 skipped
+    std::string name;
+    std::string finding;
+    std::string fix;
+    bool operator==(const HardwareCheckLine &) const = default;
+};
+struct HardwareReportBody {
+    std::string configuration;              // the INI file's path; empty for the built-in defaults
+    std::vector<HardwareCheckLine> checks;  // at most kMaxHardwareChecks
+    bool operator==(const HardwareReportBody &) const = default;
+};
+inline constexpr size_t kMaxHardwareChecks = 255;
+inline constexpr uint8_t kMaxHardwareStatus = 3;
+std::vector<uint8_t> encode(const HardwareReportBody &report);
+std::optional<HardwareReportBody> decodeHardwareReport(const std::vector<uint8_t> &payload);
 
 }  // namespace kvmvnc::control

@@ -20,6 +20,7 @@ public:
     // logs at start and `openssl x509 -fingerprint -sha256` prints.
     std::string fingerprint() const;
     std::string pem() const;
+    const std::vector<uint8_t> &der() const { return der_; }
     // A name the certificate carries, for libvncclient's host name check
     // when the certificate itself is what is trusted: `host` when the
     // certificate names it, else its first DNS name, IP address or common
