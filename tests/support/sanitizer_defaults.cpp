@@ -11,6 +11,10 @@ extern "C" {
 // called the allocator (fast unwinding often stops inside that library).
 const char *__asan_default_options() { return "fast_unwind_on_malloc=0"; }
 
+// A program whose output a test compares (kvmvncctl) prints nothing of the
+// suppressions it used: a clean run says nothing.
+const char *__lsan_default_options() { return "print_suppressions=0"; }
+
 // Only leaks inside third-party libraries belong here, never our own.
 const char *__lsan_default_suppressions() {
     // libvncclient 0.9.14: rfbClientCleanup() does not destroy the
