@@ -34,7 +34,9 @@ ViewerOutbox::ViewerOutbox(rfbClientPtr client, uint64_t viewerId,
                  static_cast<unsigned long long>(viewerId_), std::strerror(errno));
 }
 
-ViewerOutbox::~ViewerOutbox() {
+ViewerOutbox::~ViewerOutbox() { stop(); }
+
+void ViewerOutbox::stop() {
     close();
     if (writer_.joinable())
         writer_.join();
@@ -96,8 +98,10 @@ void ViewerOutbox::run() {
         UNLOCK(client_->sendMutex);
         if (written == Written::Stalled)
             disconnect("it took no byte");
-        if (written != Written::Ok)
+        if (written != Written::Ok) {
+            close();  // later posts are dropped, not piled up
             return;
+        }
     }
 }
 
@@ -181,7 +185,6 @@ void ViewerOutbox::disconnect(const char *why) {
                  static_cast<unsigned long long>(viewerId_), why,
                  static_cast<long long>(stallLimit_.count()));
     close();
-    rfbCloseClient(client_);
 }
 
 }  // namespace kvmvnc::rfb

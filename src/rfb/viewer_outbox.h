@@ -61,10 +61,15 @@ public:
     // The viewer is being closed: nothing more is written, a write under way
     // ends (the socket is shut down both ways). Any thread, no lock taken.
     void close();
-    // Closes the viewer's connection with a reason in the log: shuts the
-    // socket down (libvncserver's threads and the front door's relay see
-    // it at once) and has libvncserver close the viewer.
+    // Closes the viewer's connection, with a reason in the log when `why`
+    // is given: shuts the socket down, which libvncserver's threads (its
+    // input thread reads the end and closes the viewer itself) and the
+    // front door's relay see at once. Never calls into libvncserver, so any
+    // thread may, whatever it holds.
     void disconnect(const char *why);
+    // close(), then waits for the writer thread to end. For the client-gone
+    // hook, before the viewer's data goes.
+    void stop();
 
     bool closed() const;
 
