@@ -132,6 +132,35 @@ uint64_t idOf(rfbClientPtr client) {
     return tag ? tag->id : 0;
 }
 
+// libvncserver's RRE, CoRRE and Zlib encoders size a viewer's encode
+// buffers by the screen's size when they encode, but fill them with the
+// whole rectangle; an update whose region was taken before a resize that
+// shrank the screen would write past them. Grown here, before any encoding
+// of the update, to the largest picture ever served (at most 4 bytes a
+// pixel), which no rectangle can exceed. They only grow, as libvncserver's
+// own code does; it frees them with the viewer.
+bool growBuffer(char *&buffer, int &size, size_t wanted) {
+    if (buffer && static_cast<size_t>(size) >= wanted)
+        return true;
+    char *grown = static_cast<char *>(std::realloc(buffer, wanted));
+    if (!grown)
+        return false;
+    buffer = grown;
+    size = static_cast<int>(wanted);
+    return true;
+}
+
+void growEncoderBuffers(rfbClientPtr client, size_t largestPictureBytes) {
+    const int encoding = client->preferredEncoding;
+    if (encoding != rfbEncodingRRE && encoding != rfbEncodingCoRRE && encoding != rfbEncodingZlib)
+        return;
+    if (!growBuffer(client->beforeEncBuf, client->beforeEncBufSize, largestPictureBytes) ||
+        !growBuffer(client->afterEncBuf, client->afterEncBufSize, largestPictureBytes)) {
+        LOG_ERROR(kLog, "closing viewer %s: no memory for its encoder", client->host);
+        rfbCloseClient(client);
+    }
+}
+
 // Runs in each viewer's output thread just before every update, with its
 // send lock held. TigerVNC
 // rejects Tight rectangles wider than 2048 pixels (today all but solid
@@ -148,6 +177,7 @@ constexpr int kMaxTightWidth = 2048;
 void beforeUpdate(rfbClientPtr client) {
     if (client->screen->width > kMaxTightWidth)
         client->enableLastRectEncoding = FALSE;
+    growEncoderBuffers(client, serverOf(client)->largestPictureBytes());
     auto *tag = static_cast<ClientTag *>(client->clientData);
     if (tag && tag->resizeUndecided.exchange(false) && !client->useNewFBSize) {
         LOG_WARN(kLog,
@@ -212,6 +242,7 @@ RfbServer::RfbServer(const RfbServerOptions &options)
         throw std::runtime_error(std::string("cannot reserve the framebuffer: ") +
                                  std::strerror(errno));
     framebuffer_ = static_cast<uint8_t *>(memory);
+    largestPictureBytes_ = static_cast<size_t>(size_.width) * size_.height * 4;
     screen_ = rfbGetScreen(nullptr, nullptr, size_.width, size_.height, 8, 3, 4);
     if (!screen_) {
         ::munmap(framebuffer_, reserved_);
@@ -243,10 +274,14 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     // Send as soon as a viewer asks; frames are already paced by capture.
     screen_->deferUpdateTime = 0;
     screen_->deferPtrUpdateTime = 0;
-    // libvncserver's own writes (updates, replies on a viewer's input
-    // thread) give up on a viewer that takes nothing for as long as our
-    // outboxes do.
-    screen_->maxClientWait = static_cast<int>(stallTimeout_.count());
+    // libvncserver's own write and read timeout. Its writes judge a socket
+    // by select(), which on a socketpair says "writable" only once three
+    // quarters of the buffer are free: a viewer reading slowly but steadily
+    // would be closed after two of its 5 s waits. So it is set well above
+    // the stall limit; the front door's relay, which sees every byte the
+    // client takes, judges stalls, and closing its end fails these writes
+    // at once.
+    screen_->maxClientWait = static_cast<int>(std::max<int64_t>(60000, 6 * stallTimeout_.count()));
     screen_->httpPort = 0;
     screen_->httpDir = nullptr;
     screen_->autoPort = FALSE;
@@ -360,8 +395,11 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
         std::lock_guard lock(nameMutex_);
         tag->qemu.sentName = names_.back();
     }
-    client->clientData = tag;
     client->clientGoneHook = clientGoneTrampoline;
+    // Published last: the frame pump, which may already see this viewer in
+    // the list, takes a viewer without its data (whose send lock was just
+    // made anew) for busy.
+    __atomic_store_n(&client->clientData, tag, __ATOMIC_RELEASE);
     LOG_INFO(kLog, "viewer %llu connected from %s%s%s (%s%s; %d connected)",
              static_cast<unsigned long long>(id), client->host,
              viewer && !viewer->user.empty() ? " as " : "", viewer ? viewer->user.c_str() : "",
@@ -449,6 +487,9 @@ void RfbServer::onClientGone(rfbClientPtr client) noexcept {
         input_->viewerLeft(tag->id);
     if (control_ && tag)
         control_->remove(tag->control);  // no pushes to it from here on
+    // Its writer thread ends before anything it may touch goes.
+    if (tag)
+        tag->outbox.stop();
     detachQemuExtensions(client);
     detachControlExtension(client);
     detachContinuousUpdates(client);
@@ -512,6 +553,9 @@ void RfbServer::resize(Size size) {
             ::madvise(framebuffer_ + keep, oldBytes - keep, MADV_DONTNEED);
     }
 
+    // Before the new size shows: an update taken from here on may be of it.
+    if (bytes > largestPictureBytes_.load())
+        largestPictureBytes_.store(bytes);
     pthread_mutex_lock(&screen_->cursorMutex);
     screen_->width = size.width;
     screen_->height = size.height;
@@ -564,7 +608,8 @@ void RfbServer::moveArea(const Rect &to, int fromX, int fromY) {
     rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
     while (rfbClientPtr client = rfbClientIteratorNext(iterator)) {
         rfbIncrClientRef(client);
-        if (pthread_mutex_trylock(&client->sendMutex) == 0)
+        if (__atomic_load_n(&client->clientData, __ATOMIC_ACQUIRE) &&
+            pthread_mutex_trylock(&client->sendMutex) == 0)
             idle.push_back(client);
         else
             busy.push_back(client);

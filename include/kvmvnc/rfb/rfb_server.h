@@ -128,6 +128,9 @@ public:
     void moveArea(const Rect &to, int fromX, int fromY);
 
     int clientCount() const { return clients_.load(); }
+    // Bytes of the largest picture served so far, at 4 bytes a pixel: what
+    // no rectangle of any update can exceed, whenever it was taken.
+    size_t largestPictureBytes() const { return largestPictureBytes_.load(); }
 
     // Takes an admitted viewer: libvncserver starts the RFB handshake on
     // `connection` (offering None) and serves it from its own threads.
@@ -173,6 +176,7 @@ private:
     uint8_t *framebuffer_ = nullptr;
     size_t reserved_ = 0;
     Size size_;
+    std::atomic<size_t> largestPictureBytes_{0};  // raised before the size changes
     std::chrono::milliseconds stallTimeout_;
     // libvncserver reads screen->desktopName without a lock when it sends
     // ServerInit, so every name it was given stays alive here (a deque does
