@@ -36,8 +36,9 @@ constexpr uint8_t kBetweenUpdatesMessage = 201;
 //  - Server-side scaling (SetScale, PalmVNC's SetServerScale) is not
 //    offered: dropped, so libvncserver's scaled screens (and their division
 //    by a size after a resize) never exist.
-//  - ClientCutText is read and dropped (kvmvncd types nothing by itself;
-//    over 1 MiB closes, as libvncserver would).
+//  - ClientCutText is read and dropped, whatever its length (kvmvncd types
+//    nothing by itself; libvncserver would close a viewer whose clipboard
+//    holds over 1 MiB, and viewers send it unasked).
 //  - Any other message type closes the connection: its length is unknown,
 //    so the stream cannot be followed.
 //
@@ -49,7 +50,6 @@ constexpr uint8_t kBetweenUpdatesMessage = 201;
 class ClientMessageFilter {
 public:
     static constexpr uint32_t kMaxEncodings = 1024;
-    static constexpr uint32_t kMaxCutText = 1u << 20;
     static constexpr uint32_t kMaxDesktopScreens = 64;
 
     explicit ClientMessageFilter(bool viewOnly) : viewOnly_(viewOnly) {}
