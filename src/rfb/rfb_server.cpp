@@ -91,6 +91,22 @@ rfbBool xvpTrampoline(rfbClientPtr client, uint8_t version, uint8_t code) {
     return version == 1 && serverOf(client)->onXvp(client, code) ? TRUE : FALSE;
 }
 
+// A picture request that libvncserver clipped to zero width or height (one
+// starting at the screen's right or bottom edge, or sent so): its region
+// code keeps such a rectangle, and its Zlib, Ultra and CoRRE paths then
+// divide by the zero width (SIGFPE; found by the fuzzer). The request is
+// made one pixel inside the screen instead, which asks for nothing harmful.
+void updateRequestHook(rfbClientPtr client, rfbFramebufferUpdateRequestMsg *request) {
+    if (request->w > 0 && request->h > 0)
+        return;
+    const int width = std::max(client->screen->width, 1);
+    const int height = std::max(client->screen->height, 1);
+    request->x = static_cast<uint16_t>(std::min<int>(request->x, width - 1));
+    request->y = static_cast<uint16_t>(std::min<int>(request->y, height - 1));
+    request->w = 1;
+    request->h = 1;
+}
+
 void pointerTrampoline(int buttons, int x, int y, rfbClientPtr client) {
     serverOf(client)->onPointer(buttons, x, y, client);
 }
@@ -396,6 +412,7 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
         tag->qemu.sentName = names_.back();
     }
     client->clientGoneHook = clientGoneTrampoline;
+    client->clientFramebufferUpdateRequestHook = updateRequestHook;
     // Published last: the frame pump, which may already see this viewer in
     // the list, takes a viewer without its data (whose send lock was just
     // made anew) for busy.

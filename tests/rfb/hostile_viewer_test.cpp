@@ -399,6 +399,40 @@ TEST_F(HostileViewerTest, ScalingRequestsThenAResizeCrashNothing) {
     expectAFreshViewerSeesThePicture();
 }
 
+// A picture request starting at the screen's right or bottom edge is
+// clipped by libvncserver to zero width or height, and its region code
+// keeps such a rectangle: with Zlib, Ultra or CoRRE it then divided by the
+// zero width (SIGFPE, found by the fuzzer; its input is in the corpus). Such
+// a request now asks for the one pixel inside the edge, and no update ever
+// holds an empty rectangle.
+TEST_F(HostileViewerTest, APictureRequestAtTheEdgeAsksForAPixelInside) {
+    start({320, 200});
+    paint(3);
+    Client viewer;
+    ASSERT_TRUE(viewer.login(door_->port(), kViewOnlyPassword));
+    ASSERT_TRUE(viewer.send(setEncodings({kRaw})));
+    const struct {
+        int x, y, width, height;
+        Client::Rect expected;
+    } requests[] = {
+        {320, 0, 10, 10, {319, 0, 1, 1, kRaw}},
+        {0, 200, 10, 10, {0, 199, 1, 1, kRaw}},
+        {5, 5, 0, 0, {5, 5, 1, 1, kRaw}},
+    };
+    for (const auto &request : requests) {
+        ASSERT_TRUE(viewer.send(std::string{3, 0} + u16(request.x) + u16(request.y) +
+                                u16(request.width) + u16(request.height)));
+        std::vector<Client::Rect> rects;
+        std::string pixels;
+        ASSERT_TRUE(viewer.readUpdate(rects, &pixels));
+        ASSERT_EQ(rects.size(), 1u);
+        EXPECT_EQ(rects[0].x, request.expected.x);
+        EXPECT_EQ(rects[0].y, request.expected.y);
+        EXPECT_EQ(rects[0].width, 1);
+        EXPECT_EQ(rects[0].height, 1);
+    }
+}
+
 // A control connection (kvmvncctl) asks for no picture; a resolution change
 // (the target rebooting) must not close it half-way through a paste. A
 // viewer that asked for pictures and cannot follow is closed.
