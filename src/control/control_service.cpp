@@ -182,11 +182,9 @@ struct ControlService::Impl {
             push(ServerMessage::DriveState, encode(bodyOf(devices.drive->state())));
     }
 
-    Outcome atxAction(const ControlSession &session, atx::AtxAction action) {
-        if (!session.fullRights())
-            return fail(Status::PermissionDenied, "this connection is view-only");
-        if (!devices.atx)
-            return fail(Status::Unsupported, "no ATX control is configured");
+    // Starts `action` and logs who asked; the caller has checked the rights
+    // and that there is a controller.
+    Outcome performAtx(const ControlSession &session, atx::AtxAction action) {
         std::string message;
         const atx::AtxResult result = devices.atx->perform(action, message);
         if (result == atx::AtxResult::Ok)
@@ -205,13 +203,47 @@ struct ControlService::Impl {
         return found->second;
     }
 
-    Outcome dispatch(ControlSession &session, Request opcode, const std::vector<uint8_t> &payload);
-    Outcome uploadBegin(ControlSession &session, const std::vector<uint8_t> &payload);
-    Outcome uploadChunk(ControlSession &session, const std::vector<uint8_t> &payload);
-    Outcome uploadFinish(ControlSession &session, const std::vector<uint8_t> &payload);
-    Outcome imageList();
-    Outcome driveInsert(const std::vector<uint8_t> &payload);
-    Outcome typeText(const ControlSession &session, const std::vector<uint8_t> &payload);
+    // What a request needs of this server; without it, the request is
+    // Unsupported.
+    enum class Needs : uint8_t { Atx, Media, Keyboard, Health, Edid, Checks };
+    // Whether a view-only connection may make the request.
+    enum class Effect : bool { Looks, Changes };
+    // Empty: the request takes no payload (anything is Malformed); Parsed:
+    // the handler reads it.
+    enum class Body : bool { Empty, Parsed };
+    using Payload = std::vector<uint8_t>;
+    using Handler = Outcome (Impl::*)(ControlSession &session, const Payload &payload);
+    // One row of the request table: the handler runs once the session's
+    // rights, the device and the payload's emptiness have been checked.
+    struct Route {
+        Request request;
+        const char *name;
+        Effect effect;
+        Needs needs;
+        Body body;
+        Handler handler;
+    };
+    static const Route *routeOf(Request request);
+    // Why the request cannot be served here, or null when it can.
+    const char *missing(Needs needs) const;
+
+    Outcome dispatch(ControlSession &session, Request opcode, const Payload &payload);
+    Outcome atxGetState(ControlSession &session, const Payload &payload);
+    Outcome atxAction(ControlSession &session, const Payload &payload);
+    Outcome driveGetState(ControlSession &session, const Payload &payload);
+    Outcome imageList(ControlSession &session, const Payload &payload);
+    Outcome uploadBegin(ControlSession &session, const Payload &payload);
+    Outcome uploadChunk(ControlSession &session, const Payload &payload);
+    Outcome uploadFinish(ControlSession &session, const Payload &payload);
+    Outcome imageDelete(ControlSession &session, const Payload &payload);
+    Outcome driveInsert(ControlSession &session, const Payload &payload);
+    Outcome driveEject(ControlSession &session, const Payload &payload);
+    Outcome inputGetState(ControlSession &session, const Payload &payload);
+    Outcome typeText(ControlSession &session, const Payload &payload);
+    Outcome typeCancel(ControlSession &session, const Payload &payload);
+    Outcome healthGetState(ControlSession &session, const Payload &payload);
+    Outcome edidGetState(ControlSession &session, const Payload &payload);
+    Outcome hardwareCheck(ControlSession &session, const Payload &payload);
     void runPowerCycle();
 };
 
@@ -333,137 +365,87 @@ std::vector<uint8_t> ControlService::handle(ControlSession &session, const Reque
     return encodeServerMessage(ServerMessage::Reply, encode(reply));
 }
 
-Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
-                                       const std::vector<uint8_t> &payload) {
-    const bool changes = opcode != Request::AtxGetState && opcode != Request::DriveGetState &&
-                         opcode != Request::ImageList && opcode != Request::InputGetState &&
-                         opcode != Request::HealthGetState && opcode != Request::EdidGetState &&
-                         opcode != Request::HardwareCheck;
-    switch (opcode) {
-    case Request::AtxGetState:
-    case Request::AtxAction:
-    case Request::DriveGetState:
-    case Request::ImageList:
-    case Request::UploadBegin:
-    case Request::UploadChunk:
-    case Request::UploadFinish:
-    case Request::ImageDelete:
-    case Request::DriveInsert:
-    case Request::DriveEject:
-    case Request::InputGetState:
-    case Request::TypeText:
-    case Request::TypeCancel:
-        break;
-    case Request::HealthGetState: {
-        if (!payload.empty())
-            return fail(Status::Malformed, "HealthGetState takes no payload");
-        if (!devices.health)
-            return fail(Status::Unsupported, "no health monitor runs");
-        std::lock_guard lock(healthMutex);
-        return {Status::Ok, {}, encode(health)};
-    }
-    case Request::EdidGetState:
-        if (!payload.empty())
-            return fail(Status::Malformed, "EdidGetState takes no payload");
-        if (!devices.edid)
-            return fail(Status::Unsupported,
-                        "this picture source has no EDID ([capture] edid is for V4L2 devices)");
-        return {Status::Ok, {}, encode(devices.edid())};
-    case Request::HardwareCheck:
-        if (!payload.empty())
-            return fail(Status::Malformed, "HardwareCheck takes no payload");
-        if (!devices.hardwareCheck)
-            return fail(Status::Unsupported, "this server does not check its hardware");
-        return {Status::Ok, {}, encode(devices.hardwareCheck())};
-    default:
-        return fail(Status::UnknownOpcode,
-                    "unknown request 0x" + std::to_string(static_cast<unsigned>(opcode)));
-    }
-    if (changes && !session.fullRights())
-        return fail(Status::PermissionDenied, "this connection is view-only");
-
-    const bool isAtx = opcode == Request::AtxGetState || opcode == Request::AtxAction;
-    const bool isInput = opcode == Request::InputGetState || opcode == Request::TypeText ||
-                         opcode == Request::TypeCancel;
-    if (isInput && !devices.typer)
-        return fail(Status::Unsupported, "no keyboard is configured");
-    if (!isAtx && !isInput && (!devices.store || !devices.drive))
-        return fail(Status::Unsupported, "no virtual media is configured");
-
-    switch (opcode) {
-    case Request::AtxGetState:
-        if (!payload.empty())
-            return fail(Status::Malformed, "AtxGetState takes no payload");
-        if (!devices.atx)
-            return fail(Status::Unsupported, "no ATX control is configured");
-        return {Status::Ok, {}, encode(bodyOf(devices.atx->state()))};
-    case Request::AtxAction: {
-        if (payload.size() != 1 || payload[0] < 1 || payload[0] > 4)
-            return fail(Status::Malformed, "AtxAction takes one byte, 1 to 4");
-        return atxAction(session, static_cast<atx::AtxAction>(payload[0]));
-    }
-    case Request::DriveGetState:
-        if (!payload.empty())
-            return fail(Status::Malformed, "DriveGetState takes no payload");
-        return {Status::Ok, {}, encode(bodyOf(devices.drive->state()))};
-    case Request::ImageList:
-        if (!payload.empty())
-            return fail(Status::Malformed, "ImageList takes no payload");
-        return imageList();
-    case Request::UploadBegin:
-        return uploadBegin(session, payload);
-    case Request::UploadChunk:
-        return uploadChunk(session, payload);
-    case Request::UploadFinish:
-        return uploadFinish(session, payload);
-    case Request::ImageDelete: {
-        ByteReader reader(payload);
-        std::string name;
-        if (!reader.name(name) || !reader.finished())
-            return fail(Status::Malformed, "ImageDelete takes a name");
-        std::lock_guard lock(driveMutex);
-        const msd::DriveState drive = devices.drive->state();
-        if (drive.inserted && drive.image == name)
-            return fail(Status::InUse, "'" + name + "' is inserted; eject it first");
-        Outcome outcome = fromStore(devices.store->remove(name));
-        if (outcome.status == Status::Ok)
-            LOG_INFO(kLog, "deleted image '%s'", name.c_str());
-        return outcome;
-    }
-    case Request::DriveInsert:
-        return driveInsert(payload);
-    case Request::InputGetState:
-        if (!payload.empty())
-            return fail(Status::Malformed, "InputGetState takes no payload");
-        return {Status::Ok, {}, encode(inputState())};
-    case Request::TypeText:
-        return typeText(session, payload);
-    case Request::TypeCancel:
-        if (!payload.empty())
-            return fail(Status::Malformed, "TypeCancel takes no payload");
-        if (!devices.typer->cancel())
-            return fail(Status::NotFound, "nothing is being typed");
-        return {};
-    case Request::DriveEject: {
-        if (!payload.empty())
-            return fail(Status::Malformed, "DriveEject takes no payload");
-        Outcome outcome;
-        {
-            std::lock_guard lock(driveMutex);
-            outcome = fromStore(devices.drive->eject());
-        }
-        pushDriveState();
-        return outcome;
-    }
-    case Request::HealthGetState:
-    case Request::EdidGetState:
-    case Request::HardwareCheck:
-        break;  // answered above
-    }
-    return fail(Status::UnknownOpcode, "unknown request");
+const ControlService::Impl::Route *ControlService::Impl::routeOf(Request request) {
+    using enum Effect;
+    using enum Needs;
+    using enum Body;
+    static constexpr Route kRoutes[] = {
+        {Request::AtxGetState, "AtxGetState", Looks, Atx, Empty, &Impl::atxGetState},
+        {Request::AtxAction, "AtxAction", Changes, Atx, Parsed, &Impl::atxAction},
+        {Request::DriveGetState, "DriveGetState", Looks, Media, Empty, &Impl::driveGetState},
+        {Request::ImageList, "ImageList", Looks, Media, Empty, &Impl::imageList},
+        {Request::UploadBegin, "UploadBegin", Changes, Media, Parsed, &Impl::uploadBegin},
+        {Request::UploadChunk, "UploadChunk", Changes, Media, Parsed, &Impl::uploadChunk},
+        {Request::UploadFinish, "UploadFinish", Changes, Media, Parsed, &Impl::uploadFinish},
+        {Request::ImageDelete, "ImageDelete", Changes, Media, Parsed, &Impl::imageDelete},
+        {Request::DriveInsert, "DriveInsert", Changes, Media, Parsed, &Impl::driveInsert},
+        {Request::DriveEject, "DriveEject", Changes, Media, Empty, &Impl::driveEject},
+        {Request::InputGetState, "InputGetState", Looks, Keyboard, Empty, &Impl::inputGetState},
+        {Request::TypeText, "TypeText", Changes, Keyboard, Parsed, &Impl::typeText},
+        {Request::TypeCancel, "TypeCancel", Changes, Keyboard, Empty, &Impl::typeCancel},
+        {Request::HealthGetState, "HealthGetState", Looks, Health, Empty, &Impl::healthGetState},
+        {Request::EdidGetState, "EdidGetState", Looks, Edid, Empty, &Impl::edidGetState},
+        {Request::HardwareCheck, "HardwareCheck", Looks, Checks, Empty, &Impl::hardwareCheck},
+    };
+    for (const Route &route : kRoutes)
+        if (route.request == request)
+            return &route;
+    return nullptr;
 }
 
-Outcome ControlService::Impl::imageList() {
+const char *ControlService::Impl::missing(Needs needs) const {
+    switch (needs) {
+    case Needs::Atx:
+        return devices.atx ? nullptr : "no ATX control is configured";
+    case Needs::Media:
+        return devices.store && devices.drive ? nullptr : "no virtual media is configured";
+    case Needs::Keyboard:
+        return devices.typer ? nullptr : "no keyboard is configured";
+    case Needs::Health:
+        return devices.health ? nullptr : "no health monitor runs";
+    case Needs::Edid:
+        return devices.edid
+                   ? nullptr
+                   : "this picture source has no EDID ([capture] edid is for V4L2 devices)";
+    case Needs::Checks:
+        return devices.hardwareCheck ? nullptr : "this server does not check its hardware";
+    }
+    return "not supported";
+}
+
+// Rights first, then the device, then the payload: a view-only connection
+// learns nothing more than "no", and a request for a device this server does
+// not have is Unsupported whatever it carries.
+Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
+                                       const Payload &payload) {
+    const Route *route = routeOf(opcode);
+    if (!route)
+        return fail(Status::UnknownOpcode,
+                    "unknown request 0x" + std::to_string(static_cast<unsigned>(opcode)));
+    if (route->effect == Effect::Changes && !session.fullRights())
+        return fail(Status::PermissionDenied, "this connection is view-only");
+    if (const char *why = missing(route->needs))
+        return fail(Status::Unsupported, why);
+    if (route->body == Body::Empty && !payload.empty())
+        return fail(Status::Malformed, std::string(route->name) + " takes no payload");
+    return (this->*route->handler)(session, payload);
+}
+
+Outcome ControlService::Impl::atxGetState(ControlSession &, const Payload &) {
+    return {Status::Ok, {}, encode(bodyOf(devices.atx->state()))};
+}
+
+Outcome ControlService::Impl::atxAction(ControlSession &session, const Payload &payload) {
+    if (payload.size() != 1 || payload[0] < 1 || payload[0] > 4)
+        return fail(Status::Malformed, "AtxAction takes one byte, 1 to 4");
+    return performAtx(session, static_cast<atx::AtxAction>(payload[0]));
+}
+
+Outcome ControlService::Impl::driveGetState(ControlSession &, const Payload &) {
+    return {Status::Ok, {}, encode(bodyOf(devices.drive->state()))};
+}
+
+Outcome ControlService::Impl::imageList(ControlSession &, const Payload &) {
     std::vector<ImageEntry> entries;
     for (const msd::ImageInfo &image : devices.store->list())
         entries.push_back({image.name, image.size, image.size, false});
@@ -472,8 +454,7 @@ Outcome ControlService::Impl::imageList() {
     return {Status::Ok, {}, encodeImageList(entries)};
 }
 
-Outcome ControlService::Impl::uploadBegin(ControlSession &session,
-                                          const std::vector<uint8_t> &payload) {
+Outcome ControlService::Impl::uploadBegin(ControlSession &session, const Payload &payload) {
     std::optional<UploadBeginBody> body = decodeUploadBegin(payload);
     if (!body)
         return fail(Status::Malformed, "UploadBegin takes a size, a SHA-256 and a name");
@@ -508,8 +489,7 @@ Outcome ControlService::Impl::uploadBegin(ControlSession &session,
     return {Status::Ok, {}, std::move(writer.bytes())};
 }
 
-Outcome ControlService::Impl::uploadChunk(ControlSession &session,
-                                          const std::vector<uint8_t> &payload) {
+Outcome ControlService::Impl::uploadChunk(ControlSession &session, const Payload &payload) {
     ByteReader reader(payload);
     uint32_t id = 0;
     uint64_t offset = 0;
@@ -550,8 +530,7 @@ Outcome ControlService::Impl::uploadChunk(ControlSession &session,
     return {Status::Ok, {}, std::move(writer.bytes())};
 }
 
-Outcome ControlService::Impl::uploadFinish(ControlSession &session,
-                                           const std::vector<uint8_t> &payload) {
+Outcome ControlService::Impl::uploadFinish(ControlSession &session, const Payload &payload) {
     ByteReader reader(payload);
     uint32_t id = 0;
     if (!reader.u32(id) || !reader.finished())
@@ -578,7 +557,22 @@ Outcome ControlService::Impl::uploadFinish(ControlSession &session,
     return {};
 }
 
-Outcome ControlService::Impl::driveInsert(const std::vector<uint8_t> &payload) {
+Outcome ControlService::Impl::imageDelete(ControlSession &, const Payload &payload) {
+    ByteReader reader(payload);
+    std::string name;
+    if (!reader.name(name) || !reader.finished())
+        return fail(Status::Malformed, "ImageDelete takes a name");
+    std::lock_guard lock(driveMutex);
+    const msd::DriveState drive = devices.drive->state();
+    if (drive.inserted && drive.image == name)
+        return fail(Status::InUse, "'" + name + "' is inserted; eject it first");
+    Outcome outcome = fromStore(devices.store->remove(name));
+    if (outcome.status == Status::Ok)
+        LOG_INFO(kLog, "deleted image '%s'", name.c_str());
+    return outcome;
+}
+
+Outcome ControlService::Impl::driveInsert(ControlSession &, const Payload &payload) {
     std::optional<DriveInsertBody> body = decodeDriveInsert(payload);
     if (!body)
         return fail(Status::Malformed, "DriveInsert takes a mode (0 or 1), flags and a name");
@@ -600,8 +594,21 @@ Outcome ControlService::Impl::driveInsert(const std::vector<uint8_t> &payload) {
     return outcome;
 }
 
-Outcome ControlService::Impl::typeText(const ControlSession &session,
-                                       const std::vector<uint8_t> &payload) {
+Outcome ControlService::Impl::driveEject(ControlSession &, const Payload &) {
+    Outcome outcome;
+    {
+        std::lock_guard lock(driveMutex);
+        outcome = fromStore(devices.drive->eject());
+    }
+    pushDriveState();
+    return outcome;
+}
+
+Outcome ControlService::Impl::inputGetState(ControlSession &, const Payload &) {
+    return {Status::Ok, {}, encode(inputState())};
+}
+
+Outcome ControlService::Impl::typeText(ControlSession &session, const Payload &payload) {
     std::optional<TypeTextBody> body = decodeTypeText(payload);
     if (!body)
         return fail(Status::Malformed, "TypeText takes flags and up to " +
@@ -638,20 +645,39 @@ Outcome ControlService::Impl::typeText(const ControlSession &session,
     return {Status::Ok, {}, encode(result)};
 }
 
+Outcome ControlService::Impl::typeCancel(ControlSession &, const Payload &) {
+    if (!devices.typer->cancel())
+        return fail(Status::NotFound, "nothing is being typed");
+    return {};
+}
+
+Outcome ControlService::Impl::healthGetState(ControlSession &, const Payload &) {
+    std::lock_guard lock(healthMutex);
+    return {Status::Ok, {}, encode(health)};
+}
+
+Outcome ControlService::Impl::edidGetState(ControlSession &, const Payload &) {
+    return {Status::Ok, {}, encode(devices.edid())};
+}
+
+Outcome ControlService::Impl::hardwareCheck(ControlSession &, const Payload &) {
+    return {Status::Ok, {}, encode(devices.hardwareCheck())};
+}
+
 bool ControlService::xvp(ControlSession &session, uint8_t code) {
     constexpr uint8_t kShutdown = 2, kReboot = 3, kReset = 4;
     if (!session.fullRights() || !impl_->devices.atx)
         return false;
     switch (code) {
     case kShutdown:
-        return impl_->atxAction(session, atx::AtxAction::PowerClick).status == Status::Ok;
+        return impl_->performAtx(session, atx::AtxAction::PowerClick).status == Status::Ok;
     case kReboot:
-        return impl_->atxAction(session, atx::AtxAction::ResetClick).status == Status::Ok;
+        return impl_->performAtx(session, atx::AtxAction::ResetClick).status == Status::Ok;
     case kReset: {
         std::lock_guard lock(impl_->cycleMutex);
         if (impl_->cycleRunning || impl_->stopping)
             return false;
-        if (impl_->atxAction(session, atx::AtxAction::PowerLongPress).status != Status::Ok)
+        if (impl_->performAtx(session, atx::AtxAction::PowerLongPress).status != Status::Ok)
             return false;
         if (impl_->cycleThread.joinable())
             impl_->cycleThread.join();  // finished: cycleRunning is false

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -459,6 +460,42 @@ TEST(ControlServiceWithoutDevicesTest, SaysWhatIsMissing) {
     EXPECT_EQ(reply(Request::HealthGetState), Status::Unsupported);
     EXPECT_EQ(service.features(), 0u);
     EXPECT_FALSE(service.xvp(session, 2));
+}
+
+// Every request of docs/protocol.md is known, and a refusal is decided in
+// one order: the connection's rights, then the device, then the payload.
+TEST(ControlServiceWithoutDevicesTest, RefusesByRightsThenDeviceThenPayload) {
+    ControlService service({});
+    RecordingSession full{1, true};
+    RecordingSession viewOnly{2, false};
+    auto status = [&](ControlSession &session, uint8_t opcode, std::vector<uint8_t> payload) {
+        const auto message =
+            service.handle(session, {opcode, 1, static_cast<uint32_t>(payload.size())}, payload);
+        return decodeReply({message.begin() + kServerHeaderSize, message.end()})->status;
+    };
+    const std::vector<Request> known = {
+        Request::AtxGetState,   Request::AtxAction,      Request::DriveGetState,
+        Request::ImageList,     Request::UploadBegin,    Request::UploadChunk,
+        Request::UploadFinish,  Request::ImageDelete,    Request::DriveInsert,
+        Request::DriveEject,    Request::InputGetState,  Request::TypeText,
+        Request::TypeCancel,    Request::HealthGetState, Request::EdidGetState,
+        Request::HardwareCheck,
+    };
+    for (unsigned opcode = 0; opcode < 256; ++opcode) {
+        const bool isKnown =
+            std::find(known.begin(), known.end(), static_cast<Request>(opcode)) != known.end();
+        EXPECT_EQ(status(full, static_cast<uint8_t>(opcode), {}) == Status::UnknownOpcode, !isKnown)
+            << "opcode " << opcode;
+    }
+
+    const uint8_t driveEject = static_cast<uint8_t>(Request::DriveEject);
+    EXPECT_EQ(status(viewOnly, driveEject, {1}), Status::PermissionDenied);
+    EXPECT_EQ(status(full, driveEject, {1}), Status::Unsupported);
+    const uint8_t atxAction = static_cast<uint8_t>(Request::AtxAction);
+    EXPECT_EQ(status(viewOnly, atxAction, {9}), Status::PermissionDenied);
+    EXPECT_EQ(status(full, atxAction, {9}), Status::Unsupported);
+    const uint8_t health = static_cast<uint8_t>(Request::HealthGetState);
+    EXPECT_EQ(status(viewOnly, health, {1}), Status::Unsupported);
 }
 
 // EdidGetState answers what the capture device holds, to view-only
