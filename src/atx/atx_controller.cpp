@@ -77,9 +77,20 @@ struct AtxController::Impl {
          std::optional<WakeOnLanTarget> wakeOnLanIn)
         : pins(std::move(pinsIn)), timings(timingsIn), wakeOnLan(std::move(wakeOnLanIn)) {}
 
+    // What perform() hands the thread: an action, and for a power cycle the
+    // one that follows it.
+    struct Request {
+        AtxAction action;
+        std::optional<AtxAction> then;
+    };
+
+    // Whether `action` can run here at all.
+    AtxResult check(AtxAction action, std::string &message) const;
+    // Hands `request` to the thread and waits for its first action's start.
+    AtxResult submit(Request request, std::string &message);
     void run();
-    // Starts the action perform() handed over and answers it.
-    void start(AtxAction action, Clock::time_point now);
+    // Presses the button (or sends the packet); `error` says why not.
+    AtxResult start(AtxAction action, Clock::time_point now, std::string &error);
     void answer(AtxResult result, std::string message);
     void sampleLeds(Clock::time_point now);
     void publish();
@@ -92,7 +103,7 @@ struct AtxController::Impl {
     std::condition_variable answered;
     // Guarded by `mutex`.
     AtxState state;
-    std::optional<AtxAction> request;                        // perform() to the thread
+    std::optional<Request> request;                          // perform() to the thread
     std::optional<std::pair<AtxResult, std::string>> reply;  // and back
     bool stopping = false;
     // Held while the listener runs, and to replace it: once setListener()
@@ -102,6 +113,7 @@ struct AtxController::Impl {
 
     // The thread's own.
     Phase phase = Phase::Idle;
+    std::optional<AtxAction> then;  // started when the running action's busy time ends
     Button held = Button::Power;
     Clock::time_point releaseAt{};
     Clock::time_point idleAt{};
@@ -134,41 +146,54 @@ AtxController::~AtxController() {
 }
 
 AtxResult AtxController::perform(AtxAction action, std::string &message) {
-    message.clear();
+    return impl_->submit({action, std::nullopt}, message);
+}
+
+AtxResult AtxController::powerCycle(std::string &message) {
+    return impl_->submit({AtxAction::PowerLongPress, AtxAction::PowerClick}, message);
+}
+
+AtxResult AtxController::Impl::check(AtxAction action, std::string &message) const {
     switch (action) {
     case AtxAction::PowerClick:
     case AtxAction::PowerLongPress:
     case AtxAction::ResetClick: {
         const Button button = action == AtxAction::ResetClick ? Button::Reset : Button::Power;
-        if (!impl_->pins->hasButton(button)) {
+        if (!pins->hasButton(button)) {
             message = std::string("the ") + buttonName(button) + " button is not wired";
             return AtxResult::Unsupported;
         }
-        break;
+        return AtxResult::Ok;
     }
     case AtxAction::WakeOnLan:
-        if (!impl_->wakeOnLan) {
+        if (!wakeOnLan) {
             message = "Wake-on-LAN is not configured (no wol_mac)";
             return AtxResult::Unsupported;
         }
-        break;
-    default:
-        message = "unknown ATX action " + std::to_string(static_cast<int>(action));
-        return AtxResult::Unsupported;
+        return AtxResult::Ok;
     }
+    message = "unknown ATX action " + std::to_string(static_cast<int>(action));
+    return AtxResult::Unsupported;
+}
 
-    std::unique_lock lock(impl_->mutex);
-    if (impl_->state.busy || impl_->request || impl_->stopping) {
+AtxResult AtxController::Impl::submit(Request asked, std::string &message) {
+    message.clear();
+    // A power cycle's click needs the button its long press does.
+    if (const AtxResult checked = check(asked.action, message); checked != AtxResult::Ok)
+        return checked;
+
+    std::unique_lock lock(mutex);
+    if (state.busy || request || stopping) {
         message = "busy: an ATX action is running or has just run";
         return AtxResult::Busy;
     }
-    impl_->request = action;
-    impl_->state.busy = true;
+    request = asked;
+    state.busy = true;
     // Only the start is waited for (at most one wait slice): a refusing
     // button is reported here, a held one is not waited out.
-    impl_->answered.wait(lock, [this] { return impl_->reply.has_value(); });
-    auto [result, text] = std::move(*impl_->reply);
-    impl_->reply.reset();
+    answered.wait(lock, [this] { return reply.has_value(); });
+    auto [result, text] = std::move(*reply);
+    reply.reset();
     message = std::move(text);
     return result;
 }
@@ -194,7 +219,7 @@ std::string AtxController::description() const {
 void AtxController::Impl::run() {
     pthread_setname_np(pthread_self(), "kvm-atx");
     for (;;) {
-        std::optional<AtxAction> action;
+        std::optional<Request> started;
         {
             std::lock_guard lock(mutex);
             if (stopping) {
@@ -205,11 +230,16 @@ void AtxController::Impl::run() {
                 }
                 break;
             }
-            action = std::exchange(request, std::nullopt);
+            started = std::exchange(request, std::nullopt);
         }
         Clock::time_point now = Clock::now();
-        if (action)
-            start(*action, now);
+        if (started) {
+            std::string error;
+            const AtxResult result = start(started->action, now, error);
+            if (result == AtxResult::Ok)
+                then = started->then;
+            answer(result, result == AtxResult::Ok ? std::string() : std::move(error));
+        }
 
         if (phase == Phase::Holding && now >= releaseAt) {
             std::string error;
@@ -226,8 +256,13 @@ void AtxController::Impl::run() {
         }
         if (phase == Phase::Cooling && now >= idleAt) {
             phase = Phase::Idle;
-            std::lock_guard lock(mutex);
-            state.busy = false;
+            std::string error;
+            if (then && start(*std::exchange(then, std::nullopt), now, error) != AtxResult::Ok)
+                LOG_WARN(kLog, "power cycle: the power-on click failed: %s", error.c_str());
+            if (phase == Phase::Idle) {
+                std::lock_guard lock(mutex);
+                state.busy = false;
+            }
         }
         sampleLeds(now);
         publish();
@@ -255,30 +290,25 @@ void AtxController::Impl::run() {
     }
 }
 
-void AtxController::Impl::start(AtxAction action, Clock::time_point now) {
+AtxResult AtxController::Impl::start(AtxAction action, Clock::time_point now, std::string &error) {
     if (action == AtxAction::WakeOnLan) {
-        std::string error;
         if (!sendWakeOnLan(*wakeOnLan, error)) {
             LOG_WARN(kLog, "%s", error.c_str());
-            answer(AtxResult::Failed, error);
-            return;
+            return AtxResult::Failed;
         }
         LOG_INFO(kLog, "Wake-on-LAN packet for %s sent to %s:%u", formatMac(wakeOnLan->mac).c_str(),
                  wakeOnLan->address.c_str(), wakeOnLan->port);
         phase = Phase::Cooling;
         idleAt = now + timings.busyAfter;
-        answer(AtxResult::Ok, {});
-        return;
+        return AtxResult::Ok;
     }
     const Button button = action == AtxAction::ResetClick ? Button::Reset : Button::Power;
     const milliseconds hold =
         action == AtxAction::PowerLongPress ? timings.longPress : timings.click;
-    std::string error;
     if (!pins->setButton(button, true, error)) {
         LOG_WARN(kLog, "%s: cannot press the %s button: %s", atxActionName(action),
                  buttonName(button), error.c_str());
-        answer(AtxResult::Failed, error);
-        return;
+        return AtxResult::Failed;
     }
     LOG_INFO(kLog, "%s: %s button pressed for %lld ms", atxActionName(action), buttonName(button),
              static_cast<long long>(hold.count()));
@@ -286,7 +316,7 @@ void AtxController::Impl::start(AtxAction action, Clock::time_point now) {
     held = button;
     releaseAt = now + hold;
     releaseFailed = false;
-    answer(AtxResult::Ok, {});
+    return AtxResult::Ok;
 }
 
 void AtxController::Impl::answer(AtxResult result, std::string message) {

@@ -3,11 +3,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include "kvmvnc/atx/atx_controller.h"
 #include "kvmvnc/base/log.h"
@@ -146,14 +144,6 @@ struct ControlService::Impl {
     std::mutex driveMutex;  // one drive operation at a time
     std::atomic<bool> hostListening{true};
 
-    // xvp's hard power cycle: a long press, then a click once the controller
-    // is free again. One at a time, joined on destruction.
-    std::mutex cycleMutex;
-    std::condition_variable cycleWake;
-    std::thread cycleThread;
-    bool cycleRunning = false;
-    bool stopping = false;
-
     void push(ServerMessage opcode, const std::vector<uint8_t> &payload) {
         const std::vector<uint8_t> message = encodeServerMessage(opcode, payload);
         std::lock_guard lock(sessionsMutex);
@@ -182,11 +172,13 @@ struct ControlService::Impl {
             push(ServerMessage::DriveState, encode(bodyOf(devices.drive->state())));
     }
 
-    // Starts `action` and logs who asked; the caller has checked the rights
+    // Starts `action` (with `cycle`, the hard power cycle that begins with
+    // the long press) and logs who asked; the caller has checked the rights
     // and that there is a controller.
-    Outcome performAtx(const ControlSession &session, atx::AtxAction action) {
+    Outcome performAtx(const ControlSession &session, atx::AtxAction action, bool cycle = false) {
         std::string message;
-        const atx::AtxResult result = devices.atx->perform(action, message);
+        const atx::AtxResult result =
+            cycle ? devices.atx->powerCycle(message) : devices.atx->perform(action, message);
         if (result == atx::AtxResult::Ok)
             LOG_INFO(kLog, "session %llu: ATX %s",
                      static_cast<unsigned long long>(session.sessionId()),
@@ -244,7 +236,6 @@ struct ControlService::Impl {
     Outcome healthGetState(ControlSession &session, const Payload &payload);
     Outcome edidGetState(ControlSession &session, const Payload &payload);
     Outcome hardwareCheck(ControlSession &session, const Payload &payload);
-    void runPowerCycle();
 };
 
 ControlService::ControlService(ControlDevices devices) : impl_(std::make_unique<Impl>()) {
@@ -258,13 +249,6 @@ ControlService::ControlService(ControlDevices devices) : impl_(std::make_unique<
 }
 
 ControlService::~ControlService() {
-    {
-        std::lock_guard lock(impl_->cycleMutex);
-        impl_->stopping = true;
-    }
-    impl_->cycleWake.notify_all();
-    if (impl_->cycleThread.joinable())
-        impl_->cycleThread.join();
     if (impl_->devices.atx)
         impl_->devices.atx->setListener({});
     if (impl_->devices.typer)
@@ -673,41 +657,12 @@ bool ControlService::xvp(ControlSession &session, uint8_t code) {
         return impl_->performAtx(session, atx::AtxAction::PowerClick).status == Status::Ok;
     case kReboot:
         return impl_->performAtx(session, atx::AtxAction::ResetClick).status == Status::Ok;
-    case kReset: {
-        std::lock_guard lock(impl_->cycleMutex);
-        if (impl_->cycleRunning || impl_->stopping)
-            return false;
-        if (impl_->performAtx(session, atx::AtxAction::PowerLongPress).status != Status::Ok)
-            return false;
-        if (impl_->cycleThread.joinable())
-            impl_->cycleThread.join();  // finished: cycleRunning is false
-        impl_->cycleRunning = true;
-        impl_->cycleThread = std::thread([impl = impl_.get()] { impl->runPowerCycle(); });
-        return true;
-    }
+    case kReset:  // a hard power cycle: the long press, then the controller's click
+        return impl_->performAtx(session, atx::AtxAction::PowerLongPress, /*cycle=*/true).status ==
+               Status::Ok;
     default:
         return false;
     }
-}
-
-// After the long press: wait until the controller takes actions again, then
-// click power to turn the machine back on.
-void ControlService::Impl::runPowerCycle() {
-    std::unique_lock lock(cycleMutex);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
-    while (!stopping && std::chrono::steady_clock::now() < deadline) {
-        cycleWake.wait_for(lock, std::chrono::milliseconds{100});
-        if (stopping)
-            break;
-        std::string message;
-        const atx::AtxResult result = devices.atx->perform(atx::AtxAction::PowerClick, message);
-        if (result == atx::AtxResult::Busy)
-            continue;
-        if (result != atx::AtxResult::Ok)
-            LOG_WARN(kLog, "power cycle: the power-on click failed: %s", message.c_str());
-        break;
-    }
-    cycleRunning = false;
 }
 
 }  // namespace kvmvnc::control

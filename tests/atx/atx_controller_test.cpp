@@ -309,6 +309,72 @@ TEST_F(AtxControllerTest, DestructorReleasesAHeldButton) {
     EXPECT_FALSE(events[1].pressed);
 }
 
+// xvp's Reset: a long press, then, busy_after after its release, a click;
+// busy all along, so nothing else runs in between.
+TEST_F(AtxControllerTest, PowerCycleIsALongPressThenAClickAfterBusyAfter) {
+    AtxTimings timings = fast();
+    timings.busyAfter = 200ms;
+    start(timings);
+    std::string message;
+    ASSERT_EQ(controller_->powerCycle(message), AtxResult::Ok) << message;
+    EXPECT_TRUE(message.empty()) << message;
+    EXPECT_EQ(perform(AtxAction::ResetClick), AtxResult::Busy);  // while held
+    EXPECT_EQ(controller_->powerCycle(message), AtxResult::Busy);
+    ASSERT_TRUE(panel_->waitForEvents(2));
+    EXPECT_EQ(perform(AtxAction::PowerClick), AtxResult::Busy);  // between the presses
+    ASSERT_TRUE(panel_->waitForEvents(3));
+    EXPECT_EQ(perform(AtxAction::PowerClick), AtxResult::Busy);  // the click held
+    ASSERT_TRUE(panel_->waitForEvents(4));
+    ASSERT_TRUE(waitToHear([](const AtxState &s) { return !s.busy; }));
+
+    const auto events = panel_->eventsNow();
+    ASSERT_EQ(events.size(), 4u);  // the refused actions pressed nothing
+    for (size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].button, Button::Power) << i;
+        EXPECT_EQ(events[i].pressed, i % 2 == 0) << i;
+    }
+    EXPECT_GE(events[1].at - events[0].at, 300ms);  // the long press
+    EXPECT_GE(events[2].at - events[1].at, 200ms);  // busy_after
+    EXPECT_LT(events[2].at - events[1].at, 2000ms);
+    EXPECT_GE(events[3].at - events[2].at, 100ms);  // the click
+    const auto states = heard();
+    ASSERT_EQ(states.size(), 2u) << "busy once, idle once";
+    EXPECT_TRUE(states[0].state.busy);
+    EXPECT_FALSE(states[1].state.busy);
+    EXPECT_GE(states[1].at - events[3].at, 200ms);
+    EXPECT_EQ(perform(AtxAction::PowerClick), AtxResult::Ok) << lastMessage_;
+}
+
+TEST_F(AtxControllerTest, PowerCycleWhoseClickIsRefusedEndsIdle) {
+    start(fast());
+    std::string message;
+    ASSERT_EQ(controller_->powerCycle(message), AtxResult::Ok) << message;
+    ASSERT_TRUE(panel_->waitForEvents(1));
+    {
+        std::lock_guard lock(panel_->mutex);
+        panel_->refusal = "gpiochip0 line 23 (power button): cannot set it: I/O error";
+    }
+    ASSERT_TRUE(panel_->waitForEvents(2));  // the long press released
+    ASSERT_TRUE(waitToHear([](const AtxState &s) { return !s.busy; }));
+    EXPECT_EQ(panel_->eventsNow().size(), 2u);
+    EXPECT_EQ(controller_->powerCycle(message), AtxResult::Failed);
+    EXPECT_EQ(message, "gpiochip0 line 23 (power button): cannot set it: I/O error");
+    EXPECT_FALSE(controller_->state().busy);
+}
+
+TEST_F(AtxControllerTest, DestructorDropsAPowerCyclesClick) {
+    AtxTimings timings = fast();
+    timings.busyAfter = 60s;
+    start(timings);
+    std::string message;
+    ASSERT_EQ(controller_->powerCycle(message), AtxResult::Ok) << message;
+    ASSERT_TRUE(panel_->waitForEvents(2));
+    const auto before = Clock::now();
+    controller_.reset();
+    EXPECT_LT(Clock::now() - before, 2000ms);
+    EXPECT_EQ(panel_->eventsNow().size(), 2u);
+}
+
 TEST(AtxActionName, NamesEveryAction) {
     EXPECT_STREQ(atxActionName(AtxAction::PowerClick), "power");
     EXPECT_STREQ(atxActionName(AtxAction::PowerLongPress), "power-long");

@@ -174,6 +174,19 @@ TEST_F(ControlServiceTest, ViewOnlyMayLookButNotTouch) {
     EXPECT_FALSE(service_->xvp(viewer_, 2));
 }
 
+// xvp's Reset is the controller's power cycle: refused while it runs, and it
+// keeps ATX busy for everyone.
+TEST_F(ControlServiceTest, XvpResetRunsOnePowerCycleAtATime) {
+    EXPECT_FALSE(service_->xvp(viewer_, 4));
+    EXPECT_FALSE(atx_->state().busy);
+    EXPECT_TRUE(service_->xvp(full_, 4));
+    EXPECT_TRUE(atx_->state().busy);
+    EXPECT_FALSE(service_->xvp(full_, 4));
+    EXPECT_FALSE(service_->xvp(full_, 2));
+    EXPECT_EQ(call(full_, Request::AtxAction, {1}).status, Status::Busy);
+    EXPECT_FALSE(service_->xvp(full_, 9));
+}
+
 TEST_F(ControlServiceTest, MalformedAndUnknownRequestsGetErrors) {
     EXPECT_EQ(call(full_, static_cast<Request>(0x99)).status, Status::UnknownOpcode);
     EXPECT_EQ(call(full_, Request::AtxAction).status, Status::Malformed);

@@ -776,5 +776,40 @@ TEST(CheckHardwareCommandTest, ExitsZeroOnlyWhenNothingNeededIsMissing) {
               std::string::npos);
 }
 
+// noVNC's Reset is a hard power cycle: the power button held until the
+// virtual target is forced off, then, busy_after later, a click that turns
+// it on again. Another Reset meanwhile is refused (xvp Fail).
+TEST(ControlXvpTest, XvpResetForcesTheTargetOffThenTurnsItOn) {
+    DaemonProcess daemon("passwd_file = " + std::string(KVMVNC_TEST_DATA) +
+                         "/full_and_viewonly.passwd\nxvp = true\n[security]\n"
+                         "allow_unencrypted = true\n[capture]\nwidth = 800\nheight = 600\n"
+                         "[virtual]\nanimate = false\nboot_seconds = 0\n[atx]\n"
+                         "long_press_ms = 4500\n");
+    ASSERT_TRUE(daemon.start()) << daemon.log();
+    RawRfbConnection raw;
+    ASSERT_TRUE(raw.connect(daemon.port()));
+    ASSERT_TRUE(raw.handshakeWithPassword("fullpass"));
+    ASSERT_TRUE(raw.send({2, 0, 0, 1, 0xff, 0xff, 0xfe, 0xcb}));  // SetEncodings: xvp (-309)
+    uint8_t message[4];
+    ASSERT_TRUE(raw.readExactly(message, sizeof(message)));  // xvp Init
+    ASSERT_TRUE(raw.send({250, 0, 1, 4}));                   // xvp Reset
+    ASSERT_TRUE(daemon.waitForLog("power-long: power button pressed for 4500 ms", kTimeout))
+        << daemon.log();
+    ASSERT_TRUE(raw.send({250, 0, 1, 4}));  // again, while the button is held
+    ASSERT_TRUE(raw.readExactly(message, sizeof(message)));
+    EXPECT_EQ((std::vector<uint8_t>(message, message + 4)), (std::vector<uint8_t>{250, 0, 1, 0}))
+        << "xvp Fail";
+    ASSERT_TRUE(daemon.waitForLog("ms: forced off", kTimeout)) << daemon.log();
+    ASSERT_TRUE(daemon.waitForLog("ms: powered on", kTimeout)) << daemon.log();
+    const std::string log = daemon.log();
+    EXPECT_NE(log.find("control: session "), std::string::npos) << log;
+    EXPECT_NE(log.find(": ATX power-long\n"), std::string::npos) << log;
+    EXPECT_LT(log.find("ms: forced off"), log.find("power: power button pressed for 100 ms"))
+        << log;
+    EXPECT_EQ(log.find("power cycle:"), std::string::npos) << log;
+    raw.shutdown();
+    EXPECT_EQ(daemon.stop(), 0) << daemon.log();
+}
+
 }  // namespace
 }  // namespace kvmvnc::testing

@@ -49,11 +49,12 @@ struct AtxState {
     bool operator==(const AtxState &) const = default;
 };
 
-// Runs ATX actions one at a time on its own thread ("kvm-atx") and watches
-// the LEDs there, debounced. perform() never waits out a press: it hands
-// the action to the thread and returns once the button is down (or the
-// packet sent), so that a refusing pin is reported as Failed; the thread
-// waits on the pins in slices of at most 50 ms, which bounds that wait.
+// Runs ATX actions one at a time on its own thread ("kvm-atx"), a power
+// cycle's two presses as one action, and watches the LEDs there, debounced.
+// perform() never waits out a press: it hands the action to the thread and
+// returns once the button is down (or the packet sent), so that a refusing
+// pin is reported as Failed; the thread waits on the pins in slices of at
+// most 50 ms, which bounds that wait.
 // Listeners hear every change of AtxState, from the controller's thread,
 // without its state lock held (they may call state(), not perform() or
 // setListener()).
@@ -72,6 +73,11 @@ public:
 
     // Starts `action`; `message` explains anything but Ok.
     AtxResult perform(AtxAction action, std::string &message);
+    // A hard power cycle (xvp's Reset): a long press, answered as perform()
+    // answers it, then a click once the long press's busy time has passed,
+    // which turns the machine on again. The controller stays busy until the
+    // click's busy time has passed, so nothing comes in between.
+    AtxResult powerCycle(std::string &message);
     AtxState state() const;
     // Replaces the listener; waits for a call to the old one in flight, so
     // that once it returns the old one is never called again.

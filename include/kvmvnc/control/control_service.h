@@ -54,10 +54,10 @@ struct ControlDevices {
 //
 // Threading: handle() runs in each viewer's input thread, concurrently for
 // different viewers; pushes come from there, from the ATX thread, the
-// typist's thread and the HID sink's. A
-// sessions lock guards the announced list and is held while pushing (so a
-// session is never sent to after remove() returns); drive operations are
-// serialised by their own lock. The devices outlive the service.
+// typist's thread and the HID sink's. The service starts no thread of its
+// own. A sessions lock guards the announced list and is held while pushing
+// (so a session is never sent to after remove() returns); drive operations
+// are serialised by their own lock. The devices outlive the service.
 class ControlService {
 public:
     explicit ControlService(ControlDevices devices);
@@ -89,8 +89,9 @@ public:
     // (the caller decides when a change is worth it). Any thread.
     void setHealth(const HealthStateBody &health);
 
-    // xvp (noVNC's power menu): 2 shutdown, 3 reboot, 4 reset. False when
-    // refused (view-only, no ATX, busy, unknown code).
+    // xvp (noVNC's power menu): 2 shutdown, 3 reboot, 4 reset (a hard power
+    // cycle, AtxController::powerCycle()). False when refused (view-only, no
+    // ATX, busy, unknown code).
     bool xvp(ControlSession &session, uint8_t code);
 
 private:
