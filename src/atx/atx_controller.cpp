@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 #include <utility>
 
@@ -88,7 +89,7 @@ struct AtxController::Impl {
     AtxResult check(AtxAction action, std::string &message) const;
     // Hands `request` to the thread and waits for its first action's start.
     AtxResult submit(Request request, std::string &message);
-    void run();
+    void run(std::stop_token stop);
     // Presses the button (or sends the packet); `error` says why not.
     AtxResult start(AtxAction action, Clock::time_point now, std::string &error);
     void answer(AtxResult result, std::string message);
@@ -105,7 +106,6 @@ struct AtxController::Impl {
     AtxState state;
     std::optional<Request> request;                          // perform() to the thread
     std::optional<std::pair<AtxResult, std::string>> reply;  // and back
-    bool stopping = false;
     // Held while the listener runs, and to replace it: once setListener()
     // returns, the old listener is not running and never will again.
     std::mutex listenerMutex;
@@ -124,7 +124,8 @@ struct AtxController::Impl {
     std::array<bool, 2> candidate{};
     std::array<Clock::time_point, 2> candidateSince{};
 
-    std::thread thread;
+    // Last, so that it is stopped and joined before the rest is destroyed.
+    std::jthread thread;
 };
 
 AtxController::AtxController(std::unique_ptr<AtxPins> pins, AtxTimings timings,
@@ -134,16 +135,10 @@ AtxController::AtxController(std::unique_ptr<AtxPins> pins, AtxTimings timings,
     const LedLevels leds = impl_->pins->readLeds();
     impl_->stable = impl_->candidate = {leds.power, leds.hdd};
     impl_->state.leds = impl_->published.leds = leds;
-    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+    impl_->thread = std::jthread([impl = impl_.get()](std::stop_token stop) { impl->run(stop); });
 }
 
-AtxController::~AtxController() {
-    {
-        std::lock_guard lock(impl_->mutex);
-        impl_->stopping = true;
-    }
-    impl_->thread.join();
-}
+AtxController::~AtxController() = default;
 
 AtxResult AtxController::perform(AtxAction action, std::string &message) {
     return impl_->submit({action, std::nullopt}, message);
@@ -183,7 +178,7 @@ AtxResult AtxController::Impl::submit(Request asked, std::string &message) {
         return checked;
 
     std::unique_lock lock(mutex);
-    if (state.busy || request || stopping) {
+    if (state.busy || request || thread.get_stop_token().stop_requested()) {
         message = "busy: an ATX action is running or has just run";
         return AtxResult::Busy;
     }
@@ -216,13 +211,13 @@ std::string AtxController::description() const {
     return text;
 }
 
-void AtxController::Impl::run() {
+void AtxController::Impl::run(std::stop_token stop) {
     pthread_setname_np(pthread_self(), "kvm-atx");
     for (;;) {
         std::optional<Request> started;
         {
             std::lock_guard lock(mutex);
-            if (stopping) {
+            if (stop.stop_requested()) {
                 if (request) {
                     request.reset();
                     reply.emplace(AtxResult::Failed, "ATX is stopping");
