@@ -30,10 +30,10 @@ GpioAtxPins::GpioAtxPins(GpioAtxOptions options) : options_(std::move(options)) 
         throw std::runtime_error(options_.chip +
                                  ": cannot open the GPIO chip: " + std::strerror(errno));
     chipName_ = gpiod_chip_name(chip_.get());
-    requestOutput(powerButton_, "power button", options_.powerButton);
-    requestOutput(resetButton_, "reset button", options_.resetButton);
-    requestEdges(powerLed_, "power LED", options_.powerLed);
-    requestEdges(hddLed_, "HDD LED", options_.hddLed);
+    requestLine(powerButton_, "power button", options_.powerButton, LineUse::Button);
+    requestLine(resetButton_, "reset button", options_.resetButton, LineUse::Button);
+    requestLine(powerLed_, "power LED", options_.powerLed, LineUse::Led);
+    requestLine(hddLed_, "HDD LED", options_.hddLed, LineUse::Led);
     LOG_INFO(kLog, "front panel on %s", description().c_str());
 }
 
@@ -57,29 +57,22 @@ gpiod_line *GpioAtxPins::lineAt(const char *what, int offset) {
     return line;
 }
 
-void GpioAtxPins::requestOutput(Line &line, const char *what, int offset) {
+void GpioAtxPins::requestLine(Line &line, const char *what, int offset, LineUse use) {
     line.what = what;
     line.offset = offset;
     if (offset < 0)
         return;
     gpiod_line *gpio = lineAt(what, offset);
-    const int flags = options_.buttonsActiveLow ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
-    // Logical 0: released, whichever way the board is wired.
-    if (gpiod_line_request_output_flags(gpio, kConsumer, flags, 0) != 0)
-        throw std::runtime_error(lineName(line) +
-                                 ": cannot request it as an output: " + std::strerror(errno));
-    line.line = gpio;
-}
-
-void GpioAtxPins::requestEdges(Line &line, const char *what, int offset) {
-    line.what = what;
-    line.offset = offset;
-    if (offset < 0)
-        return;
-    gpiod_line *gpio = lineAt(what, offset);
-    const int flags = options_.ledsActiveLow ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
-    if (gpiod_line_request_both_edges_events_flags(gpio, kConsumer, flags) != 0)
-        throw std::runtime_error(lineName(line) + ": cannot request it as an input with events: " +
+    const bool button = use == LineUse::Button;
+    const bool activeLow = button ? options_.buttonsActiveLow : options_.ledsActiveLow;
+    const gpiod_line_request_config config{
+        kConsumer,
+        button ? GPIOD_LINE_REQUEST_DIRECTION_OUTPUT : GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES,
+        activeLow ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0};
+    // A button starts at logical 0: released, whichever way the board is wired.
+    if (gpiod_line_request(gpio, &config, 0) != 0)
+        throw std::runtime_error(lineName(line) + ": cannot request it as " +
+                                 (button ? "an output: " : "an input with events: ") +
                                  std::strerror(errno));
     line.line = gpio;
 }

@@ -60,8 +60,10 @@ private:
         gpiod_line *line = nullptr;
     };
 
-    void requestOutput(Line &line, const char *what, int offset);
-    void requestEdges(Line &line, const char *what, int offset);
+    // A button is an output, an LED an input with events on both edges.
+    enum class LineUse : bool { Button, Led };
+
+    void requestLine(Line &line, const char *what, int offset, LineUse use);
     gpiod_line *lineAt(const char *what, int offset);
     std::string lineName(const Line &line) const;
     bool readLed(Line &line);
