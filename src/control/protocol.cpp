@@ -2,6 +2,7 @@
 #include "kvmvnc/control/protocol.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace kvmvnc::control {
 
@@ -49,102 +50,76 @@ const char *statusName(Status status) {
     return "unknown status";
 }
 
-void ByteWriter::u16(uint16_t value) {
-    u8(static_cast<uint8_t>(value >> 8));
-    u8(static_cast<uint8_t>(value));
+template <typename T>
+void ByteWriter::number(T value) {
+    for (int shift = 8 * (static_cast<int>(sizeof(T)) - 1); shift >= 0; shift -= 8)
+        bytes_.push_back(static_cast<uint8_t>(value >> shift));
 }
 
-void ByteWriter::u32(uint32_t value) {
-    u16(static_cast<uint16_t>(value >> 16));
-    u16(static_cast<uint16_t>(value));
+template <typename Length>
+void ByteWriter::prefixed(std::string_view text) {
+    text = text.substr(0, std::numeric_limits<Length>::max());
+    number(static_cast<Length>(text.size()));
+    raw(text.data(), text.size());
 }
 
-void ByteWriter::u64(uint64_t value) {
-    u32(static_cast<uint32_t>(value >> 32));
-    u32(static_cast<uint32_t>(value));
-}
+void ByteWriter::u16(uint16_t value) { number(value); }
+void ByteWriter::u32(uint32_t value) { number(value); }
+void ByteWriter::u64(uint64_t value) { number(value); }
 
 void ByteWriter::raw(const void *data, size_t size) {
     const auto *p = static_cast<const uint8_t *>(data);
     bytes_.insert(bytes_.end(), p, p + size);
 }
 
-void ByteWriter::name(std::string_view text) {
-    text = text.substr(0, kMaxNameLength);
-    u8(static_cast<uint8_t>(text.size()));
-    raw(text.data(), text.size());
-}
+static_assert(kMaxNameLength == std::numeric_limits<uint8_t>::max());
+void ByteWriter::name(std::string_view text) { prefixed<uint8_t>(text); }
+void ByteWriter::text16(std::string_view text) { prefixed<uint16_t>(text); }
 
-void ByteWriter::text16(std::string_view text) {
-    text = text.substr(0, 65535);
-    u16(static_cast<uint16_t>(text.size()));
-    raw(text.data(), text.size());
-}
-
-bool ByteReader::take(size_t size) {
+const uint8_t *ByteReader::take(size_t size) {
     if (failed_ || size > size_ - position_) {
         failed_ = true;
-        return false;
+        return nullptr;
     }
+    const uint8_t *at = data_ + position_;
+    position_ += size;
+    return at;
+}
+
+template <typename T>
+bool ByteReader::number(T &value) {
+    const uint8_t *at = take(sizeof(T));
+    if (!at)
+        return false;
+    value = 0;
+    for (size_t i = 0; i < sizeof(T); ++i)
+        value = static_cast<T>(value << 8 | at[i]);
     return true;
 }
 
-bool ByteReader::u8(uint8_t &value) {
-    if (!take(1))
-        return false;
-    value = data_[position_++];
-    return true;
+template <typename Length>
+bool ByteReader::prefixed(std::string &text) {
+    Length length = 0;
+    const uint8_t *at = number(length) ? take(length) : nullptr;
+    if (at)
+        text.assign(reinterpret_cast<const char *>(at), length);
+    return at != nullptr;
 }
 
-bool ByteReader::u16(uint16_t &value) {
-    if (!take(2))
-        return false;
-    value = static_cast<uint16_t>(data_[position_] << 8 | data_[position_ + 1]);
-    position_ += 2;
-    return true;
-}
-
-bool ByteReader::u32(uint32_t &value) {
-    uint16_t high = 0, low = 0;
-    if (!u16(high) || !u16(low))
-        return false;
-    value = uint32_t{high} << 16 | low;
-    return true;
-}
-
-bool ByteReader::u64(uint64_t &value) {
-    uint32_t high = 0, low = 0;
-    if (!u32(high) || !u32(low))
-        return false;
-    value = uint64_t{high} << 32 | low;
-    return true;
-}
+bool ByteReader::u8(uint8_t &value) { return number(value); }
+bool ByteReader::u16(uint16_t &value) { return number(value); }
+bool ByteReader::u32(uint32_t &value) { return number(value); }
+bool ByteReader::u64(uint64_t &value) { return number(value); }
 
 bool ByteReader::raw(void *out, size_t size) {
-    if (!take(size))
-        return false;
-    std::copy_n(data_ + position_, size, static_cast<uint8_t *>(out));
-    position_ += size;
-    return true;
+    const uint8_t *at = take(size);
+    if (at)
+        std::copy_n(at, size, static_cast<uint8_t *>(out));
+    return at != nullptr;
 }
 
-bool ByteReader::name(std::string &text) {
-    uint8_t length = 0;
-    if (!u8(length) || !take(length))
-        return false;
-    text.assign(reinterpret_cast<const char *>(data_ + position_), length);
-    position_ += length;
-    return true;
-}
-
-bool ByteReader::text16(std::string &text) {
-    uint16_t length = 0;
-    if (!u16(length) || !take(length))
-        return false;
-    text.assign(reinterpret_cast<const char *>(data_ + position_), length);
-    position_ += length;
-    return true;
-}
+bool ByteReader::name(std::string &text) { return prefixed<uint8_t>(text); }
+bool ByteReader::text16(std::string &text) { return prefixed<uint16_t>(text); }
 
 RequestHeader parseRequestHeader(const uint8_t bytes[11]) {
     ByteReader reader(bytes, 11);

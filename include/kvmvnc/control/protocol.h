@@ -101,6 +101,12 @@ public:
     std::vector<uint8_t> &bytes() { return bytes_; }
 
 private:
+    template <typename T>
+    void number(T value);
+    // The length as a `Length`, then the bytes (cut at its largest value).
+    template <typename Length>
+    void prefixed(std::string_view text);
+
     std::vector<uint8_t> bytes_;
 };
 
@@ -124,7 +130,13 @@ public:
     bool finished() const { return !failed_ && position_ == size_; }
 
 private:
-    bool take(size_t size);
+    // `size` bytes, consumed; null (and the reader failed) when fewer are left.
+    const uint8_t *take(size_t size);
+    template <typename T>
+    bool number(T &value);
+    template <typename Length>
+    bool prefixed(std::string &text);
+
     const uint8_t *data_;
     size_t size_;
     size_t position_ = 0;
