@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <string_view>
+
 namespace kvmvnc::control {
 namespace {
 
@@ -14,6 +17,73 @@ TEST(ProtocolTest, RequestFramingIsBigEndianWithTheDocumentedHeader) {
     EXPECT_EQ(header.opcode, 0x11);
     EXPECT_EQ(header.requestId, 0x01020304u);
     EXPECT_EQ(header.payloadLength, 1u);
+}
+
+// The bytes of every message body, as docs/protocol.md lays them out and
+// kvmvnc has always sent them: a change to the encoders that round-trips
+// still fails here.
+TEST(ProtocolTest, EveryBodyEncodesToItsDocumentedBytes) {
+    auto bytes = [](std::string_view hex) {
+        std::vector<uint8_t> out;
+        for (size_t i = 0; i + 1 < hex.size(); i += 2)
+            out.push_back(
+                static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+        return out;
+    };
+    Hello hello;
+    hello.features = 0x2d;
+    hello.fullRights = true;
+    EXPECT_EQ(encode(hello), bytes("010000000000002d0004000001000000"));
+    EXPECT_EQ(encode(Reply{0x01020304, Status::Ok, {9, 8}, {}}), bytes("01020304000000000908"));
+    EXPECT_EQ(encode(Reply{5, Status::NoSpace, {}, "full"}), bytes("00000005000a000066756c6c"));
+    EXPECT_EQ(encode(AtxStateBody{true, true, false}), bytes("03"));
+    EXPECT_EQ(encode(DriveStateBody{true, false, 1, 0x0102030405ULL, "a.iso", "busy"}),
+              bytes("01010000000000010203040505612e69736f000462757379"));
+    EXPECT_EQ(encode(UploadProgressBody{0x10, 0x20, "d"}),
+              bytes("000000000000001000000000000000200164"));
+    EXPECT_EQ(encodeImageList({{"a", 3, 2, true}, {"bc", 0x100, 0x100, false}}),
+              bytes("000000020000000000000003000000000000000201016100000000000001000000000000000100"
+                    "00026263"));
+    UploadBeginBody begin;
+    begin.size = 0x0a0b;
+    begin.sha256.fill(0xab);
+    begin.name = "x";
+    EXPECT_EQ(encode(begin), bytes("0000000000000a0babababababababababababababababababababababababa"
+                                   "babababababababab0178"));
+    EXPECT_EQ(encode(DriveInsertBody{1, true, "u"}), bytes("01010175"));
+    EXPECT_EQ(encode(InputStateBody{false, true, "de"}), bytes("02026465"));
+    EXPECT_EQ(encode(TypeTextBody{true, "h\xc3\xa9"}), bytes("0168c3a9"));
+    EXPECT_EQ(encode(TypeTextResult{7, U"\u00e9\u00df"}), bytes("000000070002000000e9000000df"));
+    EXPECT_EQ(encode(TypeProgressBody{3, 9, TypeProgressBody::State::Cancelled}),
+              bytes("000000030000000902"));
+    HealthStateBody health;
+    health.temperatureKnown = true;
+    health.hot = true;
+    health.signal = 2;
+    health.viewers = 3;
+    health.milliCelsius = -1500;
+    health.throttled = 0x50005;
+    health.fpsHundredths = 2997;
+    health.width = 1920;
+    health.height = 1080;
+    EXPECT_EQ(encode(health), bytes("05020003fffffa240005000500000bb507800438"));
+    EdidStateBody edid;
+    edid.state = EdidStateBody::State::Failed;
+    edid.setting = "keep";
+    edid.node = "/dev/v4l-subdev2";
+    edid.detail = "no";
+    edid.edid = {0, 0xff, 0x7f};
+    EXPECT_EQ(encode(edid),
+              bytes("0400000000046b65657000102f6465762f76346c2d7375626465763200026e6f000300ff7f"));
+    HardwareReportBody report;
+    report.configuration = "/etc/k.ini";
+    report.checks = {{2, "gpio", "line 23 busy", "free it"}, {0, "hid", "", ""}};
+    EXPECT_EQ(encode(report), bytes("000a2f6574632f6b2e696e690202046770696f000c6c696e65203233206275"
+                                    "7379000766726565206974000368696400000000"));
+    EXPECT_EQ(encodeRequest(Request::TypeText, 0x0a0b0c0d, {1, 2}),
+              bytes("c83100000a0b0c0d000000020102"));
+    EXPECT_EQ(encodeServerMessage(ServerMessage::HealthState, {4, 5, 6}),
+              bytes("c840000000000003040506"));
 }
 
 TEST(ProtocolTest, ServerMessagesRoundTrip) {
