@@ -89,7 +89,7 @@ struct AtxController::Impl {
     AtxResult check(AtxAction action, std::string &message) const;
     // Hands `request` to the thread and waits for its first action's start.
     AtxResult submit(Request request, std::string &message);
-    void run(std::stop_token stop);
+    void run(const std::stop_token &stop);
     // Presses the button (or sends the packet); `error` says why not.
     AtxResult start(AtxAction action, Clock::time_point now, std::string &error);
     void answer(AtxResult result, std::string message);
@@ -135,7 +135,8 @@ AtxController::AtxController(std::unique_ptr<AtxPins> pins, AtxTimings timings,
     const LedLevels leds = impl_->pins->readLeds();
     impl_->stable = impl_->candidate = {leds.power, leds.hdd};
     impl_->state.leds = impl_->published.leds = leds;
-    impl_->thread = std::jthread([impl = impl_.get()](std::stop_token stop) { impl->run(stop); });
+    impl_->thread =
+        std::jthread([impl = impl_.get()](const std::stop_token &stop) { impl->run(stop); });
 }
 
 AtxController::~AtxController() = default;
@@ -211,7 +212,7 @@ std::string AtxController::description() const {
     return text;
 }
 
-void AtxController::Impl::run(std::stop_token stop) {
+void AtxController::Impl::run(const std::stop_token &stop) {
     pthread_setname_np(pthread_self(), "kvm-atx");
     for (;;) {
         std::optional<Request> started;
