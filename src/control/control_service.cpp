@@ -2,6 +2,7 @@
 #include "kvmvnc/control/control_service.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <map>
@@ -403,9 +404,11 @@ const char *ControlService::Impl::missing(Needs needs) const {
 Outcome ControlService::Impl::dispatch(ControlSession &session, Request opcode,
                                        const Payload &payload) {
     const Route *route = routeOf(opcode);
-    if (!route)
-        return fail(Status::UnknownOpcode,
-                    "unknown request 0x" + std::to_string(static_cast<unsigned>(opcode)));
+    if (!route) {
+        std::array<char, 8> hex{};
+        std::snprintf(hex.data(), hex.size(), "%02x", static_cast<unsigned>(opcode));
+        return fail(Status::UnknownOpcode, std::string("unknown request 0x") + hex.data());
+    }
     if (route->effect == Effect::Changes && !session.fullRights())
         return fail(Status::PermissionDenied, "this connection is view-only");
     if (const char *why = missing(route->needs))

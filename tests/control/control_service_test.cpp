@@ -188,7 +188,9 @@ TEST_F(ControlServiceTest, XvpResetRunsOnePowerCycleAtATime) {
 }
 
 TEST_F(ControlServiceTest, MalformedAndUnknownRequestsGetErrors) {
-    EXPECT_EQ(call(full_, static_cast<Request>(0x99)).status, Status::UnknownOpcode);
+    const Reply unknown = call(full_, static_cast<Request>(0x99));
+    EXPECT_EQ(unknown.status, Status::UnknownOpcode);
+    EXPECT_EQ(unknown.message, "unknown request 0x99");
     EXPECT_EQ(call(full_, Request::AtxAction).status, Status::Malformed);
     EXPECT_EQ(call(full_, Request::AtxAction, {9}).status, Status::Malformed);
     EXPECT_EQ(call(full_, Request::AtxGetState, {0}).status, Status::Malformed);
