@@ -49,6 +49,17 @@ std::string edidSummary(const capture::Edid &edid) {
     return summary;
 }
 
+// What the capture device offers and holds is checked only when the device
+// is needed and passed its own check; true when `check` is skipped, saying
+// why.
+bool skippedWithoutDevice(const Context &context, const Capture &capture, HardwareCheck &check) {
+    if (context.needs.v4l2 && capture.usable)
+        return false;
+    check.status = Status::Skipped;
+    check.finding = !context.needs.v4l2 ? "not needed" : "no capture device (above)";
+    return true;
+}
+
 }  // namespace
 
 HardwareCheck captureDeviceCheck(const Context &context, Capture &capture) {
@@ -89,9 +100,8 @@ HardwareCheck captureDeviceCheck(const Context &context, Capture &capture) {
     const V4l2Facts &facts = capture.facts;
     if (facts.openError != 0) {
         check.finding = "cannot open " + device + ": " + errorText(facts.openError);
-        check.fix = facts.openError == EACCES || facts.openError == EPERM
-                        ? "run this check as root or as kvmvncd's user"
-                        : "unplug and plug in the capture device; dmesg says more";
+        check.fix =
+            openFix(facts.openError, "unplug and plug in the capture device; dmesg says more");
         return check;
     }
     if (facts.queryCapError != 0) {
@@ -131,14 +141,8 @@ HardwareCheck captureDeviceCheck(const Context &context, Capture &capture) {
 
 HardwareCheck captureFormatsCheck(const Context &context, const Capture &capture) {
     HardwareCheck check{"capture formats", Status::Skipped, {}, {}};
-    if (!context.needs.v4l2) {
-        check.finding = "not needed";
+    if (skippedWithoutDevice(context, capture, check))
         return check;
-    }
-    if (!capture.usable) {
-        check.finding = "no capture device (above)";
-        return check;
-    }
     const config::CaptureSection &cfg = context.config.capture;
     const V4l2Facts &facts = capture.facts;
     // Those kvmvncd reads by name; of the rest (test drivers offer dozens),
@@ -205,14 +209,8 @@ HardwareCheck captureFormatsCheck(const Context &context, const Capture &capture
 // The signal is the target's to send: without one, the check warns.
 HardwareCheck captureSignalCheck(const Context &context, const Capture &capture) {
     HardwareCheck check{"capture signal", Status::Skipped, {}, {}};
-    if (!context.needs.v4l2) {
-        check.finding = "not needed";
+    if (skippedWithoutDevice(context, capture, check))
         return check;
-    }
-    if (!capture.usable) {
-        check.finding = "no capture device (above)";
-        return check;
-    }
     const V4l2Facts &facts = capture.facts;
     if (!facts.inputCurrent) {
         check.finding = "input " + std::to_string(facts.input) +
@@ -268,14 +266,8 @@ HardwareCheck captureSignalCheck(const Context &context, const Capture &capture)
 
 HardwareCheck edidCheck(const Context &context, const Capture &capture) {
     HardwareCheck check{"edid", Status::Skipped, {}, {}};
-    if (!context.needs.v4l2) {
-        check.finding = "not needed";
+    if (skippedWithoutDevice(context, capture, check))
         return check;
-    }
-    if (!capture.usable) {
-        check.finding = "no capture device (above)";
-        return check;
-    }
     const V4l2Facts &facts = capture.facts;
     const std::string &setting = context.config.capture.edid;
     const std::string settingText = "[capture] edid = " + setting;

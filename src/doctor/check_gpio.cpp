@@ -23,9 +23,7 @@ HardwareCheck gpioChipCheck(const Context &context, const GpioFacts &facts) {
     const std::string &chip = context.config.atx.chip;
     if (facts.openError != 0) {
         check.finding = "cannot open GPIO chip " + chip + ": " + errorText(facts.openError);
-        check.fix = facts.openError == EACCES || facts.openError == EPERM
-                        ? "run this check as root or as kvmvncd's user"
-                        : "set [atx] chip to one gpiodetect lists";
+        check.fix = openFix(facts.openError, "set [atx] chip to one gpiodetect lists");
         return check;
     }
     const std::string node = "/dev/" + facts.name;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "kvmvnc/doctor/check_hardware.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -24,6 +25,11 @@ std::string join(const std::vector<std::string> &items, const char *separator) {
     for (const std::string &item : items)
         text += (text.empty() ? "" : separator) + item;
     return text;
+}
+
+std::string openFix(int error, const char *otherwise) {
+    return error == EACCES || error == EPERM ? "run this check as root or as kvmvncd's user"
+                                             : otherwise;
 }
 
 }  // namespace checks

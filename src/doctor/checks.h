@@ -32,6 +32,9 @@ std::string errorText(int error);
 // "0660".
 std::string modeText(uint32_t mode);
 std::string join(const std::vector<std::string> &items, const char *separator = ", ");
+// The fix for a node the check could not open: its permissions (EACCES,
+// EPERM), else `otherwise`.
+std::string openFix(int error, const char *otherwise);
 
 // --- the USB device controller and the gadget ---------------------------------------------
 
