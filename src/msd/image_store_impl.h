@@ -57,6 +57,13 @@ struct ActiveUpload {
     ~ActiveUpload();                     // where Sha256Hasher is complete
 };
 
+// An upload its owner works on, with the store's mutex held.
+struct OwnedUpload {
+    std::unique_lock<std::mutex> lock;
+    ActiveUpload *upload = nullptr;  // null: `refused` says why
+    StoreResult refused;
+};
+
 struct ImageStore::Impl {
     std::filesystem::path directory;
     StoreLimits limits;
@@ -71,7 +78,7 @@ struct ImageStore::Impl {
     std::filesystem::path statePath(const std::string &name) const;
     int syncDirectory() const;
     int writeState(const UploadState &state) const;
-    ActiveUpload *ownedUpload(const std::string &name, uint64_t owner, StoreResult &refused);
+    OwnedUpload ownedUpload(const std::string &name, uint64_t owner);
     int confirm(ActiveUpload &upload) const;
     void discardFiles(const std::string &name) const;
     StoreResult open(ActiveUpload &upload, bool fresh) const;

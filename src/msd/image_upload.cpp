@@ -212,25 +212,26 @@ int ImageStore::Impl::writeState(const UploadState &state) const {
     return syncDirectory();
 }
 
-// The upload of `name` if `owner` holds it and no write to it runs;
-// otherwise null and why in `refused`. With mutex held.
-ActiveUpload *ImageStore::Impl::ownedUpload(const std::string &name, uint64_t owner,
-                                            StoreResult &refused) {
+// Takes the mutex and the upload of `name` if `owner` holds it and no write
+// to it runs; otherwise no upload and why in `refused`.
+OwnedUpload ImageStore::Impl::ownedUpload(const std::string &name, uint64_t owner) {
+    OwnedUpload owned{std::unique_lock(mutex), nullptr, {}};
     auto it = active.find(name);
     if (it == active.end()) {
-        refused = fail(StoreError::NotFound, "no upload of " + name + " has begun");
-        return nullptr;
+        owned.refused = fail(StoreError::NotFound, "no upload of " + name + " has begun");
+        return owned;
     }
     ActiveUpload &upload = *it->second;
     if (upload.owner != owner) {
-        refused = fail(StoreError::Busy, "another session uploads " + name);
-        return nullptr;
+        owned.refused = fail(StoreError::Busy, "another session uploads " + name);
+        return owned;
     }
     if (upload.busy) {
-        refused = fail(StoreError::Busy, "a write to " + name + " is in progress");
-        return nullptr;
+        owned.refused = fail(StoreError::Busy, "a write to " + name + " is in progress");
+        return owned;
     }
-    return &upload;
+    owned.upload = &upload;
+    return owned;
 }
 
 // Makes everything written durable and records it. With the upload not
@@ -512,9 +513,7 @@ StoreResult ImageStore::beginUpload(uint64_t owner, const std::string &name, uin
 StoreResult ImageStore::writeUpload(uint64_t owner, const std::string &name, uint64_t offset,
                                     const uint8_t *data, size_t size, uint64_t &confirmed) {
     Impl &d = *impl_;
-    std::unique_lock lock(d.mutex);
-    StoreResult refused;
-    ActiveUpload *owned = d.ownedUpload(name, owner, refused);
+    auto [lock, owned, refused] = d.ownedUpload(name, owner);
     if (!owned)
         return refused;
     ActiveUpload &upload = *owned;
@@ -540,9 +539,7 @@ StoreResult ImageStore::writeUpload(uint64_t owner, const std::string &name, uin
 
 StoreResult ImageStore::finishUpload(uint64_t owner, const std::string &name) {
     Impl &d = *impl_;
-    std::unique_lock lock(d.mutex);
-    StoreResult refused;
-    ActiveUpload *owned = d.ownedUpload(name, owner, refused);
+    auto [lock, owned, refused] = d.ownedUpload(name, owner);
     if (!owned)
         return refused;
     ActiveUpload &upload = *owned;
