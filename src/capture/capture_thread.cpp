@@ -25,18 +25,17 @@ Size CaptureThread::pictureSize() const {
 }
 
 void CaptureThread::start() {
-    if (running_.exchange(true))
-        return;
-    thread_ = std::thread([this] { run(); });
+    if (!thread_.joinable())
+        thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
 void CaptureThread::stop() {
-    running_.store(false);
+    thread_.request_stop();
     if (thread_.joinable())
         thread_.join();
 }
 
-void CaptureThread::run() {
+void CaptureThread::run(std::stop_token stop) {
     pthread_setname_np(pthread_self(), "kvm-capture");
     LOG_INFO("capture", "capturing from %s", source_->description().c_str());
     uint64_t sequence = 0;
@@ -45,7 +44,7 @@ void CaptureThread::run() {
     SourceStatus shown;
     bool firstPicture = true;
 
-    while (running_.load(std::memory_order_relaxed)) {
+    while (!stop.stop_requested()) {
         // Only a source that knows what changed says so, each time (so a
         // status screen carries none either).
         frame->forgetDamage();

@@ -165,6 +165,24 @@ void forEachDataBlock(const uint8_t *block, Visit visit) {
     }
 }
 
+// Where the first HDMI vendor-specific data block (the HDMI Licensing OUI
+// 00-0C-03, little-endian) of the CTA-861 extensions keeps the source's
+// physical address: its offset in `bytes`, or nullopt without one.
+std::optional<size_t> hdmiAddressOffset(std::span<const uint8_t> bytes) {
+    std::optional<size_t> offset;
+    for (size_t block = 1; block < bytes.size() / Edid::kBlockSize; ++block) {
+        const uint8_t *b = bytes.data() + block * Edid::kBlockSize;
+        if (b[0] != kCtaTag)
+            continue;
+        forEachDataBlock(b, [&](uint8_t tag, const uint8_t *payload, size_t length) {
+            if (tag == 3 && length >= 5 && payload[0] == 0x03 && payload[1] == 0x0c &&
+                payload[2] == 0x00 && !offset)
+                offset = static_cast<size_t>(payload + 3 - bytes.data());
+        });
+    }
+    return offset;
+}
+
 bool isHexDigit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
 }  // namespace
@@ -426,35 +444,16 @@ bool Edid::hasAudio() const {
 }
 
 std::optional<uint16_t> Edid::hdmiPhysicalAddress() const {
-    std::optional<uint16_t> address;
-    for (size_t block = 1; block < blocks(); ++block) {
-        const uint8_t *b = bytes_.data() + block * kBlockSize;
-        if (b[0] != kCtaTag)
-            continue;
-        forEachDataBlock(b, [&](uint8_t tag, const uint8_t *payload, size_t length) {
-            // Vendor-specific, the HDMI Licensing OUI 00-0C-03 (little-endian).
-            if (tag == 3 && length >= 5 && payload[0] == 0x03 && payload[1] == 0x0c &&
-                payload[2] == 0x00 && !address)
-                address = static_cast<uint16_t>(payload[3] << 8 | payload[4]);
-        });
-    }
-    return address;
+    const std::optional<size_t> at = hdmiAddressOffset(bytes_);
+    if (!at)
+        return std::nullopt;
+    return static_cast<uint16_t>(bytes_[*at] << 8 | bytes_[*at + 1]);
 }
 
 bool Edid::matchesReadBack(std::span<const uint8_t> held) const {
     if (held.size() != bytes_.size())
         return false;
-    size_t address = bytes_.size();  // none
-    for (size_t block = 1; block < blocks(); ++block) {
-        const uint8_t *b = bytes_.data() + block * kBlockSize;
-        if (b[0] != kCtaTag)
-            continue;
-        forEachDataBlock(b, [&](uint8_t tag, const uint8_t *payload, size_t length) {
-            if (tag == 3 && length >= 5 && payload[0] == 0x03 && payload[1] == 0x0c &&
-                payload[2] == 0x00 && address == bytes_.size())
-                address = static_cast<size_t>(payload + 3 - bytes_.data());
-        });
-    }
+    const size_t address = hdmiAddressOffset(bytes_).value_or(bytes_.size());  // size: none
     const size_t checksum = address / kBlockSize * kBlockSize + kBlockSize - 1;
     for (size_t i = 0; i < bytes_.size(); ++i) {
         if (i == address || i == address + 1 || i == checksum)

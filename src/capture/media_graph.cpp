@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <linux/media.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -14,18 +13,11 @@
 #include <fstream>
 
 #include "kvmvnc/base/unique_fd.h"
+#include "kvmvnc/capture/v4l2_device.h"
 
 namespace kvmvnc::capture {
 
 namespace {
-
-int xioctl(int fd, unsigned long request, void *arg) {
-    int ret;
-    do {
-        ret = ::ioctl(fd, request, arg);
-    } while (ret < 0 && errno == EINTR);
-    return ret < 0 ? -errno : 0;
-}
 
 bool isHdmiReceiver(uint32_t function) {
     return function == MEDIA_ENT_F_VID_IF_BRIDGE || function == MEDIA_ENT_F_DV_DECODER;

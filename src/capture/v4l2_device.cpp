@@ -19,13 +19,7 @@ class KernelV4l2Device final : public V4l2Device {
 public:
     explicit KernelV4l2Device(UniqueFd fd) : fd_(std::move(fd)) {}
 
-    int ioctl(unsigned long request, void *arg) override {
-        int ret;
-        do {
-            ret = ::ioctl(fd_.get(), request, arg);
-        } while (ret < 0 && errno == EINTR);
-        return ret < 0 ? -errno : 0;
-    }
+    int ioctl(unsigned long request, void *arg) override { return xioctl(fd_.get(), request, arg); }
 
     void *map(size_t length, off_t offset, int &error) override {
         void *address =
@@ -52,6 +46,14 @@ private:
 };
 
 }  // namespace
+
+int xioctl(int fd, unsigned long request, void *arg) {
+    int ret;
+    do {
+        ret = ::ioctl(fd, request, arg);
+    } while (ret < 0 && errno == EINTR);
+    return ret < 0 ? -errno : 0;
+}
 
 std::unique_ptr<V4l2Device> openV4l2Device(const std::string &path, int &error) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));

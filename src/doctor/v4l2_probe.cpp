@@ -3,7 +3,6 @@
 // V4l2Capture asks before it streams, without setting anything.
 #include <fcntl.h>
 #include <linux/videodev2.h>
-#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <cstring>
@@ -11,23 +10,18 @@
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/capture/edid.h"
 #include "kvmvnc/capture/media_graph.h"
+#include "kvmvnc/capture/v4l2_device.h"
 #include "kvmvnc/doctor/machine.h"
 
 namespace kvmvnc::doctor {
 
 namespace {
 
+using capture::xioctl;
+
 constexpr uint32_t kMaxFormats = 256;  // bounds against drivers that loop
 constexpr uint32_t kMaxSizes = 256;
 constexpr uint32_t kMaxEdidBlocks = 256;
-
-int xioctl(int fd, unsigned long request, void *arg) {
-    int ret;
-    do {
-        ret = ::ioctl(fd, request, arg);
-    } while (ret < 0 && errno == EINTR);
-    return ret < 0 ? -errno : 0;
-}
 
 std::string text(const uint8_t *bytes, size_t size) {
     return std::string(reinterpret_cast<const char *>(bytes),

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Written from the USB HID 1.11 specification (appendix B.1, boot keyboard)
 // and the HID Usage Tables (Generic Desktop, Button, Consumer pages).
+// Each descriptor is written out whole, although the two mice share their
+// first items: it is the byte string the host parses, and reads against
+// the specification (and hid-decode's output) only in one piece.
 #include "kvmvnc/input/hid_descriptors.h"
 
 namespace kvmvnc::input {

@@ -1,4 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+// One file, though longer than the others: the frame pump's writes
+// (resize(), moveArea(), markModified()) and the viewers' threads meet in
+// one locking protocol, which is safe to change only when read whole: a
+// viewer's data is published last, after its send lock was made anew
+// (onNewClient()); moveArea() tries that lock and never waits for it; a
+// resolution change is marked by resize() and judged under the lock by
+// beforeUpdate(); the client-gone hook and the destructor end it.
 #include "kvmvnc/rfb/rfb_server.h"
 
 #include <arpa/inet.h>
@@ -148,6 +155,24 @@ uint64_t idOf(rfbClientPtr client) {
     return tag ? tag->id : 0;
 }
 
+// A part of the viewer's data; null before it is accepted and after the
+// client-gone hook.
+template <typename Part>
+Part *partOf(rfbClientPtr client, Part ClientTag::*part) {
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    return tag ? &(tag->*part) : nullptr;
+}
+
+// Our extensions' list nodes for the viewer: libvncserver enabled the
+// extensions before asking us about a new viewer, and frees a client
+// without their nodes (a refused one, or one that has gone).
+void detachExtensions(rfbClientPtr client) {
+    detachQemuExtensions(client);
+    detachControlExtension(client);
+    detachContinuousUpdates(client);
+    detachBetweenUpdates(client);
+}
+
 // libvncserver's RRE, CoRRE and Zlib encoders size a viewer's encode
 // buffers by the screen's size when they encode, but fill them with the
 // whole rectangle; an update whose region was taken before a resize that
@@ -208,24 +233,16 @@ void beforeUpdate(rfbClientPtr client) {
 
 }  // namespace
 
-QemuClientState *qemuStateOf(rfbClientPtr client) {
-    auto *tag = static_cast<ClientTag *>(client->clientData);
-    return tag ? &tag->qemu : nullptr;
-}
+QemuClientState *qemuStateOf(rfbClientPtr client) { return partOf(client, &ClientTag::qemu); }
 
 ContinuousUpdateState *continuousStateOf(rfbClientPtr client) {
-    auto *tag = static_cast<ClientTag *>(client->clientData);
-    return tag ? &tag->continuous : nullptr;
+    return partOf(client, &ClientTag::continuous);
 }
 
-ViewerOutbox *outboxOf(rfbClientPtr client) {
-    auto *tag = static_cast<ClientTag *>(client->clientData);
-    return tag ? &tag->outbox : nullptr;
-}
+ViewerOutbox *outboxOf(rfbClientPtr client) { return partOf(client, &ClientTag::outbox); }
 
 ViewerControlSession *controlSessionOf(rfbClientPtr client) {
-    auto *tag = static_cast<ClientTag *>(client->clientData);
-    return tag ? &tag->control : nullptr;
+    return partOf(client, &ClientTag::control);
 }
 
 control::ControlService *controlServiceOf(rfbClientPtr client) {
@@ -387,20 +404,12 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
     }
     if (clients_.load() >= maxClients) {
         LOG_WARN(kLog, "refusing viewer %s: already serving %d viewers", client->host, maxClients);
-        // libvncserver enabled the extensions before asking us and, for a
-        // refused viewer, frees the client without their list nodes.
-        detachQemuExtensions(client);
-        detachControlExtension(client);
-        detachContinuousUpdates(client);
-        detachBetweenUpdates(client);
+        detachExtensions(client);
         return RFB_CLIENT_REFUSE;
     }
     if (!makeSendLockRecursive(client)) {
         LOG_ERROR(kLog, "refusing viewer %s: cannot set up its send lock", client->host);
-        detachQemuExtensions(client);
-        detachControlExtension(client);
-        detachContinuousUpdates(client);
-        detachBetweenUpdates(client);
+        detachExtensions(client);
         return RFB_CLIENT_REFUSE;
     }
     clients_.fetch_add(1);
@@ -507,10 +516,7 @@ void RfbServer::onClientGone(rfbClientPtr client) noexcept {
     // Its writer thread ends before anything it may touch goes.
     if (tag)
         tag->outbox.stop();
-    detachQemuExtensions(client);
-    detachControlExtension(client);
-    detachContinuousUpdates(client);
-    detachBetweenUpdates(client);
+    detachExtensions(client);
     client->clientData = nullptr;
     LOG_INFO(kLog, "viewer %llu from %s disconnected (%d connected)",
              static_cast<unsigned long long>(tag ? tag->id : 0), client->host, clients_.load() - 1);

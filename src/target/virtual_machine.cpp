@@ -176,6 +176,14 @@ void eraseLastCharacter(std::string &text) {
     }
 }
 
+// A mouse report's buttons: each one newly down is a click.
+void takeButtons(InputView &input, uint8_t buttons) {
+    const uint8_t pressed = static_cast<uint8_t>(buttons & ~input.buttons);
+    for (int bit = 0; bit < 8; ++bit)
+        input.clicks += (pressed >> bit) & 1;
+    input.buttons = buttons;
+}
+
 }  // namespace
 
 void VirtualMachine::setLedListener(std::function<void(uint8_t)> listener) {
@@ -272,10 +280,7 @@ bool VirtualMachine::mouseReport(const input::AbsoluteMouseReport &report) {
     settle(Clock::now());
     if (!poweredOn_)
         return false;
-    const uint8_t pressed = static_cast<uint8_t>(report[0] & ~input_.buttons);
-    for (int bit = 0; bit < 8; ++bit)
-        input_.clicks += (pressed >> bit) & 1;
-    input_.buttons = report[0];
+    takeButtons(input_, report[0]);
     input_.pointerX = static_cast<uint16_t>(report[1] | report[2] << 8);
     input_.pointerY = static_cast<uint16_t>(report[3] | report[4] << 8);
     input_.pointerSeen = true;
@@ -290,10 +295,7 @@ bool VirtualMachine::relativeMouseReport(const input::RelativeMouseReport &repor
     settle(now);
     if (!poweredOn_)
         return false;
-    const uint8_t pressed = static_cast<uint8_t>(report[0] & ~input_.buttons);
-    for (int bit = 0; bit < 8; ++bit)
-        input_.clicks += (pressed >> bit) & 1;
-    input_.buttons = report[0];
+    takeButtons(input_, report[0]);
     // A host without pointer acceleration: one count is one pixel, and the
     // pointer stops at the edges. It starts in the middle of the screen.
     const Size screen = outputSize(now);

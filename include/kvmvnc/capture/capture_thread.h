@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <stop_token>
 #include <thread>
 
 #include "kvmvnc/base/geometry.h"
@@ -35,16 +36,15 @@ public:
     Size pictureSize() const;
 
 private:
-    void run();
+    void run(std::stop_token stop);
 
     std::unique_ptr<FrameSource> source_;
     FrameMailbox &mailbox_;
     Size lastSize_;
-    std::atomic<bool> running_{false};
     std::atomic<uint64_t> captured_{0};
     std::atomic<SignalState> signal_{SignalState::Ok};
     std::atomic<uint64_t> pictureSize_{0};  // width << 32 | height
-    std::thread thread_;
+    std::jthread thread_;
 };
 
 }  // namespace kvmvnc::capture

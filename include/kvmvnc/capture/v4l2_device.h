@@ -40,6 +40,10 @@ public:
 // -errno.
 using V4l2Opener = std::function<std::unique_ptr<V4l2Device>(const std::string &path, int &error)>;
 
+// ioctl(2) on `fd`, again while a signal interrupts it: 0 or -errno. For
+// the kernel's device, the media graph and the doctor's probe alike.
+int xioctl(int fd, unsigned long request, void *arg);
+
 // The kernel's device: open(2) (read-write, non-blocking), ioctl(2), mmap(2)
 // and poll(2) on one descriptor, closed on destruction.
 std::unique_ptr<V4l2Device> openV4l2Device(const std::string &path, int &error);

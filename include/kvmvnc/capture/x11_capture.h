@@ -41,7 +41,7 @@ struct X11Options {
 // A display that cannot be opened, or whose server goes away, is NoDevice and
 // is opened again about once a second. Xlib ends the process on a broken
 // connection by default; X11Capture installs process-wide error handlers that
-// do not (see x11_capture.cpp), so nothing else in the process may rely on
+// do not (see x11_connection.cpp), so nothing else in the process may rely on
 // Xlib's defaults, and the process must ignore SIGPIPE (kvmvncd does). What is
 // not survivable: a server that hangs without closing its socket blocks the
 // capture thread in its round trip (and so the daemon's shutdown).
@@ -64,8 +64,9 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
-    // The Xlib side (connection, shared segment), in x11_capture.cpp so that
-    // Xlib's macros (None, Status, Bool...) stay out of every includer.
+    // The Xlib side (connection, shared segment), in the private
+    // x11_connection.h so that Xlib's macros (None, Status, Bool...) stay out
+    // of every includer.
     class Connection;
 
     void connect();
