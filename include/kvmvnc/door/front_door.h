@@ -137,9 +137,9 @@ private:
     // WebSocket (that request is returned) or the connection ends (nothing
     // is). Throws HandshakeError on bad requests.
     std::optional<HttpRequest> serveHttp(Handshake &handshake, HandshakeSlot &slot);
-    // Hands the admitted client to the RFB server and relays until either closes.
+    // Hands the admitted client to the RFB server and relays (relay.h) until
+    // either closes.
     void handOver(Handshake &handshake, const Admission &admission);
-    void relay(Transport &client, std::unique_ptr<Transport> server, const Viewer &viewer);
     void reapFinished();
     // Gives `connection` a place in `pool`, closing the connection it pushes out.
     void takeSlot(Connection &connection, const std::string &group, Slots::Pool pool);
