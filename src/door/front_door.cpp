@@ -22,14 +22,13 @@
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/door/http.h"
 #include "kvmvnc/door/websocket.h"
-#include "kvmvnc/rfb/client_message_filter.h"
+#include "relay.h"
 
 namespace kvmvnc::door {
 
 namespace {
 
 constexpr const char *kLog = "door";
-constexpr size_t kRelayBuffer = 64 * 1024;
 constexpr int kSocketpairBuffer = 1024 * 1024;
 // HTTP keep-alive: how long an idle connection waits for its next request,
 // and how many requests one connection may make.
@@ -119,6 +118,18 @@ Speaks sniff(int fd, std::chrono::milliseconds wait) {
     if (first == 0x16)
         return Speaks::Tls;
     return looksLikeHttp(first) ? Speaks::Http : Speaks::Garbage;
+}
+
+// Inside TLS the same question again: HTTP speaks, RFB waits until `until`.
+Speaks sniff(TlsTransport &session, Clock::time_point until) {
+    if (!session.waitForData(until))
+        return Speaks::Rfb;
+    const std::vector<uint8_t> first = session.peek(1);
+    // Gone after the handshake: a client that wanted only the certificate
+    // (kvmvncctl pinning it), no failure to log.
+    if (first.empty())
+        return Speaks::Gone;
+    return looksLikeHttp(first[0]) ? Speaks::Http : Speaks::Garbage;
 }
 
 constexpr char kRfbVersion[] = "RFB 003.008\n";
@@ -315,6 +326,64 @@ void FrontDoor::reapFinished() {
     }
 }
 
+// Its place among the connections not yet admitted (ConnectionSlots): a
+// handshake's from accept, a static file connection's while serveHttp() says
+// so, none once release() says it logged in. The destructor gives up
+// whatever it still holds, however the connection ends.
+class FrontDoor::HandshakeSlot {
+public:
+    // Takes a handshake place, pushing out another connection if need be.
+    HandshakeSlot(FrontDoor &door, Connection &connection, std::string group);
+    HandshakeSlot(HandshakeSlot &&other) noexcept;
+    HandshakeSlot &operator=(HandshakeSlot &&) = delete;
+    ~HandshakeSlot();
+
+    void moveTo(Slots::Pool pool);
+    // False when it held no place (a newcomer took it, or given up before).
+    bool release();
+
+private:
+    FrontDoor *door_;  // null once moved from
+    Connection *connection_;
+    std::string group_;
+};
+
+FrontDoor::HandshakeSlot::HandshakeSlot(FrontDoor &door, Connection &connection, std::string group)
+    : door_(&door), connection_(&connection), group_(std::move(group)) {
+    door_->takeSlot(*connection_, group_, Slots::Pool::Handshake);
+}
+
+FrontDoor::HandshakeSlot::HandshakeSlot(HandshakeSlot &&other) noexcept
+    : door_(std::exchange(other.door_, nullptr)),
+      connection_(other.connection_),
+      group_(std::move(other.group_)) {}
+
+FrontDoor::HandshakeSlot::~HandshakeSlot() { release(); }
+
+void FrontDoor::HandshakeSlot::moveTo(Slots::Pool pool) {
+    door_->takeSlot(*connection_, group_, pool);
+}
+
+bool FrontDoor::HandshakeSlot::release() {
+    if (!door_)
+        return false;
+    std::lock_guard lock(door_->stateMutex_);
+    return door_->slots_.release(connection_);
+}
+
+// What one connection's handshake knows, handed from phase to phase.
+struct FrontDoor::Handshake {
+    Connection &connection;
+    std::string peer;
+    Clock::time_point deadline;
+    // As they were when the connection started (setCredentials(), setPolicy()).
+    std::shared_ptr<const Credentials> credentials{};
+    SecurityPolicy policy{};
+    // The client's, wrapped in TLS and WebSocket as the phases find them.
+    std::unique_ptr<Transport> transport{};
+    std::string layers{};  // " over TLS", " over wss"...: for the log and the RFB server
+};
+
 void FrontDoor::acceptLoop() {
     while (!stopping_.load()) {
         pollfd fds[2] = {{listenSocket_.get(), POLLIN, 0}, {stopEvent_.get(), POLLIN, 0}};
@@ -347,33 +416,130 @@ void FrontDoor::acceptLoop() {
         Connection &connection = connections_.emplace_back();
         connection.clientFd = socket.get();
         connection.peer = peer;
-        // Counted as a handshake until authenticated or gone (serve()).
-        takeSlot(connection, addressGroup(peer), Slots::Pool::Handshake);
+        // Counted as a handshake from now until authenticated or gone (serve()).
+        HandshakeSlot slot(*this, connection, addressGroup(peer));
         try {
-            connection.thread = std::thread([this, &connection, fd = socket.get(), peer]() mutable {
-                pthread_setname_np(pthread_self(), "kvm-conn");
-                serve(connection, UniqueFd(fd), std::move(peer));
-                connection.finished = true;
-            });
+            connection.thread = std::thread(
+                [this, &connection, slot = std::move(slot), fd = socket.get(), peer]() mutable {
+                    pthread_setname_np(pthread_self(), "kvm-conn");
+                    serve(connection, std::move(slot), UniqueFd(fd), std::move(peer));
+                    connection.finished = true;
+                });
             socket.release();  // the thread's now
         } catch (const std::system_error &e) {
-            // Out of threads: this client goes, the daemon stays.
+            // Out of threads: this client goes, the daemon stays. Its slot
+            // went with the function the thread did not start.
             LOG_ERROR(kLog, "closing connection from %s: cannot start a thread: %s", peer.c_str(),
                       e.what());
-            {
-                std::lock_guard stateLock(stateMutex_);
-                slots_.release(&connection);
-            }
             connections_.pop_back();
         }
     }
 }
 
-std::optional<HttpRequest> FrontDoor::serveHttp(Connection &connection, Transport &transport,
-                                                const std::string &peer,
-                                                const SecurityPolicy &policy,
-                                                const Credentials &credentials,
-                                                Clock::time_point &deadline) {
+void FrontDoor::serve(Connection &connection, HandshakeSlot slot, UniqueFd socket,
+                      std::string peer) {
+    Handshake handshake{connection, std::move(peer), Clock::now() + options_.handshakeTimeout};
+    const int one = 1;
+    setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    {
+        std::lock_guard lock(stateMutex_);
+        handshake.credentials = credentials_;
+        handshake.policy = policy_;
+    }
+    // Declared after the handshake, which owns the transport, so destroyed
+    // before it: stop() never shuts down a descriptor number that was closed
+    // and reused.
+    struct ForgetFd {
+        Connection &connection;
+        ~ForgetFd() {
+            std::lock_guard lock(connection.fdMutex);
+            connection.clientFd = -1;
+        }
+    } forgetFd{connection};
+    // Also destroyed before the transport: a client that sees its connection
+    // closed finds its place free already.
+    HandshakeSlot place = std::move(slot);
+
+    try {
+        const std::optional<Admission> admission = admit(handshake, place, std::move(socket));
+        if (admission)
+            handOver(handshake, *admission);
+    } catch (const HandshakeError &e) {
+        if (!stopping_.load())
+            LOG_WARN(kLog, "connection from %s dropped: %s", handshake.peer.c_str(), e.what());
+    } catch (const std::exception &e) {
+        LOG_ERROR(kLog, "connection from %s failed: %s", handshake.peer.c_str(), e.what());
+    }
+}
+
+std::optional<Admission> FrontDoor::admit(Handshake &handshake, HandshakeSlot &place,
+                                          UniqueFd socket) {
+    // Until it has logged in, a newcomer may push the connection out
+    // (takeSlot() shuts its socket down); it then ends here without a
+    // word, takeSlot() having said so once for many.
+    try {
+        Speaks speaks = sniff(socket.get(), options_.sniffTime);
+        handshake.transport = std::make_unique<SocketTransport>(std::move(socket));
+        if (speaks == Speaks::Tls) {
+            TlsTransport &session = startTls(handshake);
+            speaks =
+                sniff(session, std::min(handshake.deadline, Clock::now() + options_.sniffTime));
+        }
+        if (speaks == Speaks::Gone)
+            return std::nullopt;
+        if (speaks == Speaks::Garbage)
+            throw HandshakeError("it speaks neither RFB, TLS nor HTTP");
+        if (speaks == Speaks::Http && !upgradeToWebSocket(handshake, place))
+            return std::nullopt;
+
+        SecurityContext context{handshake.policy, *handshake.credentials, options_.tls.get(),
+                                throttle_,        handshake.peer,         handshake.deadline};
+        Admission admission = negotiateSecurity(handshake.transport, context);
+        // Logged in: no newcomer may push it out any more.
+        if (!place.release())
+            return std::nullopt;  // one did, just before
+        return admission;
+    } catch (const std::exception &) {
+        if (!handshake.connection.pushedOut.load())
+            throw;
+        return std::nullopt;
+    }
+}
+
+TlsTransport &FrontDoor::startTls(Handshake &handshake) {
+    if (!options_.tls)
+        throw HandshakeError("a TLS client, and this server has no TLS");
+    auto tls = std::make_unique<TlsTransport>(options_.tls->certificateContext(),
+                                              std::move(handshake.transport));
+    TlsTransport &session = *tls;
+    handshake.transport = std::move(tls);
+    session.handshake(handshake.deadline);
+    handshake.layers = " over TLS";
+    return session;
+}
+
+bool FrontDoor::upgradeToWebSocket(Handshake &handshake, HandshakeSlot &place) {
+    const std::optional<HttpRequest> upgrade = serveHttp(handshake, place);
+    if (!upgrade)
+        return false;
+    const HttpRequest &request = *upgrade;
+    if (!originAllowed(request, handshake.policy)) {
+        sendHttpError(*handshake.transport, 403, "this origin may not connect (web_origins)",
+                      handshake.deadline);
+        throw HandshakeError("WebSocket from a foreign web page refused: Origin " +
+                             request.header("Origin").value_or("") + " ([security] web_origins)");
+    }
+    acceptWebSocket(*handshake.transport, request, handshake.deadline);
+    handshake.transport = std::make_unique<WebSocketTransport>(std::move(handshake.transport));
+    handshake.layers = handshake.transport->encrypted() ? " over wss" : " over ws";
+    return true;
+}
+
+std::optional<HttpRequest> FrontDoor::serveHttp(Handshake &handshake, HandshakeSlot &place) {
+    Transport &transport = *handshake.transport;
+    const std::string &peer = handshake.peer;
+    const SecurityPolicy &policy = handshake.policy;
+    Clock::time_point &deadline = handshake.deadline;
     HttpRequest request = readHttpRequest(transport, deadline);
     refuseForeignHost(transport, request, policy, deadline);
     // Static files, one request after another while the browser keeps the
@@ -389,14 +555,14 @@ std::optional<HttpRequest> FrontDoor::serveHttp(Connection &connection, Transpor
             throw HandshakeError("bad WebSocket request: " + why);
         }
         if (!filesUntil) {
-            takeSlot(connection, addressGroup(peer), Slots::Pool::Files);
+            place.moveTo(Slots::Pool::Files);
             filesUntil = Clock::now() + options_.fileConnectionLifetime;
         }
         LOG_DEBUG(kLog, "%s: %s %s", peer.c_str(), request.method.c_str(), request.target.c_str());
         // A login page must not travel in the clear when logins may not:
         // plain HTTP is sent to HTTPS on the same port.
         const bool toHttps = !transport.encrypted() && options_.tls && !policy.allowUnencrypted &&
-                             !credentials.none();
+                             !handshake.credentials->none();
         const bool keepAlive = !toHttps && served < kMaxRequestsPerConnection &&
                                Clock::now() < *filesUntil && wantsKeepAlive(request);
         if (toHttps)
@@ -419,277 +585,40 @@ std::optional<HttpRequest> FrontDoor::serveHttp(Connection &connection, Transpor
     }
     // A kept connection that fetched files and now upgrades is a handshake again.
     if (filesUntil)
-        takeSlot(connection, addressGroup(peer), Slots::Pool::Handshake);
+        place.moveTo(Slots::Pool::Handshake);
     return request;
 }
 
-void FrontDoor::serve(Connection &connection, UniqueFd socket, std::string peer) {
-    Clock::time_point deadline = Clock::now() + options_.handshakeTimeout;
-    const int one = 1;
-    setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-
-    // Gives up the connection's place (a handshake's, from acceptLoop(), or
-    // a static file connection's); false when a newcomer took it already.
-    const std::string group = addressGroup(peer);
-    auto endHandshake = [&] {
-        std::lock_guard lock(stateMutex_);
-        return slots_.release(&connection);
-    };
-    std::shared_ptr<const Credentials> credentials;
-    SecurityPolicy policy;
-    {
-        std::lock_guard lock(stateMutex_);
-        credentials = credentials_;
-        policy = policy_;
+void FrontDoor::handOver(Handshake &handshake, const Admission &admission) {
+    const Clock::time_point deadline = handshake.deadline;
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+        throw HandshakeError(std::string("socketpair: ") + std::strerror(errno));
+    UniqueFd ours(pair[0]);
+    UniqueFd theirs(pair[1]);
+    for (int fd : pair) {
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketpairBuffer, sizeof(kSocketpairBuffer));
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketpairBuffer, sizeof(kSocketpairBuffer));
     }
-
-    std::unique_ptr<Transport> transport;
-    // Declared after the transport, so destroyed before it: stop() never
-    // shuts down a descriptor number that was closed and reused.
-    struct ForgetFd {
-        Connection &connection;
-        ~ForgetFd() {
-            std::lock_guard lock(connection.fdMutex);
-            connection.clientFd = -1;
-        }
-    } forgetFd{connection};
-
-    try {
-        std::string layers;
-        std::optional<Admission> authenticated;
-        // Until it has logged in, a newcomer may push the connection out
-        // (takeSlot() shuts its socket down); it then ends here without a
-        // word, takeSlot() having said so once for many.
-        try {
-            Speaks speaks = sniff(socket.get(), options_.sniffTime);
-            transport = std::make_unique<SocketTransport>(std::move(socket));
-            if (speaks == Speaks::Gone) {
-                endHandshake();
-                return;
-            }
-            if (speaks == Speaks::Tls) {
-                if (!options_.tls)
-                    throw HandshakeError("a TLS client, and this server has no TLS");
-                auto tls = std::make_unique<TlsTransport>(options_.tls->certificateContext(),
-                                                          std::move(transport));
-                TlsTransport &session = *tls;
-                transport = std::move(tls);
-                session.handshake(deadline);
-                layers = " over TLS";
-                // Inside TLS the same question again: HTTP speaks, RFB waits.
-                speaks = Speaks::Rfb;
-                if (session.waitForData(std::min(deadline, Clock::now() + options_.sniffTime))) {
-                    const std::vector<uint8_t> first = session.peek(1);
-                    // Gone after the handshake: a client that wanted only the
-                    // certificate (kvmvncctl pinning it), no failure to log.
-                    if (first.empty()) {
-                        endHandshake();
-                        return;
-                    }
-                    speaks = looksLikeHttp(first[0]) ? Speaks::Http : Speaks::Garbage;
-                }
-            }
-            if (speaks == Speaks::Garbage)
-                throw HandshakeError("it speaks neither RFB, TLS nor HTTP");
-            if (speaks == Speaks::Http) {
-                const std::optional<HttpRequest> upgrade =
-                    serveHttp(connection, *transport, peer, policy, *credentials, deadline);
-                if (!upgrade) {
-                    endHandshake();
-                    return;
-                }
-                const HttpRequest &request = *upgrade;
-                if (!originAllowed(request, policy)) {
-                    sendHttpError(*transport, 403, "this origin may not connect (web_origins)",
-                                  deadline);
-                    throw HandshakeError("WebSocket from a foreign web page refused: Origin " +
-                                         request.header("Origin").value_or("") +
-                                         " ([security] web_origins)");
-                }
-                acceptWebSocket(*transport, request, deadline);
-                transport = std::make_unique<WebSocketTransport>(std::move(transport));
-                layers = transport->encrypted() ? " over wss" : " over ws";
-            }
-
-            SecurityContext context{policy,    *credentials, options_.tls.get(),
-                                    throttle_, peer,         deadline};
-            authenticated = negotiateSecurity(transport, context);
-            // Logged in: no newcomer may push it out any more.
-            if (!endHandshake())
-                return;  // one did, just before
-        } catch (const std::exception &) {
-            if (!connection.pushedOut.load())
-                throw;
-            endHandshake();
-            return;
-        }
-        const Admission admission = std::move(*authenticated);
-
-        int pair[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-            throw HandshakeError(std::string("socketpair: ") + std::strerror(errno));
-        UniqueFd ours(pair[0]);
-        UniqueFd theirs(pair[1]);
-        for (int fd : pair) {
-            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketpairBuffer, sizeof(kSocketpairBuffer));
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketpairBuffer, sizeof(kSocketpairBuffer));
-        }
-        // The client's version goes in before libvncserver looks: it peeks
-        // for a WebSocket request first and, finding "RFB", skips the 100 ms
-        // it would otherwise wait for one.
-        if (::send(ours.get(), kRfbVersion, 12, MSG_NOSIGNAL) != 12)
-            throw HandshakeError(std::string("socketpair: ") + std::strerror(errno));
-        Viewer viewer{peer, admission.user, admission.access == Access::ViewOnly,
-                      admission.method + layers};
-        if (!options_.handoff(std::move(theirs), viewer)) {
-            sendSecurityResult(*transport, admission, false, "the server has too many viewers",
-                               deadline);
-            throw HandshakeError("refused by the RFB server (too many viewers)");
-        }
-        auto library = std::make_unique<SocketTransport>(std::move(ours));
-        handshakeWithLibrary(*library, deadline);
-        sendSecurityResult(*transport, admission, true, {}, deadline);
-        endHandshake();
-        LOG_INFO(kLog, "%s admitted%s%s (%s%s)", peer.c_str(), admission.user.empty() ? "" : " as ",
-                 admission.user.c_str(), viewer.security.c_str(),
-                 viewer.viewOnly ? ", view-only" : "");
-        relay(*transport, std::move(library), viewer);
-    } catch (const HandshakeError &e) {
-        if (!stopping_.load())
-            LOG_WARN(kLog, "connection from %s dropped: %s", peer.c_str(), e.what());
-    } catch (const std::exception &e) {
-        LOG_ERROR(kLog, "connection from %s failed: %s", peer.c_str(), e.what());
+    // The client's version goes in before libvncserver looks: it peeks for
+    // a WebSocket request first and, finding "RFB", skips the 100 ms it
+    // would otherwise wait for one.
+    if (::send(ours.get(), kRfbVersion, 12, MSG_NOSIGNAL) != 12)
+        throw HandshakeError(std::string("socketpair: ") + std::strerror(errno));
+    Viewer viewer{handshake.peer, admission.user, admission.access == Access::ViewOnly,
+                  admission.method + handshake.layers};
+    Transport &client = *handshake.transport;
+    if (!options_.handoff(std::move(theirs), viewer)) {
+        sendSecurityResult(client, admission, false, "the server has too many viewers", deadline);
+        throw HandshakeError("refused by the RFB server (too many viewers)");
     }
-    endHandshake();
-}
-
-void FrontDoor::relay(Transport &client, std::unique_ptr<Transport> server, const Viewer &viewer) {
-    struct Direction {
-        Transport &from;
-        Transport &to;
-        rfb::ClientMessageFilter *filter;  // the client's bytes only
-        std::vector<uint8_t> buffer = std::vector<uint8_t>(kRelayBuffer);
-        size_t start = 0;
-        size_t end = 0;
-        Transport::Status readWant = Transport::Status::Ok;
-        Transport::Status writeWant = Transport::Status::Ok;
-    };
-    // What the client sends is read before libvncserver sees it.
-    rfb::ClientMessageFilter filter(viewer.viewOnly);
-    std::vector<uint8_t> raw(kRelayBuffer);
-    Direction directions[2] = {{client, *server, &filter}, {*server, client, nullptr}};
-    Direction &toClient = directions[1];
-    // Since when bytes have waited for a client that takes none.
-    bool clientStalled = false;
-    Clock::time_point clientStalledSince;
-
-    for (;;) {
-        bool progress = false;
-        for (Direction &d : directions) {
-            d.readWant = d.writeWant = Transport::Status::Ok;
-            if (d.start == d.end) {
-                const Transport::Result r = d.from.read(d.filter ? std::span(raw) : d.buffer);
-                if (r.status == Transport::Status::Closed) {
-                    // The RFB server closed (a refused resize, shutdown):
-                    // what it said last, queued in a WebSocket or TLS layer,
-                    // still goes out, briefly.
-                    if (&d.from == server.get() && d.to.hasPendingOutput()) {
-                        try {
-                            writeAll(d.to, {}, Clock::now() + std::chrono::seconds{1});
-                        } catch (const HandshakeError &) {
-                        }
-                    }
-                    return;
-                }
-                if (r.status == Transport::Status::Ok) {
-                    d.start = 0;
-                    d.end = r.bytes;
-                    if (d.filter) {
-                        d.buffer.clear();
-                        if (!d.filter->feed(std::span(raw).first(r.bytes), d.buffer)) {
-                            LOG_WARN(kLog, "closing the connection of %s: it sent %s",
-                                     viewer.peer.c_str(), d.filter->closeReason().c_str());
-                            return;
-                        }
-                        d.end = d.buffer.size();
-                    }
-                    progress = true;
-                } else {
-                    d.readWant = r.status;
-                }
-            }
-            Transport::Result w{Transport::Status::Ok};
-            if (d.start < d.end) {
-                w = d.to.write(std::span(d.buffer).subspan(d.start, d.end - d.start));
-                if (w.status == Transport::Status::Ok) {
-                    d.start += w.bytes;
-                    progress = progress || w.bytes > 0;
-                }
-            } else if (d.to.hasPendingOutput()) {
-                w = d.to.flush();
-            }
-            if (w.status == Transport::Status::Closed)
-                return;
-            if (w.status != Transport::Status::Ok)
-                d.writeWant = w.status;
-            if (&d == &toClient) {
-                const bool waiting = d.start < d.end || d.to.hasPendingOutput();
-                if (!waiting ||
-                    (w.status == Transport::Status::Ok && (w.bytes > 0 || d.start == d.end)))
-                    clientStalled = false;
-                else if (!std::exchange(clientStalled, true))
-                    clientStalledSince = Clock::now();
-            }
-        }
-        // A client that takes nothing while bytes wait for it has stopped
-        // reading (a frozen laptop, a hostile viewer): after the stall
-        // limit it goes, and with it libvncserver's threads that wait to
-        // write to it. Checked even while it sends: what it sends may be
-        // dropped by the filter.
-        int timeout = -1;
-        if (clientStalled) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                clientStalledSince + options_.stallTimeout - Clock::now());
-            if (left.count() <= 0) {
-                LOG_WARN(kLog, "closing the connection of %s: it took no byte for %lld ms",
-                         viewer.peer.c_str(),
-                         static_cast<long long>(options_.stallTimeout.count()));
-                return;
-            }
-            timeout = static_cast<int>(left.count()) + 1;
-        }
-        if (progress)
-            continue;
-        bool buffered = false;
-        for (Direction &d : directions)
-            buffered = buffered || (d.start == d.end && d.from.hasBufferedInput() &&
-                                    d.readWant == Transport::Status::Ok);
-        if (buffered)
-            continue;
-
-        // Each transport's socket is polled for what its calls asked for.
-        auto eventsFor = [&](const Transport &transport) {
-            short events = 0;
-            for (const Direction &d : directions) {
-                if (&d.from == &transport && d.readWant != Transport::Status::Ok)
-                    events |= d.readWant == Transport::Status::WantRead ? POLLIN : POLLOUT;
-                if (&d.to == &transport && d.writeWant != Transport::Status::Ok)
-                    events |= d.writeWant == Transport::Status::WantRead ? POLLIN : POLLOUT;
-            }
-            return events;
-        };
-        pollfd fds[3] = {{client.fd(), eventsFor(client), 0},
-                         {server->fd(), eventsFor(*server), 0},
-                         {stopEvent_.get(), POLLIN, 0}};
-        if (::poll(fds, 3, timeout) < 0 && errno != EINTR)
-            return;
-        if (fds[2].revents)
-            return;
-        // Gone both ways; nothing more can be delivered to it.
-        if ((fds[0].revents | fds[1].revents) & (POLLHUP | POLLERR | POLLNVAL))
-            if (!(fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN))
-                return;
-    }
+    SocketTransport library(std::move(ours));
+    handshakeWithLibrary(library, deadline);
+    sendSecurityResult(client, admission, true, {}, deadline);
+    LOG_INFO(kLog, "%s admitted%s%s (%s%s)", viewer.peer.c_str(),
+             admission.user.empty() ? "" : " as ", admission.user.c_str(), viewer.security.c_str(),
+             viewer.viewOnly ? ", view-only" : "");
+    relay(client, library, viewer, options_.stallTimeout, stopEvent_.get());
 }
 
 }  // namespace kvmvnc::door

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "link_proxy.h"
+#include "wait_until.h"
 #include "workload.h"
 
 namespace kvmvnc::bench {
@@ -35,9 +36,7 @@ ViewerThread::~ViewerThread() {
 }
 
 bool ViewerThread::waitReady(milliseconds timeout) const {
-    const Clock::time_point deadline = Clock::now() + timeout;
-    while (!ready_.load() && !failed_.load() && Clock::now() < deadline)
-        std::this_thread::sleep_for(milliseconds{5});
+    testing::waitUntil([&] { return ready_.load() || failed_.load(); }, timeout, milliseconds{5});
     return ready_.load();
 }
 

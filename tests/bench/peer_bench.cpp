@@ -45,6 +45,7 @@
 #include "link_proxy.h"
 #include "socket_io.h"
 #include "subprocess.h"
+#include "wait_until.h"
 #include "workload.h"
 #include "xvfb.h"
 
@@ -164,12 +165,15 @@ public:
     explicit ExternalServer(const std::vector<std::string> &argv, int port) : port_(port) {
         if (!process_.start(argv, {}, "/tmp/kvmvnc-peer-bench-" + argv[0] + ".log"))
             throw std::runtime_error("cannot start " + argv[0]);
-        const Clock::time_point deadline = Clock::now() + std::chrono::seconds{15};
-        while (!testing::connectLoopback(port).isValid()) {
-            if (Clock::now() > deadline || !process_.isRunning())
-                throw std::runtime_error(argv[0] + " does not accept connections");
-            std::this_thread::sleep_for(milliseconds{50});
-        }
+        bool exited = false;
+        const bool accepts = testing::waitUntil(
+            [&] {
+                exited = !process_.isRunning();
+                return exited || testing::connectLoopback(port).isValid();
+            },
+            std::chrono::seconds{15}, milliseconds{50});
+        if (!accepts || exited)
+            throw std::runtime_error(argv[0] + " does not accept connections");
     }
     int port() const override { return port_; }
     pid_t pid() const override { return process_.pid(); }

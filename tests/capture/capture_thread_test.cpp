@@ -10,6 +10,8 @@
 #include <set>
 #include <thread>
 
+#include "wait_until.h"
+
 namespace kvmvnc::capture {
 
 namespace {
@@ -79,8 +81,7 @@ Played play(std::deque<CaptureResult> script, FrameMailbox &mailbox, std::set<in
     ScriptedSource *scripted = source.get();
     CaptureThread thread(std::move(source), mailbox, {16, 8});
     thread.start();
-    for (int i = 0; i < 1000 && !scripted->done(); ++i)
-        std::this_thread::sleep_for(milliseconds{5});
+    testing::waitUntil([&] { return scripted->done(); }, milliseconds{5000}, milliseconds{5});
     thread.stop();
     return {thread.framesCaptured(), thread.signalState()};
 }
@@ -129,8 +130,8 @@ TEST(CaptureThreadTest, DamageIsOnlyWhatTheSourceSaidThisTime) {
     // newest frame back: its damage, or nullopt when unknown.
     auto damageAfter = [&](size_t steps) -> std::optional<std::vector<Rect>> {
         scripted->allow(steps);
-        for (int i = 0; i < 2000 && mailbox.published() < steps; ++i)
-            std::this_thread::sleep_for(milliseconds{5});
+        testing::waitUntil([&] { return mailbox.published() >= steps; }, milliseconds{10000},
+                           milliseconds{5});
         auto frame = mailbox.waitNext(milliseconds{1000});
         EXPECT_TRUE(frame) << "step " << steps;
         if (!frame)

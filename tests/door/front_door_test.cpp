@@ -21,6 +21,7 @@
 
 #include "socket_io.h"
 #include "test_timing.h"
+#include "wait_until.h"
 
 namespace kvmvnc::door {
 namespace {
@@ -30,6 +31,7 @@ using namespace std::chrono_literals;
 using testing::connectLoopback;
 using testing::kSlowdown;
 using testing::readExactly;
+using testing::waitUntil;
 using Clock = std::chrono::steady_clock;
 
 void sendAll(int fd, const std::string &bytes) { ASSERT_TRUE(testing::sendAll(fd, bytes)); }
@@ -145,18 +147,6 @@ std::string readResponse(int fd) {
 bool hasHeader(const std::string &response, const std::string &line) {
     return response.substr(0, response.find("\r\n\r\n") + 2).find("\r\n" + line + "\r\n") !=
            std::string::npos;
-}
-
-// Waits up to five seconds for `condition`.
-template <typename Condition>
-bool eventually(Condition condition) {
-    const auto end = Clock::now() + 5s * kSlowdown;
-    while (!condition()) {
-        if (Clock::now() > end)
-            return false;
-        std::this_thread::sleep_for(10ms);
-    }
-    return true;
 }
 
 // What a viewer sends once admitted, as the relay's filter lets it
@@ -291,10 +281,9 @@ TEST_F(FrontDoorTest, AnAddressHoldingItsShareMakesRoomWithItsOldestConnection) 
 TEST_F(FrontDoorTest, AFloodFromSeveralAddressesCannotKeepAViewerOut) {
     start();
     Flood flood(door_->port(), 5, 8);
-    ASSERT_TRUE(eventually([&] {
-        return door_->handshakesInProgress() == 32 && flood.closed() >= 8;
-    })) << door_->handshakesInProgress()
-        << " handshakes, " << flood.closed() << " closed";
+    ASSERT_TRUE(waitUntil(
+        [&] { return door_->handshakesInProgress() == 32 && flood.closed() >= 8; }, 5s * kSlowdown))
+        << door_->handshakesInProgress() << " handshakes, " << flood.closed() << " closed";
     for (int i = 0; i < 3; ++i) {
         const auto before = Clock::now();
         UniqueFd viewer = rfbClient();
@@ -374,10 +363,10 @@ TEST_F(FrontDoorTest, ConnectionsPushedOutAreLoggedOnceForMany) {
     start();
     // Past the sniffing, in the middle of a request head.
     Flood flood(door_->port(), 5, 8, "GET / HTTP/1.1\r\n");
-    ASSERT_TRUE(eventually([&] { return flood.closed() > 0; }));
+    ASSERT_TRUE(waitUntil([&] { return flood.closed() > 0; }, 5s * kSlowdown));
     ::testing::internal::CaptureStderr();
     const int before = flood.closed();
-    const bool many = eventually([&] { return flood.closed() > before + 1000; });
+    const bool many = waitUntil([&] { return flood.closed() > before + 1000; }, 5s * kSlowdown);
     const std::string log = ::testing::internal::GetCapturedStderr();
     EXPECT_TRUE(many) << flood.closed() - before;
     EXPECT_LT(std::count(log.begin(), log.end(), '\n'), 3) << log.substr(0, 2000);
@@ -450,11 +439,14 @@ TEST_F(FrontDoorWebTest, AKeptConnectionTakesRequestsForALimitedTime) {
     UniqueFd fd = connectLoopback(door_->port());
     const auto before = Clock::now();
     std::string response;
-    while (Clock::now() - before < 5s && !hasHeader(response, "Connection: close")) {
-        response = fetch(fd.get(), "/a.js");
-        ASSERT_TRUE(response.starts_with("HTTP/1.1 200 ")) << response;
-        std::this_thread::sleep_for(100ms);
-    }
+    waitUntil(
+        [&] {
+            response = fetch(fd.get(), "/a.js");
+            return !response.starts_with("HTTP/1.1 200 ") ||
+                   hasHeader(response, "Connection: close");
+        },
+        5s, 100ms);
+    ASSERT_TRUE(response.starts_with("HTTP/1.1 200 ")) << response;
     EXPECT_TRUE(hasHeader(response, "Connection: close")) << response;
     EXPECT_GT(Clock::now() - before, 900ms);
     EXPECT_LT(Clock::now() - before, 2s * kSlowdown);

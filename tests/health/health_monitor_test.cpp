@@ -6,6 +6,8 @@
 #include <atomic>
 #include <fstream>
 
+#include "wait_until.h"
+
 namespace kvmvnc::health {
 namespace {
 
@@ -105,10 +107,13 @@ TEST_F(HealthMonitorTest, TheThreadSamplesEveryInterval) {
     HealthMonitor monitor(fast, pipeline_.sources(), [&](const HealthSnapshot &) { ++pushes; });
     monitor.start();
     // Each sample sees a new viewer count, so each is pushed.
-    for (int i = 1; i <= 200 && pushes < 3; ++i) {
-        pipeline_.viewers = static_cast<uint32_t>(i);
-        std::this_thread::sleep_for(10ms);
-    }
+    uint32_t viewers = 0;
+    testing::waitUntil(
+        [&] {
+            pipeline_.viewers = ++viewers;
+            return pushes >= 3;
+        },
+        2s);
     monitor.stop();
     EXPECT_GE(pushes.load(), 3);
     const int after = pushes.load();

@@ -14,6 +14,8 @@
 #include <mutex>
 #include <thread>
 
+#include "wait_until.h"
+
 namespace kvmvnc::input {
 
 namespace {
@@ -23,7 +25,7 @@ std::vector<uint8_t> readAll(const std::string &path) {
     return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 
-class GadgetHidTest : public testing::Test {
+class GadgetHidTest : public ::testing::Test {
 protected:
     void SetUp() override {
         char templ[] = "/tmp/kvmvnc-hid-XXXXXX";
@@ -71,13 +73,11 @@ TEST_F(GadgetHidTest, FifoWithReaderGetsTheBytes) {
 TEST_F(GadgetHidTest, MissingDeviceFailsWithoutBlockingAndIsRetried) {
     GadgetHid hid(dir + "/kbd", dir + "/mouse");  // neither exists
     EXPECT_EQ(hid.writeMouse({}), HidWriteResult::Failed);
-    const auto created = std::chrono::steady_clock::now();
     std::ofstream(dir + "/mouse").flush();
     // Reopened within a second or so; the report written while the device
     // was missing is the state it gets first.
-    while (readAll(dir + "/mouse").size() < 7 &&
-           std::chrono::steady_clock::now() - created < std::chrono::seconds{10})
-        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    testing::waitUntil([&] { return readAll(dir + "/mouse").size() >= 7; },
+                       std::chrono::seconds{10}, std::chrono::milliseconds{20});
     EXPECT_EQ(readAll(dir + "/mouse"), (std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 0}));
     EXPECT_EQ(hid.writeMouse({3, 0, 0, 0, 0, 0, 0}), HidWriteResult::Ok);
     ASSERT_TRUE(hid.waitUntilWritten(std::chrono::seconds{5}));
@@ -105,14 +105,16 @@ TEST_F(GadgetHidTest, ReportsWaitForASlowHostAndArriveInOrder) {
                                      static_cast<uint8_t>(i / 251), 0, 0, 0, 0}),
                   HidWriteResult::Ok);
     std::vector<uint8_t> received;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
-    while (received.size() < kReports * 8u && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{5});  // a slow host
-        uint8_t buffer[1024];
-        const ssize_t got = ::read(reader, buffer, sizeof(buffer));
-        if (got > 0)
-            received.insert(received.end(), buffer, buffer + got);
-    }
+    // A slow host: at most 1 KiB every 5 ms.
+    testing::waitUntil(
+        [&] {
+            uint8_t buffer[1024];
+            const ssize_t got = ::read(reader, buffer, sizeof(buffer));
+            if (got > 0)
+                received.insert(received.end(), buffer, buffer + got);
+            return received.size() >= kReports * 8u;
+        },
+        std::chrono::seconds{20}, std::chrono::milliseconds{5});
     ::close(reader);
     ASSERT_EQ(received.size(), kReports * 8u);
     for (int i = 0; i < kReports; ++i) {
@@ -194,23 +196,17 @@ TEST_F(GadgetHidTest, TheUdcStateSaysWhetherTheHostListens) {
     EXPECT_EQ(hid.writeKeyboard({0, 0, 4, 0, 0, 0, 0, 0}), HidWriteResult::HostNotListening);
 
     std::ofstream(udc + "/state") << "configured\n";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
-    while (!hid.hostListening() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds{20});
-    EXPECT_TRUE(hid.hostListening());
+    EXPECT_TRUE(testing::waitUntil([&] { return hid.hostListening(); }, std::chrono::seconds{5},
+                                   std::chrono::milliseconds{20}));
     ASSERT_TRUE(hid.waitUntilWritten(std::chrono::seconds{5}));
     EXPECT_EQ(readAll(dir + "/kbd"), (std::vector<uint8_t>{0, 0, 4, 0, 0, 0, 0, 0}));
 
     std::ofstream(udc + "/state") << "suspended\n";
-    while (hid.hostListening() &&
-           std::chrono::steady_clock::now() < deadline + std::chrono::seconds{5})
-        std::this_thread::sleep_for(std::chrono::milliseconds{20});
-    EXPECT_FALSE(hid.hostListening());
+    EXPECT_TRUE(testing::waitUntil([&] { return !hid.hostListening(); }, std::chrono::seconds{5},
+                                   std::chrono::milliseconds{20}));
     hid.writeKeyboard({0, 0, 5, 0, 0, 0, 0, 0});
-    const auto wakeDeadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
-    while (!std::filesystem::exists(udc + "/srp") &&
-           std::chrono::steady_clock::now() < wakeDeadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    testing::waitUntil([&] { return std::filesystem::exists(udc + "/srp"); },
+                       std::chrono::seconds{5}, std::chrono::milliseconds{20});
     std::string srp;
     std::getline(std::ifstream(udc + "/srp"), srp);
     EXPECT_EQ(srp, "1");

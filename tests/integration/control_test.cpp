@@ -27,6 +27,7 @@
 #include "test_timing.h"
 #include "test_viewer.h"
 #include "virtual_target_picture.h"
+#include "wait_until.h"
 
 namespace kvmvnc::testing {
 namespace {
@@ -453,12 +454,10 @@ TEST_F(ControlTest, TypingIntoATargetThatIsNotListeningIsRefused) {
     ASSERT_EQ(::mkfifo(daemon_->path("kbd").c_str(), 0600), 0);
     // The sink retries the device once a second; a FIFO without a reader is
     // a host that is not listening.
-    bool notListening = false;
-    for (int i = 0; i < 50 && !notListening; ++i) {
-        std::this_thread::sleep_for(100ms);
-        notListening = ctl({"status"}) == 0 && out_.find("NOT listening") != std::string::npos;
-    }
-    ASSERT_TRUE(notListening) << out_;
+    ASSERT_TRUE(waitUntil(
+        [&] { return ctl({"status"}) == 0 && out_.find("NOT listening") != std::string::npos; }, 5s,
+        100ms))
+        << out_;
     EXPECT_EQ(ctl({"type", "hello"}), 1);
     EXPECT_NE(out_.find("not reading its keyboard"), std::string::npos) << out_;
 }
@@ -469,12 +468,12 @@ TEST_F(ControlTest, TypingIntoATargetThatIsNotListeningIsRefused) {
 TEST_F(ControlTest, TypingToATargetThatTurnedOffStopsAndNothingHangs) {
     ASSERT_NO_FATAL_FAILURE(start());
     ASSERT_EQ(ctl({"atx", "power"}), 0) << out_;
-    bool off = false;
-    for (int i = 0; i < 100 && !off; ++i) {
-        std::this_thread::sleep_for(100ms);
-        off = ctl({"atx", "status"}) == 0 && out_.find("power: off") != std::string::npos;
-    }
-    ASSERT_TRUE(off) << out_;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            return ctl({"atx", "status"}) == 0 && out_.find("power: off") != std::string::npos;
+        },
+        10s, 100ms))
+        << out_;
     ctl({"type", "hello"});  // refused or stopped, depending on when the host is found gone
     EXPECT_EQ(ctl({"atx", "status"}), 0) << "the daemon still answers: " << out_;
     EXPECT_EQ(ctl({"status"}), 0) << out_;
@@ -495,12 +494,12 @@ TEST_F(ControlTest, XvpShutdownPressesThePowerButton) {
     EXPECT_EQ((std::vector<uint8_t>(init, init + 4)), (std::vector<uint8_t>{250, 0, 1, 1}))
         << "xvp Init";
     ASSERT_TRUE(raw.send({250, 0, 1, 2}));  // xvp Shutdown
-    bool off = false;
-    for (int i = 0; i < 100 && !off; ++i) {
-        std::this_thread::sleep_for(100ms);
-        off = ctl({"atx", "status"}) == 0 && out_.find("power: off") != std::string::npos;
-    }
-    EXPECT_TRUE(off) << out_ << daemon_->log();
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            return ctl({"atx", "status"}) == 0 && out_.find("power: off") != std::string::npos;
+        },
+        10s, 100ms))
+        << out_ << daemon_->log();
 }
 
 // The board's health, read from a sysfs tree laid out as on a Raspberry Pi 4
@@ -513,14 +512,13 @@ TEST_F(ControlTest, StatusAndMetricsTellTheBoardsHealth) {
                                   "metrics_port = " +
                                   std::to_string(metricsPort) + "\n"));
     // The first sample may come before the first picture.
-    bool picture = false;
-    for (int i = 0; i < 100 && !picture; ++i) {
-        ASSERT_EQ(ctl({"status"}), 0) << out_;
-        picture = out_.find("capture: picture 800x600 at ") != std::string::npos;
-        if (!picture)
-            std::this_thread::sleep_for(100ms);
-    }
-    EXPECT_TRUE(picture) << out_;
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            EXPECT_EQ(ctl({"status"}), 0) << out_;
+            return out_.find("capture: picture 800x600 at ") != std::string::npos;
+        },
+        10s, 100ms))
+        << out_;
     EXPECT_NE(out_.find("health: SoC 61.8 C (TOO HOT), under-voltage, throttled NOW; since boot: "
                         "under-voltage, throttled\n"),
               std::string::npos)
@@ -545,13 +543,13 @@ TEST_F(ControlTest, StatusAndMetricsTellTheBoardsHealth) {
     TestViewer second(options);
     ASSERT_TRUE(first.connect()) << first.lastError();
     ASSERT_TRUE(second.connect()) << second.lastError();
-    bool counted = false;
-    for (int i = 0; i < 100 && !counted; ++i) {
-        std::this_thread::sleep_for(100ms);
-        counted =
-            httpGet(metricsPort, "/metrics").find("\nkvmvnc_viewers 2\n") != std::string::npos;
-    }
-    EXPECT_TRUE(counted) << httpGet(metricsPort, "/metrics");
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            return httpGet(metricsPort, "/metrics").find("\nkvmvnc_viewers 2\n") !=
+                   std::string::npos;
+        },
+        10s, 100ms))
+        << httpGet(metricsPort, "/metrics");
     EXPECT_EQ(httpGet(metricsPort, "/").rfind("HTTP/1.1 404 ", 0), 0u);
 }
 
@@ -658,11 +656,12 @@ TEST_F(ControlTest, EdidShowTellsThatTheCaptureDeviceIsMissing) {
     const std::string expected =
         "edid: not known yet: /nonexistent/video7: No such file or "
         "directory ([capture] edid = default)\n";
-    for (int attempt = 0; attempt < 20 && out_ != expected; ++attempt) {
-        EXPECT_EQ(ctl({"edid", "show"}), 0) << out_;
-        if (out_ != expected)
-            std::this_thread::sleep_for(250ms);
-    }
+    waitUntil(
+        [&] {
+            EXPECT_EQ(ctl({"edid", "show"}), 0) << out_;
+            return out_ == expected;
+        },
+        5s, 250ms);
     EXPECT_EQ(out_, expected);
 }
 

@@ -22,6 +22,7 @@
 #include "kvmvnc/ctl/control_client.h"
 #include "kvmvnc/rfb/vnc_password_file.h"
 #include "subprocess.h"
+#include "wait_until.h"
 
 namespace kvmvnc::testing {
 namespace {
@@ -125,14 +126,10 @@ protected:
         }
         theirs.reset();
         int status = -1;
-        const auto deadline = std::chrono::steady_clock::now() + 60s;
-        while (::waitpid(pid, &status, WNOHANG) != pid) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                ::kill(pid, SIGKILL);
-                ::waitpid(pid, &status, 0);
-                return -1;
-            }
-            std::this_thread::sleep_for(10ms);
+        if (!waitUntil([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 60s)) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return -1;
         }
         out_ = readFile(output);
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -23,6 +23,7 @@
 #include "subprocess.h"
 #include "test_viewer.h"
 #include "virtual_target_picture.h"
+#include "wait_until.h"
 #include "xvfb.h"
 
 namespace kvmvnc::testing {
@@ -108,16 +109,16 @@ protected:
 
     // Takes screenshots until `expected` appears exactly.
     bool waitForExactPicture(const Image &expected, std::chrono::seconds timeout) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            auto shot = x_.screenshot(dir_ + "/shot.ppm");
-            if (shot && findExactly(*shot, expected, 64))
-                return true;
-            if (const char *keep = std::getenv("KVMVNC_KEEP_SHOT"))
-                runCommand({"cp", dir_ + "/shot.ppm", keep});
-            std::this_thread::sleep_for(500ms);
-        }
-        return false;
+        return waitUntil(
+            [&] {
+                auto shot = x_.screenshot(dir_ + "/shot.ppm");
+                if (shot && findExactly(*shot, expected, 64))
+                    return true;
+                if (const char *keep = std::getenv("KVMVNC_KEEP_SHOT"))
+                    runCommand({"cp", dir_ + "/shot.ppm", keep});
+                return false;
+            },
+            timeout, 500ms);
     }
 
     // Gives vncviewer's window the keyboard focus; its X window id, or empty.
@@ -204,12 +205,13 @@ TEST_F(ExternalViewerTest, TigerVncShowsTheTargetOverTightJpeg) {
     startTigerVnc({"-PreferredEncoding=Tight", "-QualityLevel=6", "-NoJPEG=0"});
     const Image expected = stillImage(target::MachinePhase::Desktop, size);
     double quality = 0.0;
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline && quality < 30.0) {
-        std::this_thread::sleep_for(1s);
-        if (auto shot = x_.screenshot(dir_ + "/shot.ppm"))
-            quality = bestPsnr(*shot, expected, 40);
-    }
+    waitUntil(
+        [&] {
+            if (auto shot = x_.screenshot(dir_ + "/shot.ppm"))
+                quality = bestPsnr(*shot, expected, 40);
+            return quality >= 30.0;
+        },
+        30s, 1s);
     EXPECT_GE(quality, 30.0) << "PSNR of TigerVNC's picture in dB";
     EXPECT_TRUE(std::isfinite(quality)) << "JPEG should be lossy";
 }
@@ -262,9 +264,7 @@ TEST_F(ExternalViewerTest, TigerVncTypingAndClickingReachTheUsbDevices) {
         0x00, 0, 0x0c, 0, 0, 0, 0, 0,  // i
         0x00, 0, 0,    0, 0, 0, 0, 0,  // i up
     };
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (read("kbd").size() < typed.size() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(100ms);
+    waitUntil([&] { return read("kbd").size() >= typed.size(); }, 10s, 100ms);
     EXPECT_EQ(read("kbd"), typed);
 
     const uint16_t x = input::MouseState::scale(400, 800);
@@ -277,13 +277,13 @@ TEST_F(ExternalViewerTest, TigerVncTypingAndClickingReachTheUsbDevices) {
                                           0,
                                           0};
     std::vector<uint8_t> mouse;
-    while (std::chrono::steady_clock::now() < deadline) {
-        mouse = read("mouse");
-        if (mouse.size() >= 14 &&
-            std::search(mouse.begin(), mouse.end(), pressed.begin(), pressed.end()) != mouse.end())
-            break;
-        std::this_thread::sleep_for(100ms);
-    }
+    waitUntil(
+        [&] {
+            mouse = read("mouse");
+            return mouse.size() >= 14 && std::search(mouse.begin(), mouse.end(), pressed.begin(),
+                                                     pressed.end()) != mouse.end();
+        },
+        10s, 100ms);
     EXPECT_NE(std::search(mouse.begin(), mouse.end(), pressed.begin(), pressed.end()), mouse.end())
         << "no left-button report at the click position";
     ASSERT_GE(mouse.size(), 7u);
@@ -305,19 +305,19 @@ TEST_F(ExternalViewerTest, TigerVncTitleSaysWhenTheKeyboardIsNotConnected) {
     const std::vector<std::string> display = {"DISPLAY=" + x_.display()};
     auto waitForTitle = [&](bool notConnected) {
         std::string title;
-        const auto deadline = std::chrono::steady_clock::now() + 20s;
-        while (std::chrono::steady_clock::now() < deadline) {
-            const std::string listing = dir_ + "/title";
-            if (runCommand({"xdotool", "search", "--name", "TigerVNC", "getwindowname"}, display,
-                           10s, listing) == 0) {
+        const bool shown = waitUntil(
+            [&] {
+                const std::string listing = dir_ + "/title";
+                if (runCommand({"xdotool", "search", "--name", "TigerVNC", "getwindowname"},
+                               display, 10s, listing) != 0)
+                    return false;
                 std::ifstream file(listing);
                 std::getline(file, title);
-                if ((title.find("keyboard not connected") != std::string::npos) == notConnected)
-                    return title;
-            }
-            std::this_thread::sleep_for(200ms);
-        }
-        ADD_FAILURE() << "title stayed '" << title << "'";
+                return (title.find("keyboard not connected") != std::string::npos) == notConnected;
+            },
+            20s, 200ms);
+        if (!shown)
+            ADD_FAILURE() << "title stayed '" << title << "'";
         return title;
     };
     EXPECT_NE(waitForTitle(true).find("kvmvnc"), std::string::npos);
@@ -403,14 +403,11 @@ TEST_F(ExternalViewerTest, ACaptureOfAVeNCryptSessionShowsNoPasswordAndNoPixels)
         capture.start({"tshark", "-i", "lo", "-f", "tcp port " + std::to_string(daemon_->port()),
                        "-F", "pcap", "-w", pcap},
                       {}, dir_ + "/tshark.log"));
-    auto started = std::chrono::steady_clock::now();
     auto tsharkLog = [&] {
         std::ifstream in(dir_ + "/tshark.log");
         return std::string(std::istreambuf_iterator<char>(in), {});
     };
-    while (tsharkLog().find("Capturing on") == std::string::npos &&
-           std::chrono::steady_clock::now() - started < 30s)
-        std::this_thread::sleep_for(100ms);
+    waitUntil([&] { return tsharkLog().find("Capturing on") != std::string::npos; }, 30s, 100ms);
     ASSERT_NE(tsharkLog().find("Capturing on"), std::string::npos) << tsharkLog();
 
     startTigerVnc({"-SecurityTypes=X509Plain", "-PreferredEncoding=Raw", "-FullColor=1"},

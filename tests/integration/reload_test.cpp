@@ -13,6 +13,7 @@
 #include "kvmvnc/rfb/vnc_password_file.h"
 #include "test_timing.h"
 #include "test_viewer.h"
+#include "wait_until.h"
 
 namespace kvmvnc::testing {
 
@@ -71,18 +72,16 @@ protected:
     bool reload(const std::string &outcome, int occurrence = 1) {
         if (!daemon_->sendSignal(SIGHUP))
             return false;
-        const auto deadline = std::chrono::steady_clock::now() + kTimeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            const std::string log = daemon_->log();
-            int found = 0;
-            for (size_t at = log.find(outcome); at != std::string::npos;
-                 at = log.find(outcome, at + 1))
-                ++found;
-            if (found >= occurrence)
-                return true;
-            std::this_thread::sleep_for(20ms);
-        }
-        return false;
+        return waitUntil(
+            [&] {
+                const std::string log = daemon_->log();
+                int found = 0;
+                for (size_t at = log.find(outcome); at != std::string::npos;
+                     at = log.find(outcome, at + 1))
+                    ++found;
+                return found >= occurrence;
+            },
+            kTimeout, 20ms);
     }
 
     // The viewer is still connected and the picture still reaches it.

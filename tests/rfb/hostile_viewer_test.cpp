@@ -23,6 +23,7 @@
 #include "kvmvnc/door/front_door.h"
 #include "kvmvnc/rfb/rfb_server.h"
 #include "socket_io.h"
+#include "wait_until.h"
 
 namespace kvmvnc::rfb {
 
@@ -203,14 +204,14 @@ public:
         int x, y, buttons;
     };
     bool sawPointerAt(int x, int y, std::chrono::milliseconds timeout) {
-        for (auto until = Clock::now() + timeout; Clock::now() < until;
-             std::this_thread::sleep_for(10ms)) {
-            std::lock_guard lock(mutex_);
-            for (const Event &event : pointer_)
-                if (event.x == x && event.y == y)
-                    return true;
-        }
-        return false;
+        return testing::waitUntil(
+            [&] {
+                std::lock_guard lock(mutex_);
+                return std::any_of(pointer_.begin(), pointer_.end(), [&](const Event &event) {
+                    return event.x == x && event.y == y;
+                });
+            },
+            timeout);
     }
 
 private:
@@ -254,11 +255,7 @@ protected:
     }
 
     bool waitForClients(int count, std::chrono::milliseconds timeout = 5s) {
-        for (auto until = Clock::now() + timeout; Clock::now() < until;
-             std::this_thread::sleep_for(10ms))
-            if (server_->clientCount() == count)
-                return true;
-        return server_->clientCount() == count;
+        return testing::waitUntil([&] { return server_->clientCount() == count; }, timeout);
     }
 
     // A new full viewer receives the framebuffer exactly (Raw, 32 bits).

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "socket_io.h"
+#include "wait_until.h"
 
 namespace kvmvnc::rfb {
 
@@ -39,9 +40,8 @@ UniqueFd adoptOne(RfbServer &server, bool &adopted, bool viewOnly = false) {
 }
 
 bool waitForClients(const RfbServer &server, int count) {
-    for (int i = 0; i < 500 && server.clientCount() != count; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    return server.clientCount() == count;
+    return testing::waitUntil([&] { return server.clientCount() == count; },
+                              std::chrono::seconds{5});
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "bench_report.h"
+#include "wait_until.h"
 
 namespace kvmvnc::soak {
 
@@ -21,9 +22,7 @@ CountingViewer::~CountingViewer() {
 }
 
 bool CountingViewer::waitReady(milliseconds timeout) const {
-    const Clock::time_point deadline = Clock::now() + timeout;
-    while (!ready_.load() && !ended_.load() && Clock::now() < deadline)
-        std::this_thread::sleep_for(milliseconds{5});
+    testing::waitUntil([&] { return ready_.load() || ended_.load(); }, timeout, milliseconds{5});
     return ready_.load();
 }
 

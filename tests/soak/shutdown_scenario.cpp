@@ -12,6 +12,7 @@
 #include "counting_viewer.h"
 #include "scenarios.h"
 #include "soak_daemon.h"
+#include "wait_until.h"
 
 namespace kvmvnc::soak {
 
@@ -54,10 +55,12 @@ ScenarioReport runShutdown(const Settings &settings) {
     }
 
     // Every viewer has been told (its connection ended), and by when.
-    const Clock::time_point deadline = Clock::now() + 10s;
-    while (Clock::now() < deadline &&
-           !std::all_of(viewers.begin(), viewers.end(), [](const auto &v) { return v->ended(); }))
-        std::this_thread::sleep_for(20ms);
+    testing::waitUntil(
+        [&] {
+            return std::all_of(viewers.begin(), viewers.end(),
+                               [](const auto &v) { return v->ended(); });
+        },
+        10s, 20ms);
     int told = 0;
     double lastTold = 0;
     for (const auto &viewer : viewers) {

@@ -13,7 +13,8 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
+
+#include "wait_until.h"
 
 namespace kvmvnc::testing {
 
@@ -68,15 +69,14 @@ bool DaemonProcess::start(std::chrono::milliseconds timeout) {
                 static_cast<char *>(nullptr));
         ::_exit(127);
     }
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!isRunning())
-            return false;
-        if (portAccepts(port_))
-            return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds{20});
-    }
-    return false;
+    bool exited = false;
+    const bool over = waitUntil(
+        [&] {
+            exited = !isRunning();
+            return exited || portAccepts(port_);
+        },
+        timeout, std::chrono::milliseconds{20});
+    return over && !exited;
 }
 
 bool DaemonProcess::isRunning() {
@@ -97,12 +97,8 @@ bool DaemonProcess::sendSignal(int signalNumber) {
 }
 
 int DaemonProcess::waitForExit(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (isRunning()) {
-        if (std::chrono::steady_clock::now() >= deadline)
-            return -1;
-        std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    }
+    if (!waitUntil([&] { return !isRunning(); }, timeout))
+        return -1;
     return exitStatus_;
 }
 
@@ -111,12 +107,10 @@ int DaemonProcess::stop() {
         return 0;
     ::kill(pid_, SIGTERM);
     int status = 0;
-    for (int i = 0; i < 500; ++i) {
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    if (waitUntil([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; },
+                  std::chrono::seconds{5})) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
     }
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, &status, 0);
@@ -132,13 +126,8 @@ std::string DaemonProcess::log() const {
 }
 
 bool DaemonProcess::waitForLog(const std::string &text, std::chrono::milliseconds timeout) const {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (log().find(text) == std::string::npos) {
-        if (std::chrono::steady_clock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds{50});
-    }
-    return true;
+    return waitUntil([&] { return log().find(text) != std::string::npos; }, timeout,
+                     std::chrono::milliseconds{50});
 }
 
 }  // namespace kvmvnc::testing

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "kvmvnc/atx/atx_controller.h"
+#include "wait_until.h"
 
 namespace kvmvnc::target {
 namespace {
@@ -14,10 +15,11 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using atx::AtxAction;
 using atx::AtxResult;
+using testing::waitUntil;
 
 // The virtual machine's front panel through the real controller, with short
 // timings: what a viewer's power button does to the virtual target.
-class VirtualAtxPinsTest : public testing::Test {
+class VirtualAtxPinsTest : public ::testing::Test {
 protected:
     VirtualAtxPinsTest() {
         atx::AtxTimings timings;
@@ -32,18 +34,6 @@ protected:
     void perform(AtxAction action) {
         std::string message;
         ASSERT_EQ(controller_->perform(action, message), AtxResult::Ok) << message;
-    }
-
-    // Polls `condition` until it holds or `timeout` passes.
-    static bool waitFor(const std::function<bool()> &condition,
-                        std::chrono::milliseconds timeout = 5s) {
-        const auto end = Clock::now() + timeout;
-        while (!condition()) {
-            if (Clock::now() > end)
-                return false;
-            std::this_thread::sleep_for(10ms);
-        }
-        return true;
     }
 
     bool atDesktop() { return machine_->view().phase == MachinePhase::Desktop; }
@@ -63,43 +53,43 @@ TEST_F(VirtualAtxPinsTest, EverythingIsWired) {
 
 TEST_F(VirtualAtxPinsTest, ClickWhileOffPowersOn) {
     machine_->powerOff();
-    ASSERT_TRUE(waitFor([&] { return !controller_->state().leds.power; }));
+    ASSERT_TRUE(waitUntil([&] { return !controller_->state().leds.power; }, 5s));
     const unsigned boots = machine_->view().bootCount;
     perform(AtxAction::PowerClick);
     EXPECT_TRUE(machine_->isPoweredOn());
     EXPECT_EQ(machine_->view().bootCount, boots + 1);
-    EXPECT_TRUE(waitFor([&] { return controller_->state().leds.power; }));
+    EXPECT_TRUE(waitUntil([&] { return controller_->state().leds.power; }, 5s));
     // Released in time: still on after the click.
-    EXPECT_TRUE(waitFor([&] { return !controller_->state().busy; }));
+    EXPECT_TRUE(waitUntil([&] { return !controller_->state().busy; }, 5s));
     EXPECT_TRUE(machine_->isPoweredOn());
 }
 
 TEST_F(VirtualAtxPinsTest, ClickAtTheDesktopShutsDownAfterTheShutdownTime) {
-    ASSERT_TRUE(waitFor([&] { return atDesktop(); }));
+    ASSERT_TRUE(waitUntil([&] { return atDesktop(); }, 5s));
     const auto clicked = Clock::now();
     perform(AtxAction::PowerClick);
-    ASSERT_TRUE(waitFor([&] { return machine_->view().shuttingDown; }));
+    ASSERT_TRUE(waitUntil([&] { return machine_->view().shuttingDown; }, 5s));
     EXPECT_TRUE(machine_->isPoweredOn());
-    ASSERT_TRUE(waitFor([&] { return !machine_->isPoweredOn(); }));
+    ASSERT_TRUE(waitUntil([&] { return !machine_->isPoweredOn(); }, 5s));
     EXPECT_GE(Clock::now() - clicked, VirtualMachine::kShutdownTime);
-    EXPECT_TRUE(waitFor([&] { return !controller_->state().leds.power; }));
+    EXPECT_TRUE(waitUntil([&] { return !controller_->state().leds.power; }, 5s));
 }
 
 TEST_F(VirtualAtxPinsTest, LongPressForcesPowerOff) {
-    ASSERT_TRUE(waitFor([&] { return atDesktop(); }));
+    ASSERT_TRUE(waitUntil([&] { return atDesktop(); }, 5s));
     const auto pressed = Clock::now();
     perform(AtxAction::PowerLongPress);
-    ASSERT_TRUE(waitFor([&] { return !machine_->isPoweredOn(); }, 10s));
+    ASSERT_TRUE(waitUntil([&] { return !machine_->isPoweredOn(); }, 10s));
     EXPECT_GE(Clock::now() - pressed, VirtualMachine::kForcedOffHold);
     EXPECT_FALSE(machine_->view().shuttingDown);
-    EXPECT_TRUE(waitFor([&] { return !controller_->state().leds.power; }));
+    EXPECT_TRUE(waitUntil([&] { return !controller_->state().leds.power; }, 5s));
     // Releasing after the forced off does not turn it on again.
-    EXPECT_TRUE(waitFor([&] { return !controller_->state().busy; }));
+    EXPECT_TRUE(waitUntil([&] { return !controller_->state().busy; }, 5s));
     EXPECT_FALSE(machine_->isPoweredOn());
 }
 
 TEST_F(VirtualAtxPinsTest, ResetRebootsIntoTheBios) {
-    ASSERT_TRUE(waitFor([&] { return atDesktop(); }));
+    ASSERT_TRUE(waitUntil([&] { return atDesktop(); }, 5s));
     const unsigned boots = machine_->view().bootCount;
     const auto before = Clock::now();
     perform(AtxAction::ResetClick);

@@ -114,17 +114,32 @@ private:
         int clientFd = -1;  // shut down to wake the thread (stop, pushed out)
     };
     using Slots = ConnectionSlots<Connection *>;
+    // A connection's place among those not yet admitted (front_door.cpp).
+    class HandshakeSlot;
+    // What one connection's handshake knows, from phase to phase.
+    struct Handshake;
 
     void acceptLoop();
-    void serve(Connection &connection, UniqueFd socket, std::string peer);
-    // Answers HTTP requests on `transport` with static files until the
-    // client asks for a WebSocket (that request is returned) or the
-    // connection ends (nothing is). Throws HandshakeError on bad requests.
-    std::optional<HttpRequest> serveHttp(Connection &connection, Transport &transport,
-                                         const std::string &peer, const SecurityPolicy &policy,
-                                         const Credentials &credentials,
-                                         Clock::time_point &deadline);
-    void relay(Transport &client, std::unique_ptr<Transport> server, const Viewer &viewer);
+    // A connection's thread: admit() then handOver().
+    void serve(Connection &connection, HandshakeSlot slot, UniqueFd socket, std::string peer);
+    // The phases before the RFB server: what the client speaks (TLS around
+    // it, HTTP until it upgrades to WebSocket), then the RFB security
+    // handshake, which gives up `slot`. Nothing when the connection ended
+    // without a word (gone, done with files, pushed out). Throws
+    // HandshakeError when the client fails a phase.
+    std::optional<Admission> admit(Handshake &handshake, HandshakeSlot &slot, UniqueFd socket);
+    // TLS from the first byte (HTTPS, a TLS viewer); the session.
+    TlsTransport &startTls(Handshake &handshake);
+    // HTTP until the client asks for a WebSocket, which then carries RFB;
+    // false when it ended with files only.
+    bool upgradeToWebSocket(Handshake &handshake, HandshakeSlot &slot);
+    // Answers HTTP requests with static files until the client asks for a
+    // WebSocket (that request is returned) or the connection ends (nothing
+    // is). Throws HandshakeError on bad requests.
+    std::optional<HttpRequest> serveHttp(Handshake &handshake, HandshakeSlot &slot);
+    // Hands the admitted client to the RFB server and relays (relay.h) until
+    // either closes.
+    void handOver(Handshake &handshake, const Admission &admission);
     void reapFinished();
     // Gives `connection` a place in `pool`, closing the connection it pushes out.
     void takeSlot(Connection &connection, const std::string &group, Slots::Pool pool);
