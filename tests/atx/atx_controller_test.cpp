@@ -265,8 +265,10 @@ TEST_F(AtxControllerTest, LedGlitchShorterThanTheDebounceDoesNotCount) {
     panel_->setLeds({false, false});
     std::this_thread::sleep_for(30ms);
     panel_->setLeds({true, false});
+    // Long enough for the glitch to be reported if it counted. That it was
+    // not is shown below, after a positive signal: once the lasting change
+    // is heard, it is the only state ever heard.
     std::this_thread::sleep_for(300ms);
-    EXPECT_TRUE(heard().empty());
     EXPECT_EQ(controller_->state().leds, (LedLevels{true, false}));
 
     // A lasting change counts, after the debounce, and is heard once.

@@ -16,6 +16,7 @@
 #include "kvmvnc/msd/drive.h"
 #include "kvmvnc/msd/image_store.h"
 #include "recording_sink.h"
+#include "wait_until.h"
 
 namespace kvmvnc::control {
 namespace {
@@ -85,7 +86,7 @@ msd::Sha256 sha256(const std::vector<uint8_t> &data) {
     return digest;
 }
 
-class ControlServiceTest : public testing::Test {
+class ControlServiceTest : public ::testing::Test {
 protected:
     void SetUp() override {
         char templ[] = "/tmp/kvmvnc-control-XXXXXX";
@@ -287,7 +288,7 @@ TEST_F(ControlServiceTest, AtxActionsStartAndRefuseWhileBusy) {
 }
 
 // The keyboard part: state, pasting text, cancelling, and who hears what.
-class ControlServiceTypingTest : public testing::Test {
+class ControlServiceTypingTest : public ::testing::Test {
 protected:
     ControlServiceTypingTest()
         : router_(std::make_shared<const input::KeysymMap>(
@@ -307,17 +308,18 @@ protected:
     }
     // The session's last TypeProgress once its job has ended.
     std::optional<TypeProgressBody> waitForEnd(RecordingSession &session) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
-        while (std::chrono::steady_clock::now() < deadline) {
-            auto sent = session.sent(ServerMessage::TypeProgress);
-            if (!sent.empty()) {
-                auto progress = decodeTypeProgress(sent.back());
-                if (progress && progress->state != TypeProgressBody::State::Typing)
-                    return progress;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds{5});
-        }
-        return std::nullopt;
+        std::optional<TypeProgressBody> progress;
+        testing::waitUntil(
+            [&] {
+                auto sent = session.sent(ServerMessage::TypeProgress);
+                if (!sent.empty())
+                    progress = decodeTypeProgress(sent.back());
+                return progress && progress->state != TypeProgressBody::State::Typing;
+            },
+            std::chrono::seconds{20}, std::chrono::milliseconds{5});
+        if (progress && progress->state == TypeProgressBody::State::Typing)
+            return std::nullopt;
+        return progress;
     }
 
     // The sessions outlive the service and the typist: the typist's last
@@ -359,12 +361,13 @@ TEST_F(ControlServiceTypingTest, TypesTextAndTellsOnlyItsSessionHowFarItGot) {
     EXPECT_EQ(router_.stats().typedCharacters, 14u);
     // Both heard typing start and stop; the stop goes out just after the
     // owner's last TypeProgress.
-    auto states = other_.sent(ServerMessage::InputState);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
-    while (states.size() < 3 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds{5});
-        states = other_.sent(ServerMessage::InputState);
-    }
+    std::vector<std::vector<uint8_t>> states;
+    testing::waitUntil(
+        [&] {
+            states = other_.sent(ServerMessage::InputState);
+            return states.size() >= 3;
+        },
+        std::chrono::seconds{20}, std::chrono::milliseconds{5});
     ASSERT_GE(states.size(), 3u);
     EXPECT_TRUE(decodeInputState(states[1])->typing);
     EXPECT_FALSE(decodeInputState(states.back())->typing);
@@ -411,10 +414,8 @@ TEST_F(ControlServiceTypingTest, ALeavingSessionStopsItsTyping) {
     service_.announce(full_);
     ASSERT_EQ(type(full_, std::string(2000, 'x')).status, Status::Ok);
     service_.remove(full_);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
-    while (typer_.busy() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    EXPECT_FALSE(typer_.busy());
+    EXPECT_TRUE(testing::waitUntil([&] { return !typer_.busy(); }, std::chrono::seconds{20},
+                                   std::chrono::milliseconds{5}));
     EXPECT_LT(router_.stats().typedCharacters, 2000u);
     const auto reports = sink_.keyboardReports();
     EXPECT_TRUE(reports.empty() || reports.back() == input::KeyboardReport{})
