@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "kvmvnc/base/log.h"
-#include "kvmvnc/capture/pixel_format.h"
+#include "kvmvnc/capture/pixel_format_name.h"
 
 namespace kvmvnc::config {
 
