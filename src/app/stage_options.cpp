@@ -6,12 +6,10 @@
 namespace kvmvnc::app {
 
 rfb::RfbServerOptions rfbServerOptionsOf(const config::ServerSection &server) {
-    rfb::RfbServerOptions options;
-    options.desktopName = server.desktopName;
-    options.maxClients = server.maxClients;
-    options.stallTimeout = std::chrono::milliseconds{server.stallTimeoutMs};
-    options.xvp = server.xvp;
-    return options;
+    return {.desktopName = server.desktopName,
+            .maxClients = server.maxClients,
+            .xvp = server.xvp,
+            .stallTimeout = std::chrono::milliseconds{server.stallTimeoutMs}};
 }
 
 door::FrontDoorOptions frontDoorOptionsOf(const config::ServerSection &server,
@@ -27,15 +25,13 @@ door::FrontDoorOptions frontDoorOptionsOf(const config::ServerSection &server,
 }
 
 capture::V4l2Options v4l2OptionsOf(const config::CaptureSection &capture) {
-    capture::V4l2Options options;
-    options.device = capture.device;
-    options.format = capture.format;
-    options.width = capture.width;
-    options.height = capture.height;
-    options.fps = capture.fps;
-    options.input = capture.input;
-    options.firstFrameTimeout = std::chrono::milliseconds{capture.firstFrameTimeoutMs};
-    return options;
+    return {.device = capture.device,
+            .format = capture.format,
+            .width = capture.width,
+            .height = capture.height,
+            .fps = capture.fps,
+            .input = capture.input,
+            .firstFrameTimeout = std::chrono::milliseconds{capture.firstFrameTimeoutMs}};
 }
 
 #ifdef KVMVNC_HAVE_X11
@@ -58,23 +54,19 @@ target::MachineOptions machineOptionsOf(const config::CaptureSection &capture,
 }
 
 atx::GpioAtxOptions gpioAtxOptionsOf(const config::AtxSection &atx) {
-    atx::GpioAtxOptions options;
-    options.chip = atx.chip;
-    options.powerButton = atx.powerButton;
-    options.resetButton = atx.resetButton;
-    options.powerLed = atx.powerLed;
-    options.hddLed = atx.hddLed;
-    options.buttonsActiveLow = atx.buttonsActiveLow;
-    options.ledsActiveLow = atx.ledsActiveLow;
-    return options;
+    return {.chip = atx.chip,
+            .powerButton = atx.powerButton,
+            .resetButton = atx.resetButton,
+            .powerLed = atx.powerLed,
+            .hddLed = atx.hddLed,
+            .buttonsActiveLow = atx.buttonsActiveLow,
+            .ledsActiveLow = atx.ledsActiveLow};
 }
 
 atx::AtxTimings atxTimingsOf(const config::AtxSection &atx) {
-    atx::AtxTimings timings;
-    timings.click = std::chrono::milliseconds{atx.clickMs};
-    timings.longPress = std::chrono::milliseconds{atx.longPressMs};
-    timings.busyAfter = std::chrono::milliseconds{atx.busyAfterMs};
-    return timings;
+    return {.click = std::chrono::milliseconds{atx.clickMs},
+            .longPress = std::chrono::milliseconds{atx.longPressMs},
+            .busyAfter = std::chrono::milliseconds{atx.busyAfterMs}};
 }
 
 std::optional<atx::WakeOnLanTarget> wakeOnLanOf(const config::AtxSection &atx) {
@@ -88,18 +80,14 @@ std::optional<atx::WakeOnLanTarget> wakeOnLanOf(const config::AtxSection &atx) {
 }
 
 msd::StoreLimits storeLimitsOf(const config::MsdSection &msd) {
-    msd::StoreLimits limits;
-    limits.partialMaxAge = std::chrono::hours(msd.partialMaxAgeHours);
-    limits.freeSpaceReserve = static_cast<uint64_t>(msd.freeSpaceReserveMib) << 20;
-    return limits;
+    return {.partialMaxAge = std::chrono::hours(msd.partialMaxAgeHours),
+            .freeSpaceReserve = static_cast<uint64_t>(msd.freeSpaceReserveMib) << 20};
 }
 
 health::HealthOptions healthOptionsOf(const config::HealthSection &health) {
-    health::HealthOptions options;
-    options.interval = std::chrono::milliseconds{health.intervalMs};
-    options.hotCelsius = health.hotCelsius;
-    options.sysfsRoot = health.sysfsRoot;
-    return options;
+    return {.interval = std::chrono::milliseconds{health.intervalMs},
+            .hotCelsius = health.hotCelsius,
+            .sysfsRoot = health.sysfsRoot};
 }
 
 }  // namespace kvmvnc::app

@@ -34,8 +34,8 @@ struct Key {
     const char *defaultValue;
     std::string range;
     const char *help;
-    Setter set;
-    Getter get;
+    Setter set = nullptr;
+    Getter get = nullptr;
     Reload reload = Reload::Restart;
     Resolver resolve = nullptr;  // null: the value is taken as it is
 };
@@ -73,19 +73,16 @@ inline std::string resolvePath(const std::string &path, const std::string &baseD
 template <typename Field>
 Key stringKey(const char *section, const char *name, const char *defaultValue, std::string range,
               const char *help, Field field, Check check = nullptr) {
-    return {section,
-            name,
-            defaultValue,
-            std::move(range),
-            help,
-            [=](Config &config, std::string_view value) -> std::string {
-                std::string text(value);
-                std::string problem = check ? check(text) : "";
-                if (problem.empty())
-                    field(config) = std::move(text);
-                return problem;
-            },
-            [=](const Config &config) -> std::string { return field(config); }};
+    Key key{section, name, defaultValue, std::move(range), help};
+    key.set = [=](Config &config, std::string_view value) -> std::string {
+        std::string text(value);
+        std::string problem = check ? check(text) : "";
+        if (problem.empty())
+            field(config) = std::move(text);
+        return problem;
+    };
+    key.get = [=](const Config &config) -> std::string { return field(config); };
+    return key;
 }
 
 // A file or directory; relative to the INI file's directory.
@@ -104,43 +101,37 @@ Key intKey(const char *section, const char *name, const char *defaultValue, int 
     std::string range = std::to_string(min) + ".." + std::to_string(max);
     if (specialMeaning)
         range = std::to_string(specialValue) + " (" + specialMeaning + ") or " + range;
-    return {section,
-            name,
-            defaultValue,
-            range,
-            help,
-            [=](Config &config, std::string_view value) -> std::string {
-                int parsed = 0;
-                auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
-                if (ec != std::errc() || end != value.data() + value.size())
-                    return "'" + std::string(value) + "' is not a whole number";
-                if (parsed != specialValue && (parsed < min || parsed > max))
-                    return std::to_string(parsed) + " is out of range " + range;
-                field(config) = parsed;
-                return {};
-            },
-            [=](const Config &config) { return std::to_string(field(config)); }};
+    Key key{section, name, defaultValue, range, help};
+    key.set = [=](Config &config, std::string_view value) -> std::string {
+        int parsed = 0;
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+        if (ec != std::errc() || end != value.data() + value.size())
+            return "'" + std::string(value) + "' is not a whole number";
+        if (parsed != specialValue && (parsed < min || parsed > max))
+            return std::to_string(parsed) + " is out of range " + range;
+        field(config) = parsed;
+        return {};
+    };
+    key.get = [=](const Config &config) { return std::to_string(field(config)); };
+    return key;
 }
 
 template <typename Field>
 Key boolKey(const char *section, const char *name, const char *defaultValue, const char *help,
             Field field) {
-    return {section,
-            name,
-            defaultValue,
-            "true or false",
-            help,
-            [=](Config &config, std::string_view value) -> std::string {
-                std::string v = lower(value);
-                if (v == "true" || v == "yes" || v == "on" || v == "1")
-                    field(config) = true;
-                else if (v == "false" || v == "no" || v == "off" || v == "0")
-                    field(config) = false;
-                else
-                    return "'" + std::string(value) + "' is not true or false";
-                return {};
-            },
-            [=](const Config &config) -> std::string { return field(config) ? "true" : "false"; }};
+    Key key{section, name, defaultValue, "true or false", help};
+    key.set = [=](Config &config, std::string_view value) -> std::string {
+        std::string v = lower(value);
+        if (v == "true" || v == "yes" || v == "on" || v == "1")
+            field(config) = true;
+        else if (v == "false" || v == "no" || v == "off" || v == "0")
+            field(config) = false;
+        else
+            return "'" + std::string(value) + "' is not true or false";
+        return {};
+    };
+    key.get = [=](const Config &config) -> std::string { return field(config) ? "true" : "false"; };
+    return key;
 }
 
 // One of a few words (any case), each naming a value of an enum.
@@ -148,32 +139,29 @@ template <typename Enum, typename Field>
 Key enumKey(const char *section, const char *name, const char *defaultValue, const char *help,
             Field field, std::vector<std::pair<const char *, Enum>> words) {
     std::string range;
-    for (size_t i = 0; i < words.size(); ++i)
-        range += (i == 0                  ? ""
-                  : i + 1 == words.size() ? " or "
-                                          : ", ") +
-                 std::string(words[i].first);
-    return {section,
-            name,
-            defaultValue,
-            range,
-            help,
-            [=](Config &config, std::string_view value) -> std::string {
-                const std::string v = lower(value);
-                for (const auto &[word, meaning] : words) {
-                    if (v == word) {
-                        field(config) = meaning;
-                        return {};
-                    }
-                }
-                return "'" + std::string(value) + "' is not " + range;
-            },
-            [=](const Config &config) -> std::string {
-                for (const auto &[word, meaning] : words)
-                    if (field(config) == meaning)
-                        return word;
-                return "?";
-            }};
+    for (size_t i = 0; i < words.size(); ++i) {
+        if (i > 0)
+            range += i + 1 == words.size() ? " or " : ", ";
+        range += words[i].first;
+    }
+    Key key{section, name, defaultValue, range, help};
+    key.set = [=](Config &config, std::string_view value) -> std::string {
+        const std::string v = lower(value);
+        for (const auto &[word, meaning] : words) {
+            if (v == word) {
+                field(config) = meaning;
+                return {};
+            }
+        }
+        return "'" + std::string(value) + "' is not " + range;
+    };
+    key.get = [=](const Config &config) -> std::string {
+        for (const auto &[word, meaning] : words)
+            if (field(config) == meaning)
+                return word;
+        return "?";
+    };
+    return key;
 }
 
 }  // namespace kvmvnc::config::table
