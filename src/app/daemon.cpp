@@ -303,10 +303,9 @@ std::function<control::EdidStateBody()> edidQueryOf(std::shared_ptr<capture::Edi
 }
 
 // The listening socket, handing viewers to `server`; logs where and for whom.
-std::unique_ptr<door::FrontDoor> makeFrontDoor(const config::Config &cfg,
-                                               std::shared_ptr<const door::Credentials> credentials,
-                                               std::shared_ptr<const door::TlsServer> tls,
-                                               rfb::RfbServer &server) {
+std::unique_ptr<door::FrontDoor> makeFrontDoor(
+    const config::Config &cfg, const std::shared_ptr<const door::Credentials> &credentials,
+    const std::shared_ptr<const door::TlsServer> &tls, rfb::RfbServer &server) {
     door::FrontDoorOptions options = frontDoorOptionsOf(cfg.server, cfg.security);
     options.credentials = credentials;
     options.tls = tls;
