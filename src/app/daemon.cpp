@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 
 #include "kvmvnc/app/security_setup.h"
+#include "kvmvnc/app/stage_options.h"
 #include "kvmvnc/atx/gpio_atx_pins.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/capture/v4l2_capture.h"
@@ -63,9 +65,7 @@ std::string describeLogins(const door::Credentials &credentials,
 }
 
 constexpr const char *kLog = "daemon";
-constexpr Size kVirtualDefaultSize{1920, 1080};
 constexpr int kVirtualDefaultFps = 30;
-constexpr int kX11DefaultFps = 30;
 // What viewers see before a device's first picture, unless width and height say.
 constexpr Size kDeviceDefaultSize{1280, 720};
 
@@ -145,6 +145,99 @@ config::DeviceTarget resolve(config::DeviceTarget target, bool haveMachine) {
     return target;
 }
 
+// Says loudly that anyone may log in, or that nobody can.
+void warnAboutLogins(const door::Credentials &credentials, const config::Config &cfg) {
+    if (credentials.none()) {
+        LOG_WARN(kLog, "**********************************************************");
+        LOG_WARN(kLog, "NO AUTHENTICATION: anyone who reaches %s:%d controls the target.",
+                 cfg.server.listen.c_str(), cfg.server.port);
+        LOG_WARN(kLog, "Set [security] users_file (kvmvncctl passwd) or [server] passwd_file");
+        LOG_WARN(kLog, "(TigerVNC's vncpasswd).");
+        LOG_WARN(kLog, "**********************************************************");
+    }
+    if (!credentials.none() && !credentials.vnc && credentials.users.empty())
+        LOG_WARN(kLog, "%s holds no accounts: nobody can log in (kvmvncctl passwd NAME)",
+                 cfg.security.usersFile.c_str());
+}
+
+// TLS for VeNCrypt, HTTPS and wss; null when there is none and nothing needs it.
+std::shared_ptr<const door::TlsServer> makeTls(const config::SecuritySection &security,
+                                               const door::Credentials &credentials) {
+    try {
+        return makeTlsServer(security);
+    } catch (const std::exception &e) {
+        // Without credentials nothing depends on TLS (None is all there is),
+        // so a demo or test run in a folder of its own need not fail over a
+        // certificate directory it cannot write; with credentials it must.
+        if (!credentials.none() || security.allowTlsNone)
+            throw std::runtime_error(std::string("no TLS for VeNCrypt: ") + e.what() +
+                                     " (set [security] tls_dir, or tls_cert and tls_key)");
+        LOG_WARN(kLog, "no TLS (%s); without credentials viewers connect with None anyway",
+                 e.what());
+        return nullptr;
+    }
+}
+
+// Where the picture comes from, and what comes with the source.
+struct Source {
+    std::unique_ptr<capture::FrameSource> frames;
+    Size startSize;                                   // shown until the first picture
+    std::shared_ptr<target::VirtualMachine> machine;  // the virtual target's
+    std::shared_ptr<capture::EdidMailbox> edid;       // a V4L2 device's
+};
+
+Source makeSource(const config::Config &cfg, std::shared_ptr<const input::KeysymMap> layout) {
+    Source source;
+    const config::CaptureSection &capture = cfg.capture;
+    source.startSize = capture.width > 0 ? Size{capture.width, capture.height} : kDeviceDefaultSize;
+    if (capture.source == config::SourceKind::Virtual) {
+        target::MachineOptions options = machineOptionsOf(capture, cfg.virtualTarget);
+        options.keyboardLayout = std::move(layout);
+        source.machine = std::make_shared<target::VirtualMachine>(options);
+        const int fps = capture.fps > 0 ? capture.fps : kVirtualDefaultFps;
+        source.frames =
+            std::make_unique<target::VirtualScreen>(source.machine, fps, cfg.virtualTarget.animate);
+        source.startSize = source.machine->view().outputSize;
+    } else if (capture.source == config::SourceKind::X11) {
+#ifdef KVMVNC_HAVE_X11
+        auto screen = std::make_unique<capture::X11Capture>(x11OptionsOf(capture));
+        if (screen->displayName().empty())
+            throw std::runtime_error(
+                "[capture] source = x11: no display (set [capture] display, or DISPLAY)");
+        source.frames = std::move(screen);
+#else
+        throw std::runtime_error(
+            "[capture] source = x11: kvmvncd was built without X11 capture (KVMVNC_X11=OFF)");
+#endif
+    } else {
+        source.edid = std::make_shared<capture::EdidMailbox>(loadEdidRequest(capture));
+        source.frames = std::make_unique<capture::V4l2Capture>(v4l2OptionsOf(capture), source.edid);
+    }
+    return source;
+}
+
+// The keyboard and mouse: the virtual target's, or the USB gadget's.
+std::unique_ptr<input::HidSink> makeHid(const config::HidSection &cfg,
+                                        const std::shared_ptr<target::VirtualMachine> &machine) {
+    const bool virtualHid = cfg.target == config::HidTarget::Virtual ||
+                            (cfg.target == config::HidTarget::Auto && machine != nullptr);
+    const bool relativeMouse = cfg.mouseMode == config::MouseMode::Relative;
+    if (virtualHid) {
+        if (!machine)
+            throw std::runtime_error("[hid] target = virtual needs [capture] source = virtual");
+        auto hid = std::make_unique<target::VirtualHid>(machine);
+        LOG_INFO(kLog, "keyboard and %s mouse go to the virtual target",
+                 relativeMouse ? "relative" : "absolute");
+        return hid;
+    }
+    auto hid = std::make_unique<input::GadgetHid>(cfg.keyboard,
+                                                  relativeMouse ? cfg.relativeMouse : cfg.mouse);
+    if (relativeMouse)
+        LOG_INFO(kLog, "the mouse is relative (%s)", cfg.relativeMouse.c_str());
+    return hid;
+}
+
+// Null when [atx] target = none, or when the GPIO lines cannot be had.
 std::unique_ptr<atx::AtxController> makeAtx(
     const config::AtxSection &cfg, const std::shared_ptr<target::VirtualMachine> &machine) {
     const config::DeviceTarget where = resolve(cfg.target, machine != nullptr);
@@ -156,36 +249,121 @@ std::unique_ptr<atx::AtxController> makeAtx(
             throw std::runtime_error("[atx] target = virtual needs [capture] source = virtual");
         pins = std::make_unique<target::VirtualAtxPins>(machine);
     } else {
-        atx::GpioAtxOptions options;
-        options.chip = cfg.chip;
-        options.powerButton = cfg.powerButton;
-        options.resetButton = cfg.resetButton;
-        options.powerLed = cfg.powerLed;
-        options.hddLed = cfg.hddLed;
-        options.buttonsActiveLow = cfg.buttonsActiveLow;
-        options.ledsActiveLow = cfg.ledsActiveLow;
         try {
-            pins = std::make_unique<atx::GpioAtxPins>(options);
+            pins = std::make_unique<atx::GpioAtxPins>(gpioAtxOptionsOf(cfg));
         } catch (const std::exception &e) {
             LOG_WARN(kLog, "no ATX power control: %s", e.what());
             return nullptr;
         }
     }
-    atx::AtxTimings timings;
-    timings.click = std::chrono::milliseconds{cfg.clickMs};
-    timings.longPress = std::chrono::milliseconds{cfg.longPressMs};
-    timings.busyAfter = std::chrono::milliseconds{cfg.busyAfterMs};
-    std::optional<atx::WakeOnLanTarget> wakeOnLan;
-    if (!cfg.wolMac.empty()) {
-        atx::WakeOnLanTarget target;
-        atx::parseMacAddress(cfg.wolMac, target.mac);  // validated by the config
-        target.address = cfg.wolAddress;
-        target.port = static_cast<uint16_t>(cfg.wolPort);
-        wakeOnLan = target;
-    }
-    auto controller = std::make_unique<atx::AtxController>(std::move(pins), timings, wakeOnLan);
+    auto controller =
+        std::make_unique<atx::AtxController>(std::move(pins), atxTimingsOf(cfg), wakeOnLanOf(cfg));
     LOG_INFO(kLog, "ATX power control: %s", controller->description().c_str());
     return controller;
+}
+
+// Virtual media: the image store and the drive images go into.
+struct Media {
+    std::unique_ptr<msd::ImageStore> store;
+    std::unique_ptr<msd::Drive> drive;
+};
+
+// None when [msd] target = none, or when the store or the LUN cannot be had.
+Media makeMedia(const config::MsdSection &cfg,
+                const std::shared_ptr<target::VirtualMachine> &machine) {
+    const config::DeviceTarget where = resolve(cfg.target, machine != nullptr);
+    if (where == config::DeviceTarget::None)
+        return {};
+    try {
+        Media media;
+        media.store = std::make_unique<msd::ImageStore>(cfg.storage, storeLimitsOf(cfg));
+        if (where == config::DeviceTarget::Virtual) {
+            if (!machine)
+                throw std::runtime_error("[msd] target = virtual needs [capture] source = virtual");
+            media.drive = std::make_unique<target::VirtualDrive>(machine);
+        } else {
+            media.drive = std::make_unique<msd::ConfigfsDrive>(cfg.lun);
+        }
+        LOG_INFO(kLog, "virtual media: images in %s, drive %s", cfg.storage.c_str(),
+                 media.drive->description().c_str());
+        return media;
+    } catch (const std::runtime_error &e) {
+        if (where == config::DeviceTarget::Virtual && !machine)
+            throw;
+        LOG_WARN(kLog, "no virtual media: %s", e.what());
+        return {};
+    }
+}
+
+// The control protocol's EDID query; empty when the source has no EDID.
+std::function<control::EdidStateBody()> edidQueryOf(std::shared_ptr<capture::EdidMailbox> edid) {
+    if (!edid)
+        return nullptr;
+    return [edid = std::move(edid)] { return edidStateOf(edid->current()); };
+}
+
+// The listening socket, handing viewers to `server`; logs where and for whom.
+std::unique_ptr<door::FrontDoor> makeFrontDoor(
+    const config::Config &cfg, const std::shared_ptr<const door::Credentials> &credentials,
+    const std::shared_ptr<const door::TlsServer> &tls, rfb::RfbServer &server) {
+    door::FrontDoorOptions options = frontDoorOptionsOf(cfg.server, cfg.security);
+    options.credentials = credentials;
+    options.tls = tls;
+    options.webRoot = webRootOf(cfg.server);
+    const std::string webRoot = options.webRoot;
+    options.handoff = [server = &server](UniqueFd connection, const rfb::ViewerIdentity &viewer) {
+        return server->adopt(std::move(connection), viewer);
+    };
+    auto door = std::make_unique<door::FrontDoor>(std::move(options));
+    LOG_INFO(kLog, "listening on %s port %d (%s)", cfg.server.listen.c_str(), door->port(),
+             describeLogins(*credentials, cfg.security).c_str());
+    if (webRoot.empty())
+        LOG_WARN(kLog, "no browser panel: no index.html in %s or %s ([server] web_root)",
+                 KVMVNC_WEB_INSTALL_DIR, KVMVNC_WEB_BUILD_DIR);
+    else
+        LOG_INFO(kLog, "browser panel on %s://%s:%d/ from %s", tls ? "https" : "http",
+                 cfg.server.listen.c_str(), door->port(), webRoot.c_str());
+    return door;
+}
+
+// Samples the board and the pipeline, and pushes each sample to viewers.
+std::unique_ptr<health::HealthMonitor> makeHealth(const config::HealthSection &cfg,
+                                                  capture::CaptureThread &capture,
+                                                  rfb::RfbServer &server,
+                                                  control::ControlService &control) {
+    health::HealthSources sources;
+    sources.framesCaptured = [capture = &capture] { return capture->framesCaptured(); };
+    sources.signal = [capture = &capture] { return capture->signalState(); };
+    sources.picture = [capture = &capture] { return capture->pictureSize(); };
+    sources.viewers = [server = &server] {
+        return static_cast<uint32_t>(std::max(server->clientCount(), 0));
+    };
+    return std::make_unique<health::HealthMonitor>(
+        healthOptionsOf(cfg), std::move(sources),
+        [control = &control](const health::HealthSnapshot &snapshot) {
+            control->setHealth(healthStateOf(snapshot));
+        });
+}
+
+// The Prometheus endpoint, started; null without [health] metrics_port, or
+// when it cannot listen: not worth refusing to start over, the KVM works
+// without it.
+std::unique_ptr<health::MetricsServer> makeMetrics(const config::HealthSection &cfg,
+                                                   const health::HealthMonitor &monitor) {
+    if (cfg.metricsPort <= 0)
+        return nullptr;
+    try {
+        auto metrics = std::make_unique<health::MetricsServer>(
+            cfg.metricsListen, cfg.metricsPort,
+            [monitor = &monitor] { return health::prometheusText(monitor->latest()); });
+        metrics->start();
+        LOG_INFO(kLog, "Prometheus metrics on http://%s:%d/metrics", cfg.metricsListen.c_str(),
+                 metrics->port());
+        return metrics;
+    } catch (const std::exception &e) {
+        LOG_ERROR(kLog, "no metrics endpoint: %s", e.what());
+        return nullptr;
+    }
 }
 
 // What run() waits for: SIGINT and SIGTERM stop, SIGHUP reloads.
@@ -208,168 +386,46 @@ void Daemon::blockDaemonSignals() {
 
 Daemon::Daemon(const config::Config &cfg) : startConfig_(cfg) {
     log::setLevel(cfg.log.level);
-
-    rfb::RfbServerOptions serverOptions;
-    serverOptions.desktopName = cfg.server.desktopName;
-    serverOptions.maxClients = cfg.server.maxClients;
-    serverOptions.stallTimeout = std::chrono::milliseconds{cfg.server.stallTimeoutMs};
     std::shared_ptr<const door::Credentials> credentials = loadCredentials(cfg);
-    if (credentials->none()) {
-        LOG_WARN(kLog, "**********************************************************");
-        LOG_WARN(kLog, "NO AUTHENTICATION: anyone who reaches %s:%d controls the target.",
-                 cfg.server.listen.c_str(), cfg.server.port);
-        LOG_WARN(kLog, "Set [security] users_file (kvmvncctl passwd) or [server] passwd_file");
-        LOG_WARN(kLog, "(TigerVNC's vncpasswd).");
-        LOG_WARN(kLog, "**********************************************************");
-    }
-    if (!credentials->none() && !credentials->vnc && credentials->users.empty())
-        LOG_WARN(kLog, "%s holds no accounts: nobody can log in (kvmvncctl passwd NAME)",
-                 cfg.security.usersFile.c_str());
-    std::shared_ptr<const door::TlsServer> tls;
-    try {
-        tls = makeTlsServer(cfg.security);
-    } catch (const std::exception &e) {
-        // Without credentials nothing depends on TLS (None is all there is),
-        // so a demo or test run in a folder of its own need not fail over a
-        // certificate directory it cannot write; with credentials it must.
-        if (!credentials->none() || cfg.security.allowTlsNone)
-            throw std::runtime_error(std::string("no TLS for VeNCrypt: ") + e.what() +
-                                     " (set [security] tls_dir, or tls_cert and tls_key)");
-        LOG_WARN(kLog, "no TLS (%s); without credentials viewers connect with None anyway",
-                 e.what());
-    }
-
+    warnAboutLogins(*credentials, cfg);
+    std::shared_ptr<const door::TlsServer> tls = makeTls(cfg.security, *credentials);
     std::shared_ptr<const input::KeysymMap> layout = loadKeyboardLayout(cfg.hid);
 
-    std::unique_ptr<capture::FrameSource> source;
-    Size startSize;
-    if (cfg.capture.source == config::SourceKind::Virtual) {
-        target::MachineOptions machineOptions;
-        machineOptions.keyboardLayout = layout;
-        if (cfg.capture.width > 0)
-            machineOptions.desktopSize = {cfg.capture.width, cfg.capture.height};
-        else
-            machineOptions.desktopSize = kVirtualDefaultSize;
-        machineOptions.biosDuration = std::chrono::seconds{cfg.virtualTarget.bootSeconds};
-        machine_ = std::make_shared<target::VirtualMachine>(machineOptions);
-        const int fps = cfg.capture.fps > 0 ? cfg.capture.fps : kVirtualDefaultFps;
-        source = std::make_unique<target::VirtualScreen>(machine_, fps, cfg.virtualTarget.animate);
-        startSize = machine_->view().outputSize;
-    } else if (cfg.capture.source == config::SourceKind::X11) {
-#ifdef KVMVNC_HAVE_X11
-        capture::X11Options x11;
-        x11.display = cfg.capture.display;
-        x11.fps = cfg.capture.fps > 0 ? cfg.capture.fps : kX11DefaultFps;
-        auto screen = std::make_unique<capture::X11Capture>(x11);
-        if (screen->displayName().empty())
-            throw std::runtime_error(
-                "[capture] source = x11: no display (set [capture] display, or DISPLAY)");
-        source = std::move(screen);
-        startSize = cfg.capture.width > 0 ? Size{cfg.capture.width, cfg.capture.height}
-                                          : kDeviceDefaultSize;
-#else
-        throw std::runtime_error(
-            "[capture] source = x11: kvmvncd was built without X11 capture (KVMVNC_X11=OFF)");
-#endif
-    } else {
-        capture::V4l2Options v4l2;
-        v4l2.device = cfg.capture.device;
-        v4l2.format = cfg.capture.format;
-        v4l2.width = cfg.capture.width;
-        v4l2.height = cfg.capture.height;
-        v4l2.fps = cfg.capture.fps;
-        v4l2.input = cfg.capture.input;
-        v4l2.firstFrameTimeout = std::chrono::milliseconds{cfg.capture.firstFrameTimeoutMs};
-        edid_ = std::make_shared<capture::EdidMailbox>(loadEdidRequest(cfg.capture));
-        source = std::make_unique<capture::V4l2Capture>(v4l2, edid_);
-        startSize = cfg.capture.width > 0 ? Size{cfg.capture.width, cfg.capture.height}
-                                          : kDeviceDefaultSize;
-    }
-    serverOptions.initialSize = startSize;
-
-    const bool virtualHid = cfg.hid.target == config::HidTarget::Virtual ||
-                            (cfg.hid.target == config::HidTarget::Auto && machine_ != nullptr);
-    const bool relativeMouse = cfg.hid.mouseMode == config::MouseMode::Relative;
-    if (virtualHid) {
-        if (!machine_)
-            throw std::runtime_error("[hid] target = virtual needs [capture] source = virtual");
-        hid_ = std::make_unique<target::VirtualHid>(machine_);
-        LOG_INFO(kLog, "keyboard and %s mouse go to the virtual target",
-                 relativeMouse ? "relative" : "absolute");
-    } else {
-        hid_ = std::make_unique<input::GadgetHid>(
-            cfg.hid.keyboard, relativeMouse ? cfg.hid.relativeMouse : cfg.hid.mouse);
-        if (relativeMouse)
-            LOG_INFO(kLog, "the mouse is relative (%s)", cfg.hid.relativeMouse.c_str());
-    }
-    router_ = std::make_unique<input::InputRouter>(
-        layout, *hid_, relativeMouse ? input::MouseMode::Relative : input::MouseMode::Absolute);
+    Source source = makeSource(cfg, layout);
+    machine_ = source.machine;
+    edid_ = source.edid;
+    hid_ = makeHid(cfg.hid, machine_);
+    router_ = std::make_unique<input::InputRouter>(layout, *hid_,
+                                                   cfg.hid.mouseMode == config::MouseMode::Relative
+                                                       ? input::MouseMode::Relative
+                                                       : input::MouseMode::Absolute);
     typer_ = std::make_unique<input::TextTyper>(*router_,
                                                 std::chrono::milliseconds{cfg.hid.typeIntervalMs});
     routerAdapter_ = std::make_unique<RouterAdapter>(*router_);
-    serverOptions.input = routerAdapter_.get();
 
     atx_ = makeAtx(cfg.atx, machine_);
-    const config::DeviceTarget media = resolve(cfg.msd.target, machine_ != nullptr);
-    if (media != config::DeviceTarget::None) {
-        try {
-            msd::StoreLimits limits;
-            limits.partialMaxAge = std::chrono::hours(cfg.msd.partialMaxAgeHours);
-            limits.freeSpaceReserve = static_cast<uint64_t>(cfg.msd.freeSpaceReserveMib) << 20;
-            store_ = std::make_unique<msd::ImageStore>(cfg.msd.storage, limits);
-            if (media == config::DeviceTarget::Virtual) {
-                if (!machine_)
-                    throw std::runtime_error(
-                        "[msd] target = virtual needs [capture] source = virtual");
-                drive_ = std::make_unique<target::VirtualDrive>(machine_);
-            } else {
-                drive_ = std::make_unique<msd::ConfigfsDrive>(cfg.msd.lun);
-            }
-            LOG_INFO(kLog, "virtual media: images in %s, drive %s", cfg.msd.storage.c_str(),
-                     drive_->description().c_str());
-        } catch (const std::runtime_error &e) {
-            if (media == config::DeviceTarget::Virtual && !machine_)
-                throw;
-            LOG_WARN(kLog, "no virtual media: %s", e.what());
-            store_.reset();
-            drive_.reset();
-        }
-    }
-    control::ControlDevices devices{
-        atx_.get(), !cfg.atx.wolMac.empty(), store_.get(), drive_.get(), typer_.get(), true};
-    if (edid_)
-        devices.edid = [edid = edid_] { return edidStateOf(edid->current()); };
-    devices.hardwareCheck = [this] { return checkHardware(); };
-    control_ = std::make_unique<control::ControlService>(std::move(devices));
-    serverOptions.control = control_.get();
-    serverOptions.xvp = cfg.server.xvp;
+    Media media = makeMedia(cfg.msd, machine_);
+    store_ = std::move(media.store);
+    drive_ = std::move(media.drive);
+    control_ = std::make_unique<control::ControlService>(control::ControlDevices{
+        .atx = atx_.get(),
+        .wakeOnLan = !cfg.atx.wolMac.empty(),
+        .store = store_.get(),
+        .drive = drive_.get(),
+        .typer = typer_.get(),
+        .health = true,
+        .edid = edidQueryOf(edid_),
+        .hardwareCheck = [this] { return checkHardware(); },
+    });
 
+    rfb::RfbServerOptions serverOptions = rfbServerOptionsOf(cfg.server);
+    serverOptions.initialSize = source.startSize;
+    serverOptions.input = routerAdapter_.get();
+    serverOptions.control = control_.get();
     server_ = std::make_unique<rfb::RfbServer>(serverOptions);
-    door::FrontDoorOptions doorOptions;
-    doorOptions.listen = cfg.server.listen;
-    doorOptions.port = cfg.server.port;
-    doorOptions.policy = securityPolicyOf(cfg.security);
-    doorOptions.credentials = credentials;
-    doorOptions.tls = tls;
-    doorOptions.handshakeTimeout = std::chrono::milliseconds{cfg.security.handshakeTimeoutMs};
-    doorOptions.stallTimeout = std::chrono::milliseconds{cfg.server.stallTimeoutMs};
-    doorOptions.throttle.failuresPerMinute = cfg.security.loginFailuresPerMinute;
-    doorOptions.webRoot = webRootOf(cfg.server);
-    const std::string webRoot = doorOptions.webRoot;
-    doorOptions.handoff = [server = server_.get()](UniqueFd connection,
-                                                   const rfb::ViewerIdentity &viewer) {
-        return server->adopt(std::move(connection), viewer);
-    };
-    door_ = std::make_unique<door::FrontDoor>(std::move(doorOptions));
+    door_ = makeFrontDoor(cfg, credentials, tls, *server_);
     listenPort_ = door_->port();
-    LOG_INFO(kLog, "listening on %s port %d (%s)", cfg.server.listen.c_str(), door_->port(),
-             describeLogins(*credentials, cfg.security).c_str());
-    if (webRoot.empty())
-        LOG_WARN(kLog, "no browser panel: no index.html in %s or %s ([server] web_root)",
-                 KVMVNC_WEB_INSTALL_DIR, KVMVNC_WEB_BUILD_DIR);
-    else
-        LOG_INFO(kLog, "browser panel on %s://%s:%d/ from %s", tls ? "https" : "http",
-                 cfg.server.listen.c_str(), door_->port(), webRoot.c_str());
+
     hid_->setLedCallback([server = server_.get()](uint8_t leds) { server->setKeyboardLeds(leds); });
     hid_->setHostCallback([server = server_.get(), control = control_.get()](bool listening) {
         server->setHostListening(listening);
@@ -379,41 +435,14 @@ Daemon::Daemon(const config::Config &cfg) : startConfig_(cfg) {
         server_->setHostListening(false);
         control_->setHostListening(false);
     }
-    capture_ = std::make_unique<capture::CaptureThread>(std::move(source), mailbox_, startSize);
+    capture_ = std::make_unique<capture::CaptureThread>(std::move(source.frames), mailbox_,
+                                                        source.startSize);
     pump_ = std::make_unique<FramePump>(mailbox_, *server_);
     pump_->start();
     capture_->start();
-
-    health::HealthOptions healthOptions;
-    healthOptions.interval = std::chrono::milliseconds{cfg.health.intervalMs};
-    healthOptions.hotCelsius = cfg.health.hotCelsius;
-    healthOptions.sysfsRoot = cfg.health.sysfsRoot;
-    health::HealthSources sources;
-    sources.framesCaptured = [capture = capture_.get()] { return capture->framesCaptured(); };
-    sources.signal = [capture = capture_.get()] { return capture->signalState(); };
-    sources.picture = [capture = capture_.get()] { return capture->pictureSize(); };
-    sources.viewers = [server = server_.get()] {
-        return static_cast<uint32_t>(std::max(server->clientCount(), 0));
-    };
-    health_ = std::make_unique<health::HealthMonitor>(
-        healthOptions, std::move(sources),
-        [control = control_.get()](const health::HealthSnapshot &snapshot) {
-            control->setHealth(healthStateOf(snapshot));
-        });
+    health_ = makeHealth(cfg.health, *capture_, *server_, *control_);
     health_->start();
-    if (cfg.health.metricsPort > 0) {
-        // Not worth refusing to start over: the KVM works without it.
-        try {
-            metrics_ = std::make_unique<health::MetricsServer>(
-                cfg.health.metricsListen, cfg.health.metricsPort,
-                [monitor = health_.get()] { return health::prometheusText(monitor->latest()); });
-            metrics_->start();
-            LOG_INFO(kLog, "Prometheus metrics on http://%s:%d/metrics",
-                     cfg.health.metricsListen.c_str(), metrics_->port());
-        } catch (const std::exception &e) {
-            LOG_ERROR(kLog, "no metrics endpoint: %s", e.what());
-        }
-    }
+    metrics_ = makeMetrics(cfg.health, *health_);
     reloader_ = std::make_unique<ConfigReloader>(
         cfg, ReloadTargets{*server_, *door_, *router_, *typer_, edid_.get()}, credentials);
 }

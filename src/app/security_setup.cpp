@@ -33,12 +33,10 @@ bool sameCredentials(const door::Credentials &a, const door::Credentials &b) {
 }
 
 door::SecurityPolicy securityPolicyOf(const config::SecuritySection &security) {
-    door::SecurityPolicy policy;
-    policy.allowUnencrypted = security.allowUnencrypted;
-    policy.allowTlsNone = security.allowTlsNone;
-    policy.anonymousTls = security.anonymousTls;
-    policy.webOrigins = security.webOrigins;
-    return policy;
+    return {.allowUnencrypted = security.allowUnencrypted,
+            .allowTlsNone = security.allowTlsNone,
+            .anonymousTls = security.anonymousTls,
+            .webOrigins = security.webOrigins};
 }
 
 std::shared_ptr<const door::TlsServer> makeTlsServer(const config::SecuritySection &security) {

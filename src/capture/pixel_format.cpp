@@ -2,7 +2,6 @@
 #include "kvmvnc/capture/pixel_format.h"
 
 #include <linux/videodev2.h>
-#include <strings.h>
 
 #include <libyuv.h>
 
@@ -23,17 +22,13 @@ constexpr int kMaxDimension = 16384;
 struct FormatInfo {
     PixelFormat format;
     uint32_t fourcc;
-    const char *name;
-    const char *fourccName;
     int bytesPerPixel;
 };
 
 constexpr FormatInfo kFormats[] = {
-    {PixelFormat::Yuyv, V4L2_PIX_FMT_YUYV, "YUYV", "YUYV", 2},
-    {PixelFormat::Uyvy, V4L2_PIX_FMT_UYVY, "UYVY", "UYVY", 2},
-    {PixelFormat::Rgb24, V4L2_PIX_FMT_RGB24, "RGB24", "RGB3", 3},
-    {PixelFormat::Bgr24, V4L2_PIX_FMT_BGR24, "BGR24", "BGR3", 3},
-    {PixelFormat::Mjpeg, V4L2_PIX_FMT_MJPEG, "MJPEG", "MJPG", 0},
+    {PixelFormat::Yuyv, V4L2_PIX_FMT_YUYV, 2},   {PixelFormat::Uyvy, V4L2_PIX_FMT_UYVY, 2},
+    {PixelFormat::Rgb24, V4L2_PIX_FMT_RGB24, 3}, {PixelFormat::Bgr24, V4L2_PIX_FMT_BGR24, 3},
+    {PixelFormat::Mjpeg, V4L2_PIX_FMT_MJPEG, 0},
 };
 
 const FormatInfo &info(PixelFormat format) {
@@ -42,11 +37,6 @@ const FormatInfo &info(PixelFormat format) {
             return entry;
     }
     return kFormats[0];  // unreachable for valid enum values
-}
-
-bool equalsIgnoreCase(std::string_view text, const char *name) {
-    size_t length = std::char_traits<char>::length(name);
-    return text.size() == length && strncasecmp(text.data(), name, length) == 0;
 }
 
 }  // namespace
@@ -62,16 +52,6 @@ std::optional<PixelFormat> fromFourcc(uint32_t fourcc) {
     // buffers are the same one-JPEG-per-frame.
     if (fourcc == V4L2_PIX_FMT_JPEG)
         return PixelFormat::Mjpeg;
-    return std::nullopt;
-}
-
-const char *pixelFormatName(PixelFormat format) { return info(format).name; }
-
-std::optional<PixelFormat> parsePixelFormat(std::string_view text) {
-    for (const FormatInfo &entry : kFormats) {
-        if (equalsIgnoreCase(text, entry.name) || equalsIgnoreCase(text, entry.fourccName))
-            return entry.format;
-    }
     return std::nullopt;
 }
 

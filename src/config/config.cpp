@@ -1,195 +1,92 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "kvmvnc/config/config.h"
+#include "key_table.h"
 
 #include <arpa/inet.h>
 #include <ini.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <functional>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace kvmvnc::config {
 
 namespace {
 
-// Parses `value` into the config; returns an error text, or "" when valid.
-using Setter = std::function<std::string(Config &, std::string_view value)>;
-// The key's value in a config, as the INI file would say it: compares two
-// configs, names what a reload changed, and copies a value with the setter.
-using Getter = std::function<std::string(const Config &)>;
+using namespace table;
 
-struct Key {
-    const char *section;
-    const char *name;
-    const char *defaultValue;
-    std::string range;
-    const char *help;
-    Setter set;
-    Getter get;
-    Reload reload = Reload::Restart;
-};
-
-// Marks a key that `systemctl reload` applies to the running daemon.
-Key live(Key key) {
-    key.reload = Reload::Live;
-    return key;
+// [capture] edid: a file, or one of the words that name none.
+std::string resolveEdid(const std::string &value, const std::string &baseDir) {
+    const std::string word = lower(value);
+    return word == "default" || word == "keep" ? value : resolvePath(value, baseDir);
 }
 
-std::string trimmed(std::string_view text) {
-    size_t begin = text.find_first_not_of(" \t");
-    size_t end = text.find_last_not_of(" \t");
-    return begin == std::string_view::npos ? std::string{}
-                                           : std::string(text.substr(begin, end - begin + 1));
-}
+std::string notEmpty(const std::string &value) { return value.empty() ? "must not be empty" : ""; }
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-// `field` is a generic lambda returning the member, for a Config or a const
-// one: the setter writes through it, the getter reads.
-template <typename Field>
-Key intKey(const char *section, const char *name, const char *defaultValue, int min, int max,
-           const char *help, Field field, int specialValue = -2,
-           const char *specialMeaning = nullptr) {
-    std::string range = std::to_string(min) + ".." + std::to_string(max);
-    if (specialMeaning)
-        range = std::to_string(specialValue) + " (" + specialMeaning + ") or " + range;
-    return {section,
-            name,
-            defaultValue,
-            range,
-            help,
-            [=](Config &config, std::string_view value) -> std::string {
-                int parsed = 0;
-                auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
-                if (ec != std::errc() || end != value.data() + value.size())
-                    return "'" + std::string(value) + "' is not a whole number";
-                if (parsed != specialValue && (parsed < min || parsed > max))
-                    return std::to_string(parsed) + " is out of range " + range;
-                field(config) = parsed;
-                return {};
-            },
-            [=](const Config &config) { return std::to_string(field(config)); }};
-}
-
-template <typename Field>
-Key boolKey(const char *section, const char *name, const char *defaultValue, const char *help,
-            Field field) {
-    return {section,
-            name,
-            defaultValue,
-            "true or false",
-            help,
-            [=](Config &config, std::string_view value) -> std::string {
-                std::string v = lower(value);
-                if (v == "true" || v == "yes" || v == "on" || v == "1")
-                    field(config) = true;
-                else if (v == "false" || v == "no" || v == "off" || v == "0")
-                    field(config) = false;
-                else
-                    return "'" + std::string(value) + "' is not true or false";
-                return {};
-            },
-            [=](const Config &config) -> std::string { return field(config) ? "true" : "false"; }};
-}
-
-template <typename Field>
-Key targetKey(const char *section, const char *name, const char *help, Field field) {
-    return {section,
-            name,
-            "auto",
-            "auto, device, virtual or none",
-            help,
-            [=](Config &config, std::string_view value) -> std::string {
-                std::string v = lower(value);
-                if (v == "auto")
-                    field(config) = DeviceTarget::Auto;
-                else if (v == "device")
-                    field(config) = DeviceTarget::Device;
-                else if (v == "virtual")
-                    field(config) = DeviceTarget::Virtual;
-                else if (v == "none")
-                    field(config) = DeviceTarget::None;
-                else
-                    return "'" + std::string(value) + "' is not auto, device, virtual or none";
-                return {};
-            },
-            [=](const Config &config) -> std::string {
-                switch (field(config)) {
-                case DeviceTarget::Auto:
-                    return "auto";
-                case DeviceTarget::Device:
-                    return "device";
-                case DeviceTarget::Virtual:
-                    return "virtual";
-                case DeviceTarget::None:
-                    return "none";
-                }
-                return "?";
-            }};
-}
-
-bool isMacAddress(const std::string &text) {
-    if (text.size() != 17)
-        return false;
-    for (size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (i % 3 == 2 ? c != ':' && c != '-' : !std::isxdigit(static_cast<unsigned char>(c)))
-            return false;
-    }
-    return true;
-}
-
-bool isAddress(const std::string &text) {
+std::string anAddress(const std::string &value) {
     in_addr v4;
     in6_addr v6;
-    return inet_pton(AF_INET, text.c_str(), &v4) == 1 ||
-           inet_pton(AF_INET6, text.c_str(), &v6) == 1;
+    if (inet_pton(AF_INET, value.c_str(), &v4) == 1 || inet_pton(AF_INET6, value.c_str(), &v6) == 1)
+        return {};
+    return "'" + value + "' is not an IPv4 or IPv6 address";
+}
+
+std::string anIpv4Address(const std::string &value) {
+    in_addr v4;
+    return inet_pton(AF_INET, value.c_str(), &v4) == 1 ? ""
+                                                       : "'" + value + "' is not an IPv4 address";
+}
+
+std::string noneOrAMacAddress(const std::string &value) {
+    bool valid = value.size() == 17;
+    for (size_t i = 0; valid && i < value.size(); ++i) {
+        const char c = value[i];
+        valid = i % 3 == 2 ? c == ':' || c == '-' : std::isxdigit(static_cast<unsigned char>(c));
+    }
+    return value.empty() || valid ? ""
+                                  : "'" + value + "' is not a MAC address like aa:bb:cc:dd:ee:ff";
+}
+
+std::string aLayoutName(const std::string &value) {
+    if (value.empty() || value.find('/') != std::string::npos ||
+        value.find("..") != std::string::npos)
+        return "'" + value + "' is not a layout name";
+    return {};
+}
+
+// Where a seam's actions go ([atx] and [msd] target).
+template <typename Field>
+Key targetKey(const char *section, const char *help, Field field) {
+    return enumKey<DeviceTarget>(section, "target", "auto", help, field,
+                                 {{"auto", DeviceTarget::Auto},
+                                  {"device", DeviceTarget::Device},
+                                  {"virtual", DeviceTarget::Virtual},
+                                  {"none", DeviceTarget::None}});
 }
 
 const std::vector<Key> &keys() {
     static const std::vector<Key> table = {
-        {"server", "listen", "0.0.0.0", "an IPv4 or IPv6 address",
-         "Address to accept RFB connections on (0.0.0.0 all IPv4, :: all IPv6).",
-         [](Config &config, std::string_view value) -> std::string {
-             std::string address(value);
-             if (!isAddress(address))
-                 return "'" + address + "' is not an IPv4 or IPv6 address";
-             config.server.listen = address;
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.server.listen; }},
+        stringKey(
+            "server", "listen", "0.0.0.0", "an IPv4 or IPv6 address",
+            "Address to accept RFB connections on (0.0.0.0 all IPv4, :: all IPv6).",
+            [](auto &c) -> auto & { return c.server.listen; }, anAddress),
         intKey(
             "server", "port", "5900", 1, 65535, "TCP port for RFB (VNC) clients.",
             [](auto &c) -> auto & { return c.server.port; }),
-        live(Key{"server", "passwd_file", "", "a path (relative to this file)",
-                 "TigerVNC vncpasswd file: full password, then optionally the view-only one. "
-                 "Unset: no authentication (a warning is logged). A reload reads the file again "
-                 "and checks new viewers against it; unsetting the key needs a restart.",
-                 [](Config &config, std::string_view value) -> std::string {
-                     config.server.passwdFile = std::string(value);
-                     return {};
-                 },
-                 [](const Config &c) -> std::string { return c.server.passwdFile; }}),
-        live(Key{"server", "desktop_name", "kvmvnc", "text",
-                 "Name viewers show in their title bar.",
-                 [](Config &config, std::string_view value) -> std::string {
-                     if (value.empty())
-                         return "must not be empty";
-                     config.server.desktopName = std::string(value);
-                     return {};
-                 },
-                 [](const Config &c) -> std::string { return c.server.desktopName; }}),
+        live(pathKey(
+            "server", "passwd_file", "", "a path (relative to this file)",
+            "TigerVNC vncpasswd file: full password, then optionally the view-only one. "
+            "Unset: no authentication (a warning is logged). A reload reads the file again "
+            "and checks new viewers against it; unsetting the key needs a restart.",
+            [](auto &c) -> auto & { return c.server.passwdFile; })),
+        live(stringKey(
+            "server", "desktop_name", "kvmvnc", "text", "Name viewers show in their title bar.",
+            [](auto &c) -> auto & { return c.server.desktopName; }, notEmpty)),
         live(intKey(
             "server", "max_clients", "16", 1, 256,
             "Viewers served at once; further connections are refused.",
@@ -207,51 +104,25 @@ const std::vector<Key> &keys() {
             "buffer before waiting on the socket (Remmina does; libvncserver's example "
             "viewers do not and can stall at their first picture with xvp on).",
             [](auto &c) -> auto & { return c.server.xvp; }),
-        {"server", "web_root", "", "a directory (relative to this file)",
-         "What browsers get over HTTP(S) on the RFB port: the panel (noVNC and the power, "
-         "media and keyboard controls). Unset: the installed one (share/kvmvnc/web), else the "
-         "build tree's.",
-         [](Config &config, std::string_view value) -> std::string {
-             config.server.webRoot = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.server.webRoot; }},
-        {"capture", "source", "virtual", "virtual, v4l2 or x11",
-         "Where the picture comes from: the built-in virtual target, a V4L2 device, or the "
-         "root window of an X display (display; for comparisons with x11vnc and "
-         "x0vncserver, in builds with KVMVNC_X11).",
-         [](Config &config, std::string_view value) -> std::string {
-             std::string v = lower(value);
-             if (v == "virtual")
-                 config.capture.source = SourceKind::Virtual;
-             else if (v == "v4l2")
-                 config.capture.source = SourceKind::V4l2;
-             else if (v == "x11")
-                 config.capture.source = SourceKind::X11;
-             else
-                 return "'" + std::string(value) + "' is not virtual, v4l2 or x11";
-             return {};
-         },
-         [](const Config &c) -> std::string {
-             switch (c.capture.source) {
-             case SourceKind::Virtual:
-                 return "virtual";
-             case SourceKind::V4l2:
-                 return "v4l2";
-             case SourceKind::X11:
-                 return "x11";
-             }
-             return "?";
-         }},
-        {"capture", "device", "/dev/video0", "a device path",
-         "V4L2 capture device (source = v4l2).",
-         [](Config &config, std::string_view value) -> std::string {
-             if (value.empty())
-                 return "must not be empty";
-             config.capture.device = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.capture.device; }},
+        pathKey(
+            "server", "web_root", "", "a directory (relative to this file)",
+            "What browsers get over HTTP(S) on the RFB port: the panel (noVNC and the power, "
+            "media and keyboard controls). Unset: the installed one (share/kvmvnc/web), else the "
+            "build tree's.",
+            [](auto &c) -> auto & { return c.server.webRoot; }),
+        enumKey<SourceKind>(
+            "capture", "source", "virtual",
+            "Where the picture comes from: the built-in virtual target, a V4L2 device, or the "
+            "root window of an X display (display; for comparisons with x11vnc and "
+            "x0vncserver, in builds with KVMVNC_X11).",
+            [](auto &c) -> auto & { return c.capture.source; },
+            {{"virtual", SourceKind::Virtual},
+             {"v4l2", SourceKind::V4l2},
+             {"x11", SourceKind::X11}}),
+        stringKey(
+            "capture", "device", "/dev/video0", "a device path",
+            "V4L2 capture device (source = v4l2).",
+            [](auto &c) -> auto & { return c.capture.device; }, notEmpty),
         {"capture", "format", "auto", "auto, YUYV, UYVY, RGB24, BGR24 or MJPEG",
          "Pixel format asked of the device; auto prefers UYVY on HDMI bridges and MJPEG on "
          "USB dongles. A format given here is the only one a dongle is tried in.",
@@ -298,33 +169,31 @@ const std::vector<Key> &keys() {
             "capture", "input", "-1", 0, 63,
             "V4L2 input to select (vivid's HDMI input is 3); -1 keeps the current one.",
             [](auto &c) -> auto & { return c.capture.input; }, -1, "keep"),
-        live(Key{"capture", "edid", "default", "default, keep or a file (relative to this file)",
-                 "The EDID (the monitor description the target reads) loaded into the capture "
-                 "device (source = v4l2; the virtual target and X11 have none). An HDMI bridge "
-                 "(TC358743) holds none after boot, and the target sends no picture until it "
-                 "has one; USB dongles carry their own and ignore this. default: kvmvnc's "
-                 "(1920x1080 at 60 Hz preferred and 50 Hz, 1280x1024, 1280x720, 1024x768, "
-                 "800x600, 640x480, the 720x400 text mode; no audio). keep: what the device "
-                 "holds. A file: 128 or 256 bytes, raw or in hex as v4l2-ctl --get-edid writes "
-                 "it. A reload reads the file again and loads a changed EDID (the target sees "
-                 "the monitor unplugged and back).",
-                 [](Config &config, std::string_view value) -> std::string {
-                     if (value.empty())
-                         return "must not be empty (default, keep or a file)";
-                     const std::string v = lower(value);
-                     config.capture.edid = v == "default" || v == "keep" ? v : std::string(value);
-                     return {};
-                 },
-                 [](const Config &c) -> std::string { return c.capture.edid; }}),
-        {"capture", "display", "", "an X display name (:99)",
-         "X display whose root window is captured (source = x11); unset: $DISPLAY. Pictures "
-         "have the screen's size; width and height only size the status screen shown before "
-         "the first one.",
-         [](Config &config, std::string_view value) -> std::string {
-             config.capture.display = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.capture.display; }},
+        Key{"capture", "edid", "default", "default, keep or a file (relative to this file)",
+            "The EDID (the monitor description the target reads) loaded into the capture "
+            "device (source = v4l2; the virtual target and X11 have none). An HDMI bridge "
+            "(TC358743) holds none after boot, and the target sends no picture until it "
+            "has one; USB dongles carry their own and ignore this. default: kvmvnc's "
+            "(1920x1080 at 60 Hz preferred and 50 Hz, 1280x1024, 1280x720, 1024x768, "
+            "800x600, 640x480, the 720x400 text mode; no audio). keep: what the device "
+            "holds. A file: 128 or 256 bytes, raw or in hex as v4l2-ctl --get-edid writes "
+            "it. A reload reads the file again and loads a changed EDID (the target sees "
+            "the monitor unplugged and back).",
+            [](Config &config, std::string_view value) -> std::string {
+                if (value.empty())
+                    return "must not be empty (default, keep or a file)";
+                const std::string v = lower(value);
+                config.capture.edid = v == "default" || v == "keep" ? v : std::string(value);
+                return {};
+            },
+            [](const Config &c) -> std::string { return c.capture.edid; }, Reload::Live,
+            resolveEdid},
+        stringKey(
+            "capture", "display", "", "an X display name (:99)",
+            "X display whose root window is captured (source = x11); unset: $DISPLAY. Pictures "
+            "have the screen's size; width and height only size the status screen shown before "
+            "the first one.",
+            [](auto &c) -> auto & { return c.capture.display; }),
         intKey(
             "virtual", "boot_seconds", "3", 0, 60,
             "Seconds the virtual target shows its BIOS screen (720x400) after power-on "
@@ -335,113 +204,60 @@ const std::vector<Key> &keys() {
             "Moving element and clock on the virtual desktop; false gives a still "
             "picture (tests, benchmarks).",
             [](auto &c) -> auto & { return c.virtualTarget.animate; }),
-        {"hid", "target", "auto", "auto, gadget or virtual",
-         "Where keyboard and mouse reports go: the USB gadget devices, or the virtual "
-         "target; auto picks the virtual target when capturing it.",
-         [](Config &config, std::string_view value) -> std::string {
-             std::string v = lower(value);
-             if (v == "auto")
-                 config.hid.target = HidTarget::Auto;
-             else if (v == "gadget")
-                 config.hid.target = HidTarget::Gadget;
-             else if (v == "virtual")
-                 config.hid.target = HidTarget::Virtual;
-             else
-                 return "'" + std::string(value) + "' is not auto, gadget or virtual";
-             return {};
-         },
-         [](const Config &c) -> std::string {
-             return std::string(c.hid.target == HidTarget::Gadget    ? "gadget"
-                                : c.hid.target == HidTarget::Virtual ? "virtual"
-                                                                     : "auto");
-         }},
-        {"hid", "keyboard", "/dev/hidg0", "a path",
-         "Keyboard gadget device; any path works (a FIFO or file receives the 8-byte boot "
-         "reports).",
-         [](Config &config, std::string_view value) -> std::string {
-             if (value.empty())
-                 return "must not be empty";
-             config.hid.keyboard = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.hid.keyboard; }},
-        {"hid", "mouse", "/dev/hidg1", "a path",
-         "Absolute mouse gadget device; any path works (7-byte reports).",
-         [](Config &config, std::string_view value) -> std::string {
-             if (value.empty())
-                 return "must not be empty";
-             config.hid.mouse = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.hid.mouse; }},
-        {"hid", "relative_mouse", "/dev/hidg2", "a path",
-         "Relative (boot) mouse gadget device, used with mouse_mode = relative; any path "
-         "works (5-byte reports).",
-         [](Config &config, std::string_view value) -> std::string {
-             if (value.empty())
-                 return "must not be empty";
-             config.hid.relativeMouse = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.hid.relativeMouse; }},
-        {"hid", "mouse_mode", "absolute", "absolute or relative",
-         "absolute: the pointer lands where the viewer clicks (every OS since 2000, UEFI "
-         "setups). relative: a boot mouse that reports movement, for targets that mishandle "
-         "absolute pointing (a BIOS setup with a mouse, some installers); turn the target's "
-         "pointer acceleration off so that it follows the viewer's pointer.",
-         [](Config &config, std::string_view value) -> std::string {
-             std::string v = lower(value);
-             if (v == "absolute")
-                 config.hid.mouseMode = MouseMode::Absolute;
-             else if (v == "relative")
-                 config.hid.mouseMode = MouseMode::Relative;
-             else
-                 return "'" + std::string(value) + "' is not absolute or relative";
-             return {};
-         },
-         [](const Config &c) -> std::string {
-             return std::string(c.hid.mouseMode == MouseMode::Relative ? "relative" : "absolute");
-         }},
-        live(Key{"hid", "layout", "us",
-                 "an xkb layout, optionally with variant: de, fr, de(nodeadkeys)",
-                 "The target's keyboard layout, for viewers that send keysyms (QEMU extended key "
-                 "events need none).",
-                 [](Config &config, std::string_view value) -> std::string {
-                     std::string layout(value);
-                     if (layout.empty() || layout.find('/') != std::string::npos ||
-                         layout.find("..") != std::string::npos)
-                         return "'" + layout + "' is not a layout name";
-                     config.hid.layout = layout;
-                     return {};
-                 },
-                 [](const Config &c) -> std::string { return c.hid.layout; }}),
-        {"hid", "keymaps_dir", "", "a directory",
-         "Where the generated keymap tables are; unset: the installed ones, then the build "
-         "tree's.",
-         [](Config &config, std::string_view value) -> std::string {
-             config.hid.keymapsDir = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.hid.keymapsDir; }},
+        enumKey<HidTarget>(
+            "hid", "target", "auto",
+            "Where keyboard and mouse reports go: the USB gadget devices, or the virtual "
+            "target; auto picks the virtual target when capturing it.",
+            [](auto &c) -> auto & { return c.hid.target; },
+            {{"auto", HidTarget::Auto},
+             {"gadget", HidTarget::Gadget},
+             {"virtual", HidTarget::Virtual}}),
+        pathKey(
+            "hid", "keyboard", "/dev/hidg0", "a path",
+            "Keyboard gadget device; any path works (a FIFO or file receives the 8-byte boot "
+            "reports).",
+            [](auto &c) -> auto & { return c.hid.keyboard; }, notEmpty),
+        pathKey(
+            "hid", "mouse", "/dev/hidg1", "a path",
+            "Absolute mouse gadget device; any path works (7-byte reports).",
+            [](auto &c) -> auto & { return c.hid.mouse; }, notEmpty),
+        pathKey(
+            "hid", "relative_mouse", "/dev/hidg2", "a path",
+            "Relative (boot) mouse gadget device, used with mouse_mode = relative; any path "
+            "works (5-byte reports).",
+            [](auto &c) -> auto & { return c.hid.relativeMouse; }, notEmpty),
+        enumKey<MouseMode>(
+            "hid", "mouse_mode", "absolute",
+            "absolute: the pointer lands where the viewer clicks (every OS since 2000, UEFI "
+            "setups). relative: a boot mouse that reports movement, for targets that mishandle "
+            "absolute pointing (a BIOS setup with a mouse, some installers); turn the target's "
+            "pointer acceleration off so that it follows the viewer's pointer.",
+            [](auto &c) -> auto & { return c.hid.mouseMode; },
+            {{"absolute", MouseMode::Absolute}, {"relative", MouseMode::Relative}}),
+        live(stringKey(
+            "hid", "layout", "us", "an xkb layout, optionally with variant: de, fr, de(nodeadkeys)",
+            "The target's keyboard layout, for viewers that send keysyms (QEMU extended key "
+            "events need none).",
+            [](auto &c) -> auto & { return c.hid.layout; }, aLayoutName)),
+        pathKey(
+            "hid", "keymaps_dir", "", "a directory",
+            "Where the generated keymap tables are; unset: the installed ones, then the build "
+            "tree's.",
+            [](auto &c) -> auto & { return c.hid.keymapsDir; }),
         live(intKey(
             "hid", "type_interval_ms", "10", 0, 1000,
             "Pause after each character typed from pasted text (kvmvncctl type); each report "
             "already waits for the target to read the one before.",
             [](auto &c) -> auto & { return c.hid.typeIntervalMs; })),
         targetKey(
-            "atx", "target",
+            "atx",
             "Where power and reset presses go: GPIO lines (device), the virtual "
             "target, or none; auto picks the virtual target when capturing it.",
             [](auto &c) -> auto & { return c.atx.target; }),
-        {"atx", "chip", "gpiochip0", "a GPIO chip name (gpiochip0) or path (/dev/gpiochip0)",
-         "The GPIO chip the ATX lines are on.",
-         [](Config &config, std::string_view value) -> std::string {
-             if (value.empty())
-                 return "must not be empty";
-             config.atx.chip = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.atx.chip; }},
+        stringKey(
+            "atx", "chip", "gpiochip0", "a GPIO chip name (gpiochip0) or path (/dev/gpiochip0)",
+            "The GPIO chip the ATX lines are on.", [](auto &c) -> auto & { return c.atx.chip; },
+            notEmpty),
         intKey(
             "atx", "power_button", "23", 0, 1023, "GPIO line (output) wired to the power button.",
             [](auto &c) -> auto & { return c.atx.powerButton; }, -1, "unused"),
@@ -473,52 +289,31 @@ const std::vector<Key> &keys() {
             "atx", "busy_after_ms", "1000", 0, 10000,
             "After an action, how long further actions are refused as busy.",
             [](auto &c) -> auto & { return c.atx.busyAfterMs; }),
-        {"atx", "wol_mac", "", "a MAC address (aa:bb:cc:dd:ee:ff)",
-         "The target's MAC address for Wake-on-LAN; unset: no Wake-on-LAN.",
-         [](Config &config, std::string_view value) -> std::string {
-             std::string mac(value);
-             if (!mac.empty() && !isMacAddress(mac))
-                 return "'" + mac + "' is not a MAC address like aa:bb:cc:dd:ee:ff";
-             config.atx.wolMac = mac;
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.atx.wolMac; }},
-        {"atx", "wol_address", "255.255.255.255", "an IPv4 address",
-         "Where the Wake-on-LAN packet is sent (a broadcast address).",
-         [](Config &config, std::string_view value) -> std::string {
-             in_addr v4;
-             if (inet_pton(AF_INET, std::string(value).c_str(), &v4) != 1)
-                 return "'" + std::string(value) + "' is not an IPv4 address";
-             config.atx.wolAddress = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.atx.wolAddress; }},
+        stringKey(
+            "atx", "wol_mac", "", "a MAC address (aa:bb:cc:dd:ee:ff)",
+            "The target's MAC address for Wake-on-LAN; unset: no Wake-on-LAN.",
+            [](auto &c) -> auto & { return c.atx.wolMac; }, noneOrAMacAddress),
+        stringKey(
+            "atx", "wol_address", "255.255.255.255", "an IPv4 address",
+            "Where the Wake-on-LAN packet is sent (a broadcast address).",
+            [](auto &c) -> auto & { return c.atx.wolAddress; }, anIpv4Address),
         intKey(
             "atx", "wol_port", "9", 1, 65535, "UDP port of the Wake-on-LAN packet.",
             [](auto &c) -> auto & { return c.atx.wolPort; }),
         targetKey(
-            "msd", "target",
+            "msd",
             "Where inserted images go: the USB gadget's mass-storage LUN (device), the "
             "virtual target, or none; auto picks the virtual target when capturing it.",
             [](auto &c) -> auto & { return c.msd.target; }),
-        {"msd", "storage", "/var/lib/kvmvnc/images", "a directory",
-         "Where uploaded images are kept (created if missing).",
-         [](Config &config, std::string_view value) -> std::string {
-             if (value.empty())
-                 return "must not be empty";
-             config.msd.storage = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.msd.storage; }},
-        {"msd", "lun", "/sys/kernel/config/usb_gadget/kvmvnc/functions/mass_storage.usb0/lun.0",
-         "a configfs directory", "The mass-storage LUN images are inserted into.",
-         [](Config &config, std::string_view value) -> std::string {
-             if (value.empty())
-                 return "must not be empty";
-             config.msd.lun = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.msd.lun; }},
+        pathKey(
+            "msd", "storage", "/var/lib/kvmvnc/images", "a directory",
+            "Where uploaded images are kept (created if missing).",
+            [](auto &c) -> auto & { return c.msd.storage; }, notEmpty),
+        // The LUN packaging/kvmvnc-gadget creates.
+        stringKey(
+            "msd", "lun", "/sys/kernel/config/usb_gadget/kvmvnc/functions/mass_storage.usb0/lun.0",
+            "a configfs directory", "The mass-storage LUN images are inserted into.",
+            [](auto &c) -> auto & { return c.msd.lun; }, notEmpty),
         intKey(
             "msd", "partial_max_age_hours", "24", 1, 8760,
             "A partial upload no connection holds is deleted once its files went unchanged this "
@@ -538,40 +333,26 @@ const std::vector<Key> &keys() {
             "health", "interval_ms", "2000", 200, 60000,
             "How often the temperature, throttling flags and capture rate are sampled.",
             [](auto &c) -> auto & { return c.health.intervalMs; }),
-        {"health", "metrics_listen", "127.0.0.1", "an IPv4 or IPv6 address",
-         "Address of the Prometheus endpoint (metrics_port).",
-         [](Config &config, std::string_view value) -> std::string {
-             std::string address(value);
-             if (!isAddress(address))
-                 return "'" + address + "' is not an IPv4 or IPv6 address";
-             config.health.metricsListen = address;
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.health.metricsListen; }},
+        stringKey(
+            "health", "metrics_listen", "127.0.0.1", "an IPv4 or IPv6 address",
+            "Address of the Prometheus endpoint (metrics_port).",
+            [](auto &c) -> auto & { return c.health.metricsListen; }, anAddress),
         intKey(
             "health", "metrics_port", "0", 1, 65535,
             "TCP port serving GET /metrics (Prometheus text: temperature, throttling, capture "
             "rate and signal, viewers); 0: none.",
             [](auto &c) -> auto & { return c.health.metricsPort; }, 0, "off"),
-        {"health", "sysfs_root", "/sys", "a directory",
-         "Where the thermal zones and the Raspberry Pi firmware's get_throttled are read "
-         "(another root for tests and containers).",
-         [](Config &config, std::string_view value) -> std::string {
-             if (value.empty())
-                 return "must not be empty";
-             config.health.sysfsRoot = std::string(value);
-             return {};
-         },
-         [](const Config &c) -> std::string { return c.health.sysfsRoot; }},
-        live(Key{"security", "users_file", "", "a path (relative to this file)",
-                 "Accounts for VeNCrypt's Plain subtypes (X509Plain, TLSPlain; user name and "
-                 "password), made with kvmvncctl passwd. Unset: no accounts. A reload reads the "
-                 "file again; unsetting the key needs a restart.",
-                 [](Config &config, std::string_view value) -> std::string {
-                     config.security.usersFile = std::string(value);
-                     return {};
-                 },
-                 [](const Config &c) -> std::string { return c.security.usersFile; }}),
+        pathKey(
+            "health", "sysfs_root", "/sys", "a directory",
+            "Where the thermal zones and the Raspberry Pi firmware's get_throttled are read "
+            "(another root for tests and containers).",
+            [](auto &c) -> auto & { return c.health.sysfsRoot; }, notEmpty),
+        live(pathKey(
+            "security", "users_file", "", "a path (relative to this file)",
+            "Accounts for VeNCrypt's Plain subtypes (X509Plain, TLSPlain; user name and "
+            "password), made with kvmvncctl passwd. Unset: no accounts. A reload reads the "
+            "file again; unsetting the key needs a restart.",
+            [](auto &c) -> auto & { return c.security.usersFile; })),
         live(boolKey(
             "security", "allow_unencrypted", "false",
             "Offer plain VNC authentication (the vncpasswd password, then everything in the "
@@ -613,29 +394,19 @@ const std::vector<Key> &keys() {
             "Offer VeNCrypt's anonymous TLS subtypes (TLSVnc, TLSPlain) after the X509 ones: "
             "they stop eavesdroppers but not a man in the middle.",
             [](auto &c) -> auto & { return c.security.anonymousTls; })),
-        Key{"security", "tls_cert", "", "a path (relative to this file)",
+        pathKey(
+            "security", "tls_cert", "", "a path (relative to this file)",
             "PEM certificate (then its chain) for VeNCrypt's X509 subtypes, HTTPS and wss. Unset, "
             "with tls_key unset: a self-signed one is made in tls_dir and kept.",
-            [](Config &config, std::string_view value) -> std::string {
-                config.security.tlsCert = std::string(value);
-                return {};
-            },
-            [](const Config &c) -> std::string { return c.security.tlsCert; }},
-        Key{"security", "tls_key", "", "a path (relative to this file)",
-            "PEM private key of tls_cert.",
-            [](Config &config, std::string_view value) -> std::string {
-                config.security.tlsKey = std::string(value);
-                return {};
-            },
-            [](const Config &c) -> std::string { return c.security.tlsKey; }},
-        Key{"security", "tls_dir", "/var/lib/kvmvnc/tls", "a path (relative to this file)",
+            [](auto &c) -> auto & { return c.security.tlsCert; }),
+        pathKey(
+            "security", "tls_key", "", "a path (relative to this file)",
+            "PEM private key of tls_cert.", [](auto &c) -> auto & { return c.security.tlsKey; }),
+        pathKey(
+            "security", "tls_dir", "/var/lib/kvmvnc/tls", "a path (relative to this file)",
             "Where the self-signed certificate is made (cert.pem, key.pem) when tls_cert is unset; "
             "its SHA-256 fingerprint is logged at start.",
-            [](Config &config, std::string_view value) -> std::string {
-                config.security.tlsDir = std::string(value);
-                return {};
-            },
-            [](const Config &c) -> std::string { return c.security.tlsDir; }},
+            [](auto &c) -> auto & { return c.security.tlsDir; }),
         intKey(
             "security", "handshake_timeout_ms", "10000", 500, 120000,
             "A connection that has not logged in within this time is closed.",
@@ -695,6 +466,7 @@ struct ParseState {
     Config config;
     LineReader reader;
     const std::string &name;
+    const std::string &baseDir;
     std::vector<std::string> errors;
     std::vector<std::pair<std::string, std::string>> seen;  // section, key
 };
@@ -715,7 +487,10 @@ int onValue(void *user, const char *section, const char *name, const char *value
             }
         }
         state->seen.emplace_back(sectionName, keyName);
-        std::string problem = key.set(state->config, trimmed(value));
+        std::string text = trimmed(value);
+        if (key.resolve)
+            text = key.resolve(text, state->baseDir);
+        std::string problem = key.set(state->config, text);
         if (!problem.empty()) {
             state->errors.push_back(where + problem);
             return 0;
@@ -729,16 +504,19 @@ int onValue(void *user, const char *section, const char *name, const char *value
     return 0;
 }
 
-std::string resolvePath(const std::string &path, const std::string &baseDir) {
-    if (path.empty() || path.front() == '/' || baseDir.empty())
-        return path;
-    return (std::filesystem::path(baseDir) / path).lexically_normal().string();
-}
-
 }  // namespace
 
+Config::Config() {
+    for (const Key &key : keys()) {
+        const std::string problem = key.set(*this, key.defaultValue);
+        if (!problem.empty())
+            throw std::logic_error(std::string("[") + key.section + "] " + key.name +
+                                   ": the default " + problem);
+    }
+}
+
 Config parseConfig(std::string_view text, const std::string &name, const std::string &baseDir) {
-    ParseState state{Config{}, LineReader{text, 0, 0, {}}, name, {}, {}};
+    ParseState state{Config{}, LineReader{text, 0, 0, {}}, name, baseDir, {}, {}};
     int result = ini_parse_stream(readLine, &state.reader, onValue, &state);
     for (int line : state.reader.overlongLines)
         state.errors.insert(state.errors.begin(),
@@ -756,20 +534,6 @@ Config parseConfig(std::string_view text, const std::string &name, const std::st
         throw ConfigError(name + ": [capture] width, height: give both or neither");
     if (config.security.tlsCert.empty() != config.security.tlsKey.empty())
         throw ConfigError(name + ": [security] tls_cert, tls_key: give both or neither");
-    config.server.passwdFile = resolvePath(config.server.passwdFile, baseDir);
-    config.server.webRoot = resolvePath(config.server.webRoot, baseDir);
-    config.security.usersFile = resolvePath(config.security.usersFile, baseDir);
-    config.security.tlsCert = resolvePath(config.security.tlsCert, baseDir);
-    config.security.tlsKey = resolvePath(config.security.tlsKey, baseDir);
-    config.security.tlsDir = resolvePath(config.security.tlsDir, baseDir);
-    config.hid.keyboard = resolvePath(config.hid.keyboard, baseDir);
-    config.hid.mouse = resolvePath(config.hid.mouse, baseDir);
-    config.hid.relativeMouse = resolvePath(config.hid.relativeMouse, baseDir);
-    config.hid.keymapsDir = resolvePath(config.hid.keymapsDir, baseDir);
-    config.msd.storage = resolvePath(config.msd.storage, baseDir);
-    config.health.sysfsRoot = resolvePath(config.health.sysfsRoot, baseDir);
-    if (config.capture.edid != "default" && config.capture.edid != "keep")
-        config.capture.edid = resolvePath(config.capture.edid, baseDir);
     config.path = name;
     return config;
 }

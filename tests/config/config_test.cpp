@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace kvmvnc::config {
@@ -239,12 +240,8 @@ TEST(ConfigReloadTest, SameFileChangesNothing) {
     EXPECT_EQ(plan.config.hid.layout, "de");
 }
 
-// Every key the parser sets is one the reload can compare and copy: a
-// configuration that sets every key to something other than its default
-// differs in every key, and copying all of them gives the new configuration.
-TEST(ConfigReloadTest, EveryKeyIsComparedAndCopied) {
-    const Config running = parse("");
-    const Config next = parse(R"(
+// Every key, each set to something other than its default.
+const char *const kEveryKeyChanged = R"(
 [server]
 listen = ::1
 port = 5901
@@ -317,7 +314,14 @@ login_failures_per_minute = 10
 web_origins = https://kvm.example, http://127.0.0.1:8080
 [log]
 level = debug
-)");
+)";
+
+// Every key the parser sets is one the reload can compare and copy: a
+// configuration that sets every key to something other than its default
+// differs in every key, and copying all of them gives the new configuration.
+TEST(ConfigReloadTest, EveryKeyIsComparedAndCopied) {
+    const Config running = parse("");
+    const Config next = parse(kEveryKeyChanged);
     ReloadPlan plan = planReload(running, next);
     EXPECT_EQ(plan.applied.size(), 12u);
     // The help lists each key on a line of its own, indented by two spaces.
@@ -331,6 +335,82 @@ level = debug
     // The live keys were copied through their setters: the plan's
     // configuration now differs from the new one only in the other keys.
     EXPECT_TRUE(planReload(plan.config, next).applied.empty());
+}
+
+// The table is the only place a default is written: a default-constructed
+// Config holds, for every key, the default --help-config prints.
+TEST(ConfigTest, DefaultConstructedConfigHoldsTheHelpsDefaults) {
+    std::map<std::string, std::string> helpDefaults;  // "[section] key" -> default
+    std::istringstream help(describeKeys());
+    std::string section;
+    for (std::string line; std::getline(help, line);) {
+        if (line.rfind("[", 0) == 0)
+            section = line;
+        else if (line.rfind("  ", 0) == 0 && line[2] != ' ')
+            helpDefaults[section + " " + line.substr(2, line.find(" = ") - 2)] =
+                line.substr(line.find(" = ") + 3);
+    }
+    ReloadPlan plan = planReload(Config{}, parse(kEveryKeyChanged));
+    std::vector<KeyChange> changes = plan.applied;
+    changes.insert(changes.end(), plan.needsRestart.begin(), plan.needsRestart.end());
+    ASSERT_EQ(changes.size(), helpDefaults.size());
+    for (const KeyChange &change : changes)
+        EXPECT_EQ(change.from, helpDefaults[change.key]) << change.key;
+    EXPECT_TRUE(planReload(Config{}, parse("")).needsRestart.empty());
+    EXPECT_EQ(Config{}.server.port, 5900);
+    EXPECT_EQ(Config{}.security.tlsDir, "/var/lib/kvmvnc/tls");
+    EXPECT_EQ(Config{}.log.level, log::Level::Info);
+}
+
+// The keys that name files are taken from the INI file's directory; device
+// names, configfs paths and display names are not.
+TEST(ConfigTest, PathKeysAreRelativeToTheFile) {
+    const Config config = parse(R"(
+[server]
+passwd_file = a/passwd
+web_root = www
+[capture]
+device = video7
+edid = edid/x.hex
+display = :5
+[hid]
+keyboard = hidg0
+mouse = ./hidg1
+relative_mouse = ../hidg2
+keymaps_dir = keymaps
+[atx]
+chip = gpiochip4
+[msd]
+storage = images
+lun = lun.0
+[health]
+sysfs_root = sys
+[security]
+users_file = users
+tls_cert = tls/cert.pem
+tls_key = tls/key.pem
+tls_dir = tls
+)");
+    EXPECT_EQ(config.server.passwdFile, "/etc/kvmvnc/a/passwd");
+    EXPECT_EQ(config.server.webRoot, "/etc/kvmvnc/www");
+    EXPECT_EQ(config.capture.edid, "/etc/kvmvnc/edid/x.hex");
+    EXPECT_EQ(config.hid.keyboard, "/etc/kvmvnc/hidg0");
+    EXPECT_EQ(config.hid.mouse, "/etc/kvmvnc/hidg1");
+    EXPECT_EQ(config.hid.relativeMouse, "/etc/hidg2");
+    EXPECT_EQ(config.hid.keymapsDir, "/etc/kvmvnc/keymaps");
+    EXPECT_EQ(config.msd.storage, "/etc/kvmvnc/images");
+    EXPECT_EQ(config.health.sysfsRoot, "/etc/kvmvnc/sys");
+    EXPECT_EQ(config.security.usersFile, "/etc/kvmvnc/users");
+    EXPECT_EQ(config.security.tlsCert, "/etc/kvmvnc/tls/cert.pem");
+    EXPECT_EQ(config.security.tlsKey, "/etc/kvmvnc/tls/key.pem");
+    EXPECT_EQ(config.security.tlsDir, "/etc/kvmvnc/tls");
+    EXPECT_EQ(config.capture.device, "video7");
+    EXPECT_EQ(config.capture.display, ":5");
+    EXPECT_EQ(config.atx.chip, "gpiochip4");
+    EXPECT_EQ(config.msd.lun, "lun.0");
+    // Unset stays unset; a reload copies a resolved path as it is.
+    EXPECT_EQ(parse("").server.passwdFile, "");
+    EXPECT_EQ(planReload(parse(""), config).config.server.passwdFile, "/etc/kvmvnc/a/passwd");
 }
 
 TEST(ConfigReloadTest, LiveKeysAreAppliedAndTheRestKeepTheirRunningValues) {

@@ -8,29 +8,12 @@
 #include <string_view>
 
 #include "kvmvnc/capture/frame.h"
+#include "kvmvnc/capture/pixel_format_name.h"
 
 namespace kvmvnc::capture {
 
-// Capture formats we accept from V4L2 devices.
-enum class PixelFormat {
-    Yuyv,   // V4L2_PIX_FMT_YUYV: Y0 U Y1 V (USB dongles at low resolutions)
-    Uyvy,   // V4L2_PIX_FMT_UYVY: U Y0 V Y1 (TC358743)
-    Rgb24,  // V4L2_PIX_FMT_RGB24: R G B in memory
-    Bgr24,  // V4L2_PIX_FMT_BGR24: B G R in memory
-    Mjpeg,  // V4L2_PIX_FMT_MJPEG: one JPEG per buffer (USB dongles)
-};
-
-inline constexpr PixelFormat kAllPixelFormats[] = {PixelFormat::Yuyv, PixelFormat::Uyvy,
-                                                   PixelFormat::Rgb24, PixelFormat::Bgr24,
-                                                   PixelFormat::Mjpeg};
-
 uint32_t toFourcc(PixelFormat format);
 std::optional<PixelFormat> fromFourcc(uint32_t fourcc);
-// "YUYV", "UYVY", "RGB24", "BGR24", "MJPEG".
-const char *pixelFormatName(PixelFormat format);
-// Accepts the names above and the V4L2 fourccs (YUYV, UYVY, RGB3, BGR3, MJPG),
-// case-insensitively.
-std::optional<PixelFormat> parsePixelFormat(std::string_view text);
 // The formats kvmvncd captures by preference: an HDMI bridge's (DV timings)
 // raw UYVY first, a USB dongle's MJPEG first.
 std::span<const PixelFormat> captureFormatOrder(bool dvTimings);

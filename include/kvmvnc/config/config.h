@@ -8,43 +8,43 @@
 #include <vector>
 
 #include "kvmvnc/base/log.h"
-#include "kvmvnc/capture/pixel_format.h"
+#include "kvmvnc/capture/pixel_format_name.h"
 
 namespace kvmvnc::config {
 
 enum class SourceKind { Virtual, V4l2, X11 };
 
 struct ServerSection {
-    std::string listen = "0.0.0.0";
-    int port = 5900;
+    std::string listen;
+    int port{};
     std::string passwdFile;  // absolute, or empty for no authentication
-    std::string desktopName = "kvmvnc";
-    int maxClients = 16;
-    bool xvp = true;             // noVNC's power menu; see --help-config
-    std::string webRoot;         // empty: the installed panel, else the build tree's
-    int stallTimeoutMs = 10000;  // a viewer that takes no byte this long goes
+    std::string desktopName;
+    int maxClients{};
+    bool xvp{};            // noVNC's power menu; see --help-config
+    std::string webRoot;   // empty: the installed panel, else the build tree's
+    int stallTimeoutMs{};  // a viewer that takes no byte this long goes
 };
 
 struct CaptureSection {
-    SourceKind source = SourceKind::Virtual;
-    std::string device = "/dev/video0";
+    SourceKind source{};
+    std::string device;
     std::optional<capture::PixelFormat> format;  // nullopt: auto
-    int width = 0;  // 0: auto (device's size; 1920 for the virtual target)
-    int height = 0;
-    int fps = 0;          // 0: auto (device default; 30 for the virtual target and X11)
-    int input = -1;       // V4L2 input index, -1: keep
+    int width{};  // 0: auto (device's size; 1920 for the virtual target)
+    int height{};
+    int fps{};            // 0: auto (device default; 30 for the virtual target and X11)
+    int input{};          // V4L2 input index, -1: keep
     std::string display;  // X display (source = x11), empty: $DISPLAY
     // The EDID loaded into a V4L2 device: "default" (kvmvnc's), "keep" (what
     // the device holds) or a file (absolute).
-    std::string edid = "default";
+    std::string edid;
     // A dongle's mode that gives no picture this long is left for the next;
     // 0: the first mode is kept.
-    int firstFrameTimeoutMs = 2000;
+    int firstFrameTimeoutMs{};
 };
 
 struct VirtualSection {
-    int bootSeconds = 3;  // BIOS screen shown after power-on
-    bool animate = true;  // moving element and clock; false gives a still picture
+    int bootSeconds{};  // BIOS screen shown after power-on
+    bool animate{};     // moving element and clock; false gives a still picture
 };
 
 enum class HidTarget { Auto, Gadget, Virtual };
@@ -54,14 +54,14 @@ enum class HidTarget { Auto, Gadget, Virtual };
 enum class MouseMode { Absolute, Relative };
 
 struct HidSection {
-    HidTarget target = HidTarget::Auto;  // auto: the virtual target's when capturing it
-    std::string keyboard = "/dev/hidg0";
-    std::string mouse = "/dev/hidg1";          // absolute mouse
-    std::string relativeMouse = "/dev/hidg2";  // relative (boot) mouse
-    MouseMode mouseMode = MouseMode::Absolute;
-    std::string layout = "us";
-    std::string keymapsDir;   // empty: the installed tables, then the build tree's
-    int typeIntervalMs = 10;  // pause after each pasted character
+    HidTarget target{};  // auto: the virtual target's when capturing it
+    std::string keyboard;
+    std::string mouse;          // absolute mouse
+    std::string relativeMouse;  // relative (boot) mouse
+    MouseMode mouseMode{};
+    std::string layout;
+    std::string keymapsDir;  // empty: the installed tables, then the build tree's
+    int typeIntervalMs{};    // pause after each pasted character
 };
 
 // Where a seam's actions go: the Linux device, the virtual target, or
@@ -71,68 +71,71 @@ enum class DeviceTarget { Auto, Device, Virtual, None };
 // ATX power control (PiKVM's wiring and timings by default). GPIO line
 // offsets on `chip`; -1 leaves a line unused.
 struct AtxSection {
-    DeviceTarget target = DeviceTarget::Auto;  // device: GPIO through libgpiod
-    std::string chip = "gpiochip0";            // a name under /dev or a path
-    int powerButton = 23;
-    int resetButton = 27;
-    int powerLed = 24;
-    int hddLed = 22;
-    bool buttonsActiveLow = false;  // relay/optocoupler boards switch on high
-    bool ledsActiveLow = true;      // optocouplers pull the input low when lit
-    int clickMs = 100;
-    int longPressMs = 5500;
-    int busyAfterMs = 1000;  // after an action, before the next is accepted
-    std::string wolMac;      // empty: no Wake-on-LAN
-    std::string wolAddress = "255.255.255.255";
-    int wolPort = 9;
+    DeviceTarget target{};  // device: GPIO through libgpiod
+    std::string chip;       // a name under /dev or a path
+    int powerButton{};
+    int resetButton{};
+    int powerLed{};
+    int hddLed{};
+    bool buttonsActiveLow{};  // relay/optocoupler boards switch on high
+    bool ledsActiveLow{};     // optocouplers pull the input low when lit
+    int clickMs{};
+    int longPressMs{};
+    int busyAfterMs{};   // after an action, before the next is accepted
+    std::string wolMac;  // empty: no Wake-on-LAN
+    std::string wolAddress;
+    int wolPort{};
 };
 
 // Virtual media: the image store and the USB mass-storage LUN.
 struct MsdSection {
-    DeviceTarget target = DeviceTarget::Auto;  // device: the configfs LUN
-    std::string storage = "/var/lib/kvmvnc/images";
-    // The LUN packaging/kvmvnc-gadget creates.
-    std::string lun = "/sys/kernel/config/usb_gadget/kvmvnc/functions/mass_storage.usb0/lun.0";
-    int partialMaxAgeHours = 24;  // 0: partial uploads are kept
-    int freeSpaceReserveMib = 64;
+    DeviceTarget target{};  // device: the configfs LUN
+    std::string storage;
+    std::string lun;
+    int partialMaxAgeHours{};  // 0: partial uploads are kept
+    int freeSpaceReserveMib{};
 };
 
 // The board's and the pipeline's health (src/health): sampled every
 // interval, logged on change, pushed to viewers, and served as Prometheus
 // text when metrics_port is set.
 struct HealthSection {
-    int hotCelsius = 80;
-    int intervalMs = 2000;
-    std::string metricsListen = "127.0.0.1";
-    int metricsPort = 0;  // 0: no metrics endpoint
-    std::string sysfsRoot = "/sys";
+    int hotCelsius{};
+    int intervalMs{};
+    std::string metricsListen;
+    int metricsPort{};  // 0: no metrics endpoint
+    std::string sysfsRoot;
 };
 
 // Who may connect and how (src/door).
 struct SecuritySection {
     std::string usersFile;  // absolute, or empty for no accounts
-    bool allowUnencrypted = false;
-    bool allowTlsNone = false;
-    bool anonymousTls = true;
+    bool allowUnencrypted{};
+    bool allowTlsNone{};
+    bool anonymousTls{};
     std::string tlsCert;  // both or neither; neither: generated in tlsDir
     std::string tlsKey;
-    std::string tlsDir = "/var/lib/kvmvnc/tls";
-    int handshakeTimeoutMs = 10000;
-    int loginFailuresPerMinute = 30;  // from all addresses, see door::AuthThrottle
+    std::string tlsDir;
+    int handshakeTimeoutMs{};
+    int loginFailuresPerMinute{};  // from all addresses, see door::AuthThrottle
     // Web pages of other origins allowed to open a WebSocket to the RFB port
     // ("*": any); the panel's own origin always is.
     std::vector<std::string> webOrigins;
 };
 
 struct LogSection {
-    log::Level level = log::Level::Info;
+    log::Level level{};
 };
 
 // The whole configuration, immutable once loaded (a reload loads another and
 // plans from both, planReload()). Every key is described in one table
-// (config.cpp) that parses it, prints --help-config and says how a reload
-// treats it.
+// (config.cpp) that parses it, gives its default, prints --help-config and
+// says how a reload treats it; the sections above hold no defaults of their
+// own.
 struct Config {
+    // Every key at the table's default.
+    Config();
+
     std::string path;  // the file it came from, empty for defaults
     ServerSection server;
     CaptureSection capture;

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+
+#include <optional>
+
+#include "kvmvnc/atx/atx_controller.h"
+#include "kvmvnc/atx/gpio_atx_pins.h"
+#include "kvmvnc/capture/v4l2_options.h"
+#include "kvmvnc/config/config.h"
+#include "kvmvnc/door/front_door.h"
+#include "kvmvnc/health/health_monitor.h"
+#include "kvmvnc/msd/image_store.h"
+#include "kvmvnc/rfb/rfb_server.h"
+#include "kvmvnc/target/virtual_machine.h"
+#ifdef KVMVNC_HAVE_X11
+#include "kvmvnc/capture/x11_capture.h"
+#endif
+
+// What each stage is given from its configuration section, one translator
+// per options struct. The structs keep defaults of their own (the stages'
+// tests build them without a Config); tests/app checks that those are the
+// key table's. Whatever is not configuration (the server's input handler,
+// the door's credentials and hand-over, the machine's keyboard layout) is
+// the daemon's to fill in.
+namespace kvmvnc::app {
+
+rfb::RfbServerOptions rfbServerOptionsOf(const config::ServerSection &server);
+
+// Without the web root: where the panel is found is the daemon's to say.
+door::FrontDoorOptions frontDoorOptionsOf(const config::ServerSection &server,
+                                          const config::SecuritySection &security);
+
+capture::V4l2Options v4l2OptionsOf(const config::CaptureSection &capture);
+
+#ifdef KVMVNC_HAVE_X11
+capture::X11Options x11OptionsOf(const config::CaptureSection &capture);
+#endif
+
+// The virtual target: the configured size, else its own.
+target::MachineOptions machineOptionsOf(const config::CaptureSection &capture,
+                                        const config::VirtualSection &virtualTarget);
+
+atx::GpioAtxOptions gpioAtxOptionsOf(const config::AtxSection &atx);
+atx::AtxTimings atxTimingsOf(const config::AtxSection &atx);
+// nullopt without [atx] wol_mac.
+std::optional<atx::WakeOnLanTarget> wakeOnLanOf(const config::AtxSection &atx);
+
+msd::StoreLimits storeLimitsOf(const config::MsdSection &msd);
+
+health::HealthOptions healthOptionsOf(const config::HealthSection &health);
+
+}  // namespace kvmvnc::app

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/app/stage_options.h"
+
+#include "kvmvnc/app/security_setup.h"
+
+namespace kvmvnc::app {
+
+rfb::RfbServerOptions rfbServerOptionsOf(const config::ServerSection &server) {
+    return {.desktopName = server.desktopName,
+            .maxClients = server.maxClients,
+            .xvp = server.xvp,
+            .stallTimeout = std::chrono::milliseconds{server.stallTimeoutMs}};
+}
+
+door::FrontDoorOptions frontDoorOptionsOf(const config::ServerSection &server,
+                                          const config::SecuritySection &security) {
+    door::FrontDoorOptions options;
+    options.listen = server.listen;
+    options.port = server.port;
+    options.policy = securityPolicyOf(security);
+    options.handshakeTimeout = std::chrono::milliseconds{security.handshakeTimeoutMs};
+    options.stallTimeout = std::chrono::milliseconds{server.stallTimeoutMs};
+    options.throttle.failuresPerMinute = security.loginFailuresPerMinute;
+    return options;
+}
+
+capture::V4l2Options v4l2OptionsOf(const config::CaptureSection &capture) {
+    return {.device = capture.device,
+            .format = capture.format,
+            .width = capture.width,
+            .height = capture.height,
+            .fps = capture.fps,
+            .input = capture.input,
+            .firstFrameTimeout = std::chrono::milliseconds{capture.firstFrameTimeoutMs}};
+}
+
+#ifdef KVMVNC_HAVE_X11
+capture::X11Options x11OptionsOf(const config::CaptureSection &capture) {
+    capture::X11Options options;
+    options.display = capture.display;
+    if (capture.fps > 0)
+        options.fps = capture.fps;
+    return options;
+}
+#endif
+
+target::MachineOptions machineOptionsOf(const config::CaptureSection &capture,
+                                        const config::VirtualSection &virtualTarget) {
+    target::MachineOptions options;
+    if (capture.width > 0)
+        options.desktopSize = {capture.width, capture.height};
+    options.biosDuration = std::chrono::seconds{virtualTarget.bootSeconds};
+    return options;
+}
+
+atx::GpioAtxOptions gpioAtxOptionsOf(const config::AtxSection &atx) {
+    return {.chip = atx.chip,
+            .powerButton = atx.powerButton,
+            .resetButton = atx.resetButton,
+            .powerLed = atx.powerLed,
+            .hddLed = atx.hddLed,
+            .buttonsActiveLow = atx.buttonsActiveLow,
+            .ledsActiveLow = atx.ledsActiveLow};
+}
+
+atx::AtxTimings atxTimingsOf(const config::AtxSection &atx) {
+    return {.click = std::chrono::milliseconds{atx.clickMs},
+            .longPress = std::chrono::milliseconds{atx.longPressMs},
+            .busyAfter = std::chrono::milliseconds{atx.busyAfterMs}};
+}
+
+std::optional<atx::WakeOnLanTarget> wakeOnLanOf(const config::AtxSection &atx) {
+    if (atx.wolMac.empty())
+        return std::nullopt;
+    atx::WakeOnLanTarget target;
+    atx::parseMacAddress(atx.wolMac, target.mac);  // validated by the config
+    target.address = atx.wolAddress;
+    target.port = static_cast<uint16_t>(atx.wolPort);
+    return target;
+}
+
+msd::StoreLimits storeLimitsOf(const config::MsdSection &msd) {
+    return {.partialMaxAge = std::chrono::hours(msd.partialMaxAgeHours),
+            .freeSpaceReserve = static_cast<uint64_t>(msd.freeSpaceReserveMib) << 20};
+}
+
+health::HealthOptions healthOptionsOf(const config::HealthSection &health) {
+    return {.interval = std::chrono::milliseconds{health.intervalMs},
+            .hotCelsius = health.hotCelsius,
+            .sysfsRoot = health.sysfsRoot};
+}
+
+}  // namespace kvmvnc::app

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "kvmvnc/app/stage_options.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+
+namespace kvmvnc::app {
+
+namespace {
+
+config::Config parse(const std::string &text) {
+    return config::parseConfig(text, "test.ini", "/etc/kvmvnc");
+}
+
+}  // namespace
+
+// A stage's options struct keeps defaults of its own, for the stage's tests;
+// they must be the key table's, or a stage built in a test would not be the
+// one kvmvncd runs with its defaults.
+TEST(StageOptionsTest, StagesDefaultsAreTheKeyTables) {
+    const config::Config defaults;
+
+    const rfb::RfbServerOptions server = rfbServerOptionsOf(defaults.server);
+    const rfb::RfbServerOptions serverDefaults;
+    EXPECT_EQ(server.desktopName, serverDefaults.desktopName);
+    EXPECT_EQ(server.maxClients, serverDefaults.maxClients);
+    EXPECT_EQ(server.stallTimeout, serverDefaults.stallTimeout);
+    // Not xvp: the server offers it only when asked (it needs a control
+    // service); kvmvncd asks unless [server] xvp says no.
+
+    const door::FrontDoorOptions door = frontDoorOptionsOf(defaults.server, defaults.security);
+    const door::FrontDoorOptions doorDefaults;
+    EXPECT_EQ(door.listen, doorDefaults.listen);
+    EXPECT_EQ(door.port, doorDefaults.port);
+    EXPECT_EQ(door.handshakeTimeout, doorDefaults.handshakeTimeout);
+    EXPECT_EQ(door.stallTimeout, doorDefaults.stallTimeout);
+    EXPECT_EQ(door.throttle.failuresPerMinute, doorDefaults.throttle.failuresPerMinute);
+    EXPECT_EQ(door.policy.allowUnencrypted, doorDefaults.policy.allowUnencrypted);
+    EXPECT_EQ(door.policy.allowTlsNone, doorDefaults.policy.allowTlsNone);
+    EXPECT_EQ(door.policy.anonymousTls, doorDefaults.policy.anonymousTls);
+    EXPECT_EQ(door.policy.webOrigins, doorDefaults.policy.webOrigins);
+
+    const capture::V4l2Options v4l2 = v4l2OptionsOf(defaults.capture);
+    const capture::V4l2Options v4l2Defaults;
+    EXPECT_EQ(v4l2.device, v4l2Defaults.device);
+    EXPECT_EQ(v4l2.format, v4l2Defaults.format);
+    EXPECT_EQ(v4l2.width, v4l2Defaults.width);
+    EXPECT_EQ(v4l2.height, v4l2Defaults.height);
+    EXPECT_EQ(v4l2.fps, v4l2Defaults.fps);
+    EXPECT_EQ(v4l2.input, v4l2Defaults.input);
+    EXPECT_EQ(v4l2.firstFrameTimeout, v4l2Defaults.firstFrameTimeout);
+
+    // The size --help-config gives the virtual target.
+    const target::MachineOptions machine =
+        machineOptionsOf(defaults.capture, defaults.virtualTarget);
+    EXPECT_EQ(machine.desktopSize, (Size{1920, 1080}));
+    EXPECT_EQ(machine.biosDuration, target::MachineOptions{}.biosDuration);
+
+    // Not the line numbers: without a configuration the library drives no
+    // line, kvmvncd drives PiKVM's.
+    const atx::GpioAtxOptions gpio = gpioAtxOptionsOf(defaults.atx);
+    const atx::GpioAtxOptions gpioDefaults;
+    EXPECT_EQ(gpio.chip, gpioDefaults.chip);
+    EXPECT_EQ(gpio.buttonsActiveLow, gpioDefaults.buttonsActiveLow);
+    EXPECT_EQ(gpio.ledsActiveLow, gpioDefaults.ledsActiveLow);
+    const atx::AtxTimings timings = atxTimingsOf(defaults.atx);
+    const atx::AtxTimings timingsDefaults;
+    EXPECT_EQ(timings.click, timingsDefaults.click);
+    EXPECT_EQ(timings.longPress, timingsDefaults.longPress);
+    EXPECT_EQ(timings.busyAfter, timingsDefaults.busyAfter);
+    EXPECT_EQ(wakeOnLanOf(defaults.atx), std::nullopt);
+    const std::optional<atx::WakeOnLanTarget> wol =
+        wakeOnLanOf(parse("[atx]\nwol_mac = aa:bb:cc:dd:ee:ff\n").atx);
+    ASSERT_TRUE(wol.has_value());
+    EXPECT_EQ(wol->address, atx::WakeOnLanTarget{}.address);
+    EXPECT_EQ(wol->port, atx::WakeOnLanTarget{}.port);
+
+    const msd::StoreLimits limits = storeLimitsOf(defaults.msd);
+    const msd::StoreLimits limitsDefaults;
+    EXPECT_EQ(limits.partialMaxAge, limitsDefaults.partialMaxAge);
+    EXPECT_EQ(limits.freeSpaceReserve, limitsDefaults.freeSpaceReserve);
+
+    const health::HealthOptions health = healthOptionsOf(defaults.health);
+    const health::HealthOptions healthDefaults;
+    EXPECT_EQ(health.interval, healthDefaults.interval);
+    EXPECT_EQ(health.hotCelsius, healthDefaults.hotCelsius);
+    EXPECT_EQ(health.sysfsRoot, healthDefaults.sysfsRoot);
+
+#ifdef KVMVNC_HAVE_X11
+    const capture::X11Options x11 = x11OptionsOf(defaults.capture);
+    EXPECT_EQ(x11.display, capture::X11Options{}.display);
+    EXPECT_EQ(x11.fps, capture::X11Options{}.fps);
+#endif
+}
+
+// Each configured value reaches its stage.
+TEST(StageOptionsTest, ConfiguredValuesReachTheirStage) {
+    const config::Config cfg = parse(R"(
+[server]
+listen = ::1
+port = 5901
+desktop_name = Rack 4
+max_clients = 4
+xvp = false
+stall_timeout_ms = 4000
+[capture]
+device = /dev/video2
+format = UYVY
+width = 1280
+height = 1024
+fps = 60
+input = 3
+first_frame_timeout_ms = 0
+display = :5
+[virtual]
+boot_seconds = 7
+[atx]
+chip = gpiochip4
+power_button = 5
+reset_button = 6
+power_led = 7
+hdd_led = -1
+buttons_active_low = true
+leds_active_low = false
+click_ms = 200
+long_press_ms = 6000
+busy_after_ms = 500
+wol_mac = aa:bb:cc:dd:ee:0f
+wol_address = 192.168.1.255
+wol_port = 7
+[msd]
+partial_max_age_hours = 0
+free_space_reserve_mib = 128
+[health]
+hot_celsius = 70
+interval_ms = 500
+sysfs_root = /srv/sys
+[security]
+allow_unencrypted = true
+allow_tls_none = true
+anonymous_tls = false
+handshake_timeout_ms = 3000
+login_failures_per_minute = 10
+web_origins = https://kvm.example
+)");
+    const rfb::RfbServerOptions server = rfbServerOptionsOf(cfg.server);
+    EXPECT_EQ(server.desktopName, "Rack 4");
+    EXPECT_EQ(server.maxClients, 4);
+    EXPECT_EQ(server.stallTimeout, std::chrono::milliseconds{4000});
+    EXPECT_FALSE(server.xvp);
+    EXPECT_TRUE(rfbServerOptionsOf(config::Config{}.server).xvp);
+
+    const door::FrontDoorOptions door = frontDoorOptionsOf(cfg.server, cfg.security);
+    EXPECT_EQ(door.listen, "::1");
+    EXPECT_EQ(door.port, 5901);
+    EXPECT_EQ(door.stallTimeout, std::chrono::milliseconds{4000});
+    EXPECT_EQ(door.handshakeTimeout, std::chrono::milliseconds{3000});
+    EXPECT_EQ(door.throttle.failuresPerMinute, 10);
+    EXPECT_TRUE(door.policy.allowUnencrypted);
+    EXPECT_TRUE(door.policy.allowTlsNone);
+    EXPECT_FALSE(door.policy.anonymousTls);
+    EXPECT_EQ(door.policy.webOrigins, std::vector<std::string>{"https://kvm.example"});
+    EXPECT_TRUE(door.webRoot.empty()) << "the daemon's to find";
+
+    const capture::V4l2Options v4l2 = v4l2OptionsOf(cfg.capture);
+    EXPECT_EQ(v4l2.device, "/dev/video2");
+    EXPECT_EQ(v4l2.format, capture::PixelFormat::Uyvy);
+    EXPECT_EQ(v4l2.width, 1280);
+    EXPECT_EQ(v4l2.height, 1024);
+    EXPECT_EQ(v4l2.fps, 60);
+    EXPECT_EQ(v4l2.input, 3);
+    EXPECT_EQ(v4l2.firstFrameTimeout, std::chrono::milliseconds{0});
+
+    const target::MachineOptions machine = machineOptionsOf(cfg.capture, cfg.virtualTarget);
+    EXPECT_EQ(machine.desktopSize, (Size{1280, 1024}));
+    EXPECT_EQ(machine.biosDuration, std::chrono::seconds{7});
+
+    const atx::GpioAtxOptions gpio = gpioAtxOptionsOf(cfg.atx);
+    EXPECT_EQ(gpio.chip, "gpiochip4");
+    EXPECT_EQ(gpio.powerButton, 5);
+    EXPECT_EQ(gpio.resetButton, 6);
+    EXPECT_EQ(gpio.powerLed, 7);
+    EXPECT_EQ(gpio.hddLed, -1);
+    EXPECT_TRUE(gpio.buttonsActiveLow);
+    EXPECT_FALSE(gpio.ledsActiveLow);
+    const atx::AtxTimings timings = atxTimingsOf(cfg.atx);
+    EXPECT_EQ(timings.click, std::chrono::milliseconds{200});
+    EXPECT_EQ(timings.longPress, std::chrono::milliseconds{6000});
+    EXPECT_EQ(timings.busyAfter, std::chrono::milliseconds{500});
+    const std::optional<atx::WakeOnLanTarget> wol = wakeOnLanOf(cfg.atx);
+    ASSERT_TRUE(wol.has_value());
+    EXPECT_EQ(std::to_array(wol->mac),
+              (std::array<uint8_t, 6>{0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0x0f}));
+    EXPECT_EQ(wol->address, "192.168.1.255");
+    EXPECT_EQ(wol->port, 7);
+
+    const msd::StoreLimits limits = storeLimitsOf(cfg.msd);
+    EXPECT_EQ(limits.partialMaxAge, std::chrono::seconds{0});
+    EXPECT_EQ(limits.freeSpaceReserve, 128u << 20);
+
+    const health::HealthOptions health = healthOptionsOf(cfg.health);
+    EXPECT_EQ(health.hotCelsius, 70);
+    EXPECT_EQ(health.interval, std::chrono::milliseconds{500});
+    EXPECT_EQ(health.sysfsRoot, "/srv/sys");
+
+#ifdef KVMVNC_HAVE_X11
+    const capture::X11Options x11 = x11OptionsOf(cfg.capture);
+    EXPECT_EQ(x11.display, ":5");
+    EXPECT_EQ(x11.fps, 60);
+#endif
+}
+
+}  // namespace kvmvnc::app
