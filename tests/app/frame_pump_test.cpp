@@ -15,6 +15,7 @@
 #include "kvmvnc/door/front_door.h"
 #include "loopback_door.h"
 #include "test_viewer.h"
+#include "wait_until.h"
 
 namespace kvmvnc::app {
 
@@ -129,10 +130,7 @@ TEST_F(FramePumpTest, KnownDamageNarrowsTheCompareOnceInStep) {
         frame->damage = std::move(damage);
         const uint64_t before = pump->stats().frames;
         mailbox.publish(std::move(frame));
-        const auto deadline = std::chrono::steady_clock::now() + 10s;
-        while (pump->stats().frames == before && std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(1ms);
-        ASSERT_GT(pump->stats().frames, before);
+        ASSERT_TRUE(testing::waitUntil([&] { return pump->stats().frames > before; }, 10s, 1ms));
     };
     auto pixelAt = [&](int x, int y) {
         uint32_t value = 0;
