@@ -499,7 +499,7 @@ int Daemon::run() {
     LOG_INFO(kLog,
              "%s: stopping after %llu frames (%llu changed, %llu tiles, %llu scrolls, %llu "
              "resizes)",
-             strsignal(signalNumber), static_cast<unsigned long long>(stats.frames),
+             sigdescr_np(signalNumber), static_cast<unsigned long long>(stats.frames),
              static_cast<unsigned long long>(stats.changedFrames),
              static_cast<unsigned long long>(stats.changedTiles),
              static_cast<unsigned long long>(stats.moves),

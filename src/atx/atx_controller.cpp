@@ -18,6 +18,7 @@
 #include <thread>
 #include <utility>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/base/unique_fd.h"
 
@@ -55,14 +56,14 @@ bool sendWakeOnLan(const WakeOnLanTarget &target, std::string &error) {
     UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     const int on = 1;
     if (!fd.isValid() || ::setsockopt(fd.get(), SOL_SOCKET, SO_BROADCAST, &on, sizeof on) != 0) {
-        error = std::string("Wake-on-LAN: cannot open a UDP socket: ") + std::strerror(errno);
+        error = std::string("Wake-on-LAN: cannot open a UDP socket: ") + errorText(errno);
         return false;
     }
     const std::string packet = wakeOnLanPacket(target.mac);
     const ssize_t sent = ::sendto(fd.get(), packet.data(), packet.size(), 0,
                                   reinterpret_cast<const sockaddr *>(&address), sizeof address);
     if (sent != static_cast<ssize_t>(packet.size())) {
-        error = "Wake-on-LAN to " + where + ": " + std::strerror(sent < 0 ? errno : EIO);
+        error = "Wake-on-LAN to " + where + ": " + errorText(sent < 0 ? errno : EIO);
         return false;
     }
     return true;

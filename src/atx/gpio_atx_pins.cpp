@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
 
 namespace kvmvnc::atx {
@@ -28,7 +29,7 @@ GpioAtxPins::GpioAtxPins(GpioAtxOptions options) : options_(std::move(options)) 
     chip_.reset(gpiod_chip_open_lookup(options_.chip.c_str()));
     if (!chip_)
         throw std::runtime_error(options_.chip +
-                                 ": cannot open the GPIO chip: " + std::strerror(errno));
+                                 ": cannot open the GPIO chip: " + errorText(errno));
     chipName_ = gpiod_chip_name(chip_.get());
     requestLine(powerButton_, "power button", options_.powerButton, LineUse::Button);
     requestLine(resetButton_, "reset button", options_.resetButton, LineUse::Button);
@@ -53,7 +54,7 @@ gpiod_line *GpioAtxPins::lineAt(const char *what, int offset) {
     gpiod_line *line = gpiod_chip_get_line(chip_.get(), static_cast<unsigned>(offset));
     if (!line)
         throw std::runtime_error(chipName_ + " line " + std::to_string(offset) + " (" + what +
-                                 "): " + std::strerror(errno));
+                                 "): " + errorText(errno));
     return line;
 }
 
@@ -73,7 +74,7 @@ void GpioAtxPins::requestLine(Line &line, const char *what, int offset, LineUse 
     if (gpiod_line_request(gpio, &config, 0) != 0)
         throw std::runtime_error(lineName(line) + ": cannot request it as " +
                                  (button ? "an output: " : "an input with events: ") +
-                                 std::strerror(errno));
+                                 errorText(errno));
     line.line = gpio;
 }
 
@@ -92,7 +93,7 @@ bool GpioAtxPins::setButton(Button button, bool pressed, std::string &error) {
         return false;
     }
     if (gpiod_line_set_value(line.line, pressed ? 1 : 0) != 0) {
-        error = lineName(line) + ": cannot set it: " + std::strerror(errno);
+        error = lineName(line) + ": cannot set it: " + errorText(errno);
         return false;
     }
     return true;
@@ -104,7 +105,8 @@ bool GpioAtxPins::readLed(Line &line) {
     const int value = gpiod_line_get_value(line.line);
     if (value < 0) {
         if (!warnedRead_)
-            LOG_WARN(kLog, "%s: cannot read it: %s", lineName(line).c_str(), std::strerror(errno));
+            LOG_WARN(kLog, "%s: cannot read it: %s", lineName(line).c_str(),
+                     errorText(errno).c_str());
         warnedRead_ = true;
         return false;
     }
@@ -132,7 +134,7 @@ void GpioAtxPins::waitForLedEdge(std::chrono::milliseconds timeout) {
     if (result < 0) {
         if (!warnedWait_)
             LOG_WARN(kLog, "%s: waiting for LED events failed: %s", chipName_.c_str(),
-                     std::strerror(errno));
+                     errorText(errno).c_str());
         warnedWait_ = true;
         std::this_thread::sleep_for(timeout);  // the caller re-reads the levels anyway
         return;

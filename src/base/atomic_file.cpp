@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/unique_fd.h"
 
 namespace kvmvnc {
@@ -32,19 +33,19 @@ void replaceFileAtomically(const std::string &path, std::string_view data, mode_
         if (::geteuid() == 0)
             owner = existing.st_uid;
     } else if (keepExisting && errno != ENOENT) {
-        throw std::runtime_error(path + ": " + std::strerror(errno));
+        throw std::runtime_error(path + ": " + errorText(errno));
     }
 
     std::string temporary = (directory / ("." + target.filename().string() + ".XXXXXX")).string();
     UniqueFd fd(::mkostemp(temporary.data(), O_CLOEXEC));
     if (!fd.isValid())
         throw std::runtime_error(directory.string() +
-                                 ": cannot create a temporary file: " + std::strerror(errno));
+                                 ": cannot create a temporary file: " + errorText(errno));
     // From here on a failure must not leave the temporary file behind.
     auto fail = [&](const char *what) {
         const int error = errno;
         ::unlink(temporary.c_str());
-        throw std::runtime_error(path + ": " + what + ": " + std::strerror(error));
+        throw std::runtime_error(path + ": " + what + ": " + errorText(error));
     };
     // chown before chmod: changing the owner may clear set-id bits.
     if ((owner != static_cast<uid_t>(-1) || group != static_cast<gid_t>(-1)) &&
@@ -69,7 +70,7 @@ void replaceFileAtomically(const std::string &path, std::string_view data, mode_
     // The rename itself lasts only once the directory is on disk.
     UniqueFd directoryFd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!directoryFd.isValid() || ::fsync(directoryFd.get()) != 0)
-        throw std::runtime_error(directory.string() + ": cannot sync: " + std::strerror(errno));
+        throw std::runtime_error(directory.string() + ": cannot sync: " + errorText(errno));
 }
 
 }  // namespace kvmvnc

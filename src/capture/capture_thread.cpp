@@ -35,7 +35,7 @@ void CaptureThread::stop() {
         thread_.join();
 }
 
-void CaptureThread::run(std::stop_token stop) {
+void CaptureThread::run(const std::stop_token &stop) {
     pthread_setname_np(pthread_self(), "kvm-capture");
     LOG_INFO("capture", "capturing from %s", source_->description().c_str());
     uint64_t sequence = 0;

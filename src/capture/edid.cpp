@@ -12,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "kvmvnc/base/error_text.h"
+
 namespace kvmvnc::capture {
 
 // config/edid/default.hex, built in (edid_default.cpp.in).
@@ -288,7 +290,7 @@ std::optional<Edid> Edid::parseFile(std::string_view contents, std::string &erro
 std::optional<Edid> Edid::load(const std::string &path, std::string &error) {
     std::ifstream file(path, std::ios::binary);
     if (!file) {
-        error = path + ": " + std::strerror(errno);
+        error = path + ": " + errorText(errno);
         return std::nullopt;
     }
     std::string contents;

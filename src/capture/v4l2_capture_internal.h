@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/capture/v4l2_capture.h"
 
 namespace kvmvnc::capture {
@@ -22,8 +23,6 @@ constexpr std::chrono::milliseconds kReprobeInterval{250};
 // Streaming without a frame this long: look at the signal.
 constexpr std::chrono::seconds kStallTimeout{2};
 constexpr int kMaxEventsPerPoll = 64;
-
-inline std::string errorText(int error) { return std::strerror(error < 0 ? -error : error); }
 
 // Why the input can or cannot stream right now.
 struct V4l2Capture::SignalProbe {

@@ -26,7 +26,9 @@ constexpr const char *kLog = "capture";
 X11Capture::X11Capture(X11Options options) : options_(std::move(options)) {
     displayName_ = options_.display;
     if (displayName_.empty()) {
-        if (const char *env = std::getenv("DISPLAY"))
+        // Read on the thread that builds the daemon; nothing in it sets the
+        // environment.
+        if (const char *env = std::getenv("DISPLAY"))  // NOLINT(concurrency-mt-unsafe)
             displayName_ = env;
     }
     period_ = std::chrono::duration_cast<Clock::duration>(1s) / std::max(options_.fps, 1);

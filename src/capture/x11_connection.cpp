@@ -16,6 +16,8 @@
 // Last: Xlib's macros would reach into the headers above.
 #include "x11_connection.h"
 
+#include "kvmvnc/base/error_text.h"
+
 namespace kvmvnc::capture {
 
 namespace {
@@ -245,7 +247,7 @@ bool X11Capture::Connection::makeShmImage(unsigned width, unsigned height) {
     segment_.shmid = ::shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
     if (segment_.shmid < 0) {
         LOG_WARN(kLog, "X display %s: shmget(%zu bytes): %s", name_.c_str(), bytes,
-                 std::strerror(errno));
+                 errorText(errno).c_str());
         dropShmImage();
         return false;
     }
@@ -254,8 +256,9 @@ bool X11Capture::Connection::makeShmImage(unsigned width, unsigned height) {
     // detached, even if this process dies first (Linux still lets the
     // server attach it).
     ::shmctl(segment_.shmid, IPC_RMID, nullptr);
-    if (address == reinterpret_cast<void *>(-1)) {
-        LOG_WARN(kLog, "X display %s: shmat: %s", name_.c_str(), std::strerror(errno));
+    // shmat's documented failure value.
+    if (address == reinterpret_cast<void *>(-1)) {  // NOLINT(performance-no-int-to-ptr)
+        LOG_WARN(kLog, "X display %s: shmat: %s", name_.c_str(), errorText(errno).c_str());
         dropShmImage();
         return false;
     }

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "kvmvnc/base/error_text.h"
+
 namespace kvmvnc::config {
 
 namespace {
@@ -541,7 +543,7 @@ Config parseConfig(std::string_view text, const std::string &name, const std::st
 Config loadConfig(const std::string &path) {
     std::ifstream file(path, std::ios::binary);
     if (!file)
-        throw ConfigError(path + ": cannot open: " + std::strerror(errno));
+        throw ConfigError(path + ": cannot open: " + errorText(errno));
     std::ostringstream contents;
     contents << file.rdbuf();
     size_t slash = path.rfind('/');

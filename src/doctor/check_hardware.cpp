@@ -6,13 +6,12 @@
 #include <cstring>
 
 #include "checks.h"
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/health/soc_sensors.h"
 
 namespace kvmvnc::doctor {
 
 namespace checks {
-
-std::string errorText(int error) { return std::strerror(error < 0 ? -error : error); }
 
 std::string modeText(uint32_t mode) {
     char text[8];
@@ -77,6 +76,7 @@ std::vector<HardwareCheck> checkHardware(const config::Config &config, const Mac
     if (context.needs.gpio) {
         const std::vector<WiredLine> wired = wiredLines(config.atx);
         std::vector<int> offsets;
+        offsets.reserve(wired.size());
         for (const WiredLine &line : wired)
             offsets.push_back(line.offset);
         const GpioFacts facts = machine.probeGpio(config.atx.chip, offsets);

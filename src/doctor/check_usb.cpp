@@ -75,7 +75,7 @@ std::string findGadget(const Context &context) {
     const std::string prefix = std::string(kGadgets) + "/";
     if (context.config.msd.lun.starts_with(prefix)) {
         const std::string rest = context.config.msd.lun.substr(prefix.size());
-        const std::string name = rest.substr(0, rest.find('/'));
+        std::string name = rest.substr(0, rest.find('/'));
         if (std::find(gadgets.begin(), gadgets.end(), name) != gadgets.end())
             return name;
     }

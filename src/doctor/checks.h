@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/config/config.h"
 #include "kvmvnc/doctor/check_hardware.h"
 #include "kvmvnc/doctor/hardware_check.h"
@@ -28,7 +29,6 @@ struct Context {
     bool insideDaemon() const { return options.daemonPort.has_value(); }
 };
 
-std::string errorText(int error);
 // "0660".
 std::string modeText(uint32_t mode);
 std::string join(const std::vector<std::string> &items, const char *separator = ", ");

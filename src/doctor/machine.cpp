@@ -18,6 +18,7 @@
 #include <iterator>
 #include <system_error>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/unique_fd.h"
 
 namespace kvmvnc::doctor {
@@ -190,7 +191,7 @@ ListenFacts greetRfb(const std::string &host, int port, int timeoutMs) {
     if (!socket.isValid()) {
         facts.state =
             lastError == ECONNREFUSED ? ListenFacts::State::Refused : ListenFacts::State::Error;
-        facts.detail = where + ": " + std::strerror(lastError);
+        facts.detail = where + ": " + errorText(lastError);
         return facts;
     }
     // An RFB server speaks first: "RFB 003.008\n".
@@ -322,7 +323,7 @@ ListenFacts LinuxMachine::probeListen(const std::string &address, int port) cons
     if (facts.state == ListenFacts::State::Refused) {
         facts.state = ListenFacts::State::Error;
         facts.detail =
-            "nothing listens on " + where + ", and binding it fails: " + std::strerror(error);
+            "nothing listens on " + where + ", and binding it fails: " + errorText(error);
     }
     return facts;
 }

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/door/http.h"
 #include "kvmvnc/door/websocket.h"
@@ -66,7 +67,7 @@ UniqueFd listenOn(const std::string &address, int port, int &boundPort) {
     }
     UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.isValid())
-        throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+        throw std::runtime_error(std::string("socket: ") + errorText(errno));
     const int one = 1;
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (family == AF_INET6) {
@@ -76,7 +77,7 @@ UniqueFd listenOn(const std::string &address, int port, int &boundPort) {
     if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&storage), length) != 0 ||
         ::listen(fd.get(), 64) != 0)
         throw std::runtime_error("cannot listen on " + address + " port " + std::to_string(port) +
-                                 ": " + std::strerror(errno));
+                                 ": " + errorText(errno));
     sockaddr_storage bound{};
     socklen_t boundLength = sizeof(bound);
     getsockname(fd.get(), reinterpret_cast<sockaddr *>(&bound), &boundLength);
@@ -238,7 +239,7 @@ FrontDoor::FrontDoor(FrontDoorOptions options)
     listenSocket_ = listenOn(options_.listen, options_.port, port_);
     stopEvent_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!stopEvent_.isValid())
-        throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+        throw std::runtime_error(std::string("eventfd: ") + errorText(errno));
     acceptor_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "kvm-door");
         acceptLoop();
@@ -388,7 +389,7 @@ void FrontDoor::acceptLoop() {
     while (!stopping_.load()) {
         pollfd fds[2] = {{listenSocket_.get(), POLLIN, 0}, {stopEvent_.get(), POLLIN, 0}};
         if (::poll(fds, 2, 1000) < 0 && errno != EINTR) {
-            LOG_ERROR(kLog, "poll: %s", std::strerror(errno));
+            LOG_ERROR(kLog, "poll: %s", errorText(errno).c_str());
             return;
         }
         reapFinished();
@@ -403,7 +404,7 @@ void FrontDoor::acceptLoop() {
                                   &length, SOCK_CLOEXEC));
         if (!socket.isValid()) {
             if (errno == EMFILE || errno == ENFILE) {
-                LOG_ERROR(kLog, "accept: %s", std::strerror(errno));
+                LOG_ERROR(kLog, "accept: %s", errorText(errno).c_str());
                 std::this_thread::sleep_for(std::chrono::milliseconds{100});
             }
             continue;
@@ -593,7 +594,7 @@ void FrontDoor::handOver(Handshake &handshake, const Admission &admission) {
     const Clock::time_point deadline = handshake.deadline;
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-        throw HandshakeError(std::string("socketpair: ") + std::strerror(errno));
+        throw HandshakeError(std::string("socketpair: ") + errorText(errno));
     UniqueFd ours(pair[0]);
     UniqueFd theirs(pair[1]);
     for (int fd : pair) {
@@ -604,7 +605,7 @@ void FrontDoor::handOver(Handshake &handshake, const Admission &admission) {
     // a WebSocket request first and, finding "RFB", skips the 100 ms it
     // would otherwise wait for one.
     if (::send(ours.get(), kRfbVersion, 12, MSG_NOSIGNAL) != 12)
-        throw HandshakeError(std::string("socketpair: ") + std::strerror(errno));
+        throw HandshakeError(std::string("socketpair: ") + errorText(errno));
     Viewer viewer{handshake.peer, admission.user, admission.access == Access::ViewOnly,
                   admission.method + handshake.layers};
     Transport &client = *handshake.transport;

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <memory>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/unique_fd.h"
 
 namespace kvmvnc::door {
@@ -550,7 +551,7 @@ void serveStaticFile(Transport &transport, const HttpRequest &request, const std
         // The length is promised already: a file that shrank or fails to read
         // can only end the connection early, which the client notices.
         if (got < 0)
-            throw HandshakeError("HTTP: reading " + *file + ": " + std::strerror(errno));
+            throw HandshakeError("HTTP: reading " + *file + ": " + errorText(errno));
         if (got == 0)
             throw HandshakeError("HTTP: " + *file + " shrank while being sent");
         writeAll(transport, std::span(chunk.data(), static_cast<size_t>(got)), deadline);

@@ -20,6 +20,7 @@
 #include <stdexcept>
 
 #include "kvmvnc/base/atomic_file.h"
+#include "kvmvnc/base/error_text.h"
 
 namespace kvmvnc::door {
 
@@ -198,7 +199,7 @@ TlsFiles ensureSelfSignedCertificate(const std::string &dir,
 std::string certificateFingerprint(const std::string &certificatePath) {
     FILE *file = std::fopen(certificatePath.c_str(), "re");
     if (!file)
-        throw std::runtime_error(certificatePath + ": " + std::strerror(errno));
+        throw std::runtime_error(certificatePath + ": " + errorText(errno));
     X509 *certificate = PEM_read_X509(file, nullptr, nullptr, nullptr);
     std::fclose(file);
     if (!certificate)
@@ -277,8 +278,7 @@ Transport::Result TlsTransport::fromSslError(int ret, const char *what) {
         closeReason_ = "TLS closed by the peer";
         break;
     case SSL_ERROR_SYSCALL:
-        closeReason_ =
-            std::string(what) + ": " + (errno ? std::strerror(errno) : "connection closed");
+        closeReason_ = std::string(what) + ": " + (errno ? errorText(errno) : "connection closed");
         break;
     default:
         closeReason_ = std::string(what) + ": " + opensslError();

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "kvmvnc/base/error_text.h"
+
 namespace kvmvnc::door {
 
 SocketTransport::SocketTransport(UniqueFd fd) : fd_(std::move(fd)) {
@@ -29,7 +31,7 @@ Transport::Result SocketTransport::read(std::span<uint8_t> into) {
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return {Status::WantRead};
-        closeReason_ = std::strerror(errno);
+        closeReason_ = errorText(errno);
         return {Status::Closed};
     }
 }
@@ -43,7 +45,7 @@ Transport::Result SocketTransport::write(std::span<const uint8_t> from) {
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return {Status::WantWrite};
-        closeReason_ = std::strerror(errno);
+        closeReason_ = errorText(errno);
         return {Status::Closed};
     }
 }

@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include "kvmvnc/base/atomic_file.h"
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/unique_fd.h"
 
 namespace kvmvnc::door {
@@ -196,7 +197,7 @@ bool UserTable::isValidName(std::string_view user) {
 UserTable UserTable::load(const std::string &path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.isValid())
-        throw std::runtime_error(path + ": " + std::strerror(errno));
+        throw std::runtime_error(path + ": " + errorText(errno));
     std::string text;
     char buffer[4096];
     for (;;) {
@@ -204,7 +205,7 @@ UserTable UserTable::load(const std::string &path) {
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
-            throw std::runtime_error(path + ": " + std::strerror(errno));
+            throw std::runtime_error(path + ": " + errorText(errno));
         if (got == 0)
             break;
         text.append(buffer, static_cast<size_t>(got));

@@ -12,7 +12,6 @@ namespace kvmvnc::door {
 namespace {
 
 using http_text::equalsIgnoringCase;
-using http_text::lower;
 using http_text::trimWhitespace;
 
 constexpr std::string_view kAcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
 
 namespace kvmvnc::health {
@@ -65,13 +66,13 @@ MetricsServer::MetricsServer(const std::string &address, int port,
 
     listener_.reset(::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!listener_.isValid())
-        throw std::runtime_error(std::string("metrics: socket: ") + std::strerror(errno));
+        throw std::runtime_error(std::string("metrics: socket: ") + errorText(errno));
     int one = 1;
     ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (::bind(listener_.get(), found->ai_addr, found->ai_addrlen) != 0 ||
         ::listen(listener_.get(), 16) != 0)
         throw std::runtime_error("metrics: cannot listen on " + address + " port " + service +
-                                 ": " + std::strerror(errno));
+                                 ": " + errorText(errno));
     sockaddr_storage bound{};
     socklen_t length = sizeof bound;
     ::getsockname(listener_.get(), reinterpret_cast<sockaddr *>(&bound), &length);
@@ -79,7 +80,7 @@ MetricsServer::MetricsServer(const std::string &address, int port,
                                               : reinterpret_cast<sockaddr_in &>(bound).sin_port);
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!wake_.isValid())
-        throw std::runtime_error(std::string("metrics: eventfd: ") + std::strerror(errno));
+        throw std::runtime_error(std::string("metrics: eventfd: ") + errorText(errno));
 }
 
 MetricsServer::~MetricsServer() { stop(); }
@@ -150,7 +151,7 @@ void MetricsServer::run() {
         if (::poll(fds.data(), fds.size(), timeoutMs) < 0) {
             if (errno == EINTR)
                 continue;
-            LOG_ERROR(kLog, "poll: %s", std::strerror(errno));
+            LOG_ERROR(kLog, "poll: %s", errorText(errno).c_str());
             return;
         }
         if (fds[0].revents)

@@ -52,6 +52,7 @@ std::vector<fs::path> numberedEntries(const fs::path &directory, std::string_vie
     }
     std::sort(found.begin(), found.end());
     std::vector<fs::path> paths;
+    paths.reserve(found.size());
     for (auto &[number, path] : found)
         paths.push_back(std::move(path));
     return paths;
@@ -69,7 +70,7 @@ bool pathExists(const fs::path &path) {
 
 }  // namespace
 
-SocSensors::SocSensors(fs::path sysfsRoot) {
+SocSensors::SocSensors(const fs::path &sysfsRoot) {
     std::optional<fs::path> firstZone;
     for (const fs::path &zone : numberedEntries(sysfsRoot / "class/thermal", "thermal_zone")) {
         if (!pathExists(zone / "temp"))

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
 
 namespace kvmvnc::input {
@@ -108,7 +109,7 @@ bool GadgetHid::open(Device &device) {
         // anything else is a missing or broken device.
         const bool noReader = errno == ENXIO;
         if (!device.warned)
-            LOG_WARN(kLog, "%s: %s (retrying)", device.path.c_str(), std::strerror(errno));
+            LOG_WARN(kLog, "%s: %s (retrying)", device.path.c_str(), errorText(errno).c_str());
         device.warned = true;
         device.missing = !noReader;
         device.noReader = noReader;
@@ -239,13 +240,13 @@ void GadgetHid::flush(Device &device, Clock::time_point now, bool ioThread) {
         }
         if (isHostAbsent(error)) {
             writeStuck_ = true;
-            updateListening(std::strerror(error));
+            updateListening(errorText(error).c_str());
             if (error != ESHUTDOWN)
                 device.fd.reset();  // gone: reopen (a FIFO's new reader, a new gadget)
             return;
         }
         LOG_WARN(kLog, "%s: write failed: %s; reopening", device.path.c_str(),
-                 std::strerror(error));
+                 errorText(error).c_str());
         device.queue.pop_front();
         device.fd.reset();
         return;

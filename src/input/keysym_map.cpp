@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/input/hid_usage.h"
 
 namespace kvmvnc::input {
@@ -75,7 +76,7 @@ KeysymMap KeysymMap::fromText(std::string_view text, const std::string &name) {
 KeysymMap KeysymMap::fromFile(const std::string &path, const std::string &name) {
     std::ifstream file(path, std::ios::binary);
     if (!file)
-        throw std::runtime_error(path + ": cannot open keymap: " + std::strerror(errno));
+        throw std::runtime_error(path + ": cannot open keymap: " + errorText(errno));
     std::ostringstream text;
     text << file.rdbuf();
     return fromText(text.str(), name);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/base/unique_fd.h"
 
@@ -85,7 +86,7 @@ StoreResult ConfigfsDrive::write(const char *attribute, const std::string &value
         return {StoreError::Busy, kHostHolds};
     if (error == ENOENT && !std::filesystem::is_directory(lun_))
         return {StoreError::Io, "no LUN at " + lun_.string()};
-    return {StoreError::Io, "writing " + (lun_ / attribute).string() + ": " + std::strerror(error)};
+    return {StoreError::Io, "writing " + (lun_ / attribute).string() + ": " + errorText(error)};
 }
 
 StoreResult ConfigfsDrive::failed(StoreResult result) {
@@ -113,8 +114,7 @@ StoreResult ConfigfsDrive::insert(const std::filesystem::path &path, const std::
         return failed({StoreError::Io, "no LUN at " + lun_.string()});
     struct stat info {};
     if (::stat(path.c_str(), &info) != 0)
-        return failed(
-            {StoreError::Io, "cannot insert " + path.string() + ": " + std::strerror(errno)});
+        return failed({StoreError::Io, "cannot insert " + path.string() + ": " + errorText(errno)});
     if (!S_ISREG(info.st_mode))
         return failed({StoreError::Io, "cannot insert " + path.string() + ": not a regular file"});
     if (StoreResult result = ejectMedium(); !result)
@@ -169,7 +169,7 @@ StoreResult ConfigfsDrive::replug() {
         error = writer_(udcPath, udc);
     if (error != 0)
         return {StoreError::Io,
-                "plugging the gadget in again (" + udcPath.string() + "): " + std::strerror(error)};
+                "plugging the gadget in again (" + udcPath.string() + "): " + errorText(error)};
     return {};
 }
 

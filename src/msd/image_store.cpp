@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "image_store_impl.h"
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
 
 namespace kvmvnc::msd {
@@ -96,7 +97,7 @@ ImageStore::ImageStore(std::filesystem::path directory, StoreLimits limits,
                                  " is not a directory");
     if (::access(impl_->directory.c_str(), W_OK | X_OK) != 0)
         throw std::runtime_error("the image folder " + impl_->directory.string() +
-                                 " is not writable: " + std::strerror(errno));
+                                 " is not writable: " + errorText(errno));
     std::lock_guard lock(impl_->mutex);
     impl_->expire(nullptr);
 }
@@ -107,7 +108,7 @@ ImageStore::~ImageStore() {
         impl_->waitIdle(lock, name);
         if (const int error = impl_->confirm(*upload))
             LOG_WARN(kLog, "upload of %s: cannot record its progress: %s", name.c_str(),
-                     std::strerror(error));
+                     errorText(error).c_str());
     }
 }
 

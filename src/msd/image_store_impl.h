@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/msd/image_store.h"
 
@@ -28,7 +29,7 @@ inline StoreResult fail(StoreError error, std::string message) {
 }
 
 inline StoreResult ioError(const std::string &what, int error) {
-    return fail(StoreError::Io, what + ": " + std::strerror(error));
+    return fail(StoreError::Io, what + ": " + errorText(error));
 }
 
 class Sha256Hasher;  // image_upload.cpp

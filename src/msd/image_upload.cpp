@@ -17,6 +17,7 @@
 #include <system_error>
 
 #include "image_store_impl.h"
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/msd/image_store.h"
 
@@ -271,7 +272,7 @@ StoreResult ImageStore::Impl::open(ActiveUpload &upload, bool fresh) const {
     if (isNoRoom(claimed))
         return fail(StoreError::NoSpace, "no room for " + name + " (" +
                                              bytesText(upload.state.size) + ") in " +
-                                             directory.string() + ": " + std::strerror(claimed));
+                                             directory.string() + ": " + errorText(claimed));
     if (claimed != 0 && claimed != EOPNOTSUPP)
         return ioError("cannot preallocate " + path.string(), claimed);
     upload.preallocated = claimed == 0;
@@ -316,7 +317,7 @@ StoreResult ImageStore::Impl::write(ActiveUpload &upload, const uint8_t *data, s
     if (const int error =
             writeAll(upload.fd.get(), data, size, static_cast<off_t>(upload.written))) {
         if (isNoRoom(error))
-            return noRoom(upload, std::strerror(error));
+            return noRoom(upload, errorText(error));
         return ioError("writing " + name, error);
     }
     upload.hash->update(data, size);
@@ -324,7 +325,7 @@ StoreResult ImageStore::Impl::write(ActiveUpload &upload, const uint8_t *data, s
     if (upload.written - upload.state.confirmed >= kSyncInterval ||
         upload.written == upload.state.size) {
         if (const int error = confirm(upload))
-            return isNoRoom(error) ? noRoom(upload, std::strerror(error))
+            return isNoRoom(error) ? noRoom(upload, errorText(error))
                                    : ioError("syncing " + name, error);
     }
     return {};
@@ -336,7 +337,7 @@ StoreResult ImageStore::Impl::noRoom(ActiveUpload &upload, const std::string &wh
     const std::string &name = upload.state.name;
     if (const int error = confirm(upload))
         LOG_WARN(kLog, "upload of %s: cannot record its progress: %s", name.c_str(),
-                 std::strerror(error));
+                 errorText(error).c_str());
     LOG_WARN(kLog, "upload of %s stopped at %llu of %llu bytes: no room (%s)", name.c_str(),
              static_cast<unsigned long long>(upload.state.confirmed),
              static_cast<unsigned long long>(upload.state.size), why.c_str());
@@ -397,7 +398,7 @@ void ImageStore::Impl::expire(const std::string *spared) {
                 LOG_INFO(kLog, "deleting %s, left from an upload and untouched for %.1f hours",
                          path.c_str(), hours);
             if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-                LOG_WARN(kLog, "cannot delete %s: %s", path.c_str(), std::strerror(errno));
+                LOG_WARN(kLog, "cannot delete %s: %s", path.c_str(), errorText(errno).c_str());
         }
         removed = true;
     }
@@ -591,7 +592,7 @@ void ImageStore::releaseUploads(uint64_t owner) {
         }
         if (const int error = d.confirm(*it->second))
             LOG_WARN(kLog, "upload of %s: cannot record its progress: %s", name.c_str(),
-                     std::strerror(error));
+                     errorText(error).c_str());
         it = d.active.erase(it);
     }
 }

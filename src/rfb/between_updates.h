@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
-struct _rfbClientRec;
+struct _rfbClientRec;  // NOLINT(bugprone-reserved-identifier): libvncserver's tag
 
 namespace kvmvnc::rfb {
 

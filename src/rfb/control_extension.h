@@ -5,7 +5,7 @@
 
 #include "kvmvnc/control/control_service.h"
 
-struct _rfbClientRec;
+struct _rfbClientRec;  // NOLINT(bugprone-reserved-identifier): libvncserver's tag
 
 namespace kvmvnc::rfb {
 

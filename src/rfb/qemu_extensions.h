@@ -5,7 +5,7 @@
 #include <mutex>
 #include <string>
 
-struct _rfbClientRec;
+struct _rfbClientRec;  // NOLINT(bugprone-reserved-identifier): libvncserver's tag
 
 namespace kvmvnc::rfb {
 

@@ -29,6 +29,7 @@ extern "C" {
 #include "between_updates.h"
 #include "continuous_updates.h"
 #include "control_extension.h"
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
 #include "qemu_extensions.h"
 #include "viewer_outbox.h"
@@ -55,8 +56,8 @@ __attribute__((format(printf, 2, 0))) void forwardLibraryMessage(log::Level leve
     // failed read or write ("Broken pipe", "Connection reset by peer"):
     // the viewer's disconnection is logged once, by onClientGone().
     if (level == log::Level::Warning &&
-        (std::strstr(text, "TCP_NODELAY") || std::strstr(text, std::strerror(EPIPE)) ||
-         std::strstr(text, std::strerror(ECONNRESET))))
+        (std::strstr(text, "TCP_NODELAY") || std::strstr(text, errorText(EPIPE).c_str()) ||
+         std::strstr(text, errorText(ECONNRESET).c_str())))
         level = log::Level::Debug;
     if (log::level() > level)
         return;
@@ -273,7 +274,7 @@ RfbServer::RfbServer(const RfbServerOptions &options)
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (memory == MAP_FAILED)
         throw std::runtime_error(std::string("cannot reserve the framebuffer: ") +
-                                 std::strerror(errno));
+                                 errorText(errno));
     framebuffer_ = static_cast<uint8_t *>(memory);
     largestPictureBytes_ = static_cast<size_t>(size_.width) * size_.height * 4;
     screen_ = rfbGetScreen(nullptr, nullptr, size_.width, size_.height, 8, 3, 4);

@@ -13,6 +13,8 @@
 
 #include "kvmvnc/base/log.h"
 
+#include "kvmvnc/base/error_text.h"
+
 namespace kvmvnc::rfb {
 
 namespace {
@@ -31,7 +33,7 @@ ViewerOutbox::ViewerOutbox(rfbClientPtr client, uint64_t viewerId,
       socket_(::fcntl(client->sock, F_DUPFD_CLOEXEC, 0)) {
     if (!socket_.isValid())
         LOG_WARN(kLog, "viewer %llu: cannot duplicate its socket (%s): pushes to it are dropped",
-                 static_cast<unsigned long long>(viewerId_), std::strerror(errno));
+                 static_cast<unsigned long long>(viewerId_), errorText(errno).c_str());
 }
 
 ViewerOutbox::~ViewerOutbox() { stop(); }

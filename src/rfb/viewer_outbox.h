@@ -12,7 +12,7 @@
 
 #include "kvmvnc/base/unique_fd.h"
 
-struct _rfbClientRec;
+struct _rfbClientRec;  // NOLINT(bugprone-reserved-identifier): libvncserver's tag
 
 namespace kvmvnc::rfb {
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/unique_fd.h"
 
 namespace kvmvnc::target {
@@ -26,7 +27,7 @@ msd::StoreResult VirtualDrive::insert(const std::filesystem::path &path, const s
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     struct stat info {};
     if (!fd.isValid() || ::fstat(fd.get(), &info) != 0)
-        return failed(std::strerror(errno));
+        return failed(errorText(errno));
     if (!S_ISREG(info.st_mode))
         return failed("not a regular file");
     DriveView view;
@@ -43,7 +44,7 @@ msd::StoreResult VirtualDrive::insert(const std::filesystem::path &path, const s
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
-            return failed(got < 0 ? std::strerror(errno) : "the file is shorter than it says");
+            return failed(got < 0 ? errorText(errno) : "the file is shorter than it says");
         done += static_cast<size_t>(got);
     }
 

@@ -2,6 +2,7 @@
 #include "kvmvnc/target/virtual_machine.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/base/utf8.h"
@@ -9,7 +10,7 @@
 
 namespace kvmvnc::target {
 
-VirtualMachine::VirtualMachine(MachineOptions options) : options_(options) { powerOn(); }
+VirtualMachine::VirtualMachine(MachineOptions options) : options_(std::move(options)) { powerOn(); }
 
 void VirtualMachine::powerOn(Clock::time_point at) {
     std::lock_guard lock(mutex_);

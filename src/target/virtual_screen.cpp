@@ -47,8 +47,9 @@ void renderBios(const MachineView &view, Canvas &canvas) {
     biosLine(canvas, 5, 0, "Main Processor : Virtual x86-64 CPU @ 1.00 GHz");
 
     constexpr unsigned kMemoryKiB = 4194304;
+    constexpr unsigned kMemoryMiB = kMemoryKiB / 1024;
     const double memoryPart = std::min(1.0, p / 0.5);
-    unsigned tested = static_cast<unsigned>(memoryPart * (kMemoryKiB / 1024)) * 1024;
+    unsigned tested = static_cast<unsigned>(memoryPart * kMemoryMiB) * 1024;
     char memory[64];
     std::snprintf(memory, sizeof(memory), "Memory Testing : %uK%s", tested,
                   memoryPart >= 1.0 ? " OK" : "");

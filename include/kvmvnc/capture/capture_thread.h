@@ -36,7 +36,7 @@ public:
     Size pictureSize() const;
 
 private:
-    void run(std::stop_token stop);
+    void run(const std::stop_token &stop);
 
     std::unique_ptr<FrameSource> source_;
     FrameMailbox &mailbox_;

@@ -28,7 +28,7 @@ struct SocReading {
 // read() opens the files anew each time; any thread, no state.
 class SocSensors {
 public:
-    explicit SocSensors(std::filesystem::path sysfsRoot = "/sys");
+    explicit SocSensors(const std::filesystem::path &sysfsRoot = "/sys");
 
     SocReading read() const;
     // What was found, for the start-up log: "temperature from thermal_zone0

@@ -20,8 +20,8 @@ namespace kvmvnc::control {
 class ControlService;
 }
 
-struct _rfbScreenInfo;
-struct _rfbClientRec;
+struct _rfbScreenInfo;  // NOLINT(bugprone-reserved-identifier): libvncserver's tag
+struct _rfbClientRec;   // NOLINT(bugprone-reserved-identifier): libvncserver's tag
 
 namespace kvmvnc::rfb {
 
