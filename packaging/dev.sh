@@ -51,6 +51,7 @@ build_packages=(
 )
 test_packages=(
     libgtest-dev libbenchmark-dev clang-format
+    clang-tidy  # tests/lint: the checks in .clang-tidy over src/
     xvfb tigervnc-viewer imagemagick vncsnapshot xdotool  # real viewers for the integration tests
     x11-xserver-utils  # xrandr: the X11 capture follows a resized Xvfb screen
     x11vnc tigervnc-scraping-server  # the peers kvmvnc_peer_bench compares kvmvncd with
@@ -230,9 +231,10 @@ test)
         configure_and_build "$build_dir-asan" -DKVMVNC_WERROR="$werror" -DKVMVNC_SANITIZE=ON \
             -DCMAKE_BUILD_TYPE=Debug
         install_browser_modules "$build_dir-asan"
-        # The lab proves kernel interfaces, not memory safety; it ran above.
+        # The lab proves kernel interfaces, not memory safety, and lint reads
+        # the same sources: both ran above.
         log "running the test suite under ASan and UBSan (without the lab)"
-        ctest --test-dir "$build_dir-asan" --output-on-failure -j "$jobs" -LE lab
+        ctest --test-dir "$build_dir-asan" --output-on-failure -j "$jobs" -LE "lab|lint"
     fi
     if [[ "${CI:-}" == "true" || -n "${KVMVNC_FUZZ_SECONDS:-}" ]]; then
         fuzz "${KVMVNC_FUZZ_SECONDS:-30}"
