@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "kvmvnc/base/sha256.h"
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/capture/edid.h"
 #include "kvmvnc/config/config.h"
@@ -262,28 +262,6 @@ std::optional<control::Reply> simple(ControlClient &client, Request opcode,
     return client.request(opcode, payload);
 }
 
-bool sha256File(const std::string &path, std::array<uint8_t, 32> &digest, std::string &error) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        error = path + ": " + std::strerror(errno);
-        return false;
-    }
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
-    std::vector<char> buffer(1 << 20);
-    while (file) {
-        file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        EVP_DigestUpdate(context, buffer.data(), static_cast<size_t>(file.gcount()));
-    }
-    const bool ok = file.eof();
-    unsigned length = 0;
-    EVP_DigestFinal_ex(context, digest.data(), &length);
-    EVP_MD_CTX_free(context);
-    if (!ok)
-        error = path + ": read error";
-    return ok;
-}
-
 // A progress line on a terminal: bar, percentage, rate and time left.
 class ProgressBar {
 public:
@@ -332,7 +310,7 @@ enum class Attempt { Done, Refused, ConnectionLost, LocalError };
 // One connection's worth of upload: begin (or resume), chunks with a window
 // of requests in flight, finish.
 Attempt uploadOnce(const Options &options, const std::string &path, const std::string &name,
-                   uint64_t size, const std::array<uint8_t, 32> &digest, ProgressBar &progress) {
+                   uint64_t size, const Sha256Digest &digest, ProgressBar &progress) {
     ControlClient client;
     if (!client.connect(options.connect)) {
         std::fprintf(stderr, "kvmvncctl: %s\n", client.error().c_str());
@@ -425,9 +403,9 @@ int upload(const Options &options) {
     const std::string name = options.uploadName.empty()
                                  ? std::filesystem::path(path).filename().string()
                                  : options.uploadName;
-    std::array<uint8_t, 32> digest{};
     std::string problem;
-    if (!sha256File(path, digest, problem)) {
+    const std::optional<Sha256Digest> digest = sha256File(path, problem);
+    if (!digest) {
         std::fprintf(stderr, "kvmvncctl: %s\n", problem.c_str());
         return kExitUsage;
     }
@@ -435,7 +413,7 @@ int upload(const Options &options) {
     // A dropped connection is resumed where the server's confirmed data ends.
     constexpr int kAttempts = 5;
     for (int attempt = 1; attempt <= kAttempts; ++attempt) {
-        switch (uploadOnce(options, path, name, size, digest, progress)) {
+        switch (uploadOnce(options, path, name, size, *digest, progress)) {
         case Attempt::Done:
             progress.finish();
             std::printf("uploaded %s (%s)\n", name.c_str(), sizeText(size).c_str());
