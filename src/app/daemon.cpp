@@ -357,7 +357,7 @@ Daemon::Daemon(const config::Config &cfg) : startConfig_(cfg) {
     doorOptions.webRoot = webRootOf(cfg.server);
     const std::string webRoot = doorOptions.webRoot;
     doorOptions.handoff = [server = server_.get()](UniqueFd connection,
-                                                   const rfb::ViewerIdentity &viewer) {
+                                                   const door::ViewerIdentity &viewer) {
         return server->adopt(std::move(connection), viewer);
     };
     door_ = std::make_unique<door::FrontDoor>(std::move(doorOptions));

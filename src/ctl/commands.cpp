@@ -34,8 +34,8 @@
 #include "kvmvnc/doctor/certificate_info.h"
 #include "kvmvnc/doctor/check_hardware.h"
 #include "kvmvnc/door/user_table.h"
+#include "kvmvnc/door/vnc_password_file.h"
 #include "kvmvnc/health/throttle_flags.h"
-#include "kvmvnc/rfb/vnc_password_file.h"
 
 namespace kvmvnc::ctl {
 
@@ -1115,7 +1115,7 @@ int run(int argc, char **argv) {
         return usage("--passwd-file and --user exclude each other");
     if (!passwordFile.empty()) {
         try {
-            options.connect.password = rfb::loadVncPasswordFile(passwordFile).full;
+            options.connect.password = door::loadVncPasswordFile(passwordFile).full;
         } catch (const std::exception &e) {
             std::fprintf(stderr, "kvmvncctl: %s\n", e.what());
             return kExitUsage;
