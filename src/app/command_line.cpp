@@ -8,8 +8,8 @@
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/config/config.h"
 #include "kvmvnc/doctor/check_hardware.h"
+#include "kvmvnc/door/vnc_password_file.h"
 #include "kvmvnc/input/hid_descriptors.h"
-#include "kvmvnc/rfb/vnc_password_file.h"
 
 namespace kvmvnc::app {
 
@@ -127,7 +127,7 @@ int kvmvncdMain(int argc, char **argv) {
     if (line.action == CommandLine::Action::CheckConfig) {
         try {
             if (!cfg.server.passwdFile.empty())
-                rfb::loadVncPasswordFile(cfg.server.passwdFile);
+                door::loadVncPasswordFile(cfg.server.passwdFile);
             if (cfg.capture.source == config::SourceKind::V4l2)
                 loadEdidRequest(cfg.capture);
         } catch (const std::exception &error) {

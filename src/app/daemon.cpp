@@ -311,7 +311,7 @@ std::unique_ptr<door::FrontDoor> makeFrontDoor(
     options.tls = tls;
     options.webRoot = webRootOf(cfg.server);
     const std::string webRoot = options.webRoot;
-    options.handoff = [server = &server](UniqueFd connection, const rfb::ViewerIdentity &viewer) {
+    options.handoff = [server = &server](UniqueFd connection, const door::ViewerIdentity &viewer) {
         return server->adopt(std::move(connection), viewer);
     };
     auto door = std::make_unique<door::FrontDoor>(std::move(options));

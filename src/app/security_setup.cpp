@@ -2,7 +2,7 @@
 #include "kvmvnc/app/security_setup.h"
 
 #include "kvmvnc/base/log.h"
-#include "kvmvnc/rfb/vnc_password_file.h"
+#include "kvmvnc/door/vnc_password_file.h"
 
 namespace kvmvnc::app {
 
@@ -14,7 +14,7 @@ std::shared_ptr<const door::Credentials> loadCredentials(const config::Config &c
     auto credentials = std::make_shared<door::Credentials>();
     credentials->required = !config.server.passwdFile.empty() || !config.security.usersFile.empty();
     if (!config.server.passwdFile.empty())
-        credentials->vnc = rfb::loadVncPasswordFile(config.server.passwdFile);
+        credentials->vnc = door::loadVncPasswordFile(config.server.passwdFile);
     if (!config.security.usersFile.empty())
         credentials->users = door::UserTable::load(config.security.usersFile);
     return credentials;

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -20,6 +19,8 @@
 #include <cstring>
 #include <memory>
 
+#include "kvmvnc/base/error_text.h"
+#include "kvmvnc/base/sha256.h"
 #include "kvmvnc/base/unique_fd.h"
 
 namespace kvmvnc::ctl {
@@ -78,7 +79,7 @@ UniqueFd connectBy(const std::string &host, int port, Clock::time_point deadline
         if (result == 0)
             fd = std::move(candidate);
         else
-            error = std::string("cannot connect: ") + std::strerror(errno);
+            error = std::string("cannot connect: ") + errorText(errno);
     }
     ::freeaddrinfo(addresses);
     if (!fd.isValid())
@@ -103,18 +104,7 @@ std::optional<ServerCertificate> ServerCertificate::fromDer(std::vector<uint8_t>
     return certificate;
 }
 
-std::string ServerCertificate::fingerprint() const {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_Digest(der_.data(), der_.size(), digest, &length, EVP_sha256(), nullptr);
-    std::string out = "SHA256";
-    char hex[4];
-    for (unsigned int i = 0; i < length; ++i) {
-        std::snprintf(hex, sizeof(hex), ":%02X", digest[i]);
-        out += hex;
-    }
-    return out;
-}
+std::string ServerCertificate::fingerprint() const { return sha256Fingerprint(sha256(der_)); }
 
 std::string ServerCertificate::pem() const {
     const X509Ptr certificate = parse(der_);

@@ -2,15 +2,14 @@
 #include "kvmvnc/door/credentials.h"
 
 #include <openssl/crypto.h>
-#include <rfb/rfb.h>
 
-#include <cstring>
+#include <array>
 #include <string>
 #include <utility>
 
 namespace kvmvnc::door {
 
-std::optional<Access> checkVncResponse(const rfb::VncPasswords &passwords,
+std::optional<Access> checkVncResponse(const VncPasswords &passwords,
                                        const uint8_t (&challenge)[16],
                                        const uint8_t (&response)[16]) {
     const std::pair<const std::string &, Access> candidates[] = {
@@ -21,12 +20,8 @@ std::optional<Access> checkVncResponse(const rfb::VncPasswords &passwords,
     for (const auto &[password, access] : candidates) {
         if (password.empty())
             continue;
-        char key[9] = {};  // VNC authentication uses at most 8 characters
-        password.copy(key, sizeof(key) - 1);
-        uint8_t expected[16];
-        std::memcpy(expected, challenge, sizeof(expected));
-        rfbEncryptBytes(expected, key);
-        if (CRYPTO_memcmp(expected, response, sizeof(expected)) == 0 && !granted)
+        const std::array<uint8_t, 16> expected = vncAuthResponse(challenge, password);
+        if (CRYPTO_memcmp(expected.data(), response, expected.size()) == 0 && !granted)
             granted = access;
     }
     return granted;

@@ -21,6 +21,7 @@
 
 #include "kvmvnc/base/atomic_file.h"
 #include "kvmvnc/base/error_text.h"
+#include "kvmvnc/base/sha256.h"
 
 namespace kvmvnc::door {
 
@@ -204,17 +205,11 @@ std::string certificateFingerprint(const std::string &certificatePath) {
     std::fclose(file);
     if (!certificate)
         throw std::runtime_error(certificatePath + ": not a PEM certificate");
-    unsigned char digest[EVP_MAX_MD_SIZE];
+    Sha256Digest digest{};
     unsigned int length = 0;
-    X509_digest(certificate, EVP_sha256(), digest, &length);
+    X509_digest(certificate, EVP_sha256(), digest.data(), &length);
     X509_free(certificate);
-    std::string out = "SHA256";
-    char hex[4];
-    for (unsigned int i = 0; i < length; ++i) {
-        std::snprintf(hex, sizeof(hex), ":%02X", digest[i]);
-        out += hex;
-    }
-    return out;
+    return sha256Fingerprint(digest);
 }
 
 TlsServer::TlsServer(const TlsFiles &files) {

@@ -18,45 +18,11 @@
 #include "image_store_impl.h"
 #include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
+#include "kvmvnc/base/utf8.h"
 
 namespace kvmvnc::msd {
 
 namespace {
-
-// Decodes one UTF-8 sequence at `i`; false for anything malformed, overlong,
-// a surrogate or beyond U+10FFFF.
-bool nextCodePoint(std::string_view text, size_t &i, uint32_t &code) {
-    const auto lead = static_cast<uint8_t>(text[i]);
-    size_t length = 0;
-    if (lead < 0x80) {
-        code = lead;
-        length = 1;
-    } else if (lead >= 0xc2 && lead <= 0xdf) {
-        code = lead & 0x1f;
-        length = 2;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-        code = lead & 0x0f;
-        length = 3;
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-        code = lead & 0x07;
-        length = 4;
-    } else {
-        return false;
-    }
-    if (i + length > text.size())
-        return false;
-    for (size_t k = 1; k < length; ++k) {
-        const auto byte = static_cast<uint8_t>(text[i + k]);
-        if ((byte & 0xc0) != 0x80)
-            return false;
-        code = code << 6 | (byte & 0x3f);
-    }
-    static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < kSmallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
-        return false;
-    i += length;
-    return true;
-}
 
 class SystemDiskSpace final : public DiskSpace {
 public:
@@ -133,16 +99,16 @@ bool ImageStore::validName(std::string_view name, std::string &why) {
     }
     size_t i = 0;
     while (i < name.size()) {
-        uint32_t code = 0;
-        if (!nextCodePoint(name, i, code)) {
+        const std::optional<char32_t> code = decodeUtf8At(name, i);
+        if (!code) {
             why = "the name is not valid UTF-8";
             return false;
         }
-        if (code == '/') {
+        if (*code == '/') {
             why = "the name contains '/'";
             return false;
         }
-        if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+        if (*code < 0x20 || (*code >= 0x7f && *code <= 0x9f)) {
             why = "the name contains a control character";
             return false;
         }

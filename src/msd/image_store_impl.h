@@ -16,6 +16,7 @@
 #include <string>
 
 #include "kvmvnc/base/error_text.h"
+#include "kvmvnc/base/sha256.h"
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/msd/image_store.h"
 
@@ -31,8 +32,6 @@ inline StoreResult fail(StoreError error, std::string message) {
 inline StoreResult ioError(const std::string &what, int error) {
     return fail(StoreError::Io, what + ": " + errorText(error));
 }
-
-class Sha256Hasher;  // image_upload.cpp
 
 // What a state sidecar records.
 struct UploadState {

@@ -3,7 +3,6 @@
 // sidecar), the checksum, room on the disk, and partial uploads nobody came
 // back to.
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,31 +18,10 @@
 #include "image_store_impl.h"
 #include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
+#include "kvmvnc/base/sha256.h"
 #include "kvmvnc/msd/image_store.h"
 
 namespace kvmvnc::msd {
-
-// Incremental SHA-256 through OpenSSL's EVP interface.
-class Sha256Hasher {
-public:
-    Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
-        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
-            throw std::runtime_error("SHA-256 is not available");
-    }
-    void update(const uint8_t *data, size_t size) { EVP_DigestUpdate(ctx_.get(), data, size); }
-    Sha256 finish() {
-        Sha256 digest{};
-        unsigned int length = 0;
-        EVP_DigestFinal_ex(ctx_.get(), digest.data(), &length);
-        return digest;
-    }
-
-private:
-    struct Free {
-        void operator()(EVP_MD_CTX *ctx) const { EVP_MD_CTX_free(ctx); }
-    };
-    std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-};
 
 namespace {
 
@@ -65,35 +43,6 @@ std::string bytesText(uint64_t bytes) {
 }
 
 bool isNoRoom(int error) { return error == ENOSPC || error == EDQUOT || error == EFBIG; }
-
-std::string hex(const Sha256 &digest) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string text;
-    for (uint8_t byte : digest) {
-        text += kDigits[byte >> 4];
-        text += kDigits[byte & 15];
-    }
-    return text;
-}
-
-bool parseHex(std::string_view text, Sha256 &digest) {
-    if (text.size() != 2 * digest.size())
-        return false;
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        return -1;
-    };
-    for (size_t i = 0; i < digest.size(); ++i) {
-        const int high = nibble(text[2 * i]), low = nibble(text[2 * i + 1]);
-        if (high < 0 || low < 0)
-            return false;
-        digest[i] = static_cast<uint8_t>(high << 4 | low);
-    }
-    return true;
-}
 
 int fsyncPath(const std::filesystem::path &path, int flags) {
     UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
@@ -156,7 +105,10 @@ std::optional<UploadState> readState(const std::filesystem::path &path) {
             state.size = std::strtoull(value.c_str(), &end, 10);
             haveSize = !value.empty() && *end == '\0';
         } else if (key == "sha256") {
-            haveSha = parseHex(value, state.sha256);
+            const std::optional<Sha256> digest = parseSha256Hex(value);
+            haveSha = digest.has_value();
+            if (haveSha)
+                state.sha256 = *digest;
         } else if (key == "confirmed") {
             state.confirmed = std::strtoull(value.c_str(), &end, 10);
             haveConfirmed = !value.empty() && *end == '\0';
@@ -176,9 +128,7 @@ ActiveUpload::~ActiveUpload() = default;
 std::string ImageStore::Impl::stem(const std::string &name) const {
     if (name.size() + std::strlen("..state.tmp") <= kNameMax)
         return name;
-    Sha256Hasher hasher;
-    hasher.update(reinterpret_cast<const uint8_t *>(name.data()), name.size());
-    return "." + hex(hasher.finish());
+    return "." + sha256Hex(sha256(name));
 }
 std::filesystem::path ImageStore::Impl::dataPath(const std::string &name) const {
     return directory / ("." + stem(name) + ".upload");
@@ -195,7 +145,7 @@ int ImageStore::Impl::writeState(const UploadState &state) const {
     const std::filesystem::path path = statePath(state.name);
     const std::filesystem::path temporary = path.string() + ".tmp";
     const std::string text = "name=" + state.name + "\nsize=" + std::to_string(state.size) +
-                             "\nsha256=" + hex(state.sha256) +
+                             "\nsha256=" + sha256Hex(state.sha256) +
                              "\nconfirmed=" + std::to_string(state.confirmed) + "\n";
     UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd.isValid())
@@ -290,7 +240,7 @@ StoreResult ImageStore::Impl::open(ActiveUpload &upload, bool fresh) const {
             continue;
         if (got <= 0)
             return ioError("cannot read back " + path.string(), got < 0 ? errno : EIO);
-        upload.hash->update(buffer.data(), static_cast<size_t>(got));
+        upload.hash->update({buffer.data(), static_cast<size_t>(got)});
         done += static_cast<uint64_t>(got);
     }
     upload.written = upload.state.confirmed;
@@ -320,7 +270,7 @@ StoreResult ImageStore::Impl::write(ActiveUpload &upload, const uint8_t *data, s
             return noRoom(upload, errorText(error));
         return ioError("writing " + name, error);
     }
-    upload.hash->update(data, size);
+    upload.hash->update({data, size});
     upload.written += size;
     if (upload.written - upload.state.confirmed >= kSyncInterval ||
         upload.written == upload.state.size) {

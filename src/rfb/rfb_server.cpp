@@ -79,7 +79,7 @@ __attribute__((format(printf, 1, 2))) void libraryError(const char *format, ...)
 }
 
 // The viewer adopt() is handing to libvncserver on this thread.
-thread_local const ViewerIdentity *adopting = nullptr;
+thread_local const door::ViewerIdentity *adopting = nullptr;
 
 RfbServer *serverOf(rfbClientPtr client) {
     return static_cast<RfbServer *>(client->screen->screenData);
@@ -375,7 +375,7 @@ RfbServer::~RfbServer() {
     ::munmap(framebuffer_, reserved_);
 }
 
-bool RfbServer::adopt(UniqueFd connection, const ViewerIdentity &viewer) {
+bool RfbServer::adopt(UniqueFd connection, const door::ViewerIdentity &viewer) {
     // One at a time: libvncserver's own listener never runs rfbNewClient
     // concurrently, and it calls the new-client hook from inside it, on this
     // thread: that is where the identity is read.
@@ -396,7 +396,7 @@ bool RfbServer::adopt(UniqueFd connection, const ViewerIdentity &viewer) {
 int RfbServer::onNewClient(rfbClientPtr client) noexcept {
     const uint64_t id = nextClientId_.fetch_add(1);
     const int maxClients = maxClients_.load();
-    const ViewerIdentity *viewer = adopting;
+    const door::ViewerIdentity *viewer = adopting;
     if (viewer) {
         // The socketpair has no peer address; the client's goes in its place.
         std::free(client->host);

@@ -14,10 +14,10 @@
 #include "free_port.h"
 #include "kvmvnc/app/security_setup.h"
 #include "kvmvnc/door/front_door.h"
+#include "kvmvnc/door/vnc_password_file.h"
 #include "kvmvnc/input/input_router.h"
 #include "kvmvnc/input/text_typer.h"
 #include "kvmvnc/rfb/rfb_server.h"
-#include "kvmvnc/rfb/vnc_password_file.h"
 #include "recording_sink.h"
 
 namespace kvmvnc::app {
@@ -57,8 +57,8 @@ protected:
     }
 
     std::string path(const std::string &name) const { return dir_ + "/" + name; }
-    void writePasswords(const std::string &name, const rfb::VncPasswords &passwords) {
-        const std::vector<uint8_t> bytes = rfb::encodeVncPasswordFile(passwords);
+    void writePasswords(const std::string &name, const door::VncPasswords &passwords) {
+        const std::vector<uint8_t> bytes = door::encodeVncPasswordFile(passwords);
         std::ofstream(path(name), std::ios::binary)
             .write(reinterpret_cast<const char *>(bytes.data()),
                    static_cast<std::streamsize>(bytes.size()));
@@ -82,7 +82,7 @@ protected:
         doorOptions.listen = cfg.server.listen;
         doorOptions.port = cfg.server.port;
         doorOptions.credentials = loadCredentials(cfg);
-        doorOptions.handoff = [this](UniqueFd fd, const rfb::ViewerIdentity &viewer) {
+        doorOptions.handoff = [this](UniqueFd fd, const door::ViewerIdentity &viewer) {
             return server->adopt(std::move(fd), viewer);
         };
         door = std::make_unique<door::FrontDoor>(doorOptions);

@@ -14,86 +14,21 @@
 #include <string>
 #include <thread>
 
+#include "fake_server.h"
 #include "kvmvnc/control/protocol.h"
 #include "kvmvnc/door/rfb_security.h"
 #include "kvmvnc/door/tls.h"
-#include "socket_io.h"
 
 namespace kvmvnc::ctl {
 namespace {
 
+using testing::FakeServer;
+using testing::greetWithoutPassword;
+using testing::helloMessage;
 using testing::readExactly;
 using testing::sendAll;
-
-std::string u32(uint32_t value) {
-    return {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
-            static_cast<char>(value >> 8), static_cast<char>(value)};
-}
-
-// One connection on a loopback port, served by `script` on its own thread.
-class FakeServer {
-public:
-    explicit FakeServer(std::function<void(int fd)> script) {
-        listener_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t length = sizeof(address);
-        if (::bind(listener_.get(), reinterpret_cast<sockaddr *>(&address), sizeof(address)) != 0 ||
-            ::listen(listener_.get(), 1) != 0 ||
-            ::getsockname(listener_.get(), reinterpret_cast<sockaddr *>(&address), &length) != 0)
-            throw std::runtime_error("cannot listen on loopback");
-        port_ = ntohs(address.sin_port);
-        thread_ = std::thread([this, script = std::move(script)] {
-            pollfd ready{listener_.get(), POLLIN, 0};
-            if (::poll(&ready, 1, 10000) != 1)
-                return;
-            UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-            if (!fd.isValid())
-                return;
-            testing::setReceiveTimeout(fd.get(), 5);
-            script(fd.get());
-        });
-    }
-    ~FakeServer() { thread_.join(); }
-
-    int port() const { return port_; }
-
-private:
-    UniqueFd listener_;
-    int port_ = 0;
-    std::thread thread_;
-};
-
-// RFB 3.8 with security type None up to ServerInit, then the client's
-// SetEncodings.
-bool greetWithoutPassword(int fd) {
-    if (!sendAll(fd, "RFB 003.008\n") || readExactly(fd, 12).size() != 12)
-        return false;
-    if (!sendAll(fd, std::string("\x01\x01", 2)) || readExactly(fd, 1) != "\x01")
-        return false;
-    if (!sendAll(fd, u32(0)) || readExactly(fd, 1).size() != 1)  // SecurityResult, ClientInit
-        return false;
-    // ServerInit: 16x16, 32 bits per pixel, depth 24, true colour, "fake".
-    const std::string pixelFormat(
-        "\x20\x18\x00\x01\x00\xff\x00\xff\x00\xff\x10\x08\x00\x00\x00\x00", 16);
-    if (!sendAll(fd, std::string("\x00\x10\x00\x10", 4) + pixelFormat + u32(4) + "fake"))
-        return false;
-    return readExactly(fd, 8).size() == 8;  // SetEncodings with one encoding
-}
-
-std::string helloMessage() {
-    const std::vector<uint8_t> message = control::encodeServerMessage(
-        control::ServerMessage::Hello, control::encode(control::Hello{}));
-    return {message.begin(), message.end()};
-}
-
-// Waits until the client closes (or the receive times out).
-void waitForClose(int fd) {
-    char byte;
-    while (::recv(fd, &byte, 1, 0) > 0) {
-    }
-}
+using testing::u32;
+using testing::waitForClose;
 
 ConnectOptions optionsFor(const FakeServer &server) {
     ConnectOptions options;

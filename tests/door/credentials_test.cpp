@@ -11,7 +11,7 @@ namespace kvmvnc::door {
 namespace {
 
 // What a viewer answers to `challenge` when it was given `password`.
-std::optional<Access> check(const rfb::VncPasswords &passwords, const std::string &password,
+std::optional<Access> check(const VncPasswords &passwords, const std::string &password,
                             size_t length = 16) {
     uint8_t challenge[16];
     for (size_t i = 0; i < sizeof(challenge); ++i)
@@ -27,7 +27,7 @@ std::optional<Access> check(const rfb::VncPasswords &passwords, const std::strin
 }
 
 TEST(CredentialsTest, ChecksTheFullAndTheViewOnlyPassword) {
-    const rfb::VncPasswords passwords{"fullpass", "viewpass"};
+    const VncPasswords passwords{"fullpass", "viewpass"};
     EXPECT_EQ(check(passwords, "fullpass"), Access::Full);
     EXPECT_EQ(check(passwords, "viewpass"), Access::ViewOnly);
     EXPECT_EQ(check(passwords, "wrong"), std::nullopt);

@@ -312,7 +312,7 @@ TEST_F(FrontDoorTest, AViewerTakingItsTimeKeepsItsPlaceInAFlood) {
 TEST_F(FrontDoorTest, PlaintextPasswordsAreRefusedUnlessAllowed) {
     FrontDoorOptions options;
     auto credentials = std::make_shared<Credentials>();
-    credentials->vnc = rfb::VncPasswords{"secret", ""};
+    credentials->vnc = VncPasswords{"secret", ""};
     options.credentials = credentials;
     start(std::move(options));
     UniqueFd fd = connectLoopback(door_->port());
@@ -534,7 +534,7 @@ TEST_F(FrontDoorTest, PlainHttpGoesToHttpsWhenLoginsMustBeEncrypted) {
     FrontDoorOptions options;
     options.tls = std::make_shared<TlsServer>(ensureSelfSignedCertificate(dir));
     auto credentials = std::make_shared<Credentials>();
-    credentials->vnc = rfb::VncPasswords{"secret", ""};
+    credentials->vnc = VncPasswords{"secret", ""};
     options.credentials = credentials;
     options.policy.webOrigins = {"https://kvm.example:5900"};  // the name it answers to
     start(std::move(options));

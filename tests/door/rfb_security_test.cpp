@@ -161,7 +161,7 @@ TEST_F(RfbSecurityTest, WithoutCredentialsOnlyNoneIsOffered) {
 }
 
 TEST_F(RfbSecurityTest, PasswordsWithoutTlsOrPlaintextPermissionLeaveNothingToOffer) {
-    credentials.vnc = rfb::VncPasswords{"secret", ""};
+    credentials.vnc = VncPasswords{"secret", ""};
     ClientEnd *client;
     auto outcome = serve(client);
     client->read(12);
@@ -184,7 +184,7 @@ TEST_F(RfbSecurityTest, AnEmptyUsersFileLetsNobodyIn) {
 }
 
 TEST_F(RfbSecurityTest, VncAuthenticationWhenAllowedGivesFullOrViewOnlyAccess) {
-    credentials.vnc = rfb::VncPasswords{"fullpass", "viewpass"};
+    credentials.vnc = VncPasswords{"fullpass", "viewpass"};
     policy.allowUnencrypted = true;
     for (auto [password, access] :
          {std::pair{"fullpass", Access::Full}, std::pair{"viewpass", Access::ViewOnly}}) {
@@ -204,7 +204,7 @@ TEST_F(RfbSecurityTest, VncAuthenticationWhenAllowedGivesFullOrViewOnlyAccess) {
 }
 
 TEST_F(RfbSecurityTest, ChallengesAreNeverRepeated) {
-    credentials.vnc = rfb::VncPasswords{"fullpass", ""};
+    credentials.vnc = VncPasswords{"fullpass", ""};
     policy.allowUnencrypted = true;
     std::vector<std::vector<uint8_t>> seen;
     for (int i = 0; i < 3; ++i) {
@@ -225,7 +225,7 @@ TEST_F(RfbSecurityTest, ChallengesAreNeverRepeated) {
 }
 
 TEST_F(RfbSecurityTest, WrongPasswordsAreRefusedAndThenTheAddressIsBlocked) {
-    credentials.vnc = rfb::VncPasswords{"fullpass", ""};
+    credentials.vnc = VncPasswords{"fullpass", ""};
     policy.allowUnencrypted = true;
     for (int attempt = 0; attempt < 4; ++attempt) {
         ClientEnd *client;
@@ -251,7 +251,7 @@ TEST_F(RfbSecurityTest, WrongPasswordsAreRefusedAndThenTheAddressIsBlocked) {
 }
 
 TEST_F(RfbSecurityTest, Rfb33ViewersGetVncAuthOnlyWhenPlaintextIsAllowed) {
-    credentials.vnc = rfb::VncPasswords{"fullpass", ""};
+    credentials.vnc = VncPasswords{"fullpass", ""};
     {
         ClientEnd *client;
         auto outcome = serve(client);
@@ -286,7 +286,7 @@ TEST_F(RfbSecurityTest, NotRfbIsDropped) {
 
 TEST_F(RfbSecurityTest, OffersX509BeforeAnonymousTlsAndPlaintextNever) {
     makeTls();
-    credentials.vnc = rfb::VncPasswords{"fullpass", ""};
+    credentials.vnc = VncPasswords{"fullpass", ""};
     credentials.users.set("alice", "wonderland", Access::Full);
     SecurityContext context{policy, credentials, tls.get(), throttle, "x", Clock::now()};
     EXPECT_EQ(offeredTypes(context, false), std::vector<uint8_t>{sectype::kVeNCrypt});
@@ -393,7 +393,7 @@ TEST_F(RfbSecurityTest, X509PlainChecksTheCertificateAndTheUser) {
 
 TEST_F(RfbSecurityTest, TlsVncRunsOverAnonymousTlsAndRefusesAWrongPassword) {
     makeTls();
-    credentials.vnc = rfb::VncPasswords{"fullpass", ""};
+    credentials.vnc = VncPasswords{"fullpass", ""};
     ClientEnd *client;
     auto outcome = serve(client);
     veNCryptUpTo(*client, subtype::kTlsVnc, {subtype::kX509Vnc, subtype::kTlsVnc});
@@ -440,7 +440,7 @@ void tripTheBudget(AuthThrottle &throttle) {
 }
 
 TEST_F(RfbSecurityTest, AVncPasswordAcceptedMakesTheAddressKnownToTheThrottle) {
-    credentials.vnc = rfb::VncPasswords{"fullpass", ""};
+    credentials.vnc = VncPasswords{"fullpass", ""};
     policy.allowUnencrypted = true;
     auto login = [&] {
         ClientEnd *client;

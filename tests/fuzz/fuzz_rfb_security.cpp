@@ -23,7 +23,7 @@ struct Fixture {
         const std::string dir =
             (std::filesystem::temp_directory_path() / "kvmvnc-fuzz-tls").string();
         tls = std::make_unique<TlsServer>(ensureSelfSignedCertificate(dir));
-        credentials.vnc = kvmvnc::rfb::VncPasswords{"fullpass", "viewpass"};
+        credentials.vnc = kvmvnc::door::VncPasswords{"fullpass", "viewpass"};
         credentials.users.set("alice", "wonderland", Access::Full);
         policy.allowUnencrypted = true;
         policy.allowTlsNone = true;

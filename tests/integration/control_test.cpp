@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include <random>
 
 #include "daemon_process.h"
+#include "kvmvnc/base/sha256.h"
 #include "kvmvnc/capture/status_screen.h"
 #include "kvmvnc/control/protocol.h"
 #include "kvmvnc/ctl/control_client.h"
@@ -35,26 +35,11 @@ namespace {
 using namespace std::chrono_literals;
 constexpr auto kTimeout = 20s * kSlowdown;
 
-std::string sha256Of(const std::string &path) {
-    std::ifstream file(path, std::ios::binary);
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
-    std::vector<char> buffer(1 << 20);
-    while (file) {
-        file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-        EVP_DigestUpdate(context, buffer.data(), static_cast<size_t>(file.gcount()));
-    }
-    uint8_t digest[32];
-    unsigned length = 0;
-    EVP_DigestFinal_ex(context, digest, &length);
-    EVP_MD_CTX_free(context);
-    std::string text;
-    for (uint8_t byte : digest) {
-        char hex[3];
-        std::snprintf(hex, sizeof(hex), "%02x", byte);
-        text += hex;
-    }
-    return text;
+Sha256Digest sha256Of(const std::string &path) {
+    std::string error;
+    const std::optional<Sha256Digest> digest = sha256File(path, error);
+    EXPECT_TRUE(digest) << error;
+    return digest.value_or(Sha256Digest{});
 }
 
 std::string readFile(const std::string &path) {
@@ -163,9 +148,7 @@ void sendFirstHalf(int port, const std::string &caFile, const std::string &image
     ASSERT_TRUE(client->connect(connect)) << client->error();
     control::UploadBeginBody begin;
     begin.size = size;
-    const std::string hex = sha256Of(image);
-    for (size_t i = 0; i < 32; ++i)
-        begin.sha256[i] = static_cast<uint8_t>(std::stoi(hex.substr(i * 2, 2), nullptr, 16));
+    begin.sha256 = sha256Of(image);
     begin.name = "random.img";
     auto reply = client->request(control::Request::UploadBegin, control::encode(begin));
     ASSERT_TRUE(reply && reply->status == control::Status::Ok);

@@ -20,7 +20,7 @@
 #include "daemon_process.h"
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/ctl/control_client.h"
-#include "kvmvnc/rfb/vnc_password_file.h"
+#include "kvmvnc/door/vnc_password_file.h"
 #include "subprocess.h"
 #include "wait_until.h"
 
@@ -269,7 +269,7 @@ TEST_F(CtlTrustTest, TheDevicesOwnCertificateNeedsNoKnownHostsEntry) {
     ASSERT_NO_FATAL_FAILURE(start());
     ctl::ConnectOptions options;
     options.port = daemon_->port();
-    options.password = rfb::loadVncPasswordFile(kFullPassword).full;
+    options.password = door::loadVncPasswordFile(kFullPassword).full;
     options.knownHostsFile = knownHosts_;
     options.localCertificateFile = daemon_->path("tls/cert.pem");
     {

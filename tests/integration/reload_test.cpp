@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "daemon_process.h"
-#include "kvmvnc/rfb/vnc_password_file.h"
+#include "kvmvnc/door/vnc_password_file.h"
 #include "test_timing.h"
 #include "test_viewer.h"
 #include "wait_until.h"
@@ -46,8 +46,8 @@ protected:
         std::ofstream(temporary, std::ios::binary) << bytes;
         std::filesystem::rename(temporary, daemon_->path(name));
     }
-    void writePasswords(const rfb::VncPasswords &passwords) {
-        const std::vector<uint8_t> bytes = rfb::encodeVncPasswordFile(passwords);
+    void writePasswords(const door::VncPasswords &passwords) {
+        const std::vector<uint8_t> bytes = door::encodeVncPasswordFile(passwords);
         replaceFile("vncpasswd", std::string(bytes.begin(), bytes.end()));
     }
     // The INI file as DaemonProcess writes it: [server] with listen and port

@@ -70,7 +70,7 @@ public:
         testing::setReceiveTimeout(pair[1], 5);
         fd_ = UniqueFd(pair[1]);
         EXPECT_TRUE(
-            server.adopt(UniqueFd(pair[0]), ViewerIdentity{"192.0.2.9", "", false, "None"}));
+            server.adopt(UniqueFd(pair[0]), door::ViewerIdentity{"192.0.2.9", "", false, "None"}));
         EXPECT_EQ(readExactly(fd(), 12), "RFB 003.008\n");
         send("RFB 003.008\n");
         EXPECT_EQ(readExactly(fd(), 2), std::string("\x01\x01", 2));

@@ -232,10 +232,10 @@ protected:
         doorOptions.port = 0;
         doorOptions.policy.allowUnencrypted = true;
         auto credentials = std::make_shared<door::Credentials>();
-        credentials->vnc = VncPasswords{kFullPassword, kViewOnlyPassword};
+        credentials->vnc = door::VncPasswords{kFullPassword, kViewOnlyPassword};
         doorOptions.credentials = credentials;
         doorOptions.stallTimeout = kStallLimit;
-        doorOptions.handoff = [this](UniqueFd fd, const ViewerIdentity &viewer) {
+        doorOptions.handoff = [this](UniqueFd fd, const door::ViewerIdentity &viewer) {
             return server_->adopt(std::move(fd), viewer);
         };
         door_ = std::make_unique<door::FrontDoor>(std::move(doorOptions));

@@ -35,7 +35,7 @@ UniqueFd adoptOne(RfbServer &server, bool &adopted, bool viewOnly = false) {
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
     testing::setReceiveTimeout(pair[1], 5);
     adopted = server.adopt(UniqueFd(pair[0]),
-                           ViewerIdentity{"192.0.2.9", "alice", viewOnly, "X509Plain"});
+                           door::ViewerIdentity{"192.0.2.9", "alice", viewOnly, "X509Plain"});
     return UniqueFd(pair[1]);
 }
 

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <thread>
 
-#include "kvmvnc/rfb/vnc_password_file.h"
+#include "kvmvnc/door/vnc_password_file.h"
 #include "watchdog.h"
 
 namespace kvmvnc::soak {
@@ -86,7 +86,7 @@ void SoakDaemon::setLogDirectory(std::string directory) {
 
 SoakDaemon::SoakDaemon(const Settings &settings, const DaemonOptions &options)
     : name_(options.name), process_(configText(settings, options)) {
-    const std::vector<uint8_t> passwords = rfb::encodeVncPasswordFile({kPassword, ""});
+    const std::vector<uint8_t> passwords = door::encodeVncPasswordFile({kPassword, ""});
     std::ofstream(process_.path("vncpasswd"), std::ios::binary)
         .write(reinterpret_cast<const char *>(passwords.data()),
                static_cast<std::streamsize>(passwords.size()));

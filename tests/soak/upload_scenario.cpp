@@ -2,7 +2,6 @@
 // kill -9 in the middle of an upload, a restart on the same image folder,
 // and a resume: the stored image must have the SHA-256 of what was sent,
 // and until it is whole nothing may list it as an image or insert it.
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -17,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "kvmvnc/base/sha256.h"
 #include "kvmvnc/control/protocol.h"
 #include "kvmvnc/ctl/control_client.h"
 #include "scenarios.h"
@@ -30,7 +30,7 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using control::Request;
 using control::Status;
-using Sha256 = std::array<uint8_t, 32>;
+using Sha256 = Sha256Digest;
 
 constexpr char kImageName[] = "soak.img";
 constexpr double kMiB = 1 << 20;
@@ -50,34 +50,19 @@ void fillImage(uint64_t offset, uint8_t *out, size_t size) {
 }
 
 Sha256 imageDigest(uint64_t size) {
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+    Sha256Hasher hasher;
     std::vector<uint8_t> buffer(4 << 20);
     for (uint64_t offset = 0; offset < size; offset += buffer.size()) {
         const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer.size(), size - offset));
         fillImage(offset, buffer.data(), n);
-        EVP_DigestUpdate(context, buffer.data(), n);
+        hasher.update({buffer.data(), n});
     }
-    Sha256 digest{};
-    EVP_DigestFinal_ex(context, digest.data(), nullptr);
-    EVP_MD_CTX_free(context);
-    return digest;
+    return hasher.finish();
 }
 
 std::optional<Sha256> fileDigest(const std::filesystem::path &path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file)
-        return std::nullopt;
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
-    std::vector<char> buffer(4 << 20);
-    while (file.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) ||
-           file.gcount() > 0)
-        EVP_DigestUpdate(context, buffer.data(), static_cast<size_t>(file.gcount()));
-    Sha256 digest{};
-    EVP_DigestFinal_ex(context, digest.data(), nullptr);
-    EVP_MD_CTX_free(context);
-    return digest;
+    std::string error;
+    return sha256File(path.string(), error);
 }
 
 struct Attempt {

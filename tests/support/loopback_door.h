@@ -15,7 +15,7 @@ inline std::unique_ptr<door::FrontDoor> loopbackDoor(rfb::RfbServer &server) {
     door::FrontDoorOptions options;
     options.listen = "127.0.0.1";
     options.port = 0;
-    options.handoff = [&server](UniqueFd fd, const rfb::ViewerIdentity &viewer) {
+    options.handoff = [&server](UniqueFd fd, const door::ViewerIdentity &viewer) {
         return server.adopt(std::move(fd), viewer);
     };
     return std::make_unique<door::FrontDoor>(std::move(options));

@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "kvmvnc/door/user_table.h"
-#include "kvmvnc/rfb/vnc_password_file.h"
+#include "kvmvnc/door/vnc_password_file.h"
 
 namespace kvmvnc::door {
 
@@ -14,7 +14,7 @@ namespace kvmvnc::door {
 // Immutable once made; a reload makes a new one and the front door swaps it
 // in for the connections that start afterwards.
 struct Credentials {
-    std::optional<rfb::VncPasswords> vnc;
+    std::optional<VncPasswords> vnc;
     UserTable users;
     // A password or users file is configured: even when it holds nobody
     // (the last account deleted), logins are required, never None.
@@ -28,7 +28,7 @@ struct Credentials {
 // The access a VNC authentication response (DES of the 16-byte `challenge`
 // with a password) grants, or nullopt. The full password is tried first: one
 // that is also the view-only password gives full access.
-std::optional<Access> checkVncResponse(const rfb::VncPasswords &passwords,
+std::optional<Access> checkVncResponse(const VncPasswords &passwords,
                                        const uint8_t (&challenge)[16],
                                        const uint8_t (&response)[16]);
 

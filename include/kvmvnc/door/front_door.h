@@ -18,12 +18,12 @@
 #include "kvmvnc/door/http.h"
 #include "kvmvnc/door/rfb_security.h"
 #include "kvmvnc/door/tls.h"
-#include "kvmvnc/rfb/rfb_server.h"
+#include "kvmvnc/door/viewer_identity.h"
 
 namespace kvmvnc::door {
 
 // Who an admitted viewer is, for the RFB server.
-using Viewer = rfb::ViewerIdentity;
+using Viewer = ViewerIdentity;
 
 // Takes an admitted viewer: `connection` is one end of a socketpair whose
 // other end the front door relays to the client; the RFB handshake starts on

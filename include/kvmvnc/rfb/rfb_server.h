@@ -15,6 +15,7 @@
 
 #include "kvmvnc/base/geometry.h"
 #include "kvmvnc/base/unique_fd.h"
+#include "kvmvnc/door/viewer_identity.h"
 
 namespace kvmvnc::control {
 class ControlService;
@@ -36,14 +37,6 @@ public:
     virtual void scancodeEvent(uint64_t viewer, bool down, uint32_t xtKeycode, uint32_t keysym) = 0;
     virtual void pointerEvent(uint64_t viewer, uint8_t buttons, int x, int y, Size screen) = 0;
     virtual void viewerLeft(uint64_t viewer) = 0;
-};
-
-// A viewer the front door (src/door) admitted, as adopt() takes it.
-struct ViewerIdentity {
-    std::string peer;  // the client's address
-    std::string user;  // the users file's name; empty for VNC passwords and None
-    bool viewOnly = false;
-    std::string security;  // how it came in: "X509Plain", "VncAuth over wss"...
 };
 
 struct RfbServerOptions {
@@ -136,7 +129,7 @@ public:
     // `connection` (offering None) and serves it from its own threads.
     // Returns false when the viewer is refused (viewer limit); `connection`
     // is closed then. Thread-safe.
-    bool adopt(UniqueFd connection, const ViewerIdentity &viewer);
+    bool adopt(UniqueFd connection, const door::ViewerIdentity &viewer);
     // Renames the desktop: viewers that connect from now on get the name in
     // ServerInit; connected ones that support DesktopName (-307) are told.
     // Thread-safe.

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "kvmvnc/rfb/vnc_password_file.h"
+#include "kvmvnc/door/vnc_password_file.h"
 
 #include <gtest/gtest.h>
+#include <rfb/rfb.h>
 
+#include <array>
 #include <fstream>
 #include <stdexcept>
 
-namespace kvmvnc::rfb {
+namespace kvmvnc::door {
 
 namespace {
 std::string data(const char *name) { return std::string(KVMVNC_TEST_DATA) + "/" + name; }
@@ -57,4 +59,26 @@ TEST(VncPasswordFileTest, RejectsMissingAndMalformedFiles) {
     }
 }
 
-}  // namespace kvmvnc::rfb
+// What libvncserver (and so every viewer built on it) answers a challenge
+// with: the password's first 8 bytes, up to a NUL, as the DES key.
+TEST(VncAuthResponseTest, AnswersAsLibvncserverDoes) {
+    std::array<uint8_t, 16> challenge{};
+    for (size_t i = 0; i < challenge.size(); ++i)
+        challenge[i] = static_cast<uint8_t>(i * 37 + 11);
+    for (const std::string &password : std::initializer_list<std::string>{
+             "a", "fullpass", "fullpass-and-more", std::string("ab\0cd", 5), "\xc3\xa9t\xc3\xa9"}) {
+        std::array<uint8_t, 16> expected = challenge;
+        std::string key = password;  // rfbEncryptBytes reads it as a C string
+        rfbEncryptBytes(expected.data(), key.data());
+        EXPECT_EQ(vncAuthResponse(challenge, password), expected) << password;
+    }
+}
+
+TEST(VncAuthResponseTest, OnlyTheFirstEightBytesCount) {
+    const std::array<uint8_t, 16> challenge{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    EXPECT_EQ(vncAuthResponse(challenge, "fullpass"), vncAuthResponse(challenge, "fullpassXY"));
+    EXPECT_NE(vncAuthResponse(challenge, "fullpass"), vncAuthResponse(challenge, "fullpas"));
+    EXPECT_NE(vncAuthResponse(challenge, "fullpass"), challenge);
+}
+
+}  // namespace kvmvnc::door

@@ -1,23 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "kvmvnc/rfb/vnc_password_file.h"
+#include "kvmvnc/door/vnc_password_file.h"
 
-// The fixed-key DES obfuscation of vncpasswd files is what TigerVNC writes;
-// OpenSSL 3 keeps single DES only in its low-level (deprecated) API.
+// The fixed-key DES obfuscation of vncpasswd files is what TigerVNC writes,
+// and DES with the password as the key is VNC authentication; OpenSSL 3
+// keeps single DES only in its low-level (deprecated) API.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/des.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
 
-namespace kvmvnc::rfb {
+#include "kvmvnc/base/error_text.h"
+
+namespace kvmvnc::door {
 
 namespace {
 
 // The key every VNC implementation obfuscates stored passwords with. VNC's
-// DES takes key bytes with their bits mirrored, so mirror them for OpenSSL.
+// DES (d3des) takes key bytes with their bits mirrored, so desBlock()
+// mirrors them for OpenSSL.
 constexpr uint8_t kObfuscationKey[8] = {23, 82, 107, 6, 35, 78, 88, 7};
 
 uint8_t mirrorBits(uint8_t byte) {
@@ -28,10 +33,10 @@ uint8_t mirrorBits(uint8_t byte) {
     return out;
 }
 
-void desBlock(const uint8_t in[8], uint8_t out[8], bool encrypt) {
+void desBlock(const uint8_t (&vncKey)[8], const uint8_t in[8], uint8_t out[8], bool encrypt) {
     DES_cblock key;
     for (int i = 0; i < 8; ++i)
-        key[i] = mirrorBits(kObfuscationKey[i]);
+        key[i] = mirrorBits(vncKey[i]);
     DES_key_schedule schedule;
     DES_set_key_unchecked(&key, &schedule);
     DES_cblock input;
@@ -43,7 +48,7 @@ void desBlock(const uint8_t in[8], uint8_t out[8], bool encrypt) {
 
 std::string decodeBlock(const uint8_t *block) {
     uint8_t plain[8];
-    desBlock(block, plain, false);
+    desBlock(kObfuscationKey, block, plain, false);
     return std::string(reinterpret_cast<const char *>(plain),
                        strnlen(reinterpret_cast<const char *>(plain), 8));
 }
@@ -52,7 +57,7 @@ void encodeBlock(const std::string &password, std::vector<uint8_t> &out) {
     uint8_t plain[8] = {};
     std::memcpy(plain, password.data(), std::min<size_t>(password.size(), 8));
     uint8_t cipher[8];
-    desBlock(plain, cipher, true);
+    desBlock(kObfuscationKey, plain, cipher, true);
     out.insert(out.end(), cipher, cipher + 8);
 }
 
@@ -61,7 +66,7 @@ void encodeBlock(const std::string &password, std::vector<uint8_t> &out) {
 VncPasswords loadVncPasswordFile(const std::string &path) {
     std::ifstream file(path, std::ios::binary);
     if (!file)
-        throw std::runtime_error(path + ": cannot open password file: " + std::strerror(errno));
+        throw std::runtime_error(path + ": cannot open password file: " + errorText(errno));
     std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)),
                                std::istreambuf_iterator<char>());
     if (bytes.size() != 8 && bytes.size() != 16)
@@ -84,4 +89,17 @@ std::vector<uint8_t> encodeVncPasswordFile(const VncPasswords &passwords) {
     return out;
 }
 
-}  // namespace kvmvnc::rfb
+std::array<uint8_t, 16> vncAuthResponse(std::span<const uint8_t, 16> challenge,
+                                        std::string_view password) {
+    // As libvncserver's rfbEncryptBytes: the password up to its first NUL,
+    // at most 8 bytes, zero-padded.
+    uint8_t key[8] = {};
+    for (size_t i = 0; i < std::min<size_t>(password.size(), 8) && password[i] != '\0'; ++i)
+        key[i] = static_cast<uint8_t>(password[i]);
+    std::array<uint8_t, 16> response{};
+    desBlock(key, challenge.data(), response.data(), true);
+    desBlock(key, challenge.data() + 8, response.data() + 8, true);
+    return response;
+}
+
+}  // namespace kvmvnc::door
