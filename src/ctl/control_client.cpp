@@ -23,7 +23,7 @@ namespace {
 // last one is kept, since on a refusal it holds the server's reason.
 thread_local std::string lastLibraryMessage;
 
-void quietLog(const char *format, ...) {
+[[gnu::format(printf, 1, 2)]] void quietLog(const char *format, ...) {
     char text[512];
     va_list args;
     va_start(args, format);

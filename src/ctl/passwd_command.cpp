@@ -89,6 +89,8 @@ int passwdCommand(const Options &options) {
     // save() gives a new file the creator's group; root's would be one the
     // daemon cannot read.
     if (!existed && ::geteuid() == 0) {
+        // kvmvncctl makes no other getgr* call.
+        // NOLINTNEXTLINE(concurrency-mt-unsafe)
         if (const group *daemonGroup = ::getgrnam(kDaemonGroup);
             daemonGroup && ::chown(path.c_str(), static_cast<uid_t>(-1), daemonGroup->gr_gid) != 0)
             std::fprintf(stderr, "kvmvncctl: passwd: %s: cannot give it to group %s: %s\n",

@@ -86,6 +86,8 @@ std::optional<std::string> readHidden(const std::string &prompt, bool &terminal)
 }
 
 std::optional<std::string> environmentPassword() {
+    // kvmvncctl never sets the environment.
+    // NOLINTNEXTLINE(concurrency-mt-unsafe)
     const char *value = std::getenv(kPasswordVariable);
     return value ? std::optional<std::string>(value) : std::nullopt;
 }

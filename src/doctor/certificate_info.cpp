@@ -12,6 +12,8 @@
 #include <ctime>
 #include <memory>
 
+#include "kvmvnc/base/sha256.h"
+
 namespace kvmvnc::doctor {
 
 namespace {
@@ -53,15 +55,10 @@ std::optional<CertificateInfo> inspectCertificate(std::span<const uint8_t> bytes
         return std::nullopt;
     }
     CertificateInfo info;
-    unsigned char digest[EVP_MAX_MD_SIZE];
+    Sha256Digest digest{};
     unsigned int length = 0;
-    X509_digest(certificate.get(), EVP_sha256(), digest, &length);
-    info.fingerprint = "SHA256";
-    char hex[4];
-    for (unsigned int i = 0; i < length; ++i) {
-        std::snprintf(hex, sizeof(hex), ":%02X", digest[i]);
-        info.fingerprint += hex;
-    }
+    X509_digest(certificate.get(), EVP_sha256(), digest.data(), &length);
+    info.fingerprint = sha256Fingerprint(digest);
     auto notBefore = timeOf(X509_get0_notBefore(certificate.get()));
     auto notAfter = timeOf(X509_get0_notAfter(certificate.get()));
     if (!notBefore || !notAfter) {
