@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "kvmvnc/ctl/commands.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -59,6 +60,26 @@ int prepareConnection(Options &options) {
     return kExitOk;
 }
 
+// SIGPIPE ignored while a command talks to the server, the disposition
+// before put back after: a server that closes while kvmvncctl writes (an
+// upload's chunks) is a lost connection to report or resume, through the
+// write's EPIPE, not the end of the process.
+class PipeSignalIgnored {
+public:
+    PipeSignalIgnored() {
+        struct sigaction ignore {};
+        ignore.sa_handler = SIG_IGN;
+        ::sigemptyset(&ignore.sa_mask);
+        ::sigaction(SIGPIPE, &ignore, &previous_);
+    }
+    ~PipeSignalIgnored() { ::sigaction(SIGPIPE, &previous_, nullptr); }
+    PipeSignalIgnored(const PipeSignalIgnored &) = delete;
+    PipeSignalIgnored &operator=(const PipeSignalIgnored &) = delete;
+
+private:
+    struct sigaction previous_ {};
+};
+
 }  // namespace
 
 int run(int argc, char **argv) {
@@ -80,6 +101,7 @@ int run(int argc, char **argv) {
         return command->run(options);  // local: no connection, no credentials
     if (int status = prepareConnection(options); status != kExitOk)
         return status;
+    const PipeSignalIgnored pipeSignalIgnored;
     return command->run(options);
 }
 
