@@ -2,7 +2,10 @@
 #include "kvmvnc/control/protocol.h"
 
 #include <algorithm>
+#include <concepts>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 namespace kvmvnc::control {
 
@@ -51,31 +54,32 @@ const char *statusName(Status status) {
 }
 
 template <typename T>
-void ByteWriter::number(T value) {
+bool ByteWriter::number(T value) {
     for (int shift = 8 * (static_cast<int>(sizeof(T)) - 1); shift >= 0; shift -= 8)
         bytes_.push_back(static_cast<uint8_t>(value >> shift));
+    return true;
 }
 
 template <typename Length>
-void ByteWriter::prefixed(std::string_view text) {
+bool ByteWriter::prefixed(std::string_view text) {
     text = text.substr(0, std::numeric_limits<Length>::max());
     number(static_cast<Length>(text.size()));
-    raw(text.data(), text.size());
+    return raw(text.data(), text.size());
 }
 
-void ByteWriter::u16(uint16_t value) { number(value); }
-void ByteWriter::u32(uint32_t value) { number(value); }
-void ByteWriter::u64(uint64_t value) { number(value); }
+bool ByteWriter::u16(uint16_t value) { return number(value); }
+bool ByteWriter::u32(uint32_t value) { return number(value); }
+bool ByteWriter::u64(uint64_t value) { return number(value); }
 
-void ByteWriter::raw(const void *data, size_t size) {
+bool ByteWriter::raw(const void *data, size_t size) {
     const auto *p = static_cast<const uint8_t *>(data);
     bytes_.insert(bytes_.end(), p, p + size);
+    return true;
 }
 
 static_assert(kMaxNameLength == std::numeric_limits<uint8_t>::max());
-void ByteWriter::name(std::string_view text) { prefixed<uint8_t>(text); }
-void ByteWriter::text16(std::string_view text) { prefixed<uint16_t>(text); }
-
+bool ByteWriter::name(std::string_view text) { return prefixed<uint8_t>(text); }
+bool ByteWriter::text16(std::string_view text) { return prefixed<uint16_t>(text); }
 const uint8_t *ByteReader::take(size_t size) {
     if (failed_ || size > size_ - position_) {
         failed_ = true;
@@ -155,16 +159,215 @@ std::vector<uint8_t> encodeServerMessage(ServerMessage opcode,
     return std::move(writer.bytes());
 }
 
+// --- Message bodies ---
+//
+// Each body's fields are listed once, in fields(io, body), for both ways:
+// with a ByteWriter and a const body they are written (every call
+// succeeds), with a ByteReader they are read into the body (a call fails
+// when the payload is too short). Reserved fields are locals: written as
+// 0, read and dropped. The helpers below are the fields whose wire form is
+// not the body's own type.
+
+namespace {
+
+// `Body` or `const Body`: the same fields() writes the one and reads the other.
+template <typename T, typename Body>
+concept MaybeConst = std::same_as<std::remove_const_t<T>, Body>;
+
+// An enum, a signed number or a character as the unsigned number of its width.
+template <typename T>
+bool number(ByteWriter &writer, T value) {
+    const auto wire = static_cast<std::make_unsigned_t<T>>(value);
+    if constexpr (sizeof(T) == 1)
+        return writer.u8(wire);
+    else if constexpr (sizeof(T) == 2)
+        return writer.u16(wire);
+    else
+        return writer.u32(wire);
+}
+
+template <typename T>
+bool number(ByteReader &reader, T &value) {
+    std::make_unsigned_t<T> wire = 0;
+    bool read = false;
+    if constexpr (sizeof(T) == 1)
+        read = reader.u8(wire);
+    else if constexpr (sizeof(T) == 2)
+        read = reader.u16(wire);
+    else
+        read = reader.u32(wire);
+    value = static_cast<T>(wire);
+    return read;
+}
+
+// One byte of flags, bit 0 first; reading ignores the bits it does not know.
+bool flags(ByteWriter &writer, std::same_as<bool> auto... bits) {
+    unsigned byte = 0, bit = 1;
+    ((byte |= bits ? bit : 0U, bit <<= 1), ...);
+    return writer.u8(static_cast<uint8_t>(byte));
+}
+
+bool flags(ByteReader &reader, std::same_as<bool> auto &...bits) {
+    uint8_t byte = 0;
+    if (!reader.u8(byte))
+        return false;
+    unsigned bit = 1;
+    ((bits = (byte & bit) != 0, bit <<= 1), ...);
+    return true;
+}
+
+// The rest of the payload, as it is.
+bool rest(ByteWriter &writer, std::string_view bytes) {
+    return writer.raw(bytes.data(), bytes.size());
+}
+bool rest(ByteWriter &writer, const std::vector<uint8_t> &bytes) {
+    return writer.raw(bytes.data(), bytes.size());
+}
+template <typename Bytes>
+bool rest(ByteReader &reader, Bytes &bytes) {
+    bytes.resize(reader.remaining());
+    return reader.raw(bytes.data(), bytes.size());
+}
+
+// A count as a `Count`, then that many items, each through `item`. Writing
+// sends the first `Max` items at most; reading rejects a count above `Max`.
+template <typename Count, size_t Max = std::numeric_limits<Count>::max(), typename Items,
+          typename Item>
+bool list(ByteWriter &writer, const Items &items, Item item) {
+    const size_t count = std::min(items.size(), Max);
+    number(writer, static_cast<Count>(count));
+    for (size_t i = 0; i < count; ++i)
+        item(items[i]);
+    return true;
+}
+
+template <typename Count, size_t Max = std::numeric_limits<Count>::max(), typename Items,
+          typename Item>
+bool list(ByteReader &reader, Items &items, Item item) {
+    Count count = 0;
+    if (!number(reader, count) || count > Max)
+        return false;
+    for (Count i = 0; i < count; ++i) {
+        typename Items::value_type read{};
+        if (!item(read))
+            return false;
+        items.push_back(std::move(read));
+    }
+    return true;
+}
+
+// The rights byte is a value (0 view-only, 1 full), not a flag: its owner
+// turns it into fullRights.
+bool fields(auto &io, MaybeConst<Hello> auto &hello, uint8_t &rights) {
+    uint8_t reserved8 = 0;
+    uint16_t reserved16 = 0;
+    return io.u8(hello.versionMajor) && io.u8(hello.versionMinor) && io.u16(reserved16) &&
+           io.u32(hello.features) && io.u32(hello.maxChunk) && io.u8(rights) && io.u8(reserved8) &&
+           io.u16(reserved16);
+}
+
+bool fields(auto &io, MaybeConst<Reply> auto &reply) {
+    uint16_t reserved = 0;
+    return io.u32(reply.requestId) && number(io, reply.status) && io.u16(reserved) &&
+           (reply.status == Status::Ok ? rest(io, reply.result) : rest(io, reply.message));
+}
+
+bool fields(auto &io, MaybeConst<AtxStateBody> auto &state) {
+    return flags(io, state.powerLed, state.hddLed, state.busy);
+}
+
+bool fields(auto &io, MaybeConst<DriveStateBody> auto &state) {
+    uint16_t reserved = 0;
+    return flags(io, state.inserted, state.writable) && io.u8(state.mode) && io.u16(reserved) &&
+           io.u64(state.size) && io.name(state.name) && io.text16(state.problem);
+}
+
+bool fields(auto &io, MaybeConst<UploadProgressBody> auto &progress) {
+    return io.u64(progress.confirmed) && io.u64(progress.size) && io.name(progress.name);
+}
+
+bool fields(auto &io, MaybeConst<std::vector<ImageEntry>> auto &images) {
+    return list<uint32_t>(io, images, [&io](auto &image) {
+        return io.u64(image.size) && io.u64(image.confirmed) && flags(io, image.incomplete) &&
+               io.name(image.name);
+    });
+}
+
+bool fields(auto &io, MaybeConst<UploadBeginBody> auto &body) {
+    return io.u64(body.size) && io.raw(body.sha256.data(), body.sha256.size()) &&
+           io.name(body.name);
+}
+
+bool fields(auto &io, MaybeConst<DriveInsertBody> auto &body) {
+    return io.u8(body.mode) && flags(io, body.writable) && io.name(body.name);
+}
+
+bool fields(auto &io, MaybeConst<InputStateBody> auto &state) {
+    return flags(io, state.hostListening, state.typing) && io.name(state.layout);
+}
+
+bool fields(auto &io, MaybeConst<TypeTextBody> auto &body) {
+    return flags(io, body.skipUntypable) && rest(io, body.text);
+}
+
+bool fields(auto &io, MaybeConst<TypeTextResult> auto &result) {
+    return io.u32(result.characters) &&
+           list<uint16_t, kMaxListedUntypable>(
+               io, result.untypable, [&io](auto &character) { return number(io, character); });
+}
+
+bool fields(auto &io, MaybeConst<TypeProgressBody> auto &progress) {
+    return io.u32(progress.typed) && io.u32(progress.total) && number(io, progress.state);
+}
+
+bool fields(auto &io, MaybeConst<HealthStateBody> auto &state) {
+    return flags(io, state.temperatureKnown, state.throttlingKnown, state.hot) &&
+           io.u8(state.signal) && io.u16(state.viewers) && number(io, state.milliCelsius) &&
+           io.u32(state.throttled) && io.u32(state.fpsHundredths) && io.u16(state.width) &&
+           io.u16(state.height);
+}
+
+bool fields(auto &io, MaybeConst<EdidStateBody> auto &state) {
+    uint8_t reserved8 = 0;
+    uint16_t reserved16 = 0;
+    return number(io, state.state) && io.u8(reserved8) && io.u16(reserved16) &&
+           io.text16(state.setting) && io.text16(state.node) && io.text16(state.detail) &&
+           list<uint16_t, kMaxEdidBytes>(io, state.edid, [&io](auto &byte) { return io.u8(byte); });
+}
+
+bool fields(auto &io, MaybeConst<HardwareReportBody> auto &report) {
+    return io.text16(report.configuration) &&
+           list<uint8_t, kMaxHardwareChecks>(io, report.checks, [&io](auto &check) {
+               return io.u8(check.status) && io.name(check.name) && io.text16(check.finding) &&
+                      io.text16(check.fix);
+           });
+}
+
+template <typename Body>
+std::vector<uint8_t> encoded(const Body &body) {
+    ByteWriter writer;
+    fields(writer, body);
+    return std::move(writer.bytes());
+}
+
+// The body when the payload holds its fields and nothing more, and `valid`
+// accepts their values.
+template <typename Body>
+std::optional<Body> decoded(const std::vector<uint8_t> &payload,
+                            bool (*valid)(const Body &) = nullptr) {
+    ByteReader reader(payload);
+    Body body;
+    if (!fields(reader, body) || !reader.finished() || (valid && !valid(body)))
+        return std::nullopt;
+    return body;
+}
+
+}  // namespace
+
 std::vector<uint8_t> encode(const Hello &hello) {
     ByteWriter writer;
-    writer.u8(hello.versionMajor);
-    writer.u8(hello.versionMinor);
-    writer.u16(0);
-    writer.u32(hello.features);
-    writer.u32(hello.maxChunk);
-    writer.u8(hello.fullRights ? 1 : 0);
-    writer.u8(0);
-    writer.u16(0);
+    uint8_t rights = hello.fullRights ? 1 : 0;
+    fields(writer, hello, rights);
     return std::move(writer.bytes());
 }
 
@@ -172,342 +375,96 @@ std::vector<uint8_t> encode(const Hello &hello) {
 std::optional<Hello> decodeHello(const std::vector<uint8_t> &payload) {
     ByteReader reader(payload);
     Hello hello;
-    uint8_t rights = 0, reserved8 = 0;
-    uint16_t reserved16 = 0;
-    if (!reader.u8(hello.versionMajor) || !reader.u8(hello.versionMinor) ||
-        !reader.u16(reserved16) || !reader.u32(hello.features) || !reader.u32(hello.maxChunk) ||
-        !reader.u8(rights) || !reader.u8(reserved8) || !reader.u16(reserved16))
+    uint8_t rights = 0;
+    if (!fields(reader, hello, rights))
         return std::nullopt;
     hello.fullRights = rights == 1;
     return hello;
 }
 
-std::vector<uint8_t> encode(const Reply &reply) {
-    ByteWriter writer;
-    writer.u32(reply.requestId);
-    writer.u16(static_cast<uint16_t>(reply.status));
-    writer.u16(0);
-    if (reply.status == Status::Ok)
-        writer.raw(reply.result.data(), reply.result.size());
-    else
-        writer.raw(reply.message.data(), reply.message.size());
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const Reply &reply) { return encoded(reply); }
 std::optional<Reply> decodeReply(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    Reply reply;
-    uint16_t status = 0, reserved = 0;
-    if (!reader.u32(reply.requestId) || !reader.u16(status) || !reader.u16(reserved))
-        return std::nullopt;
-    reply.status = static_cast<Status>(status);
-    if (reply.status == Status::Ok)
-        reply.result.assign(reader.current(), reader.current() + reader.remaining());
-    else
-        reply.message.assign(reinterpret_cast<const char *>(reader.current()), reader.remaining());
-    return reply;
+    return decoded<Reply>(payload);
 }
 
-std::vector<uint8_t> encode(const AtxStateBody &state) {
-    return {static_cast<uint8_t>((state.powerLed ? 1 : 0) | (state.hddLed ? 2 : 0) |
-                                 (state.busy ? 4 : 0))};
-}
-
+std::vector<uint8_t> encode(const AtxStateBody &state) { return encoded(state); }
 std::optional<AtxStateBody> decodeAtxState(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    uint8_t flags = 0;
-    if (!reader.u8(flags) || !reader.finished())
-        return std::nullopt;
-    return AtxStateBody{(flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0};
+    return decoded<AtxStateBody>(payload);
 }
 
-std::vector<uint8_t> encode(const DriveStateBody &state) {
-    ByteWriter writer;
-    writer.u8(static_cast<uint8_t>((state.inserted ? 1 : 0) | (state.writable ? 2 : 0)));
-    writer.u8(state.mode);
-    writer.u16(0);
-    writer.u64(state.size);
-    writer.name(state.name);
-    writer.text16(state.problem);
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const DriveStateBody &state) { return encoded(state); }
 std::optional<DriveStateBody> decodeDriveState(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    DriveStateBody state;
-    uint8_t flags = 0;
-    uint16_t reserved = 0;
-    if (!reader.u8(flags) || !reader.u8(state.mode) || !reader.u16(reserved) ||
-        !reader.u64(state.size) || !reader.name(state.name) || !reader.text16(state.problem) ||
-        !reader.finished())
-        return std::nullopt;
-    state.inserted = flags & 1;
-    state.writable = flags & 2;
-    return state;
+    return decoded<DriveStateBody>(payload);
 }
 
-std::vector<uint8_t> encode(const UploadProgressBody &progress) {
-    ByteWriter writer;
-    writer.u64(progress.confirmed);
-    writer.u64(progress.size);
-    writer.name(progress.name);
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const UploadProgressBody &progress) { return encoded(progress); }
 std::optional<UploadProgressBody> decodeUploadProgress(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    UploadProgressBody progress;
-    if (!reader.u64(progress.confirmed) || !reader.u64(progress.size) ||
-        !reader.name(progress.name) || !reader.finished())
-        return std::nullopt;
-    return progress;
+    return decoded<UploadProgressBody>(payload);
 }
 
 std::vector<uint8_t> encodeImageList(const std::vector<ImageEntry> &images) {
-    ByteWriter writer;
-    writer.u32(static_cast<uint32_t>(images.size()));
-    for (const ImageEntry &image : images) {
-        writer.u64(image.size);
-        writer.u64(image.confirmed);
-        writer.u8(image.incomplete ? 1 : 0);
-        writer.name(image.name);
-    }
-    return std::move(writer.bytes());
+    return encoded(images);
 }
-
 std::optional<std::vector<ImageEntry>> decodeImageList(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    uint32_t count = 0;
-    if (!reader.u32(count))
-        return std::nullopt;
-    std::vector<ImageEntry> images;
-    for (uint32_t i = 0; i < count; ++i) {
-        ImageEntry image;
-        uint8_t flags = 0;
-        if (!reader.u64(image.size) || !reader.u64(image.confirmed) || !reader.u8(flags) ||
-            !reader.name(image.name))
-            return std::nullopt;
-        image.incomplete = flags & 1;
-        images.push_back(std::move(image));
-    }
-    if (!reader.finished())
-        return std::nullopt;
-    return images;
+    return decoded<std::vector<ImageEntry>>(payload);
 }
 
-std::vector<uint8_t> encode(const UploadBeginBody &body) {
-    ByteWriter writer;
-    writer.u64(body.size);
-    writer.raw(body.sha256.data(), body.sha256.size());
-    writer.name(body.name);
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const UploadBeginBody &body) { return encoded(body); }
 std::optional<UploadBeginBody> decodeUploadBegin(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    UploadBeginBody body;
-    if (!reader.u64(body.size) || !reader.raw(body.sha256.data(), body.sha256.size()) ||
-        !reader.name(body.name) || !reader.finished())
-        return std::nullopt;
-    return body;
+    return decoded<UploadBeginBody>(payload);
 }
 
-std::vector<uint8_t> encode(const DriveInsertBody &body) {
-    ByteWriter writer;
-    writer.u8(body.mode);
-    writer.u8(body.writable ? 1 : 0);
-    writer.name(body.name);
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const DriveInsertBody &body) { return encoded(body); }
 std::optional<DriveInsertBody> decodeDriveInsert(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    DriveInsertBody body;
-    uint8_t flags = 0;
-    if (!reader.u8(body.mode) || !reader.u8(flags) || !reader.name(body.name) ||
-        !reader.finished() || body.mode > 1)
-        return std::nullopt;
-    body.writable = flags & 1;
-    return body;
+    return decoded<DriveInsertBody>(payload, [](const DriveInsertBody &body) {
+        return body.mode <= 1;  // CD-ROM or flash
+    });
 }
 
-std::vector<uint8_t> encode(const InputStateBody &state) {
-    ByteWriter writer;
-    writer.u8(static_cast<uint8_t>((state.hostListening ? 1 : 0) | (state.typing ? 2 : 0)));
-    writer.name(state.layout);
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const InputStateBody &state) { return encoded(state); }
 std::optional<InputStateBody> decodeInputState(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    InputStateBody state;
-    uint8_t flags = 0;
-    if (!reader.u8(flags) || !reader.name(state.layout) || !reader.finished())
-        return std::nullopt;
-    state.hostListening = flags & 1;
-    state.typing = flags & 2;
-    return state;
+    return decoded<InputStateBody>(payload);
 }
 
-std::vector<uint8_t> encode(const TypeTextBody &body) {
-    ByteWriter writer;
-    writer.u8(body.skipUntypable ? 1 : 0);
-    writer.raw(body.text.data(), body.text.size());
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const TypeTextBody &body) { return encoded(body); }
 std::optional<TypeTextBody> decodeTypeText(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    TypeTextBody body;
-    uint8_t flags = 0;
-    if (!reader.u8(flags) || reader.remaining() > kMaxTypeText)
-        return std::nullopt;
-    body.skipUntypable = flags & 1;
-    body.text.assign(reinterpret_cast<const char *>(reader.current()), reader.remaining());
-    return body;
+    return decoded<TypeTextBody>(
+        payload, [](const TypeTextBody &body) { return body.text.size() <= kMaxTypeText; });
 }
 
-std::vector<uint8_t> encode(const TypeTextResult &result) {
-    ByteWriter writer;
-    writer.u32(result.characters);
-    const size_t listed = std::min(result.untypable.size(), kMaxListedUntypable);
-    writer.u16(static_cast<uint16_t>(listed));
-    for (size_t i = 0; i < listed; ++i)
-        writer.u32(result.untypable[i]);
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const TypeTextResult &result) { return encoded(result); }
 std::optional<TypeTextResult> decodeTypeTextResult(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    TypeTextResult result;
-    uint16_t count = 0;
-    if (!reader.u32(result.characters) || !reader.u16(count) || count > kMaxListedUntypable)
-        return std::nullopt;
-    for (uint16_t i = 0; i < count; ++i) {
-        uint32_t character = 0;
-        if (!reader.u32(character))
-            return std::nullopt;
-        result.untypable.push_back(character);
-    }
-    if (!reader.finished())
-        return std::nullopt;
-    return result;
+    return decoded<TypeTextResult>(payload);
 }
 
-std::vector<uint8_t> encode(const TypeProgressBody &progress) {
-    ByteWriter writer;
-    writer.u32(progress.typed);
-    writer.u32(progress.total);
-    writer.u8(static_cast<uint8_t>(progress.state));
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const TypeProgressBody &progress) { return encoded(progress); }
 std::optional<TypeProgressBody> decodeTypeProgress(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    TypeProgressBody progress;
-    uint8_t state = 0;
-    if (!reader.u32(progress.typed) || !reader.u32(progress.total) || !reader.u8(state) ||
-        !reader.finished() || state > 3 || progress.typed > progress.total)
-        return std::nullopt;
-    progress.state = static_cast<TypeProgressBody::State>(state);
-    return progress;
+    return decoded<TypeProgressBody>(payload, [](const TypeProgressBody &progress) {
+        return progress.state <= TypeProgressBody::State::NotListening &&
+               progress.typed <= progress.total;
+    });
 }
 
-std::vector<uint8_t> encode(const HealthStateBody &state) {
-    ByteWriter writer;
-    writer.u8(static_cast<uint8_t>((state.temperatureKnown ? 1 : 0) |
-                                   (state.throttlingKnown ? 2 : 0) | (state.hot ? 4 : 0)));
-    writer.u8(state.signal);
-    writer.u16(state.viewers);
-    writer.u32(static_cast<uint32_t>(state.milliCelsius));
-    writer.u32(state.throttled);
-    writer.u32(state.fpsHundredths);
-    writer.u16(state.width);
-    writer.u16(state.height);
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const HealthStateBody &state) { return encoded(state); }
 std::optional<HealthStateBody> decodeHealthState(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    HealthStateBody state;
-    uint8_t flags = 0;
-    uint32_t milliCelsius = 0;
-    if (!reader.u8(flags) || !reader.u8(state.signal) || !reader.u16(state.viewers) ||
-        !reader.u32(milliCelsius) || !reader.u32(state.throttled) ||
-        !reader.u32(state.fpsHundredths) || !reader.u16(state.width) || !reader.u16(state.height) ||
-        !reader.finished() || state.signal > kMaxSignalState)
-        return std::nullopt;
-    state.temperatureKnown = flags & 1;
-    state.throttlingKnown = flags & 2;
-    state.hot = flags & 4;
-    state.milliCelsius = static_cast<int32_t>(milliCelsius);
-    return state;
+    return decoded<HealthStateBody>(
+        payload, [](const HealthStateBody &state) { return state.signal <= kMaxSignalState; });
 }
 
-std::vector<uint8_t> encode(const EdidStateBody &state) {
-    ByteWriter writer;
-    writer.u8(static_cast<uint8_t>(state.state));
-    writer.u8(0);
-    writer.u16(0);
-    writer.text16(state.setting);
-    writer.text16(state.node);
-    writer.text16(state.detail);
-    const size_t size = std::min(state.edid.size(), kMaxEdidBytes);
-    writer.u16(static_cast<uint16_t>(size));
-    writer.raw(state.edid.data(), size);
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const EdidStateBody &state) { return encoded(state); }
 std::optional<EdidStateBody> decodeEdidState(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    EdidStateBody state;
-    uint8_t code = 0;
-    uint8_t reserved8 = 0;
-    uint16_t reserved16 = 0;
-    uint16_t size = 0;
-    if (!reader.u8(code) || !reader.u8(reserved8) || !reader.u16(reserved16) ||
-        !reader.text16(state.setting) || !reader.text16(state.node) ||
-        !reader.text16(state.detail) || !reader.u16(size) || size > kMaxEdidBytes ||
-        code > static_cast<uint8_t>(EdidStateBody::State::Failed))
-        return std::nullopt;
-    state.state = static_cast<EdidStateBody::State>(code);
-    state.edid.resize(size);
-    if (!reader.raw(state.edid.data(), size) || !reader.finished())
-        return std::nullopt;
-    return state;
+    return decoded<EdidStateBody>(payload, [](const EdidStateBody &state) {
+        return state.state <= EdidStateBody::State::Failed;
+    });
 }
 
-std::vector<uint8_t> encode(const HardwareReportBody &report) {
-    ByteWriter writer;
-    writer.text16(report.configuration);
-    const size_t count = std::min(report.checks.size(), kMaxHardwareChecks);
-    writer.u8(static_cast<uint8_t>(count));
-    for (size_t i = 0; i < count; ++i) {
-        const HardwareCheckLine &check = report.checks[i];
-        writer.u8(check.status);
-        writer.name(check.name);
-        writer.text16(check.finding);
-        writer.text16(check.fix);
-    }
-    return std::move(writer.bytes());
-}
-
+std::vector<uint8_t> encode(const HardwareReportBody &report) { return encoded(report); }
 std::optional<HardwareReportBody> decodeHardwareReport(const std::vector<uint8_t> &payload) {
-    ByteReader reader(payload);
-    HardwareReportBody report;
-    uint8_t count = 0;
-    if (!reader.text16(report.configuration) || !reader.u8(count))
-        return std::nullopt;
-    for (uint8_t i = 0; i < count; ++i) {
-        HardwareCheckLine check;
-        if (!reader.u8(check.status) || check.status > kMaxHardwareStatus ||
-            !reader.name(check.name) || !reader.text16(check.finding) || !reader.text16(check.fix))
-            return std::nullopt;
-        report.checks.push_back(std::move(check));
-    }
-    if (!reader.finished())
-        return std::nullopt;
-    return report;
+    return decoded<HardwareReportBody>(payload, [](const HardwareReportBody &report) {
+        return std::ranges::all_of(report.checks, [](const HardwareCheckLine &check) {
+            return check.status <= kMaxHardwareStatus;
+        });
+    });
 }
 
 }  // namespace kvmvnc::control

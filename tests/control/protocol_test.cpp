@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace kvmvnc::control {
 namespace {
@@ -181,6 +182,130 @@ TEST(ProtocolTest, TruncatedOrOverlongBodiesAreRejected) {
     EXPECT_FALSE(decodeDriveInsert({2, 0, 1, 'a'}));
     // An image count promising more entries than there are.
     EXPECT_FALSE(decodeImageList({0xff, 0xff, 0xff, 0xff}));
+}
+
+// The same rule for every body read to its end: each truncation of a valid
+// payload and the payload with a byte too many are rejected.
+TEST(ProtocolTest, EveryBodyRejectsItsTruncationsAndATrailingByte) {
+    EdidStateBody edid;
+    edid.setting = "keep";
+    edid.edid = {1, 2};
+    HardwareReportBody report;
+    report.checks = {{1, "a", "b", "c"}};
+    const std::vector<std::pair<std::vector<uint8_t>, bool (*)(const std::vector<uint8_t> &)>>
+        bodies = {
+            {encode(AtxStateBody{true, false, true}),
+             [](const auto &payload) { return decodeAtxState(payload).has_value(); }},
+            {encode(DriveStateBody{true, true, 1, 5, "a", "b"}),
+             [](const auto &payload) { return decodeDriveState(payload).has_value(); }},
+            {encode(UploadProgressBody{1, 2, "c"}),
+             [](const auto &payload) { return decodeUploadProgress(payload).has_value(); }},
+            {encodeImageList({{"a", 1, 1, true}}),
+             [](const auto &payload) { return decodeImageList(payload).has_value(); }},
+            {encode(UploadBeginBody{3, {}, "d"}),
+             [](const auto &payload) { return decodeUploadBegin(payload).has_value(); }},
+            {encode(DriveInsertBody{1, true, "e"}),
+             [](const auto &payload) { return decodeDriveInsert(payload).has_value(); }},
+            {encode(InputStateBody{true, true, "us"}),
+             [](const auto &payload) { return decodeInputState(payload).has_value(); }},
+            {encode(TypeTextResult{2, U"x"}),
+             [](const auto &payload) { return decodeTypeTextResult(payload).has_value(); }},
+            {encode(TypeProgressBody{1, 2, TypeProgressBody::State::Done}),
+             [](const auto &payload) { return decodeTypeProgress(payload).has_value(); }},
+            {encode(HealthStateBody{}),
+             [](const auto &payload) { return decodeHealthState(payload).has_value(); }},
+            {encode(edid),
+             [](const auto &payload) { return decodeEdidState(payload).has_value(); }},
+            {encode(report),
+             [](const auto &payload) { return decodeHardwareReport(payload).has_value(); }},
+        };
+    for (size_t body = 0; body < bodies.size(); ++body) {
+        const auto &[valid, decodes] = bodies[body];
+        EXPECT_TRUE(decodes(valid)) << body;
+        for (size_t cut = 0; cut < valid.size(); ++cut)
+            EXPECT_FALSE(decodes({valid.begin(), valid.begin() + cut})) << body << " cut " << cut;
+        std::vector<uint8_t> longer = valid;
+        longer.push_back(0);
+        EXPECT_FALSE(decodes(longer)) << body;
+    }
+}
+
+// Hello may grow (later minor versions append fields), Reply and TypeText
+// end with the rest of the payload: only their fixed parts can be cut.
+TEST(ProtocolTest, OpenEndedBodiesRejectOnlyACutFixedPart) {
+    const std::vector<uint8_t> hello = encode(Hello{});
+    for (size_t cut = 0; cut < hello.size(); ++cut)
+        EXPECT_FALSE(decodeHello({hello.begin(), hello.begin() + cut})) << cut;
+    std::vector<uint8_t> longerHello = hello;
+    longerHello.insert(longerHello.end(), {1, 2, 3});
+    EXPECT_EQ(decodeHello(longerHello), Hello{});
+
+    const std::vector<uint8_t> reply = encode(Reply{3, Status::Ok, {}, {}});
+    ASSERT_EQ(reply.size(), 8u);
+    for (size_t cut = 0; cut < reply.size(); ++cut)
+        EXPECT_FALSE(decodeReply({reply.begin(), reply.begin() + cut})) << cut;
+    const auto empty = decodeReply(reply);
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(empty->requestId, 3u);
+    EXPECT_TRUE(empty->result.empty());
+
+    const auto noText = decodeTypeText({1});
+    ASSERT_TRUE(noText);
+    EXPECT_TRUE(noText->skipUntypable);
+    EXPECT_EQ(noText->text, "");
+}
+
+// Flag bits a body does not define are ignored; Hello's rights byte is a
+// value (0 view-only, 1 full), not a flag: anything else is not full rights.
+TEST(ProtocolTest, UnknownFlagBitsAreIgnoredAndRightsAreAValue) {
+    EXPECT_EQ(decodeAtxState({0xff}), (AtxStateBody{true, true, true}));
+    EXPECT_EQ(decodeInputState({0xfc, 0}), (InputStateBody{false, false, ""}));
+    const auto image =
+        decodeImageList({0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xfe, 0});
+    ASSERT_TRUE(image);
+    ASSERT_EQ(image->size(), 1u);
+    EXPECT_FALSE(image->front().incomplete);
+    const auto insert = decodeDriveInsert({1, 0xff, 0});
+    ASSERT_TRUE(insert);
+    EXPECT_TRUE(insert->writable);
+    const auto text = decodeTypeText({0xfe, 'a'});
+    ASSERT_TRUE(text);
+    EXPECT_FALSE(text->skipUntypable);
+
+    Hello hello;
+    hello.fullRights = true;
+    std::vector<uint8_t> bytes = encode(hello);
+    ASSERT_EQ(bytes[12], 1);
+    EXPECT_TRUE(decodeHello(bytes)->fullRights);
+    bytes[12] = 3;
+    EXPECT_FALSE(decodeHello(bytes)->fullRights);
+}
+
+// Counts that the encoder caps are rejected above the cap when decoding.
+TEST(ProtocolTest, CountsAboveTheirCapsAreRejected) {
+    ByteWriter result;
+    result.u32(1);
+    result.u16(static_cast<uint16_t>(kMaxListedUntypable + 1));
+    for (size_t i = 0; i < kMaxListedUntypable + 1; ++i)
+        result.u32('x');
+    EXPECT_FALSE(decodeTypeTextResult(result.bytes()));
+
+    ByteWriter edid;
+    edid.u8(0);
+    edid.u8(0);
+    edid.u16(0);
+    edid.text16("");
+    edid.text16("");
+    edid.text16("");
+    edid.u16(static_cast<uint16_t>(kMaxEdidBytes + 1));
+    const std::vector<uint8_t> block(kMaxEdidBytes + 1, 0);
+    edid.raw(block.data(), block.size());
+    EXPECT_FALSE(decodeEdidState(edid.bytes()));
+    EdidStateBody large;
+    large.edid.assign(kMaxEdidBytes + 10, 7);
+    const auto decoded = decodeEdidState(encode(large));
+    ASSERT_TRUE(decoded) << "the encoder sends at most kMaxEdidBytes";
+    EXPECT_EQ(decoded->edid.size(), kMaxEdidBytes);
 }
 
 TEST(ProtocolTest, KeyboardMessagesRoundTripAndRejectWhatDoesNotFit) {

@@ -86,26 +86,31 @@ inline constexpr uint32_t kHealth = 16;   // HealthState
 inline constexpr uint32_t kEdid = 32;     // EdidGetState: the source is a V4L2 device
 }  // namespace feature
 
-// Appends big-endian fields.
+// Appends big-endian fields. Its members are ByteReader's, and always
+// succeed: one list of a body's fields, called with either, both writes
+// and reads it (protocol.cpp).
 class ByteWriter {
 public:
-    void u8(uint8_t value) { bytes_.push_back(value); }
-    void u16(uint16_t value);
-    void u32(uint32_t value);
-    void u64(uint64_t value);
-    void raw(const void *data, size_t size);
+    bool u8(uint8_t value) {
+        bytes_.push_back(value);
+        return true;
+    }
+    bool u16(uint16_t value);
+    bool u32(uint32_t value);
+    bool u64(uint64_t value);
+    bool raw(const void *data, size_t size);
     // 1-byte length, then the bytes; longer names are cut at kMaxNameLength.
-    void name(std::string_view text);
+    bool name(std::string_view text);
     // 2-byte length, then the bytes (cut at 65535).
-    void text16(std::string_view text);
+    bool text16(std::string_view text);
     std::vector<uint8_t> &bytes() { return bytes_; }
 
 private:
     template <typename T>
-    void number(T value);
+    bool number(T value);
     // The length as a `Length`, then the bytes (cut at its largest value).
     template <typename Length>
-    void prefixed(std::string_view text);
+    bool prefixed(std::string_view text);
 
     std::vector<uint8_t> bytes_;
 };
