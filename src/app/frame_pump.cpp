@@ -21,13 +21,12 @@ FramePump::FramePump(capture::FrameMailbox &mailbox, rfb::RfbServer &server)
 FramePump::~FramePump() { stop(); }
 
 void FramePump::start() {
-    if (running_.exchange(true))
-        return;
-    thread_ = std::thread([this] { run(); });
+    if (!thread_.joinable())
+        thread_ = std::jthread([this](const std::stop_token &stop) { run(stop); });
 }
 
 void FramePump::stop() {
-    running_.store(false);
+    thread_.request_stop();
     if (thread_.joinable())
         thread_.join();
 }
@@ -37,9 +36,9 @@ PumpStats FramePump::stats() const {
             movesTotal_.load()};
 }
 
-void FramePump::run() {
+void FramePump::run(const std::stop_token &stop) {
     pthread_setname_np(pthread_self(), "kvm-pump");
-    while (running_.load(std::memory_order_relaxed)) {
+    while (!stop.stop_requested()) {
         std::unique_ptr<capture::Frame> frame = mailbox_.waitNext(std::chrono::milliseconds{100});
         if (!frame)
             continue;

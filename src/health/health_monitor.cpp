@@ -4,6 +4,8 @@
 #include <pthread.h>
 
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 
 #include "kvmvnc/base/log.h"
 
@@ -22,22 +24,14 @@ HealthMonitor::HealthMonitor(HealthOptions options, HealthSources sources, PushF
 HealthMonitor::~HealthMonitor() { stop(); }
 
 void HealthMonitor::start() {
-    {
-        std::lock_guard lock(mutex_);
-        if (running_)
-            return;
-        running_ = true;
-    }
+    if (thread_.joinable())
+        return;
     LOG_INFO(kLog, "%s", sensors_.description().c_str());
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::jthread([this](const std::stop_token &stop) { run(stop); });
 }
 
 void HealthMonitor::stop() {
-    {
-        std::lock_guard lock(mutex_);
-        running_ = false;
-    }
-    wake_.notify_all();
+    thread_.request_stop();  // wakes the wait below
     if (thread_.joinable())
         thread_.join();
 }
@@ -47,14 +41,15 @@ HealthSnapshot HealthMonitor::latest() const {
     return latest_;
 }
 
-void HealthMonitor::run() {
+void HealthMonitor::run(const std::stop_token &stop) {
     pthread_setname_np(pthread_self(), "kvm-health");
-    std::unique_lock lock(mutex_);
-    while (running_) {
-        lock.unlock();
+    // Only a stop request ends a wait early.
+    std::condition_variable_any wake;
+    std::mutex waitMutex;
+    std::unique_lock lock(waitMutex);
+    while (!stop.stop_requested()) {
         sampleNow();
-        lock.lock();
-        wake_.wait_for(lock, options_.interval, [this] { return !running_; });
+        wake.wait_for(lock, stop, options_.interval, [] { return false; });
     }
 }
 

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -44,7 +45,7 @@ public:
     PumpStats stats() const;
 
 private:
-    void run();
+    void run(const std::stop_token &stop);
 
     capture::FrameMailbox &mailbox_;
     rfb::RfbServer &server_;
@@ -57,13 +58,12 @@ private:
     // known need only be compared there.
     bool inStep_ = false;
     bool oversizeLogged_ = false;  // a picture over RfbServer::kMaxSize was reported
-    std::atomic<bool> running_{false};
     std::atomic<uint64_t> frames_{0};
     std::atomic<uint64_t> changedFrames_{0};
     std::atomic<uint64_t> changedTiles_{0};
     std::atomic<uint64_t> resizes_{0};
     std::atomic<uint64_t> movesTotal_{0};
-    std::thread thread_;
+    std::jthread thread_;
 };
 
 }  // namespace kvmvnc::app

@@ -2,12 +2,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <thread>
 
 #include "kvmvnc/health/health_snapshot.h"
@@ -56,7 +56,7 @@ public:
     const SocSensors &sensors() const { return sensors_; }
 
 private:
-    void run();
+    void run(const std::stop_token &stop);
 
     const HealthOptions options_;
     const HealthSources sources_;
@@ -68,11 +68,9 @@ private:
     std::optional<HealthSnapshot> pushed_;
     std::chrono::steady_clock::time_point previousTime_;
 
-    mutable std::mutex mutex_;  // guards latest_, running_
+    mutable std::mutex mutex_;  // guards latest_
     HealthSnapshot latest_;
-    bool running_ = false;
-    std::condition_variable wake_;
-    std::thread thread_;
+    std::jthread thread_;
 };
 
 }  // namespace kvmvnc::health
