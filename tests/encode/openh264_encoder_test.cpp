@@ -9,6 +9,7 @@ extern "C" {
 
 #include <algorithm>
 #include <chrono>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,12 @@ extern "C" {
 #include "kvmvnc/encode/annex_b.h"
 #include "kvmvnc/target/virtual_screen.h"
 
-namespace kvmvnc::encode {
+namespace kvmvnc {
+
+// Failures print sizes as sizes, not as bytes.
+void PrintTo(const Size &size, std::ostream *out) { *out << size.width << "x" << size.height; }
+
+namespace encode {
 namespace {
 
 using testing::DecodedPicture;
@@ -188,6 +194,9 @@ struct OddSize {
     Size size;
     Size decoded;
 };
+void PrintTo(const OddSize &param, std::ostream *out) {
+    *out << param.size.width << "x" << param.size.height;
+}
 
 class OpenH264EncoderSizeTest : public OpenH264EncoderTest,
                                 public ::testing::WithParamInterface<OddSize> {};
@@ -273,4 +282,5 @@ TEST_F(OpenH264EncoderTest, LargestSizeEncodes) {
 }
 
 }  // namespace
-}  // namespace kvmvnc::encode
+}  // namespace encode
+}  // namespace kvmvnc

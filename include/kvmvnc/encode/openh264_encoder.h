@@ -14,7 +14,7 @@ namespace kvmvnc::encode {
 // The software H.264 encoder: Cisco's OpenH264 (BSD; Debian's
 // libopenh264-dev), for boards without a hardware encoder and for PCs.
 // Chosen over x264 for its licence and size, and because its
-// source shows every property the seam promises (docs/architecture.md).
+// source shows every property the seam promises.
 //
 // Pictures go to I420 through libyuv's ARGBToI420, which is BT.601 with
 // limited range (16-235): the VUI says so (matrix SMPTE 170M, limited

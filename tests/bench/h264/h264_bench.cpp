@@ -14,16 +14,18 @@
 // Workloads (tests/bench/workload.h): window-drag, a 640x400 window moving
 // 8 pixels a frame over the desktop; video, every pixel changing. Time is
 // per picture; bytes_per_picture is the mean over the timed pictures,
-// idr_bytes the first picture's. Drawing the next frame is not timed.
+// idr_bytes the first picture's; psnr_db the mean PSNR (R, G, B) of the
+// pictures as libavcodec's H.264 decoder and TurboJPEG decode them. Drawing
+// the next frame and decoding are not timed.
 //
 //   kvmvnc_h264_bench [Google Benchmark flags]
 #include <benchmark/benchmark.h>
 #include <turbojpeg.h>
 
-#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "h264_test_decoder.h"
 #include "kvmvnc/capture/frame.h"
 #include "kvmvnc/encode/openh264_encoder.h"
 #include "workload.h"
@@ -71,10 +73,19 @@ void h264(benchmark::State &state, WorkloadKind kind, Size size) {
         state.SkipWithError(error.c_str());
         return;
     }
+    encode::testing::H264TestDecoder decoder;
+    encode::testing::DecodedPicture decoded;
     const size_t idrBytes = picture.bytes.size();
     size_t bytes = 0;
+    double psnrSum = 0;
     for (auto _ : state) {
         state.PauseTiming();
+        if (!decoder.decode(picture.bytes, decoded, error)) {
+            state.SkipWithError(error.c_str());
+            return;
+        }
+        psnrSum += encode::testing::psnr(player.frame().pixels.data(), player.frame().stride,
+                                         decoded.pixels.data(), decoded.size.width * 4, size);
         player.next();
         state.ResumeTiming();
         if (!encoder.encode(player.frame().pixels.data(), player.frame().stride, false, picture,
@@ -84,22 +95,34 @@ void h264(benchmark::State &state, WorkloadKind kind, Size size) {
         }
         bytes += picture.bytes.size();
     }
-    state.counters["bytes_per_picture"] =
-        static_cast<double>(bytes) / static_cast<double>(state.iterations());
+    const auto pictures = static_cast<double>(state.iterations());
+    state.counters["bytes_per_picture"] = static_cast<double>(bytes) / pictures;
     state.counters["idr_bytes"] = static_cast<double>(idrBytes);
+    // The first decoded picture is the IDR, the last encoded one is not decoded.
+    state.counters["psnr_db"] = psnrSum / pictures;
 }
 
 void jpeg(benchmark::State &state, WorkloadKind kind, Size size) {
     Player player(kind, size);
     tjhandle handle = tjInitCompress();
+    tjhandle decompressor = tjInitDecompress();
     std::vector<uint8_t> out(tjBufSize(size.width, size.height, TJSAMP_444));
+    std::vector<uint8_t> decoded(static_cast<size_t>(size.width) * size.height * 4);
+    unsigned long jpegSize = 0;
     size_t bytes = 0;
+    double psnrSum = 0;
     for (auto _ : state) {
         state.PauseTiming();
+        if (jpegSize != 0) {
+            tjDecompress2(decompressor, out.data(), jpegSize, decoded.data(), size.width,
+                          size.width * 4, size.height, TJPF_BGRX, 0);
+            psnrSum += encode::testing::psnr(player.frame().pixels.data(), player.frame().stride,
+                                             decoded.data(), size.width * 4, size);
+        }
         player.next();
         state.ResumeTiming();
         unsigned char *dst = out.data();
-        unsigned long jpegSize = out.size();
+        jpegSize = out.size();
         const Frame &frame = player.frame();
         if (tjCompress2(handle, frame.pixels.data(), frame.width, frame.stride, frame.height,
                         TJPF_BGRX, &dst, &jpegSize, TJSAMP_444, kJpegQuality,
@@ -109,9 +132,12 @@ void jpeg(benchmark::State &state, WorkloadKind kind, Size size) {
         }
         bytes += jpegSize;
     }
+    tjDestroy(decompressor);
     tjDestroy(handle);
-    state.counters["bytes_per_picture"] =
-        static_cast<double>(bytes) / static_cast<double>(state.iterations());
+    const auto pictures = static_cast<double>(state.iterations());
+    state.counters["bytes_per_picture"] = static_cast<double>(bytes) / pictures;
+    if (state.iterations() > 1)
+        state.counters["psnr_db"] = psnrSum / (pictures - 1);
 }
 
 void registerAll() {
