@@ -48,6 +48,7 @@ build_packages=(
     console-setup-linux  # the VGA console font embedded at build time
     libxkbcommon-dev xkb-data  # keymap tables generated from xkb layouts
     libx11-dev libxext-dev libxdamage-dev libxfixes-dev  # [capture] source = x11 (KVMVNC_X11), for benchmarks on Xvfb
+    libopenh264-dev  # the software H.264 encoder (KVMVNC_OPENH264)
 )
 test_packages=(
     libgtest-dev libbenchmark-dev clang-format
@@ -59,6 +60,7 @@ test_packages=(
     clang libclang-rt-14-dev  # libFuzzer, for the fuzz run under CI (tests/fuzz)
     chromium novnc  # noVNC's UI in a real browser (tests/browser, with Node.js)
     edid-decode  # a second opinion on the default EDID (tests/capture)
+    libavcodec-dev libavutil-dev  # an independent H.264 decoder (tests/encode, kvmvnc_h264_bench)
 )
 # The virtual appliance lab (tests/lab): QEMU, the guest's busybox and
 # v4l2-ctl, and what builds the initramfs and the out-of-tree gpio-sim module
@@ -82,7 +84,7 @@ declare -A cross_qemu=([arm64]=qemu-aarch64-static [armhf]=qemu-arm-static)
 cross_packages=(mmdebstrap qemu-user-static dpkg-dev file)
 cross_sysroot_packages=(
     libc6-dev libstdc++-12-dev libvncserver-dev libturbojpeg0-dev libyuv-dev libinih-dev
-    libssl-dev libgpiod-dev libxkbcommon-dev
+    libssl-dev libgpiod-dev libxkbcommon-dev libopenh264-dev
 )
 debian_mirror=${KVMVNC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 debian_security_mirror=${KVMVNC_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
@@ -264,6 +266,12 @@ bench)
         "$bench/hot_path/kvmvnc_hot_path_bench" --benchmark_min_time=0.2 \
             --benchmark_out="$results/hot_path.json" --benchmark_out_format=json |
             tee "$results/hot_path.txt"
+    fi
+    if [[ -x "$bench/h264/kvmvnc_h264_bench" ]]; then
+        log "H.264: OpenH264 against TurboJPEG on the same frames"
+        "$bench/h264/kvmvnc_h264_bench" --benchmark_min_time=0.5 \
+            --benchmark_out="$results/h264.json" --benchmark_out_format=json |
+            tee "$results/h264.txt"
     fi
     log "input: a keystroke from viewer to HID report"
     "$bench/kvmvnc_input_latency_bench" --events 5000 --json "$results/input_latency.json" |
