@@ -26,7 +26,7 @@ Size CaptureThread::pictureSize() const {
 
 void CaptureThread::start() {
     if (!thread_.joinable())
-        thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+        thread_ = std::jthread([this](const std::stop_token &stop) { run(stop); });
 }
 
 void CaptureThread::stop() {

@@ -54,7 +54,8 @@ std::string decodeBlock(const uint8_t *block) {
 }
 
 void encodeBlock(const std::string &password, std::vector<uint8_t> &out) {
-    uint8_t plain[8] = {};
+    uint8_t plain[8] = {};  // a DES block: up to 8 bytes, zero padded, no terminator
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result)
     std::memcpy(plain, password.data(), std::min<size_t>(password.size(), 8));
     uint8_t cipher[8];
     desBlock(kObfuscationKey, plain, cipher, true);

@@ -11,7 +11,7 @@
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/control/protocol.h"
 
-struct _rfbClient;
+struct _rfbClient;  // NOLINT(bugprone-reserved-identifier): libvncclient's tag
 
 namespace kvmvnc::ctl {
 
