@@ -13,6 +13,7 @@ extern "C" {
 #include <vector>
 
 #include "extension_node.h"
+#include "h264_updates.h"
 #include "kvmvnc/base/log.h"
 
 namespace kvmvnc::rfb {
@@ -163,6 +164,7 @@ void handleEnableContinuousUpdates(rfbClientPtr client, ContinuousUpdateState &s
             state.armOnChange = false;
             pthread_mutex_lock(&client->updateMutex);
             sraRgnMakeEmpty(client->requestedRegion);
+            h264ForgetParkedRequestLocked(client);
             pthread_mutex_unlock(&client->updateMutex);
             sendEnd = true;
         }
@@ -207,6 +209,7 @@ void handleFence(rfbClientPtr client, ContinuousUpdateState &state) {
             state.updatesAtHold = rfbStatGetMessageCountSent(client, rfbFramebufferUpdate);
             pthread_mutex_lock(&client->updateMutex);
             sraRgnMakeEmpty(client->requestedRegion);
+            h264ForgetParkedRequestLocked(client);
             pthread_mutex_unlock(&client->updateMutex);
         }
     }

@@ -29,6 +29,7 @@ extern "C" {
 #include "between_updates.h"
 #include "continuous_updates.h"
 #include "control_extension.h"
+#include "h264_updates.h"
 #include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
 #include "qemu_extensions.h"
@@ -144,6 +145,7 @@ struct ClientTag {
     QemuClientState qemu;
     ContinuousUpdateState continuous;
     ViewerControlSession control;
+    H264ViewerState h264;
     // The resolution changed since the viewer learnt its size: its next
     // update (with the send lock, so never during a SetEncodings) checks
     // that it understands DesktopSize. A connection that never asks for a
@@ -171,6 +173,7 @@ void detachExtensions(rfbClientPtr client) {
     detachQemuExtensions(client);
     detachControlExtension(client);
     detachContinuousUpdates(client);
+    detachH264Updates(client);
     detachBetweenUpdates(client);
 }
 
@@ -230,6 +233,8 @@ void beforeUpdate(rfbClientPtr client) {
         return;
     }
     beforeUpdateLocked(client);
+    // Last: it may answer the update itself, as H.264.
+    h264BeforeUpdateLocked(client);
 }
 
 }  // namespace
@@ -241,6 +246,14 @@ ContinuousUpdateState *continuousStateOf(rfbClientPtr client) {
 }
 
 ViewerOutbox *outboxOf(rfbClientPtr client) { return partOf(client, &ClientTag::outbox); }
+
+H264ViewerState *h264StateOf(rfbClientPtr client) { return partOf(client, &ClientTag::h264); }
+
+encode::H264Stream *h264StreamOf(rfbClientPtr client) { return serverOf(client)->h264Stream(); }
+
+bool h264MotionNow(rfbClientPtr client) {
+    return serverOf(client)->motion().active(MotionPolicy::Clock::now());
+}
 
 ViewerControlSession *controlSessionOf(rfbClientPtr client) {
     return partOf(client, &ClientTag::control);
@@ -262,6 +275,7 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     registerQemuExtensions();
     registerControlExtension();
     registerContinuousUpdates();
+    registerH264Updates();
     registerBetweenUpdates();
 
     if (size_.width <= 0 || size_.height <= 0 || size_.width > kMaxSize.width ||
@@ -735,6 +749,16 @@ void RfbServer::markModified(const std::vector<Rect> &rects) {
     }
     if (!sraRgnEmpty(region))
         rfbMarkRegionAsModified(screen_, region);
+    if (h264Stream_.load()) {
+        int64_t changed = 0;
+        sraRectangleIterator *it = sraRgnGetIterator(region);
+        sraRect rect;
+        while (sraRgnIteratorNext(it, &rect))
+            changed += static_cast<int64_t>(rect.x2 - rect.x1) * (rect.y2 - rect.y1);
+        sraRgnReleaseIterator(it);
+        motion_.noteFrame(changed, static_cast<int64_t>(size_.width) * size_.height,
+                          MotionPolicy::Clock::now());
+    }
     sraRgnDestroy(region);
     // Continuous viewers waiting for a change, and anyone with a copy
     // scheduled by moveArea() and nothing else to wake them.
@@ -748,6 +772,19 @@ void RfbServer::markModified(const std::vector<Rect> &rects) {
             pthread_mutex_unlock(&client->updateMutex);
         }
     }
+    rfbReleaseClientIterator(iterator);
+}
+
+void RfbServer::attachH264Stream(encode::H264Stream *stream) { h264Stream_.store(stream); }
+
+bool RfbServer::h264Wanted() const {
+    return h264Stream_.load() && motion_.active(MotionPolicy::Clock::now());
+}
+
+void RfbServer::wakeH264Viewers() {
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator))
+        h264Wake(client);
     rfbReleaseClientIterator(iterator);
 }
 

@@ -16,9 +16,14 @@
 #include "kvmvnc/base/geometry.h"
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/door/viewer_identity.h"
+#include "kvmvnc/rfb/motion_policy.h"
 
 namespace kvmvnc::control {
 class ControlService;
+}
+
+namespace kvmvnc::encode {
+class H264Stream;
 }
 
 struct _rfbScreenInfo;  // NOLINT(bugprone-reserved-identifier): libvncserver's tag
@@ -120,6 +125,24 @@ public:
     // nothing else changed). Producer thread only.
     void moveArea(const Rect &to, int fromX, int fromY);
 
+    // H.264 (RFB encoding 50, see rfb/h264_updates.h): the shared stream
+    // viewers that list 50 are sent while the MotionPolicy sees motion;
+    // borrowed, it must outlive the server (null: none, the default).
+    // Set before viewers connect.
+    void attachH264Stream(encode::H264Stream *stream);
+    encode::H264Stream *h264Stream() const { return h264Stream_.load(); }
+    // Whether pictures should be encoded now: a stream is attached and the
+    // screen is in motion. For the producer (the frame pump), after
+    // markModified(). Thread-safe.
+    bool h264Wanted() const;
+    // Wakes the output threads of viewers sending H.264 or waiting for a
+    // unit: after each unit published (the encoder thread's callback), and
+    // now and then while the screen is still, so that they leave H.264 and
+    // get the sharp picture once motion has ended. Takes no send lock;
+    // thread-safe.
+    void wakeH264Viewers();
+    const MotionPolicy &motion() const { return motion_; }
+
     int clientCount() const { return clients_.load(); }
     // Bytes of the largest picture served so far, at 4 bytes a pixel: what
     // no rectangle of any update can exceed, whenever it was taken.
@@ -195,6 +218,8 @@ private:
     std::atomic<uint8_t> leds_{0};
     std::atomic<bool> hostListening_{true};
     bool copiesScheduled_ = false;  // producer thread: moveArea() until markModified()
+    std::atomic<encode::H264Stream *> h264Stream_{nullptr};
+    MotionPolicy motion_;  // noted by markModified()
 };
 
 }  // namespace kvmvnc::rfb

@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// H.264 (RFB encoding 50) for the viewers that list it, played by hand
+// against RfbServer on socketpairs, with the shared stream fed by an
+// encoder thread as the daemon will feed it.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fake_h264_encoder.h"
+#include "kvmvnc/encode/annex_b.h"
+#include "kvmvnc/encode/h264_encoder_thread.h"
+#include "kvmvnc/encode/h264_stream.h"
+#include "kvmvnc/rfb/client_message_filter.h"
+#include "kvmvnc/rfb/rfb_server.h"
+#include "socket_io.h"
+#include "wait_until.h"
+
+#if defined(KVMVNC_HAVE_OPENH264) && defined(KVMVNC_TEST_LIBAV)
+#include "h264_test_decoder.h"
+#include "kvmvnc/capture/frame.h"
+#include "kvmvnc/encode/openh264_encoder.h"
+#include "kvmvnc/target/virtual_screen.h"
+#endif
+
+namespace kvmvnc::rfb {
+
+namespace {
+
+using namespace std::chrono_literals;
+using testing::readExactly;
+
+constexpr int32_t kH264 = 50;
+constexpr int32_t kRaw = 0;
+constexpr uint32_t kResetContext = 1;
+
+std::string u16(int value) {
+    return {static_cast<char>(value >> 8 & 0xff), static_cast<char>(value & 0xff)};
+}
+
+std::string s32(int32_t value) {
+    const auto v = static_cast<uint32_t>(value);
+    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16 & 0xff),
+            static_cast<char>(v >> 8 & 0xff), static_cast<char>(v & 0xff)};
+}
+
+uint32_t getU32(const std::string &bytes, size_t at) {
+    return uint32_t{static_cast<uint8_t>(bytes[at])} << 24 |
+           uint32_t{static_cast<uint8_t>(bytes[at + 1])} << 16 |
+           uint32_t{static_cast<uint8_t>(bytes[at + 2])} << 8 | static_cast<uint8_t>(bytes[at + 3]);
+}
+
+int getU16(const std::string &bytes, size_t at) {
+    return static_cast<uint8_t>(bytes[at]) << 8 | static_cast<uint8_t>(bytes[at + 1]);
+}
+
+struct ReceivedRect {
+    Rect rect;
+    int32_t encoding = 0;
+    uint32_t flags = 0;         // encoding 50's
+    std::vector<uint8_t> data;  // encoding 50's Annex B bytes
+};
+
+// One viewer on a socketpair, through ServerInit, in the server's own pixel
+// format (XRGB8888), asking for `encodings`. It keeps the Raw pixels it is
+// sent in a canvas, and asks for the next update after each one.
+class Viewer {
+public:
+    Viewer(RfbServer &server, const std::vector<int32_t> &encodings) : size_(server.size()) {
+        int pair[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+        testing::setReceiveTimeout(pair[1], 5);
+        fd_ = UniqueFd(pair[1]);
+        EXPECT_TRUE(
+            server.adopt(UniqueFd(pair[0]), door::ViewerIdentity{"192.0.2.9", "", false, "None"}));
+        EXPECT_EQ(readExactly(fd(), 12), "RFB 003.008\n");
+        send("RFB 003.008\n");
+        EXPECT_EQ(readExactly(fd(), 2), std::string("\x01\x01", 2));
+        send("\x01");
+        EXPECT_EQ(readExactly(fd(), 4), std::string(4, '\0'));
+        send("\x01");
+        const std::string init = readExactly(fd(), 24);
+        EXPECT_EQ(init.size(), 24u);
+        readExactly(fd(), getU32(init, 20));  // the name
+        canvas_.assign(static_cast<size_t>(size_.width) * size_.height * 4, 0);
+        setEncodings(encodings);
+        request(false);
+    }
+    int fd() const { return fd_.get(); }
+    void send(const std::string &bytes) { ASSERT_TRUE(testing::sendAll(fd(), bytes)); }
+    // As the front door sends it: behind the between-updates marker.
+    void setEncodings(const std::vector<int32_t> &encodings) {
+        std::string message{static_cast<char>(kBetweenUpdatesMessage), 2, 0};
+        message += u16(static_cast<int>(encodings.size()));
+        for (int32_t encoding : encodings)
+            message += s32(encoding);
+        send(message);
+    }
+    void request(bool incremental) {
+        send(std::string{3, static_cast<char>(incremental ? 1 : 0)} + u16(0) + u16(0) +
+             u16(size_.width) + u16(size_.height));
+    }
+    // Reads the updates that arrive until none has for `quiet`, asking for
+    // the next after each; their rectangles in order. False when the
+    // connection broke or something else than an update came.
+    bool readUpdates(std::chrono::milliseconds quiet, std::vector<ReceivedRect> &out) {
+        for (;;) {
+            pollfd p{fd(), POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(quiet.count())) <= 0)
+                return true;
+            if (!readUpdate(out))
+                return false;
+            request(true);
+        }
+    }
+    const std::vector<uint8_t> &canvas() const { return canvas_; }
+
+private:
+    bool readUpdate(std::vector<ReceivedRect> &out) {
+        const std::string head = readExactly(fd(), 4);
+        if (head.size() != 4 || head[0] != 0)
+            return false;
+        for (int i = 0, n = getU16(head, 2); i < n; ++i) {
+            const std::string bytes = readExactly(fd(), 12);
+            if (bytes.size() != 12)
+                return false;
+            ReceivedRect rect;
+            rect.rect = {getU16(bytes, 0), getU16(bytes, 2), getU16(bytes, 4), getU16(bytes, 6)};
+            rect.encoding = static_cast<int32_t>(getU32(bytes, 8));
+            if (rect.encoding == kRaw) {
+                const size_t row = static_cast<size_t>(rect.rect.width) * 4;
+                for (int y = 0; y < rect.rect.height; ++y) {
+                    const std::string line = readExactly(fd(), row);
+                    if (line.size() != row)
+                        return false;
+                    std::memcpy(
+                        canvas_.data() +
+                            (static_cast<size_t>(rect.rect.y + y) * size_.width + rect.rect.x) * 4,
+                        line.data(), row);
+                }
+            } else if (rect.encoding == kH264) {
+                const std::string lengthAndFlags = readExactly(fd(), 8);
+                if (lengthAndFlags.size() != 8)
+                    return false;
+                rect.flags = getU32(lengthAndFlags, 4);
+                const std::string data = readExactly(fd(), getU32(lengthAndFlags, 0));
+                rect.data.assign(data.begin(), data.end());
+            } else {
+                return false;  // asked for neither
+            }
+            out.push_back(std::move(rect));
+        }
+        return true;
+    }
+
+    Size size_;
+    UniqueFd fd_;
+    std::vector<uint8_t> canvas_;
+};
+
+int countEncoding(const std::vector<ReceivedRect> &rects, int32_t encoding) {
+    int n = 0;
+    for (const ReceivedRect &rect : rects)
+        n += rect.encoding == encoding ? 1 : 0;
+    return n;
+}
+
+// The server, a stream and an encoder thread that wakes the server's H.264
+// viewers after each unit, as the daemon wires them.
+struct H264Server {
+    explicit H264Server(Size size, std::unique_ptr<encode::H264Encoder> encoder) {
+        RfbServerOptions options;
+        options.initialSize = size;
+        server = std::make_unique<RfbServer>(options);
+        server->attachH264Stream(&stream);
+        thread = std::make_unique<encode::H264EncoderThread>(
+            std::move(encoder), encode::H264Options{}, stream,
+            [this](uint64_t) { server->wakeH264Viewers(); });
+        thread->start();
+    }
+    ~H264Server() {
+        thread->stop();
+        server.reset();
+    }
+    // What the frame pump does with a changed frame: into the framebuffer,
+    // marked, and to the encoder while the screen moves.
+    void show(const uint8_t *pixels, int stride) {
+        const Size size = server->size();
+        for (int y = 0; y < size.height; ++y)
+            std::memcpy(server->framebuffer() + static_cast<size_t>(y) * server->stride(),
+                        pixels + static_cast<size_t>(y) * stride,
+                        static_cast<size_t>(size.width) * 4);
+        server->markModified({{0, 0, size.width, size.height}});
+        if (server->h264Wanted())
+            thread->submit(server->framebuffer(), server->stride(), size);
+    }
+    void showFill(uint8_t value) {
+        const Size size = server->size();
+        std::vector<uint8_t> pixels(static_cast<size_t>(size.width) * size.height * 4, value);
+        show(pixels.data(), size.width * 4);
+    }
+
+    encode::H264Stream stream;
+    std::unique_ptr<RfbServer> server;
+    std::unique_ptr<encode::H264EncoderThread> thread;
+};
+
+constexpr Size kSize{64, 48};
+
+}  // namespace
+
+TEST(H264UpdatesTest, OnlyViewersListingFiftyGetEncoding50WhileTheScreenMoves) {
+    H264Server h(kSize, std::make_unique<encode::testing::FakeH264Encoder>());
+    Viewer h264(*h.server, {kH264, kRaw});
+    Viewer plain(*h.server, {kRaw});
+    std::vector<ReceivedRect> h264Rects;
+    std::vector<ReceivedRect> plainRects;
+    ASSERT_TRUE(h264.readUpdates(200ms, h264Rects));
+    ASSERT_TRUE(plain.readUpdates(200ms, plainRects));
+    EXPECT_EQ(countEncoding(h264Rects, kH264), 0) << "a still screen goes as pixels";
+
+    for (int i = 1; i <= 12; ++i) {
+        h.showFill(static_cast<uint8_t>(i * 16));
+        ASSERT_TRUE(h264.readUpdates(40ms, h264Rects));
+        ASSERT_TRUE(plain.readUpdates(5ms, plainRects));
+    }
+    EXPECT_EQ(countEncoding(plainRects, kH264), 0) << "a viewer not listing 50 never gets it";
+    EXPECT_GE(countEncoding(plainRects, kRaw), 12);
+
+    std::vector<const ReceivedRect *> video;
+    for (const ReceivedRect &rect : h264Rects) {
+        if (rect.encoding == kH264)
+            video.push_back(&rect);
+    }
+    ASSERT_GE(video.size(), 3u) << "motion from the third moving frame on";
+    EXPECT_EQ(video.front()->flags, kResetContext) << "a new context starts with ResetContext";
+    for (const ReceivedRect *rect : video) {
+        EXPECT_EQ(rect->rect, (Rect{0, 0, kSize.width, kSize.height})) << "the whole screen";
+        ASSERT_GE(rect->data.size(), 5u);
+        EXPECT_EQ(rect->data[3], 1) << "Annex B";
+    }
+    EXPECT_EQ(video.front()->data[4], 0x65) << "the first unit is an IDR";
+    for (size_t i = 1; i < video.size(); ++i)
+        EXPECT_EQ(video[i]->flags, 0u) << "the context goes on";
+}
+
+TEST(H264UpdatesTest, WhenMotionEndsTheChangedAreasComeAgainAsPixels) {
+    H264Server h(kSize, std::make_unique<encode::testing::FakeH264Encoder>());
+    Viewer viewer(*h.server, {kH264, kRaw});
+    std::vector<ReceivedRect> rects;
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    for (int i = 1; i <= 8; ++i) {
+        h.showFill(static_cast<uint8_t>(i * 16));
+        ASSERT_TRUE(viewer.readUpdates(40ms, rects));
+    }
+    ASSERT_GT(countEncoding(rects, kH264), 0);
+    EXPECT_NE(viewer.canvas()[0], 8 * 16) << "the last pictures went as H.264 only";
+
+    // Still for longer than MotionPolicy::kStill; the frame pump's tick.
+    std::this_thread::sleep_for(MotionPolicy::kStill + 100ms);
+    rects.clear();
+    h.server->wakeH264Viewers();
+    ASSERT_TRUE(viewer.readUpdates(300ms, rects));
+    EXPECT_EQ(countEncoding(rects, kH264), 0);
+    EXPECT_GE(countEncoding(rects, kRaw), 1);
+    const std::vector<uint8_t> expected(viewer.canvas().size(), 8 * 16);
+    EXPECT_EQ(viewer.canvas(), expected) << "the sharp picture, in pixels";
+}
+
+TEST(H264UpdatesTest, ASetEncodingsWithoutFiftyGoesBackToPixels) {
+    H264Server h(kSize, std::make_unique<encode::testing::FakeH264Encoder>());
+    Viewer viewer(*h.server, {kRaw, kH264});  // after the others, as TigerVNC lists it
+    std::vector<ReceivedRect> rects;
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    int i = 1;
+    for (; i <= 6; ++i) {
+        h.showFill(static_cast<uint8_t>(i * 16));
+        ASSERT_TRUE(viewer.readUpdates(40ms, rects));
+    }
+    ASSERT_GT(countEncoding(rects, kH264), 0) << "listed anywhere, 50 is used";
+
+    viewer.setEncodings({kRaw});
+    ASSERT_TRUE(viewer.readUpdates(100ms, rects));
+    rects.clear();
+    for (; i <= 12; ++i) {
+        h.showFill(static_cast<uint8_t>(i * 16));
+        ASSERT_TRUE(viewer.readUpdates(40ms, rects));
+    }
+    EXPECT_EQ(countEncoding(rects, kH264), 0);
+    const std::vector<uint8_t> expected(viewer.canvas().size(), 12 * 16);
+    EXPECT_EQ(viewer.canvas(), expected) << "every change as pixels, the refine region too";
+}
+
+#if defined(KVMVNC_HAVE_OPENH264) && defined(KVMVNC_TEST_LIBAV)
+
+namespace {
+
+// The access units in one encoding-50 rectangle: one per slice, since
+// every picture is one slice (with SPS and PPS in front of an IDR).
+std::vector<std::vector<uint8_t>> accessUnits(const std::vector<uint8_t> &data) {
+    std::vector<std::vector<uint8_t>> units(1);
+    for (const encode::NalUnit &nal : encode::splitAnnexB(data.data(), data.size())) {
+        units.back().insert(units.back().end(), {0, 0, 0, 1});
+        units.back().insert(units.back().end(), data.begin() + static_cast<ptrdiff_t>(nal.offset),
+                            data.begin() + static_cast<ptrdiff_t>(nal.offset + nal.size));
+        if (nal.type == static_cast<uint8_t>(encode::NalType::Slice) ||
+            nal.type == static_cast<uint8_t>(encode::NalType::IdrSlice))
+            units.emplace_back();
+    }
+    units.pop_back();
+    return units;
+}
+
+// The virtual target's desktop, wider than the screen, so that a window
+// onto it panned by a few pixels a frame changes the whole screen.
+capture::Frame wideDesktop(Size size) {
+    target::MachineView view;
+    view.phase = target::MachinePhase::Desktop;
+    view.outputSize = size;
+    view.bootCount = 1;
+    capture::Frame frame;
+    target::renderVirtualScreen(target::stillInputs(view, 30), frame);
+    return frame;
+}
+
+}  // namespace
+
+TEST(H264UpdatesTest, ADecoderShowsTheTargetsScreenFromTheEncoding50Rectangles) {
+    const Size size{320, 240};
+    H264Server h(size, std::make_unique<encode::OpenH264Encoder>());
+    Viewer viewer(*h.server, {kH264, kRaw});
+    std::vector<ReceivedRect> rects;
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    const capture::Frame desktop = wideDesktop({size.width + 128, size.height});
+    int shown = 0;
+    for (; shown < 20; ++shown) {
+        h.show(desktop.pixels.data() + static_cast<size_t>(shown) * 4 * 4, desktop.stride);
+        ASSERT_TRUE(viewer.readUpdates(30ms, rects));
+    }
+    // The last picture's unit arrives while the motion lasts.
+    ASSERT_TRUE(viewer.readUpdates(100ms, rects));
+    const uint8_t *last = desktop.pixels.data() + static_cast<size_t>(shown - 1) * 4 * 4;
+
+    encode::testing::H264TestDecoder decoder;
+    encode::testing::DecodedPicture picture;
+    int unitsIn = 0;
+    int picturesOut = 0;
+    for (const ReceivedRect &rect : rects) {
+        if (rect.encoding != kH264)
+            continue;
+        for (const std::vector<uint8_t> &unit : accessUnits(rect.data)) {
+            ++unitsIn;
+            std::string error;
+            ASSERT_TRUE(decoder.decode(unit, picture, error)) << error;
+            ++picturesOut;
+        }
+    }
+    ASSERT_GT(unitsIn, 0);
+    EXPECT_EQ(picturesOut, unitsIn) << "one picture out per unit in, at once";
+    ASSERT_EQ(picture.size, size);
+    const double psnr =
+        encode::testing::psnr(last, desktop.stride, picture.pixels.data(), size.width * 4, size);
+    std::printf("PSNR of the last decoded picture: %.1f dB (%d units)\n", psnr, unitsIn);
+    EXPECT_GE(psnr, 32.0);
+}
+
+#endif
+
+}  // namespace kvmvnc::rfb
