@@ -420,6 +420,13 @@ const std::vector<Key> &keys() {
             "try; the others go on as before. Each address and IPv6 prefix is slowed on its own "
             "as well.",
             [](auto &c) -> auto & { return c.security.loginFailuresPerMinute; }),
+        boolKey(
+            "h264", "enabled", "false",
+            "Send H.264 (RFB encoding 50) to viewers that decode it (noVNC 1.6 and later over "
+            "HTTPS, TigerVNC 1.13 and later) while a large part of the screen keeps changing (a "
+            "video, a window dragged), one encode for all of them; the areas that moved are sent "
+            "again sharp once the screen is still. Needs kvmvncd built with OpenH264.",
+            [](auto &c) -> auto & { return c.h264.enabled; }),
         live(Key{"log", "level", "info", "debug, info, warning or error",
                  "Least severe message logged.",
                  [](Config &config, std::string_view value) -> std::string {

@@ -61,6 +61,9 @@ first_frame_timeout_ms = 5000
 boot_seconds = 0
 animate = no
 
+[h264]
+enabled = yes
+
 [log]
 level = debug
 )");
@@ -79,6 +82,8 @@ level = debug
     EXPECT_EQ(config.capture.firstFrameTimeoutMs, 5000);
     EXPECT_EQ(config.virtualTarget.bootSeconds, 0);
     EXPECT_FALSE(config.virtualTarget.animate);
+    EXPECT_TRUE(config.h264.enabled);
+    EXPECT_FALSE(parse("").h264.enabled) << "off unless asked for, for now";
     EXPECT_EQ(config.log.level, log::Level::Debug);
 }
 
@@ -312,6 +317,8 @@ tls_dir = /srv/tls
 handshake_timeout_ms = 3000
 login_failures_per_minute = 10
 web_origins = https://kvm.example, http://127.0.0.1:8080
+[h264]
+enabled = true
 [log]
 level = debug
 )";

@@ -123,6 +123,12 @@ struct SecuritySection {
     std::vector<std::string> webOrigins;
 };
 
+// H.264 (RFB encoding 50) for viewers that list it, while the screen is in
+// large continuous motion (src/encode, src/rfb/h264_updates.h).
+struct H264Section {
+    bool enabled{};
+};
+
 struct LogSection {
     log::Level level{};
 };
@@ -145,6 +151,7 @@ struct Config {
     MsdSection msd;
     HealthSection health;
     SecuritySection security;
+    H264Section h264;
     LogSection log;
 };
 
