@@ -19,6 +19,9 @@
 #include "kvmvnc/capture/x11_capture.h"
 #endif
 #include "kvmvnc/door/front_door.h"
+#ifdef KVMVNC_HAVE_OPENH264
+#include "kvmvnc/encode/openh264_encoder.h"
+#endif
 #include "kvmvnc/input/gadget_hid.h"
 #include "kvmvnc/input/text_typer.h"
 #include "kvmvnc/msd/configfs_drive.h"
@@ -438,6 +441,7 @@ Daemon::Daemon(const config::Config &cfg) : startConfig_(cfg) {
     capture_ = std::make_unique<capture::CaptureThread>(std::move(source.frames), mailbox_,
                                                         source.startSize);
     pump_ = std::make_unique<FramePump>(mailbox_, *server_);
+    startH264(cfg.h264);
     pump_->start();
     capture_->start();
     health_ = makeHealth(cfg.health, *capture_, *server_, *control_);
@@ -445,6 +449,25 @@ Daemon::Daemon(const config::Config &cfg) : startConfig_(cfg) {
     metrics_ = makeMetrics(cfg.health, *health_);
     reloader_ = std::make_unique<ConfigReloader>(
         cfg, ReloadTargets{*server_, *door_, *router_, *typer_, edid_.get()}, credentials);
+}
+
+// One stream and one encoder for every viewer; the pump feeds it while the
+// server sees motion, and its thread wakes the viewers sent H.264.
+void Daemon::startH264(const config::H264Section &h264) {
+    if (!h264.enabled)
+        return;
+#ifdef KVMVNC_HAVE_OPENH264
+    h264Stream_ = std::make_unique<encode::H264Stream>();
+    h264Encoder_ = std::make_unique<encode::H264EncoderThread>(
+        std::make_unique<encode::OpenH264Encoder>(), encode::H264Options{}, *h264Stream_,
+        [server = server_.get()](uint64_t) { server->wakeH264Viewers(); });
+    server_->attachH264Stream(h264Stream_.get());
+    pump_->setH264Encoder(h264Encoder_.get());
+    h264Encoder_->start();
+    LOG_INFO(kLog, "H.264 (encoding 50) on for the viewers that decode it");
+#else
+    LOG_WARN(kLog, "[h264] enabled, but kvmvncd was built without OpenH264: no H.264");
+#endif
 }
 
 Daemon::~Daemon() {
@@ -456,6 +479,9 @@ Daemon::~Daemon() {
     capture_->stop();
     mailbox_.close();
     pump_->stop();
+    // It wakes the server's viewers after each picture.
+    if (h264Encoder_)
+        h264Encoder_->stop();
     hid_->setLedCallback(nullptr);
     hid_->setHostCallback(nullptr);
     // The door relays to the server's viewers: it closes them first.

@@ -36,10 +36,23 @@ PumpStats FramePump::stats() const {
             movesTotal_.load()};
 }
 
+// Viewers sent H.264 stay parked on the stream until something wakes them;
+// once the motion has ended nothing else will, and they are owed the sharp
+// picture.
+void FramePump::followMotion() {
+    if (!h264_)
+        return;
+    const bool wanted = server_.h264Wanted();
+    if (h264Wanted_ && !wanted)
+        server_.wakeH264Viewers();
+    h264Wanted_ = wanted;
+}
+
 void FramePump::run(const std::stop_token &stop) {
     pthread_setname_np(pthread_self(), "kvm-pump");
     while (!stop.stop_requested()) {
         std::unique_ptr<capture::Frame> frame = mailbox_.waitNext(std::chrono::milliseconds{100});
+        followMotion();
         if (!frame)
             continue;
         const Size size = frame->size();
@@ -80,6 +93,8 @@ void FramePump::run(const std::stop_token &stop) {
             movesTotal_.fetch_add(moves_.size(), std::memory_order_relaxed);
         if (tiles > 0 || !moves_.empty()) {
             server_.markModified(changed_);
+            if (h264_ && server_.h264Wanted())
+                h264_->submit(server_.framebuffer(), server_.stride(), server_.size());
             changedFrames_.fetch_add(1, std::memory_order_relaxed);
             changedTiles_.fetch_add(tiles, std::memory_order_relaxed);
         }

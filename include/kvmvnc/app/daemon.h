@@ -13,6 +13,8 @@
 #include "kvmvnc/config/config.h"
 #include "kvmvnc/control/control_service.h"
 #include "kvmvnc/door/front_door.h"
+#include "kvmvnc/encode/h264_encoder_thread.h"
+#include "kvmvnc/encode/h264_stream.h"
 #include "kvmvnc/health/health_monitor.h"
 #include "kvmvnc/health/metrics_server.h"
 #include "kvmvnc/input/hid_sink.h"
@@ -60,6 +62,9 @@ private:
     // kvmvncctl doctor (control::ControlDevices::hardwareCheck): any viewer
     // thread, one run at a time.
     control::HardwareReportBody checkHardware();
+    // [h264] enabled: the stream and its encoder, attached to server_ and
+    // pump_ before the pump starts.
+    void startH264(const config::H264Section &h264);
 
     // What checkHardware() checks against: the configuration the daemon
     // started with (the EDID setting is the mailbox's, which reloads change)
@@ -84,6 +89,11 @@ private:
     // thread, read by the control service. Null unless the source is V4L2.
     std::shared_ptr<capture::EdidMailbox> edid_;
     std::unique_ptr<capture::CaptureThread> capture_;
+    // [h264] enabled: the stream the server's H.264 viewers read (it outlives
+    // server_, which borrows it) and the thread that encodes for it (fed by
+    // pump_, stopped before server_ goes: it wakes server_'s viewers).
+    std::unique_ptr<encode::H264Stream> h264Stream_;
+    std::unique_ptr<encode::H264EncoderThread> h264Encoder_;
     std::unique_ptr<FramePump> pump_;
     // Samples the board and the pipeline above (reads capture_ and
     // server_, pushes to control_); metrics_ serves its latest snapshot.

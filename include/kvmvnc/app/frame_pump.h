@@ -10,6 +10,7 @@
 #include "kvmvnc/capture/frame_mailbox.h"
 #include "kvmvnc/diff/scroll_finder.h"
 #include "kvmvnc/diff/tile_differ.h"
+#include "kvmvnc/encode/h264_encoder_thread.h"
 #include "kvmvnc/rfb/rfb_server.h"
 
 namespace kvmvnc::app {
@@ -31,6 +32,13 @@ struct PumpStats {
 // Where the source knows what changed (Frame::damageKnown: the X11 source),
 // the differ compares only those rows.
 //
+// With an H.264 encoder (setH264Encoder), each changed frame also goes to it
+// while the RFB server wants H.264 (RfbServer::h264Wanted(): a stream is
+// attached and its MotionPolicy sees motion), as the framebuffer holds it
+// after the differ, so the encoder's pictures are exactly what the tiles
+// would have shown. When the motion ends the pump wakes the viewers that
+// were sent H.264 (within its 100 ms wait), so they get the sharp picture.
+//
 // start() and stop() belong to one controlling thread; stats() may be read
 // from any thread.
 class FramePump {
@@ -40,12 +48,15 @@ public:
     FramePump(const FramePump &) = delete;
     FramePump &operator=(const FramePump &) = delete;
 
+    // Borrowed, must outlive the pump; before start().
+    void setH264Encoder(encode::H264EncoderThread *encoder) { h264_ = encoder; }
     void start();
     void stop();
     PumpStats stats() const;
 
 private:
     void run(const std::stop_token &stop);
+    void followMotion();
 
     capture::FrameMailbox &mailbox_;
     rfb::RfbServer &server_;
@@ -58,6 +69,8 @@ private:
     // known need only be compared there.
     bool inStep_ = false;
     bool oversizeLogged_ = false;  // a picture over RfbServer::kMaxSize was reported
+    encode::H264EncoderThread *h264_ = nullptr;
+    bool h264Wanted_ = false;  // at the last look: motion ending wakes the H.264 viewers
     std::atomic<uint64_t> frames_{0};
     std::atomic<uint64_t> changedFrames_{0};
     std::atomic<uint64_t> changedTiles_{0};
