@@ -45,13 +45,13 @@ rfbBool onEnablePseudoEncoding(rfbClientPtr client, void **, int encoding) {
         return FALSE;
     // This SetEncodings is already counted (rfbProcessClientNormalMessage
     // records it before reading the list).
-    state->listedAt = rfbStatGetMessageCountRcvd(client, rfbSetEncodings);
+    state->listedAt.store(rfbStatGetMessageCountRcvd(client, rfbSetEncodings));
     return TRUE;
 }
 
 bool listed(rfbClientPtr client, const H264ViewerState &state) {
-    return state.listedAt >= 0 &&
-           state.listedAt == rfbStatGetMessageCountRcvd(client, rfbSetEncodings);
+    const int listedAt = state.listedAt.load();
+    return listedAt >= 0 && listedAt == rfbStatGetMessageCountRcvd(client, rfbSetEncodings);
 }
 
 // One FramebufferUpdate of one encoding-50 rectangle over the screen; the
@@ -106,17 +106,20 @@ void leaveLocked(rfbClientPtr client, H264ViewerState &state) {
     if (!state.active)
         return;
     state.active = false;
+    // Within today's screen: a change outside every request would stay
+    // pending for good and keep the output thread busy.
+    sraRegionPtr screen = sraRgnCreateRect(0, 0, client->screen->width, client->screen->height);
+    sraRgnAnd(state.refine, screen);
     LOCK(client->updateMutex);
     sraRgnOr(client->modifiedRegion, state.refine);
     sraRgnMakeEmpty(state.refine);
     if (state.requestParked) {
         // The request waited for a unit that will not be sent now.
-        sraRegionPtr screen = sraRgnCreateRect(0, 0, client->screen->width, client->screen->height);
         sraRgnOr(client->requestedRegion, screen);
-        sraRgnDestroy(screen);
         state.requestParked = false;
     }
     UNLOCK(client->updateMutex);
+    sraRgnDestroy(screen);
     LOG_DEBUG(kLog, "viewer %s: pixels again after %llu H.264 rectangles", client->host,
               static_cast<unsigned long long>(state.rectangles));
 }

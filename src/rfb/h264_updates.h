@@ -59,7 +59,9 @@ struct H264ViewerState {
     H264ViewerState(const H264ViewerState &) = delete;
     H264ViewerState &operator=(const H264ViewerState &) = delete;
 
-    int listedAt = -1;  // the SetEncodings (by count) that listed 50; -1: none
+    // The SetEncodings (by count) that listed 50; -1: none. Atomic for a
+    // viewer whose SetEncodings came without the between-updates marker.
+    std::atomic<int> listedAt{-1};
     encode::H264Stream::Cursor cursor;
     bool active = false;          // updates go as H.264; changes wait in `refine`
     sraRegion *refine = nullptr;  // what changed while H.264 was sent
