@@ -39,6 +39,7 @@ using testing::readExactly;
 
 constexpr int32_t kH264 = 50;
 constexpr int32_t kRaw = 0;
+constexpr int32_t kDesktopSize = -223;
 constexpr uint32_t kResetContext = 1;
 
 std::string u16(int value) {
@@ -152,8 +153,11 @@ private:
                 rect.flags = getU32(lengthAndFlags, 4);
                 const std::string data = readExactly(fd(), getU32(lengthAndFlags, 0));
                 rect.data.assign(data.begin(), data.end());
+            } else if (rect.encoding == kDesktopSize) {
+                size_ = {rect.rect.width, rect.rect.height};
+                canvas_.assign(static_cast<size_t>(size_.width) * size_.height * 4, 0);
             } else {
-                return false;  // asked for neither
+                return false;  // asked for none of these
             }
             out.push_back(std::move(rect));
         }
@@ -296,6 +300,55 @@ TEST(H264UpdatesTest, ASetEncodingsWithoutFiftyGoesBackToPixels) {
     EXPECT_EQ(countEncoding(rects, kH264), 0);
     const std::vector<uint8_t> expected(viewer.canvas().size(), 12 * 16);
     EXPECT_EQ(viewer.canvas(), expected) << "every change as pixels, the refine region too";
+}
+
+TEST(H264UpdatesTest, AResizeGoesFirstThenANewContextAtTheNewSize) {
+    H264Server h(kSize, std::make_unique<encode::testing::FakeH264Encoder>());
+    Viewer viewer(*h.server, {kH264, kRaw, kDesktopSize});
+    std::vector<ReceivedRect> rects;
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    int i = 1;
+    for (; i <= 6; ++i) {
+        h.showFill(static_cast<uint8_t>(i * 16));
+        ASSERT_TRUE(viewer.readUpdates(40ms, rects));
+    }
+    ASSERT_GT(countEncoding(rects, kH264), 0);
+    rects.clear();
+
+    const Size larger{96, 64};
+    h.server->resize(larger);
+    // An old-size picture still on its way through the encoder when the
+    // screen changed size: its unit is not for this screen.
+    const std::vector<uint8_t> old(static_cast<size_t>(kSize.width) * kSize.height * 4, 0x55);
+    const uint64_t encoded = h.thread->stats().encoded;
+    h.thread->submit(old.data(), kSize.width * 4, kSize);
+    ASSERT_TRUE(testing::waitUntil([&] { return h.thread->stats().encoded > encoded; }, 5s));
+    ASSERT_TRUE(viewer.readUpdates(100ms, rects));
+    for (; i <= 14; ++i) {
+        h.showFill(static_cast<uint8_t>(i * 16));
+        ASSERT_TRUE(viewer.readUpdates(40ms, rects));
+    }
+    bool resized = false;
+    bool reset = false;
+    for (const ReceivedRect &rect : rects) {
+        if (rect.encoding == kDesktopSize) {
+            EXPECT_EQ(rect.rect.width, larger.width);
+            resized = true;
+        } else if (rect.encoding == kH264 && resized) {
+            EXPECT_EQ(rect.rect, (Rect{0, 0, larger.width, larger.height}));
+            if (!reset) {
+                EXPECT_EQ(rect.flags, kResetContext) << "the new size's first rectangle";
+                ASSERT_GE(rect.data.size(), 5u);
+                EXPECT_EQ(rect.data[4], 0x65) << "starts from an IDR";
+                reset = true;
+            }
+        } else if (rect.encoding == kH264) {
+            EXPECT_EQ(rect.rect, (Rect{0, 0, kSize.width, kSize.height}))
+                << "before the DesktopSize, only the old size";
+        }
+    }
+    EXPECT_TRUE(resized);
+    EXPECT_TRUE(reset) << "H.264 goes on at the new size";
 }
 
 #if defined(KVMVNC_HAVE_OPENH264) && defined(KVMVNC_TEST_LIBAV)
