@@ -54,6 +54,7 @@ public:
                      static_cast<uint8_t>(out.idr ? 0x65 : 0x41),
                      pixels[0],
                      static_cast<uint8_t>(firstBytes.size())};
+        out.bytes.resize(out.bytes.size() + padding, 0xab);
         return true;
     }
     void requestIdr() override {
@@ -88,6 +89,7 @@ public:
     std::vector<uint8_t> firstBytes;  // each encoded picture's first byte
     std::vector<bool> forced;         // each encode's forceIdr
     int refusedWidth = -1;
+    size_t padding = 0;  // bytes added to each unit, to fill sockets
     bool failNext = false;
     bool hold = false;
 

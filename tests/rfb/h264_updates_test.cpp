@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -349,6 +350,55 @@ TEST(H264UpdatesTest, AResizeGoesFirstThenANewContextAtTheNewSize) {
     }
     EXPECT_TRUE(resized);
     EXPECT_TRUE(reset) << "H.264 goes on at the new size";
+}
+
+TEST(H264UpdatesTest, AViewerThatStopsReadingHoldsUpNoOneAndRejoinsAtAnIdr) {
+    auto encoder = std::make_unique<encode::testing::FakeH264Encoder>();
+    encoder->padding = 100 * 1024;  // a few units fill a socket
+    encode::testing::FakeH264Encoder *fake = encoder.get();
+    H264Server h(kSize, std::move(encoder));
+    Viewer slow(*h.server, {kH264, kRaw});
+    Viewer fast(*h.server, {kH264, kRaw});
+    std::vector<ReceivedRect> slowRects;
+    std::vector<ReceivedRect> fastRects;
+    ASSERT_TRUE(slow.readUpdates(200ms, slowRects));
+    ASSERT_TRUE(fast.readUpdates(200ms, fastRects));
+    int i = 1;
+    for (; i <= 4; ++i) {
+        h.showFill(static_cast<uint8_t>(i));
+        ASSERT_TRUE(slow.readUpdates(40ms, slowRects));
+        ASSERT_TRUE(fast.readUpdates(40ms, fastRects));
+    }
+    ASSERT_GT(countEncoding(slowRects, kH264), 0);
+
+    // The slow viewer stops reading for longer than the ring holds (2 MiB:
+    // about 20 of these units); the other goes on.
+    fastRects.clear();
+    for (; i <= 44; ++i) {
+        h.showFill(static_cast<uint8_t>(i));
+        ASSERT_TRUE(fast.readUpdates(30ms, fastRects));
+    }
+    EXPECT_GE(countEncoding(fastRects, kH264), 30) << "the encoder and the fast viewer went on";
+    EXPECT_EQ(fake->inspect([](auto &e) { return e.firstBytes.size(); }),
+              h.thread->stats().encoded);
+
+    // Reading again, it gets what was in its socket, then an IDR with a
+    // new context, not the units that left the ring.
+    slowRects.clear();
+    auto rejoined = [&] {
+        return std::any_of(slowRects.begin(), slowRects.end(),
+                           [](const ReceivedRect &r) { return r.flags != 0; });
+    };
+    for (int n = 0; n < 40 && !rejoined(); ++n, ++i) {
+        h.showFill(static_cast<uint8_t>(i));
+        ASSERT_TRUE(slow.readUpdates(40ms, slowRects));
+        ASSERT_TRUE(fast.readUpdates(5ms, fastRects));
+    }
+    const auto rejoin = std::find_if(slowRects.begin(), slowRects.end(),
+                                     [](const ReceivedRect &r) { return r.flags != 0; });
+    ASSERT_NE(rejoin, slowRects.end()) << "back within the IDR rate limit";
+    EXPECT_EQ(rejoin->flags, kResetContext);
+    EXPECT_EQ(rejoin->data[4], 0x65) << "from an IDR";
 }
 
 #if defined(KVMVNC_HAVE_OPENH264) && defined(KVMVNC_TEST_LIBAV)
