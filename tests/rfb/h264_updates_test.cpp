@@ -117,16 +117,31 @@ public:
             pollfd p{fd(), POLLIN, 0};
             if (::poll(&p, 1, static_cast<int>(quiet.count())) <= 0)
                 return true;
-            if (!readUpdate(out))
+            if (!readMessage(out))
                 return false;
-            request(true);
+            if (askAfterEach)
+                request(true);
         }
     }
     const std::vector<uint8_t> &canvas() const { return canvas_; }
 
+    bool askAfterEach = true;  // false: continuous updates, no requests
+
 private:
-    bool readUpdate(std::vector<ReceivedRect> &out) {
-        const std::string head = readExactly(fd(), 4);
+    // An update, whose rectangles go to `out`, or a message of continuous
+    // updates (EndOfContinuousUpdates, a Fence), read and dropped.
+    bool readMessage(std::vector<ReceivedRect> &out) {
+        const std::string type = readExactly(fd(), 1);
+        if (type.size() != 1)
+            return false;
+        if (type[0] == static_cast<char>(150))
+            return true;
+        if (type[0] == static_cast<char>(248)) {
+            const std::string head = readExactly(fd(), 8);
+            return head.size() == 8 && readExactly(fd(), static_cast<uint8_t>(head[7])).size() ==
+                                           static_cast<uint8_t>(head[7]);
+        }
+        const std::string head = type + readExactly(fd(), 3);
         if (head.size() != 4 || head[0] != 0)
             return false;
         for (int i = 0, n = getU16(head, 2); i < n; ++i) {
@@ -399,6 +414,30 @@ TEST(H264UpdatesTest, AViewerThatStopsReadingHoldsUpNoOneAndRejoinsAtAnIdr) {
     ASSERT_NE(rejoin, slowRects.end()) << "back within the IDR rate limit";
     EXPECT_EQ(rejoin->flags, kResetContext);
     EXPECT_EQ(rejoin->data[4], 0x65) << "from an IDR";
+}
+
+TEST(H264UpdatesTest, AViewerInContinuousModeGetsEncoding50WithoutAsking) {
+    H264Server h(kSize, std::make_unique<encode::testing::FakeH264Encoder>());
+    Viewer viewer(*h.server, {kH264, kRaw, -312, -313});  // as TigerVNC and noVNC
+    std::vector<ReceivedRect> rects;
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    viewer.askAfterEach = false;
+    viewer.send(std::string{static_cast<char>(150), 1} + u16(0) + u16(0) + u16(kSize.width) +
+                u16(kSize.height));
+    ASSERT_TRUE(viewer.readUpdates(100ms, rects));
+    rects.clear();
+    for (int i = 1; i <= 12; ++i) {
+        h.showFill(static_cast<uint8_t>(i * 16));
+        ASSERT_TRUE(viewer.readUpdates(40ms, rects));
+    }
+    EXPECT_GE(countEncoding(rects, kH264), 8) << "every moving frame from the third on, unasked";
+    std::this_thread::sleep_for(MotionPolicy::kStill + 100ms);
+    rects.clear();
+    h.server->wakeH264Viewers();
+    ASSERT_TRUE(viewer.readUpdates(300ms, rects));
+    EXPECT_EQ(countEncoding(rects, kH264), 0);
+    const std::vector<uint8_t> expected(viewer.canvas().size(), 12 * 16);
+    EXPECT_EQ(viewer.canvas(), expected) << "the sharp picture after the motion, unasked";
 }
 
 #if defined(KVMVNC_HAVE_OPENH264) && defined(KVMVNC_TEST_LIBAV)
