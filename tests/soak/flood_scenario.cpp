@@ -14,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "raw_client.h"
 #include "scenarios.h"
 #include "soak_daemon.h"
 #include "test_viewer.h"
@@ -65,7 +64,7 @@ private:
             int open = 0;
             for (Slot &slot : slots_) {
                 if (!slot.fd.isValid() && now - slot.openedAt >= 100ms) {
-                    slot.fd = startConnection(slot.source, port_);
+                    slot.fd = testing::startConnection(slot.source, port_);
                     slot.connecting = true;
                     slot.openedAt = now;
                     opened_.fetch_add(slot.fd.isValid());

@@ -9,6 +9,7 @@
 
 #include "daemon_process.h"
 #include "kvmvnc/ctl/control_client.h"
+#include "raw_rfb_connection.h"
 #include "scenarios.h"
 #include "test_viewer.h"
 
@@ -43,12 +44,20 @@ struct DaemonOptions {
     std::string storage = "images";  // relative to the daemon's folder, or absolute
 };
 
+// A raw connection's options in the soak: the daemon is under load, so
+// each step may take up to 30 s.
+inline testing::RawRfbOptions rawOptions(int receiveBuffer = 0) {
+    return {.receiveBuffer = receiveBuffer,
+            .timeout = std::chrono::seconds{30},
+            .sendTimeout = std::chrono::seconds{30}};
+}
+
 // kvmvncd as every scenario runs it: the animated virtual target (a ball
 // moves every frame, so viewers in continuous mode get a steady stream of
 // updates) at the settings' size and frame rate, booted at once; a VNC
 // password, which viewers give through VeNCrypt X509Vnc after checking the
 // daemon's self-signed certificate; and plain VNC authentication allowed as
-// well, on loopback, for RawClient, which speaks no TLS. Registered with the
+// well, on loopback, for raw connections, which speak no TLS. Registered with the
 // watchdog while it runs.
 class SoakDaemon {
 public:

@@ -16,7 +16,6 @@
 #include "counting_viewer.h"
 #include "kvmvnc/control/protocol.h"
 #include "kvmvnc/ctl/control_client.h"
-#include "raw_client.h"
 #include "scenarios.h"
 #include "soak_daemon.h"
 
@@ -115,11 +114,12 @@ std::string msText(const std::optional<double> &ms, int timeoutSeconds) {
 class StalledViewer {
 public:
     bool start(const SoakDaemon &daemon, std::string &error) {
-        if (!client_.login(daemon.port(), SoakDaemon::kPassword, "127.0.0.1", kReceiveBuffer)) {
+        if (!client_.connect(daemon.port(), rawOptions(kReceiveBuffer)) ||
+            !client_.handshakeWithPassword(SoakDaemon::kPassword)) {
             error = client_.refusal().empty() ? client_.error() : client_.refusal();
             return false;
         }
-        const int w = client_.width(), h = client_.height();
+        const int w = client_.serverInitSize().width, h = client_.serverInitSize().height;
         control::ByteWriter hello;
         hello.u8(2);  // SetEncodings
         hello.u8(0);
@@ -180,7 +180,7 @@ private:
         }
     }
 
-    RawClient client_;
+    testing::RawRfbConnection client_;
     Clock::time_point start_;
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> bytes_{0};

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "counting_viewer.h"
-#include "raw_client.h"
 #include "scenarios.h"
 #include "soak_daemon.h"
 
@@ -44,13 +43,14 @@ ScenarioReport runViewers(const Settings &settings) {
                failed == 0 ? "" : format("%d could not log in", failed));
 
     // One over the limit: refused, with a reason a person can read.
-    RawClient extra;
+    testing::RawRfbConnection extra;
     const std::string extraName =
         format("viewer %d of max_clients %d", settings.viewers + 1, settings.viewers);
     if (failed > 0) {
         report.add(extraName, "not tried: not all viewers logged in", Verdict::Note);
     } else {
-        const bool extraIn = extra.login(daemon.port(), SoakDaemon::kPassword);
+        const bool extraIn = extra.connect(daemon.port(), rawOptions()) &&
+                             extra.handshakeWithPassword(SoakDaemon::kPassword);
         const bool toldWhy = !extraIn && !extra.refusal().empty();
         report.add(
             extraName,

@@ -208,6 +208,21 @@ lab_gadget_remove() {
     rmdir "$g"/strings/0x409 "$g"
 }
 
+# One vivid instance with only a video capture node (inputs: vivid's
+# default webcam, TV, S-Video, HDMI): sets VIDEO to its node and
+# HDMI_INPUT to the HDMI input's index, found by its name in ENUMINPUT.
+lab_vivid_hdmi() {
+    lab_modprobe vivid n_devs=1 node_types=0x1 || return 1
+    local node
+    for node in /sys/class/video4linux/video*; do
+        grep -q vid-cap "$node/name" 2>/dev/null && VIDEO=/dev/${node##*/}
+    done
+    [ -n "$VIDEO" ] || { lab_fail "vivid made no capture node"; return 1; }
+    HDMI_INPUT=$(v4l2-ctl -d "$VIDEO" --list-inputs |
+        awk '/Input *:/ {index_ = $3} /Name *: HDMI/ {print index_; exit}')
+    [ -n "$HDMI_INPUT" ] || { lab_fail "vivid has no HDMI input"; return 1; }
+}
+
 # input_event records (24 bytes: timeval, type, code, value) as "type code value".
 lab_decode_events() {
     xxd -p -c 24 "$1" | while read -r hex; do

@@ -27,18 +27,7 @@ VIDEO=
 HDMI_INPUT=
 
 scenario_setup() {
-    # One vivid instance with only a video capture node. Its inputs are
-    # vivid's default: webcam, TV, S-Video, HDMI.
-    lab_modprobe vivid n_devs=1 node_types=0x1 || return 1
-    local node
-    for node in /sys/class/video4linux/video*; do
-        grep -q vid-cap "$node/name" 2>/dev/null && VIDEO=/dev/${node##*/}
-    done
-    [ -n "$VIDEO" ] || { lab_fail "vivid made no capture node"; return 1; }
-    # The HDMI input, by its name in ENUMINPUT.
-    HDMI_INPUT=$(v4l2-ctl -d "$VIDEO" --list-inputs |
-        awk '/Input *:/ {index_ = $3} /Name *: HDMI/ {print index_; exit}')
-    [ -n "$HDMI_INPUT" ] || { lab_fail "vivid has no HDMI input"; return 1; }
+    lab_vivid_hdmi || return 1
     # The HDMI input selected, and vivid's text overlay (counters, control
     # values in the first lines) off so the picture is the pattern only.
     v4l2-ctl -d "$VIDEO" -i "$HDMI_INPUT" >/dev/null &&

@@ -20,15 +20,7 @@ CHIP=
 GADGET=/sys/kernel/config/usb_gadget/kvmvnc
 
 scenario_setup() {
-    lab_modprobe vivid n_devs=1 node_types=0x1 || return 1
-    local node
-    for node in /sys/class/video4linux/video*; do
-        grep -q vid-cap "$node/name" 2>/dev/null && VIDEO=/dev/${node##*/}
-    done
-    [ -n "$VIDEO" ] || { lab_fail "vivid made no capture node"; return 1; }
-    HDMI_INPUT=$(v4l2-ctl -d "$VIDEO" --list-inputs |
-        awk '/Input *:/ {index_ = $3} /Name *: HDMI/ {print index_; exit}')
-    [ -n "$HDMI_INPUT" ] || { lab_fail "vivid has no HDMI input"; return 1; }
+    lab_vivid_hdmi || return 1
     # Selected, as a TC358743's only input is: the checks ask the current one.
     v4l2-ctl -d "$VIDEO" -i "$HDMI_INPUT" >/dev/null || { lab_fail "cannot set up vivid"; return 1; }
     lab_usb_modules || return 1
