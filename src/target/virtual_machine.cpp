@@ -149,6 +149,8 @@ MachineView VirtualMachine::view(Clock::time_point now) const {
         view.phase = MachinePhase::Desktop;
         view.biosProgress = 1.0;
     }
+    if (view.phase == MachinePhase::Desktop && videoShowing())
+        view.video = VideoView{videoPosition(now), !video_->playingSince.has_value()};
     if (drive_ && now - driveChangedAt_ < kDriveActivity)
         view.hddLed = true;
     else
@@ -192,7 +194,30 @@ void VirtualMachine::setLedListener(std::function<void(uint8_t)> listener) {
     ledListener_ = std::move(listener);
 }
 
+bool VirtualMachine::videoShowing() const {
+    return video_ && poweredOn_ && video_->boot == bootCount_;
+}
+
+std::chrono::milliseconds VirtualMachine::videoPosition(Clock::time_point now) const {
+    if (!video_->playingSince)
+        return video_->position;
+    return video_->position +
+           std::chrono::duration_cast<std::chrono::milliseconds>(now - *video_->playingSince);
+}
+
 void VirtualMachine::typeKey(uint8_t key, uint8_t modifiers) {
+    const Clock::time_point now = Clock::now();
+    if (videoShowing() && now - poweredOnAt_ >= options_.biosDuration) {
+        // The player has the keyboard: Space pauses and resumes, Esc stops.
+        if (key == usage::kSpace) {
+            video_->position = videoPosition(now);
+            video_->playingSince =
+                video_->playingSince ? std::nullopt : std::optional<Clock::time_point>(now);
+        } else if (key == usage::kEscape) {
+            video_.reset();
+        }
+        return;
+    }
     const bool ctrl = modifiers & (modifier::kLeftControl | modifier::kRightControl);
     const bool alt = modifiers & (modifier::kLeftAlt | modifier::kRightAlt);
     switch (key) {
@@ -207,6 +232,8 @@ void VirtualMachine::typeKey(uint8_t key, uint8_t modifiers) {
         return;
     case usage::kEnter:
     case 0x58:  // keypad Enter
+        if (input_.commandLine == "video")
+            video_ = VideoPlayback{bootCount_, {}, now};
         input_.terminal.push_back(input_.commandLine);
         if (input_.terminal.size() > kTerminalLines)
             input_.terminal.erase(input_.terminal.begin());

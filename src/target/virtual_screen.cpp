@@ -2,9 +2,11 @@
 #include "kvmvnc/target/virtual_screen.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <numbers>
 #include <thread>
 #include <vector>
 
@@ -240,6 +242,75 @@ void renderDesktop(const ScreenInputs &in, Canvas &canvas, capture::Frame &out) 
                     in.view.input.pointerY * height / 32768, s);
 }
 
+// The video player's picture: three waves of colour drifting at their own
+// speeds over the whole screen, with a fixed fine grain, a moving disc and
+// the position in a bar at the bottom. Every pixel changes from one frame
+// to the next but nothing merely moves, so neither the differ nor the
+// scroll finder can shortcut it: the load of a film or an installer's
+// animation. Tables make it cheap (a few additions and lookups a pixel).
+void renderVideo(const VideoView &video, Canvas &canvas, capture::Frame &out) {
+    const int width = canvas.width();
+    const int height = canvas.height();
+    const int s = std::max(1, std::min(width / 960, height / 540));
+    constexpr int kWave = 1024;  // table length, one period
+    thread_local std::vector<int> wave;
+    if (wave.empty()) {
+        wave.resize(kWave);
+        for (int i = 0; i < kWave; ++i)
+            wave[i] = static_cast<int>(63.5 + 63.5 * std::sin(i * 2 * std::numbers::pi / kWave));
+    }
+    const long long ms = video.position.count();
+    const int shiftA = static_cast<int>(ms * 160 / 1000 % kWave);
+    const int shiftB = static_cast<int>(kWave - ms * 110 / 1000 % kWave);
+    const int shiftC = static_cast<int>(ms * 70 / 1000 % kWave);
+    const int hue = static_cast<int>(ms * 150 / 1000);
+    // Positions along the waves: about two periods across the screen and
+    // one and a half down it, whatever its size.
+    std::vector<int> columnPhase(static_cast<size_t>(width));
+    std::vector<int> columnValue(static_cast<size_t>(width));
+    for (int x = 0; x < width; ++x) {
+        columnPhase[x] = x * 2 * kWave / std::max(width, 1);
+        columnValue[x] = wave[(columnPhase[x] + shiftA) % kWave];
+    }
+    Color palette[3 * 128];
+    for (int i = 0; i < 3 * 128; ++i) {
+        const int k = (i + hue) % (3 * 128);
+        palette[i] = rgb(static_cast<uint8_t>(wave[k * kWave / 384] * 2),
+                         static_cast<uint8_t>(wave[(k * kWave / 384 + kWave / 3) % kWave] * 2),
+                         static_cast<uint8_t>(wave[(k * kWave / 384 + 2 * kWave / 3) % kWave] * 2));
+    }
+    for (int y = 0; y < height; ++y) {
+        const int rowPhase = y * 3 * kWave / 2 / std::max(height, 1);
+        const int rowValue = wave[(rowPhase + shiftB) % kWave];
+        Color *row = reinterpret_cast<Color *>(out.row(y));
+        for (int x = 0; x < width; ++x) {
+            const int diagonal = wave[(columnPhase[x] + rowPhase + shiftC) % kWave];
+            const int grain = static_cast<int>(((x * 73856093u) ^ (y * 19349663u)) >> 7 & 7);
+            row[x] = palette[std::min(columnValue[x] + rowValue + diagonal + grain, 3 * 128 - 1)];
+        }
+    }
+    const int logicalWidth = width / s;
+    const int logicalHeight = height / s;
+    constexpr int kRadius = 40;
+    const int discX = kRadius + bounce(video.position, logicalWidth - 2 * kRadius, 300);
+    const int discY = kRadius + bounce(video.position, logicalHeight - 60 - 2 * kRadius, 170);
+    canvas.fillCircle(discX * s, discY * s, kRadius * s, rgb(0xf0, 0xf0, 0xf0));
+
+    canvas.fillRect({0, (logicalHeight - 40) * s, width, 40 * s}, rgb(0x10, 0x10, 0x10));
+    const long long tenths = ms / 100;
+    char label[64];
+    std::snprintf(label, sizeof(label), "%s %02lld:%02lld.%lld   Space pauses, Esc stops",
+                  video.paused ? "||" : "|>", tenths / 600, tenths / 10 % 60, tenths % 10);
+    canvas.drawText(10 * s, (logicalHeight - 32) * s, label, rgb(0xf0, 0xf0, 0xf0), s);
+    constexpr long long kLength = 600'000;  // the bar's length: ten minutes
+    const int barWidth = logicalWidth - 440;
+    canvas.fillRect({420 * s, (logicalHeight - 24) * s, std::max(barWidth, 0) * s, 6 * s},
+                    rgb(0x50, 0x50, 0x50));
+    canvas.fillRect({420 * s, (logicalHeight - 24) * s,
+                     static_cast<int>(std::max(barWidth, 0) * (ms % kLength) / kLength) * s, 6 * s},
+                    rgb(0xe0, 0x40, 0x40));
+}
+
 // The classic arrow: B border, W fill, tip at the top left.
 void drawPointer(Canvas &canvas, int x, int y, int scale) {
     // clang-format off
@@ -292,6 +363,8 @@ void renderVirtualScreen(const ScreenInputs &inputs, capture::Frame &out) {
     Canvas canvas(out.pixels.data(), out.width, out.height, out.stride);
     if (inputs.view.phase == MachinePhase::Bios)
         renderBios(inputs.view, canvas);
+    else if (inputs.view.video)
+        renderVideo(*inputs.view.video, canvas, out);
     else
         renderDesktop(inputs, canvas, out);
 }

@@ -207,3 +207,50 @@ TEST_F(VirtualMachineInputTest, NoHostListensWhileOff) {
 }
 
 }  // namespace kvmvnc::target
+
+namespace kvmvnc::target {
+
+// The video player: `video` at the terminal starts it; while it shows,
+// Space pauses and resumes, Esc stops, and other keys do nothing.
+TEST_F(VirtualMachineInputTest, TheVideoCommandPlaysPausesAndStops) {
+    for (uint8_t key : {uint8_t{0x19}, uint8_t{0x0c}, uint8_t{0x07}, uint8_t{0x08}, uint8_t{0x12}})
+        type(0, key);  // "video" (the same keys on the German layout)
+    EXPECT_FALSE(machine->view().video);
+    type(0, 0x28);  // Enter
+    const auto start = VirtualMachine::Clock::now();
+    ASSERT_TRUE(machine->view(start).video);
+    EXPECT_FALSE(machine->view(start).video->paused);
+    const auto playing = machine->view(start + milliseconds{500}).video->position;
+    EXPECT_GE(playing, milliseconds{500});
+
+    type(0, 0x2c);  // Space: paused
+    const auto paused = machine->view().video;
+    ASSERT_TRUE(paused);
+    EXPECT_TRUE(paused->paused);
+    EXPECT_EQ(machine->view(VirtualMachine::Clock::now() + milliseconds{2000}).video, paused);
+    type(0, 0x04);  // a letter goes to the player, not the terminal
+    EXPECT_EQ(machine->view().input.commandLine, "");
+    type(0, 0x2c);  // Space: playing on from where it was
+    EXPECT_GE(machine->view(VirtualMachine::Clock::now() + milliseconds{300}).video->position,
+              paused->position + milliseconds{300});
+
+    type(0, 0x29);  // Esc
+    EXPECT_FALSE(machine->view().video);
+    type(0, 0x04);
+    EXPECT_EQ(machine->view().input.commandLine, "a");
+}
+
+TEST_F(VirtualMachineInputTest, ARestartEndsTheVideo) {
+    for (uint8_t key :
+         {uint8_t{0x19}, uint8_t{0x0c}, uint8_t{0x07}, uint8_t{0x08}, uint8_t{0x12}, uint8_t{0x28}})
+        type(0, key);
+    ASSERT_TRUE(machine->view().video);
+    machine->reset();
+    EXPECT_FALSE(machine->view().video);
+    // Another command line is just a command line.
+    for (uint8_t key : {uint8_t{0x19}, uint8_t{0x0c}, uint8_t{0x28}})
+        type(0, key);
+    EXPECT_FALSE(machine->view().video);
+}
+
+}  // namespace kvmvnc::target

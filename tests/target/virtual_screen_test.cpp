@@ -120,3 +120,70 @@ TEST(VirtualScreenTest, BiosMemoryCountAdvancesDuringTheSelfTest) {
 }
 
 }  // namespace kvmvnc::target
+
+namespace kvmvnc::target {
+
+namespace {
+// The share of pixels that differ between two pictures of one size.
+double changedShare(const Frame &a, const Frame &b) {
+    size_t changed = 0;
+    for (int y = 0; y < a.height; ++y) {
+        const auto *rowA = reinterpret_cast<const uint32_t *>(a.row(y));
+        const auto *rowB = reinterpret_cast<const uint32_t *>(b.row(y));
+        for (int x = 0; x < a.width; ++x)
+            changed += rowA[x] != rowB[x];
+    }
+    return static_cast<double>(changed) / (static_cast<double>(a.width) * a.height);
+}
+
+ScreenInputs videoAt(milliseconds position, bool paused = false) {
+    MachineView view;
+    view.phase = MachinePhase::Desktop;
+    view.outputSize = {960, 540};
+    view.video = VideoView{position, paused};
+    return stillInputs(view, 30);
+}
+}  // namespace
+
+// Every frame of the video changes most pixels (no tile or scroll
+// shortcut), and one position always renders the same picture.
+TEST(VirtualScreenTest, TheVideoChangesTheWholeScreenFromFrameToFrame) {
+    Frame first;
+    Frame next;
+    Frame again;
+    renderVirtualScreen(videoAt(milliseconds{1000}), first);
+    renderVirtualScreen(videoAt(milliseconds{1033}), next);
+    renderVirtualScreen(videoAt(milliseconds{1000}), again);
+    EXPECT_GT(changedShare(first, next), 0.8);
+    EXPECT_EQ(first.pixels, again.pixels);
+}
+
+// The video plays on a still virtual target too (it was asked for), and a
+// paused one is a still picture: rendered once.
+TEST(VirtualScreenTest, AStillTargetPlaysTheVideoAndHoldsItWhenPaused) {
+    MachineOptions options{{960, 540}, milliseconds{0}, nullptr};
+    options.keyboardLayout = std::make_shared<const input::KeysymMap>(
+        input::KeysymMap::forLayout("us", {KVMVNC_KEYMAPS_BUILD_DIR}));
+    auto machine = std::make_shared<VirtualMachine>(options);
+    VirtualScreen screen(machine, 30, false);
+    Frame frame;
+    ASSERT_EQ(captureWithin(screen, frame, milliseconds{1000}), CaptureResult::Frame);
+    auto type = [&](uint8_t key) {
+        ASSERT_TRUE(machine->keyboardReport({0, 0, key, 0, 0, 0, 0, 0}));
+        ASSERT_TRUE(machine->keyboardReport({}));
+    };
+    for (uint8_t key :
+         {uint8_t{0x19}, uint8_t{0x0c}, uint8_t{0x07}, uint8_t{0x08}, uint8_t{0x12}, uint8_t{0x28}})
+        type(key);
+    Frame first;
+    Frame second;
+    ASSERT_EQ(captureWithin(screen, first, milliseconds{1000}), CaptureResult::Frame);
+    ASSERT_EQ(captureWithin(screen, second, milliseconds{1000}), CaptureResult::Frame);
+    EXPECT_GT(changedShare(first, second), 0.5);
+
+    type(0x2c);  // Space
+    ASSERT_EQ(captureWithin(screen, first, milliseconds{1000}), CaptureResult::Frame);
+    EXPECT_EQ(captureWithin(screen, second, milliseconds{300}), CaptureResult::Timeout);
+}
+
+}  // namespace kvmvnc::target

@@ -56,6 +56,16 @@ struct DriveView {
     bool operator==(const DriveView &) const = default;
 };
 
+// The machine's video player, started by typing `video` at the terminal:
+// full-screen moving pictures, as an OS installer's animation or a film
+// shows them (what H.264 is for). Space pauses and resumes, Esc stops; a
+// restart or power-off stops it too.
+struct VideoView {
+    std::chrono::milliseconds position{};  // how far it has played
+    bool paused = false;
+    bool operator==(const VideoView &) const = default;
+};
+
 // A consistent picture of the machine at one instant, for rendering.
 struct MachineView {
     MachinePhase phase = MachinePhase::Off;
@@ -66,6 +76,7 @@ struct MachineView {
     bool shuttingDown = false;                 // the power button asked the OS to stop
     bool hddLed = false;
     std::optional<DriveView> drive;
+    std::optional<VideoView> video;  // playing or paused, on the desktop only
     InputView input;
 };
 
@@ -130,7 +141,11 @@ public:
 
 private:
     void typeKey(uint8_t usage, uint8_t modifiers);  // with mutex_ held
-    Size outputSize(Clock::time_point now) const;    // with mutex_ held, after settle()
+    // With mutex_ held: whether the video player is on the screen, and
+    // where it is at `now`.
+    bool videoShowing() const;
+    std::chrono::milliseconds videoPosition(Clock::time_point now) const;
+    Size outputSize(Clock::time_point now) const;  // with mutex_ held, after settle()
     // Applies what time alone changes (a finished shutdown, a power button
     // held long enough); with mutex_ held. The state it changes is mutable
     // so that view() can be const.
@@ -149,6 +164,15 @@ private:
     mutable std::optional<Clock::time_point> shutdownAt_;  // OS shutting down since
     std::optional<DriveView> drive_;
     Clock::time_point driveChangedAt_{};
+    // The video player: the boot it was started in (a restart ends it),
+    // the position when it was last paused or resumed, and since when it
+    // plays (none while paused).
+    struct VideoPlayback {
+        unsigned boot = 0;
+        std::chrono::milliseconds position{};
+        std::optional<Clock::time_point> playingSince;
+    };
+    std::optional<VideoPlayback> video_;
 };
 
 // The 80x25 VGA text mode a PC BIOS shows: 9x16 character cells.

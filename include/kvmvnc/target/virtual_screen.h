@@ -25,8 +25,9 @@ struct ScreenInputs {
                view.bootCount == other.view.bootCount &&
                view.input.version == other.view.input.version &&
                view.shuttingDown == other.view.shuttingDown && view.hddLed == other.view.hddLed &&
-               view.drive == other.view.drive && animationTime == other.animationTime &&
-               clock == other.clock && refreshRate == other.refreshRate;
+               view.drive == other.view.drive && view.video == other.view.video &&
+               animationTime == other.animationTime && clock == other.clock &&
+               refreshRate == other.refreshRate;
     }
 };
 
