@@ -100,8 +100,10 @@ void takeUpdateLocked(rfbClientPtr client, H264ViewerState &state, bool park) {
 }
 
 // Back to pixels: what changed while H.264 was sent goes out again with the
-// viewer's own encoding. Takes the update lock.
-void leaveLocked(rfbClientPtr client, H264ViewerState &state) {
+// viewer's own encoding, unless `resend` is false (the motion ended and
+// [h264] sharpen is off: the viewer keeps H.264's picture of it). Takes
+// the update lock.
+void leaveLocked(rfbClientPtr client, H264ViewerState &state, bool resend = true) {
     state.wake.store(false);
     if (!state.active)
         return;
@@ -111,7 +113,8 @@ void leaveLocked(rfbClientPtr client, H264ViewerState &state) {
     sraRegionPtr screen = sraRgnCreateRect(0, 0, client->screen->width, client->screen->height);
     sraRgnAnd(state.refine, screen);
     LOCK(client->updateMutex);
-    sraRgnOr(client->modifiedRegion, state.refine);
+    if (resend)
+        sraRgnOr(client->modifiedRegion, state.refine);
     sraRgnMakeEmpty(state.refine);
     if (state.requestParked) {
         // The request waited for a unit that will not be sent now.
@@ -160,8 +163,15 @@ void h264BeforeUpdateLocked(rfbClientPtr client) {
         return;
     // Only whole-screen requests (noVNC's and TigerVNC's, and continuous
     // updates of the whole screen): the rectangle is the whole screen.
-    const bool wanted = listed(client, *state) && h264MotionNow(client) && wantsWholeScreen(client);
-    if (!wanted) {
+    if (!listed(client, *state)) {
+        leaveLocked(client, *state);
+        return;
+    }
+    if (!h264MotionNow(client)) {
+        leaveLocked(client, *state, h264Sharpens(client));
+        return;
+    }
+    if (!wantsWholeScreen(client)) {
         leaveLocked(client, *state);
         return;
     }

@@ -77,6 +77,9 @@ H264ViewerState *h264StateOf(_rfbClientRec *client);
 encode::H264Stream *h264StreamOf(_rfbClientRec *client);
 // Implemented by RfbServer: whether the MotionPolicy says H.264 now.
 bool h264MotionNow(_rfbClientRec *client);
+// Implemented by RfbServer: whether the end of motion sends what changed
+// during it again as pixels ([h264] sharpen).
+bool h264Sharpens(_rfbClientRec *client);
 
 // Unlinks the extension from a viewer that is gone (or refused) and frees
 // libvncserver's list node for it.

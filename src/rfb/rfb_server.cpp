@@ -255,6 +255,8 @@ bool h264MotionNow(rfbClientPtr client) {
     return serverOf(client)->motion().active(MotionPolicy::Clock::now());
 }
 
+bool h264Sharpens(rfbClientPtr client) { return serverOf(client)->h264Sharpens(); }
+
 ViewerControlSession *controlSessionOf(rfbClientPtr client) {
     return partOf(client, &ClientTag::control);
 }
@@ -775,7 +777,11 @@ void RfbServer::markModified(const std::vector<Rect> &rects) {
     rfbReleaseClientIterator(iterator);
 }
 
-void RfbServer::attachH264Stream(encode::H264Stream *stream) { h264Stream_.store(stream); }
+void RfbServer::attachH264Stream(encode::H264Stream *stream, const H264UpdateOptions &options) {
+    motion_.setOptions(options.motion);
+    h264Sharpen_ = options.sharpen;
+    h264Stream_.store(stream);
+}
 
 bool RfbServer::h264Wanted() const {
     return h264Stream_.load() && motion_.active(MotionPolicy::Clock::now());

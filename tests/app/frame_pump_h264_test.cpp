@@ -76,7 +76,7 @@ TEST(FramePumpH264Test, FramesGoToTheEncoderOnlyWhileTheScreenMoves) {
         EXPECT_EQ(e.firstBytes, (std::vector<uint8_t>{3, 4})) << "the framebuffer as diffed";
     });
 
-    std::this_thread::sleep_for(rfb::MotionPolicy::kStill + 50ms);
+    std::this_thread::sleep_for(rfb::MotionPolicy::Options{}.still + 50ms);
     p.publish(5, 2, 4);  // a small change after the motion
     p.publish(6, 2, 4);
     EXPECT_EQ(p.thread->stats().submitted, 2u) << "small changes stay tiles";

@@ -195,11 +195,12 @@ int countEncoding(const std::vector<ReceivedRect> &rects, int32_t encoding) {
 // The server, a stream and an encoder thread that wakes the server's H.264
 // viewers after each unit, as the daemon wires them.
 struct H264Server {
-    explicit H264Server(Size size, std::unique_ptr<encode::H264Encoder> encoder) {
+    explicit H264Server(Size size, std::unique_ptr<encode::H264Encoder> encoder,
+                        const H264UpdateOptions &updates = {}) {
         RfbServerOptions options;
         options.initialSize = size;
         server = std::make_unique<RfbServer>(options);
-        server->attachH264Stream(&stream);
+        server->attachH264Stream(&stream, updates);
         thread = std::make_unique<encode::H264EncoderThread>(
             std::move(encoder), encode::H264Options{}, stream,
             [this](uint64_t) { server->wakeH264Viewers(); });
@@ -283,8 +284,8 @@ TEST(H264UpdatesTest, WhenMotionEndsTheChangedAreasComeAgainAsPixels) {
     ASSERT_GT(countEncoding(rects, kH264), 0);
     EXPECT_NE(viewer.canvas()[0], 8 * 16) << "the last pictures went as H.264 only";
 
-    // Still for longer than MotionPolicy::kStill; the frame pump's tick.
-    std::this_thread::sleep_for(MotionPolicy::kStill + 100ms);
+    // Still for longer than MotionPolicy::Options{}.still; the frame pump's tick.
+    std::this_thread::sleep_for(MotionPolicy::Options{}.still + 100ms);
     rects.clear();
     h.server->wakeH264Viewers();
     ASSERT_TRUE(viewer.readUpdates(300ms, rects));
@@ -292,6 +293,63 @@ TEST(H264UpdatesTest, WhenMotionEndsTheChangedAreasComeAgainAsPixels) {
     EXPECT_GE(countEncoding(rects, kRaw), 1);
     const std::vector<uint8_t> expected(viewer.canvas().size(), 8 * 16);
     EXPECT_EQ(viewer.canvas(), expected) << "the sharp picture, in pixels";
+}
+
+// [h264] sharpen = false: the viewer keeps H.264's picture of what moved,
+// and what changes after the motion goes as pixels as usual.
+TEST(H264UpdatesTest, WithoutSharpeningTheEndOfMotionSendsNothingAgain) {
+    H264UpdateOptions updates;
+    updates.sharpen = false;
+    H264Server h(kSize, std::make_unique<encode::testing::FakeH264Encoder>(), updates);
+    Viewer viewer(*h.server, {kH264, kRaw});
+    std::vector<ReceivedRect> rects;
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    for (int i = 1; i <= 8; ++i) {
+        h.showFill(static_cast<uint8_t>(i * 16));
+        ASSERT_TRUE(viewer.readUpdates(40ms, rects));
+    }
+    ASSERT_GT(countEncoding(rects, kH264), 0);
+
+    std::this_thread::sleep_for(MotionPolicy::Options{}.still + 100ms);
+    rects.clear();
+    h.server->wakeH264Viewers();
+    ASSERT_TRUE(viewer.readUpdates(300ms, rects));
+    int64_t pixelsAgain = 0;
+    for (const ReceivedRect &rect : rects)
+        pixelsAgain += static_cast<int64_t>(rect.rect.width) * rect.rect.height;
+    // At most the one-pixel token that woke the output thread.
+    EXPECT_LE(pixelsAgain, 1) << "nothing sent again";
+
+    // A small change after the motion: pixels, just that.
+    h.server->framebuffer()[h.server->stride() + 4] = 1;  // pixel (1, 1)
+    h.server->markModified({{1, 1, 1, 1}});
+    rects.clear();
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    EXPECT_EQ(countEncoding(rects, kH264), 0);
+    ASSERT_EQ(countEncoding(rects, kRaw), 1);
+    EXPECT_EQ(rects.back().rect, (Rect{1, 1, 1, 1}));
+}
+
+// After a pause longer than the still period, one large change (a window
+// opening) is pixels again, however long the motion before it was.
+TEST(H264UpdatesTest, APauseEndsTheRunOfMovingFrames) {
+    H264Server h(kSize, std::make_unique<encode::testing::FakeH264Encoder>());
+    Viewer viewer(*h.server, {kH264, kRaw});
+    std::vector<ReceivedRect> rects;
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    for (int i = 1; i <= 6; ++i) {
+        h.showFill(static_cast<uint8_t>(i * 16));
+        ASSERT_TRUE(viewer.readUpdates(40ms, rects));
+    }
+    ASSERT_GT(countEncoding(rects, kH264), 0);
+    std::this_thread::sleep_for(MotionPolicy::Options{}.still + 100ms);
+    h.server->wakeH264Viewers();
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    rects.clear();
+    h.showFill(200);
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    EXPECT_EQ(countEncoding(rects, kH264), 0);
+    EXPECT_GE(countEncoding(rects, kRaw), 1);
 }
 
 TEST(H264UpdatesTest, ASetEncodingsWithoutFiftyGoesBackToPixels) {
@@ -431,7 +489,7 @@ TEST(H264UpdatesTest, AViewerInContinuousModeGetsEncoding50WithoutAsking) {
         ASSERT_TRUE(viewer.readUpdates(40ms, rects));
     }
     EXPECT_GE(countEncoding(rects, kH264), 8) << "every moving frame from the third on, unasked";
-    std::this_thread::sleep_for(MotionPolicy::kStill + 100ms);
+    std::this_thread::sleep_for(MotionPolicy::Options{}.still + 100ms);
     rects.clear();
     h.server->wakeH264Viewers();
     ASSERT_TRUE(viewer.readUpdates(300ms, rects));

@@ -59,6 +59,14 @@ struct RfbServerOptions {
     std::chrono::milliseconds stallTimeout{10000};
 };
 
+// When and how viewers get H.264 ([h264]): the MotionPolicy's thresholds,
+// and `sharpen`: when motion ends, what changed during it is sent again as
+// pixels.
+struct H264UpdateOptions {
+    MotionPolicy::Options motion;
+    bool sharpen = true;
+};
+
 // The RFB server: libvncserver in threaded mode, serving one XRGB8888
 // framebuffer that this class owns. It listens on nothing: the front door
 // (door::FrontDoor) accepts, authenticates and hands each viewer over with
@@ -128,8 +136,9 @@ public:
     // H.264 (RFB encoding 50, see rfb/h264_updates.h): the shared stream
     // viewers that list 50 are sent while the MotionPolicy sees motion;
     // borrowed, it must outlive the server (null: none, the default).
-    // Set before viewers connect.
-    void attachH264Stream(encode::H264Stream *stream);
+    // Set before viewers connect and the producer starts.
+    void attachH264Stream(encode::H264Stream *stream, const H264UpdateOptions &options = {});
+    bool h264Sharpens() const { return h264Sharpen_; }
     encode::H264Stream *h264Stream() const { return h264Stream_.load(); }
     // Whether pictures should be encoded now: a stream is attached and the
     // screen is in motion. For the producer (the frame pump), after
@@ -220,6 +229,7 @@ private:
     bool copiesScheduled_ = false;  // producer thread: moveArea() until markModified()
     std::atomic<encode::H264Stream *> h264Stream_{nullptr};
     MotionPolicy motion_;  // noted by markModified()
+    bool h264Sharpen_ = true;
 };
 
 }  // namespace kvmvnc::rfb
