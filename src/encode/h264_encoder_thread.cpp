@@ -3,6 +3,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -63,11 +65,21 @@ void H264EncoderThread::submit(const uint8_t *pixels, int stride, Size size) {
 
 void H264EncoderThread::run(const std::stop_token &stop) {
     pthread_setname_np(pthread_self(), "kvm-h264");
+    // Not more pictures a second than [h264] max_fps: within a period the
+    // newest picture replaces the one before, and is encoded once it ends.
+    using Clock = std::chrono::steady_clock;
+    const auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::seconds{1}) /
+                        std::max(options_.maxFps, 1);
+    Clock::time_point nextAt;
     while (!stop.stop_requested()) {
         {
             std::unique_lock lock(mutex_);
             if (!ready_.wait(lock, stop, [this] { return hasPending_; }))
                 break;
+            ready_.wait_until(lock, stop, nextAt, [] { return false; });
+            if (stop.stop_requested())
+                break;
+            nextAt = Clock::now() + period;
             std::swap(pending_, working_);
             hasPending_ = false;
         }

@@ -30,10 +30,11 @@ struct Picture {
 };
 
 struct Fixture {
-    explicit Fixture(H264StreamOptions options = {}) : stream(options) {
+    explicit Fixture(H264StreamOptions options = {}, const H264Options &encoding = {})
+        : stream(options) {
         auto owned = std::make_unique<FakeH264Encoder>();
         encoder = owned.get();
-        thread = std::make_unique<H264EncoderThread>(std::move(owned), H264Options{}, stream,
+        thread = std::make_unique<H264EncoderThread>(std::move(owned), encoding, stream,
                                                      [this](uint64_t sequence) {
                                                          last.store(sequence);
                                                          published.fetch_add(1);
@@ -96,6 +97,25 @@ TEST(H264EncoderThread, APictureNotYetEncodedIsReplacedByANewerOne) {
     const H264EncoderStats stats = f.thread->stats();
     EXPECT_EQ(stats.submitted, 3u);
     EXPECT_EQ(stats.replaced, 1u);
+}
+
+// [h264] max_fps: within one period the newest picture waits, replacing
+// the one before, and is encoded when the period ends.
+TEST(H264EncoderThread, EncodesNoMorePicturesASecondThanMaxFps) {
+    H264Options slow;
+    slow.maxFps = 4;  // a picture every 250 ms
+    Fixture f({}, slow);
+    f.thread->start();
+    f.submit({32, 16}, 1);
+    ASSERT_TRUE(f.waitEncoded(1));
+    const auto first = std::chrono::steady_clock::now();
+    f.submit({32, 16}, 2);
+    f.submit({32, 16}, 3);  // replaces 2 while it waits
+    ASSERT_TRUE(f.waitEncoded(2));
+    EXPECT_GE(std::chrono::steady_clock::now() - first, 200ms) << "not before the period ends";
+    f.encoder->inspect([](FakeH264Encoder &e) {
+        EXPECT_EQ(e.firstBytes, (std::vector<uint8_t>{1, 3})) << "the newest picture";
+    });
 }
 
 TEST(H264EncoderThread, ANewSizeReconfiguresAndRestartsTheStream) {
