@@ -459,9 +459,9 @@ void Daemon::startH264(const config::H264Section &h264) {
 #ifdef KVMVNC_HAVE_OPENH264
     h264Stream_ = std::make_unique<encode::H264Stream>();
     h264Encoder_ = std::make_unique<encode::H264EncoderThread>(
-        std::make_unique<encode::OpenH264Encoder>(), encode::H264Options{}, *h264Stream_,
+        std::make_unique<encode::OpenH264Encoder>(), h264OptionsOf(h264), *h264Stream_,
         [server = server_.get()](uint64_t) { server->wakeH264Viewers(); });
-    server_->attachH264Stream(h264Stream_.get());
+    server_->attachH264Stream(h264Stream_.get(), h264UpdateOptionsOf(h264));
     pump_->setH264Encoder(h264Encoder_.get());
     h264Encoder_->start();
     LOG_INFO(kLog, "H.264 (encoding 50) on for the viewers that decode it");

@@ -90,4 +90,19 @@ health::HealthOptions healthOptionsOf(const config::HealthSection &health) {
             .sysfsRoot = health.sysfsRoot};
 }
 
+encode::H264Options h264OptionsOf(const config::H264Section &h264) {
+    return {.bitrateKbps = h264.bitrateKbps,
+            .maxFps = h264.maxFps,
+            .gop = h264.gop,
+            .minQp = h264.qpMin,
+            .maxQp = h264.qpMax};
+}
+
+rfb::H264UpdateOptions h264UpdateOptionsOf(const config::H264Section &h264) {
+    return {.motion = {.areaPercent = h264.motionPercent,
+                       .frames = h264.motionFrames,
+                       .still = std::chrono::milliseconds{h264.stillMs}},
+            .sharpen = h264.sharpen};
+}
+
 }  // namespace kvmvnc::app

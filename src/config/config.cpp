@@ -427,6 +427,49 @@ const std::vector<Key> &keys() {
             "video, a window dragged), one encode for all of them; the areas that moved are sent "
             "again sharp once the screen is still. Needs kvmvncd built with OpenH264.",
             [](auto &c) -> auto & { return c.h264.enabled; }),
+        intKey(
+            "h264", "bitrate_kbps", "5000", 100, 100000,
+            "What the encoder's rate control aims at while the screen moves (5000 is PiKVM's "
+            "default; a 1080p video at 30 fps stays legible at 2000).",
+            [](auto &c) -> auto & { return c.h264.bitrateKbps; }),
+        intKey(
+            "h264", "max_fps", "30", 1, 60,
+            "Pictures encoded a second at most; in between, the newest picture replaces the one "
+            "before.",
+            [](auto &c) -> auto & { return c.h264.maxFps; }),
+        intKey(
+            "h264", "gop", "3600", 0, 100000,
+            "Pictures from one keyframe (IDR) to the next; 0: only when a viewer needs one (it "
+            "joins, or fell behind). A viewer never waits for the interval: it asks for one.",
+            [](auto &c) -> auto & { return c.h264.gop; }),
+        intKey(
+            "h264", "qp_min", "16", 0, 51,
+            "Lowest quantiser (sharpest picture) the rate control may use.",
+            [](auto &c) -> auto & { return c.h264.qpMin; }),
+        intKey(
+            "h264", "qp_max", "32", 0, 51,
+            "Highest quantiser the rate control may use; past it the bitrate is exceeded rather "
+            "than the picture blurred further. At least qp_min.",
+            [](auto &c) -> auto & { return c.h264.qpMax; }),
+        intKey(
+            "h264", "motion_percent", "25", 1, 100,
+            "A picture counts as moving when its changes cover this share of the screen.",
+            [](auto &c) -> auto & { return c.h264.motionPercent; }),
+        intKey(
+            "h264", "motion_frames", "3", 1, 100,
+            "Moving pictures in a row before viewers switch to H.264 (one large change, a "
+            "window opening, stays pixels).",
+            [](auto &c) -> auto & { return c.h264.motionFrames; }),
+        intKey(
+            "h264", "still_ms", "300", 50, 10000,
+            "Viewers leave H.264 this long after the last moving picture.",
+            [](auto &c) -> auto & { return c.h264.stillMs; }),
+        boolKey(
+            "h264", "sharpen", "true",
+            "When the motion ends, send the areas that changed during it again with the viewer's "
+            "own encoding, so text is exact once it stops moving. Off: the viewer keeps H.264's "
+            "picture of them until they change (fewer bytes on a thin link).",
+            [](auto &c) -> auto & { return c.h264.sharpen; }),
         live(Key{"log", "level", "info", "debug, info, warning or error",
                  "Least severe message logged.",
                  [](Config &config, std::string_view value) -> std::string {
@@ -543,6 +586,9 @@ Config parseConfig(std::string_view text, const std::string &name, const std::st
         throw ConfigError(name + ": [capture] width, height: give both or neither");
     if (config.security.tlsCert.empty() != config.security.tlsKey.empty())
         throw ConfigError(name + ": [security] tls_cert, tls_key: give both or neither");
+    if (config.h264.qpMin > config.h264.qpMax)
+        throw ConfigError(name + ": [h264] qp_min, qp_max: " + std::to_string(config.h264.qpMin) +
+                          " is above " + std::to_string(config.h264.qpMax));
     config.path = name;
     return config;
 }

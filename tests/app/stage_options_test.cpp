@@ -87,6 +87,20 @@ TEST(StageOptionsTest, StagesDefaultsAreTheKeyTables) {
     EXPECT_EQ(health.hotCelsius, healthDefaults.hotCelsius);
     EXPECT_EQ(health.sysfsRoot, healthDefaults.sysfsRoot);
 
+    const encode::H264Options h264 = h264OptionsOf(defaults.h264);
+    const encode::H264Options h264Defaults;
+    EXPECT_EQ(h264.bitrateKbps, h264Defaults.bitrateKbps);
+    EXPECT_EQ(h264.maxFps, h264Defaults.maxFps);
+    EXPECT_EQ(h264.gop, h264Defaults.gop);
+    EXPECT_EQ(h264.minQp, h264Defaults.minQp);
+    EXPECT_EQ(h264.maxQp, h264Defaults.maxQp);
+    const rfb::H264UpdateOptions updates = h264UpdateOptionsOf(defaults.h264);
+    const rfb::H264UpdateOptions updatesDefaults;
+    EXPECT_EQ(updates.motion.areaPercent, updatesDefaults.motion.areaPercent);
+    EXPECT_EQ(updates.motion.frames, updatesDefaults.motion.frames);
+    EXPECT_EQ(updates.motion.still, updatesDefaults.motion.still);
+    EXPECT_EQ(updates.sharpen, updatesDefaults.sharpen);
+
 #ifdef KVMVNC_HAVE_X11
     const capture::X11Options x11 = x11OptionsOf(defaults.capture);
     EXPECT_EQ(x11.display, capture::X11Options{}.display);
@@ -143,6 +157,17 @@ anonymous_tls = false
 handshake_timeout_ms = 3000
 login_failures_per_minute = 10
 web_origins = https://kvm.example
+[h264]
+enabled = true
+bitrate_kbps = 2000
+max_fps = 25
+gop = 0
+qp_min = 20
+qp_max = 40
+motion_percent = 10
+motion_frames = 2
+still_ms = 1000
+sharpen = false
 )");
     const rfb::RfbServerOptions server = rfbServerOptionsOf(cfg.server);
     EXPECT_EQ(server.desktopName, "Rack 4");
@@ -203,6 +228,18 @@ web_origins = https://kvm.example
     EXPECT_EQ(health.hotCelsius, 70);
     EXPECT_EQ(health.interval, std::chrono::milliseconds{500});
     EXPECT_EQ(health.sysfsRoot, "/srv/sys");
+
+    const encode::H264Options h264 = h264OptionsOf(cfg.h264);
+    EXPECT_EQ(h264.bitrateKbps, 2000);
+    EXPECT_EQ(h264.maxFps, 25);
+    EXPECT_EQ(h264.gop, 0);
+    EXPECT_EQ(h264.minQp, 20);
+    EXPECT_EQ(h264.maxQp, 40);
+    const rfb::H264UpdateOptions updates = h264UpdateOptionsOf(cfg.h264);
+    EXPECT_EQ(updates.motion.areaPercent, 10);
+    EXPECT_EQ(updates.motion.frames, 2);
+    EXPECT_EQ(updates.motion.still, std::chrono::milliseconds{1000});
+    EXPECT_FALSE(updates.sharpen);
 
 #ifdef KVMVNC_HAVE_X11
     const capture::X11Options x11 = x11OptionsOf(cfg.capture);

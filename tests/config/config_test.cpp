@@ -319,6 +319,15 @@ login_failures_per_minute = 10
 web_origins = https://kvm.example, http://127.0.0.1:8080
 [h264]
 enabled = true
+bitrate_kbps = 2500
+max_fps = 24
+gop = 60
+qp_min = 10
+qp_max = 45
+motion_percent = 50
+motion_frames = 5
+still_ms = 600
+sharpen = false
 [log]
 level = debug
 )";
@@ -514,6 +523,19 @@ TEST(ConfigTest, EdidIsDefaultKeepOrAFile) {
     const std::string help = describeKeys();
     EXPECT_NE(help.find("  edid = default\n"), std::string::npos);
     EXPECT_NE(help.find("the virtual target and X11 have none"), std::string::npos);
+}
+
+}  // namespace kvmvnc::config
+
+namespace kvmvnc::config {
+
+TEST(ConfigTest, H264QuantiserBoundsMustBeInOrder) {
+    try {
+        parseConfig("[h264]\nqp_min = 40\nqp_max = 30\n", "k.ini", "/etc/kvmvnc");
+        FAIL() << "accepted";
+    } catch (const ConfigError &error) {
+        EXPECT_STREQ(error.what(), "k.ini: [h264] qp_min, qp_max: 40 is above 30");
+    }
 }
 
 }  // namespace kvmvnc::config

@@ -8,6 +8,7 @@
 #include "kvmvnc/capture/v4l2_options.h"
 #include "kvmvnc/config/config.h"
 #include "kvmvnc/door/front_door.h"
+#include "kvmvnc/encode/h264_encoder.h"
 #include "kvmvnc/health/health_monitor.h"
 #include "kvmvnc/msd/image_store.h"
 #include "kvmvnc/rfb/rfb_server.h"
@@ -48,5 +49,9 @@ std::optional<atx::WakeOnLanTarget> wakeOnLanOf(const config::AtxSection &atx);
 msd::StoreLimits storeLimitsOf(const config::MsdSection &msd);
 
 health::HealthOptions healthOptionsOf(const config::HealthSection &health);
+
+// [h264]: the encoder's part and the RFB server's (when and how viewers get it).
+encode::H264Options h264OptionsOf(const config::H264Section &h264);
+rfb::H264UpdateOptions h264UpdateOptionsOf(const config::H264Section &h264);
 
 }  // namespace kvmvnc::app

@@ -127,6 +127,15 @@ struct SecuritySection {
 // large continuous motion (src/encode, src/rfb/h264_updates.h).
 struct H264Section {
     bool enabled{};
+    int bitrateKbps{};  // encode::H264Options
+    int maxFps{};
+    int gop{};
+    int qpMin{};
+    int qpMax{};
+    int motionPercent{};  // rfb::MotionPolicy::Options
+    int motionFrames{};
+    int stillMs{};
+    bool sharpen{};
 };
 
 struct LogSection {
