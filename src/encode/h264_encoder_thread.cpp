@@ -41,12 +41,23 @@ void H264EncoderThread::stop() {
 }
 
 H264EncoderStats H264EncoderThread::stats() const {
-    return {submitted_.load(), replaced_.load(), encoded_.load(), failed_.load()};
+    return {submitted_.load(), replaced_.load(), encoded_.load(), failed_.load(), refused_.load()};
 }
+
+namespace {
+uint64_t packSize(Size size) {
+    return static_cast<uint64_t>(static_cast<uint32_t>(size.width)) << 32 |
+           static_cast<uint32_t>(size.height);
+}
+}  // namespace
 
 void H264EncoderThread::submit(const uint8_t *pixels, int stride, Size size) {
     if (pixels == nullptr || size.width <= 0 || size.height <= 0 || stride < size.width * 4)
         return;
+    if (refusedSize_.load(std::memory_order_relaxed) == packSize(size)) {
+        refused_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
     const size_t row = static_cast<size_t>(size.width) * 4;
     spare_.size = size;
     spare_.pixels.resize(row * static_cast<size_t>(size.height));
@@ -92,6 +103,8 @@ void H264EncoderThread::encode(const Picture &picture) {
     if (picture.size != configured_) {
         configured_ = picture.size;
         usable_ = encoder_->configure(picture.size, options_, error);
+        refusedSize_.store(usable_ ? 0 : packSize(picture.size), std::memory_order_relaxed);
+        failuresInARow_ = 0;
         if (usable_) {
             LOG_INFO(kLog, "%s encodes %dx%d pictures", encoder_->name(), picture.size.width,
                      picture.size.height);
@@ -111,8 +124,17 @@ void H264EncoderThread::encode(const Picture &picture) {
         failed_.fetch_add(1, std::memory_order_relaxed);
         if (!std::exchange(failing_, true))
             LOG_WARN(kLog, "%s: %s", encoder_->name(), error.c_str());
+        if (++failuresInARow_ >= kFailuresToGiveUp) {
+            LOG_WARN(kLog,
+                     "no H.264 at %dx%d after %d failed pictures in a row: viewers get pixels",
+                     picture.size.width, picture.size.height, failuresInARow_);
+            usable_ = false;
+            refusedSize_.store(packSize(picture.size), std::memory_order_relaxed);
+            stream_.restart({});
+        }
         return;
     }
+    failuresInARow_ = 0;
     if (std::exchange(failing_, false))
         LOG_INFO(kLog, "%s encodes again", encoder_->name());
     // The stream keeps the bytes; out_ gets a fresh buffer from the encoder.

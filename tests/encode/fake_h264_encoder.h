@@ -39,7 +39,7 @@ public:
         changed_.wait(lock, [this] { return !hold; });
         firstBytes.push_back(pixels[0]);
         forced.push_back(forceIdr);
-        if (failNext) {
+        if (failNext || failAlways) {
             failNext = false;
             idrNext_ = true;
             error = "failed by the test";
@@ -91,6 +91,7 @@ public:
     int refusedWidth = -1;
     size_t padding = 0;  // bytes added to each unit, to fill sockets
     bool failNext = false;
+    bool failAlways = false;  // every encode fails, until cleared
     bool hold = false;
 
 private:

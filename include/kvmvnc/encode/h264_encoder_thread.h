@@ -23,6 +23,7 @@ struct H264EncoderStats {
     uint64_t replaced = 0;   // handed in, then replaced by a newer one before encoding
     uint64_t encoded = 0;    // access units published
     uint64_t failed = 0;     // encodes or configurations that failed
+    uint64_t refused = 0;    // handed in at a size the encoder refused or gave up on: not copied
 };
 
 // The thread `kvm-h264`: encodes the newest picture handed in and publishes
@@ -41,8 +42,13 @@ struct H264EncoderStats {
 // A picture of another size than the last reconfigures the encoder and
 // restarts the stream (a new context: viewers reset their decoders); a size
 // the encoder refuses makes the stream unavailable until the size changes
-// again, with one log line. A failed encode is logged (once per run of
-// failures) and the stream goes on: the encoder's next picture is an IDR.
+// again, with one log line, and pictures of that size are not even copied
+// (a 4K screen the encoder cannot take costs the pump nothing). A failed
+// encode is logged (once per run of failures) and the stream goes on: the
+// encoder's next picture is an IDR. kFailuresToGiveUp failures in a row
+// give up that size like a refused one: the stream becomes unavailable, so
+// viewers waiting for a unit go back to their pixel encoding at once
+// instead of keeping the last picture.
 //
 // submit() belongs to one producer thread; start() and stop() to one
 // controlling thread; stats() to anyone. The encoder is owned and used only
@@ -65,6 +71,8 @@ public:
     void submit(const uint8_t *pixels, int stride, Size size);
 
     H264EncoderStats stats() const;
+
+    static constexpr int kFailuresToGiveUp = 3;
 
 private:
     struct Picture {
@@ -91,7 +99,12 @@ private:
     Size configured_;  // the size the encoder was last configured (or refused) for
     bool usable_ = false;
     bool failing_ = false;  // in a run of failed encodes: logged once
+    int failuresInARow_ = 0;
     EncodedPicture out_;
+    // The size refused or given up on, as width << 32 | height (0: none):
+    // written by the thread, read by submit().
+    std::atomic<uint64_t> refusedSize_{0};
+    std::atomic<uint64_t> refused_{0};
 
     std::atomic<uint64_t> submitted_{0};
     std::atomic<uint64_t> replaced_{0};
