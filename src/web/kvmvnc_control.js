@@ -6,8 +6,13 @@
 //   - RFB.messages.clientEncodings, to append our pseudo-encoding to the
 //     SetEncodings message noVNC sends after ServerInit;
 //   - RFB.prototype._normalMsg, to take RFB message type 200 off the receive
-//     queue before noVNC would fail on an unknown type.
+//     queue before noVNC would fail on an unknown type;
+//   - the RFB object's _decoders (one per encoding, each with decodeRect())
+//     and RFB.prototype._framebufferUpdate, to count what the picture
+//     arrives as; for H.264 also its contexts' _createContext, _handleFrame
+//     and _handleError (core/decoders/h264.js).
 import RFB from './novnc/core/rfb.js';
+import { encodings, encodingName } from './novnc/core/encodings.js';
 
 export const KVMVNC_CONTROL_ENCODING = 0x4B564D01;  // "KVM" 0x01
 const MSG_TYPE = 200;
@@ -186,6 +191,13 @@ export class KvmRfb extends RFB {
         this.drive = null;
         this.input = null;
         this.health = null;
+        // What the picture arrives as: rectangles and their pixels by
+        // encoding number, the pictures WebCodecs gave back for H.264 and the
+        // errors it reported, and the encodings of the latest update that
+        // carried pixels.
+        this.decodeStats = { rects: {}, pixels: {}, h264Frames: 0, h264Errors: 0, latest: [] };
+        this._updateEncodings = new Set();
+        this._countDecoders();
         // Requests still waiting when the connection ends never get a Reply.
         this.addEventListener('disconnect', () => {
             for (const { reject } of this._pending.values()) reject(new Error('disconnected'));
@@ -194,6 +206,74 @@ export class KvmRfb extends RFB {
     }
 
     hasFeature(bit) { return !!this.hello && (this.hello.features & bit) !== 0; }
+
+    // Wraps this connection's decoders (not their classes: a plain RFB on the
+    // same page keeps its own). decodeRect() returns true once the rectangle
+    // is consumed and false while it waits for more bytes (then it is called
+    // again), so only a true counts.
+    _countDecoders() {
+        for (const [key, decoder] of Object.entries(this._decoders)) {
+            const encoding = Number(key);
+            const decodeRect = decoder.decodeRect.bind(decoder);
+            decoder.decodeRect = (x, y, width, height, ...rest) => {
+                const done = decodeRect(x, y, width, height, ...rest);
+                if (done) {
+                    const { rects, pixels } = this.decodeStats;
+                    rects[encoding] = (rects[encoding] || 0) + 1;
+                    pixels[encoding] = (pixels[encoding] || 0) + width * height;
+                    this._updateEncodings.add(encoding);
+                }
+                return done;
+            };
+        }
+        // An H.264 rectangle is only handed to WebCodecs; whether it decoded
+        // shows in the context's output and error callbacks, asynchronously.
+        const h264 = this._decoders[encodings.encodingH264];
+        if (!h264 || !h264._createContext) return;
+        const createContext = h264._createContext.bind(h264);
+        h264._createContext = (...args) => {
+            const context = createContext(...args);
+            const handleFrame = context._handleFrame.bind(context);
+            const handleError = context._handleError.bind(context);
+            context._handleFrame = (frame) => {
+                this.decodeStats.h264Frames++;
+                const shown = handleFrame(frame);
+                this._dispatchDecodeStats();
+                return shown;
+            };
+            context._handleError = (e) => {
+                this.decodeStats.h264Errors++;
+                console.error('kvmvnc: H.264 decode error', e);
+                this._dispatchDecodeStats();
+                return handleError(e);  // noVNC's own handling (it throws)
+            };
+            return context;
+        };
+    }
+
+    // noVNC calls this per message while an update's rectangles come in; true
+    // means the whole update is in.
+    _framebufferUpdate() {
+        const done = super._framebufferUpdate();
+        if (done && this._updateEncodings.size > 0) {
+            this.decodeStats.latest = [...this._updateEncodings].sort((a, b) => a - b);
+            this._updateEncodings.clear();
+            this._dispatchDecodeStats();
+        }
+        return done;
+    }
+
+    _dispatchDecodeStats() {
+        const stats = this.decodeStats;
+        this.dispatchEvent(new CustomEvent('decodestats', {
+            detail: {
+                ...stats,
+                rects: { ...stats.rects },
+                pixels: { ...stats.pixels },
+                latestNames: stats.latest.map(encodingName),
+            },
+        }));
+    }
 
     // noVNC calls this once per message with at least one byte queued. A
     // type-200 message is handled only once all of it is buffered; returning

@@ -24,6 +24,7 @@ function connect() {
     connected = false;
     images = [];
     $('kvm-status').textContent = 'connecting…';
+    $('kvm-encoding').hidden = true;
     $('kvm-disconnected').hidden = true;
     for (const message of document.querySelectorAll('.message')) message.textContent = '';
     rfb = new KvmRfb($('kvm-screen'), rfbUrl(), { shared: true });
@@ -49,6 +50,7 @@ function connect() {
     rfb.addEventListener('inputstate', (e) => showInput(e.detail));
     rfb.addEventListener('typeprogress', (e) => showTypeProgress(e.detail));
     rfb.addEventListener('healthstate', (e) => showHealth(e.detail));
+    rfb.addEventListener('decodestats', (e) => showDecodeStats(e.detail));
     // Another session's upload finishing adds an image to the list.
     rfb.addEventListener('uploadprogress', (e) => {
         if (e.detail.confirmed === e.detail.size) refreshImages();
@@ -302,6 +304,24 @@ $('kvm-type-button').addEventListener('click', () => {
 $('kvm-type-cancel-button').addEventListener('click', () =>
     run('kvm-keyboard-message', () => rfb.typeCancel()));
 $('kvm-cad-button').addEventListener('click', () => { rfb.sendCtrlAltDel(); rfb.focus(); });
+
+// --- how the picture arrives ---
+
+// The encodings of the latest update (e.g. "H.264" while the screen moves,
+// "Tight" otherwise). The counts ride along as data attributes: rectangles by
+// encoding number and their pixels (JSON), pictures H.264 decoded, H.264
+// decode errors.
+function showDecodeStats(stats) {
+    const badge = $('kvm-encoding');
+    const text = stats.latestNames.join(', ');
+    if (badge.textContent !== text) badge.textContent = text;
+    badge.hidden = text === '';
+    badge.dataset.rects = JSON.stringify(stats.rects);
+    badge.dataset.pixels = JSON.stringify(stats.pixels);
+    badge.dataset.h264Frames = String(stats.h264Frames);
+    badge.dataset.h264Errors = String(stats.h264Errors);
+    badge.classList.toggle('warning', stats.h264Errors > 0);
+}
 
 // --- health ---
 
