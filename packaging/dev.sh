@@ -61,6 +61,10 @@ test_packages=(
     chromium novnc  # noVNC's UI in a real browser (tests/browser, with Node.js)
     edid-decode  # a second opinion on the default EDID (tests/capture)
     libavcodec-dev libavutil-dev  # an independent H.264 decoder (tests/encode, kvmvnc_h264_bench)
+    # TigerVNC 1.16.2's viewer with H.264, built from ../shared/third_party
+    # by tests/integration/tigervnc_h264.sh (Debian's 1.12 has no encoding 50)
+    make gettext zlib1g-dev libpixman-1-dev libjpeg-dev libfltk1.3-dev fluid libxi-dev
+    libxrandr-dev libgnutls28-dev nettle-dev libpam0g-dev libswscale-dev
 )
 # The virtual appliance lab (tests/lab): QEMU, the guest's busybox and
 # v4l2-ctl, and what builds the initramfs and the out-of-tree gpio-sim module
