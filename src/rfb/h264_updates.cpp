@@ -9,6 +9,7 @@ extern "C" {
 
 #include <cstdint>
 #include <mutex>
+#include <utility>
 
 #include "continuous_updates.h"
 #include "extension_node.h"
@@ -108,6 +109,7 @@ void leaveLocked(rfbClientPtr client, H264ViewerState &state, bool resend = true
     if (!state.active)
         return;
     state.active = false;
+    state.sending = false;
     // Within today's screen: a change outside every request would stay
     // pending for good and keep the output thread busy.
     sraRegionPtr screen = sraRgnCreateRect(0, 0, client->screen->width, client->screen->height);
@@ -207,7 +209,7 @@ void h264BeforeUpdateLocked(rfbClientPtr client) {
         if (!woken)
             return;
     }
-    if (!state->active)
+    if (!std::exchange(state->sending, true))
         LOG_DEBUG(kLog, "viewer %s: H.264 from unit %llu", client->host,
                   static_cast<unsigned long long>(batch.units.front()->sequence));
     state->active = true;
@@ -222,6 +224,11 @@ void h264BeforeUpdateLocked(rfbClientPtr client) {
         return;
     }
     state->rectangles += 1;
+}
+
+bool h264EverListed(rfbClientPtr client) {
+    const H264ViewerState *state = h264StateOf(client);
+    return state && state->listedAt.load() >= 0;
 }
 
 void h264Wake(rfbClientPtr client) {

@@ -64,6 +64,7 @@ struct H264ViewerState {
     std::atomic<int> listedAt{-1};
     encode::H264Stream::Cursor cursor;
     bool active = false;          // updates go as H.264; changes wait in `refine`
+    bool sending = false;         // a unit went out since `active` was last set
     sraRegion *refine = nullptr;  // what changed while H.264 was sent
     bool requestParked = false;   // under the update lock: a whole-screen request waits for a unit
     bool woken = false;           // under the update lock: h264Wake() ran since the stream was read
@@ -95,6 +96,10 @@ void h264BeforeUpdateLocked(_rfbClientRec *client);
 // output thread if it is sending H.264 or waiting for a unit. Takes only the
 // update lock and the continuous-update state's lock.
 void h264Wake(_rfbClientRec *client);
+
+// Whether the viewer listed 50 in any SetEncodings so far (an atomic read,
+// for other threads: a later SetEncodings without 50 is not seen here).
+bool h264EverListed(_rfbClientRec *client);
 
 // Called with the update lock held where the requested region is emptied
 // for another reason (a SyncNext fence's hold): a parked request is

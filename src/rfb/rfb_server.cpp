@@ -784,7 +784,20 @@ void RfbServer::attachH264Stream(encode::H264Stream *stream, const H264UpdateOpt
 }
 
 bool RfbServer::h264Wanted() const {
-    return h264Stream_.load() && motion_.active(MotionPolicy::Clock::now());
+    if (!h264Stream_.load() || !motion_.active(MotionPolicy::Clock::now()))
+        return false;
+    // Encoding for no one would cost a core on a Pi: only while a viewer
+    // that decodes H.264 is connected.
+    return h264ListingViewers() > 0;
+}
+
+int RfbServer::h264ListingViewers() const {
+    int count = 0;
+    rfbClientIteratorPtr iterator = rfbGetClientIterator(screen_);
+    while (rfbClientPtr client = rfbClientIteratorNext(iterator))
+        count += h264EverListed(client) ? 1 : 0;
+    rfbReleaseClientIterator(iterator);
+    return count;
 }
 
 void RfbServer::wakeH264Viewers() {

@@ -11,6 +11,8 @@
 #include "kvmvnc/app/frame_pump.h"
 #include "kvmvnc/encode/h264_encoder_thread.h"
 #include "kvmvnc/encode/h264_stream.h"
+#include "loopback_door.h"
+#include "raw_rfb_connection.h"
 #include "wait_until.h"
 
 namespace kvmvnc::app {
@@ -36,8 +38,19 @@ struct Pipeline {
         pump = std::make_unique<FramePump>(mailbox, *server);
         pump->setH264Encoder(thread.get());
         pump->start();
+        door = testing::loopbackDoor(*server);
+    }
+    // A viewer that decodes H.264: lists 50 (and Raw).
+    void connectH264Viewer() {
+        ASSERT_TRUE(viewer.connect(door->port()));
+        ASSERT_TRUE(viewer.handshake());
+        const std::vector<uint8_t> setEncodings{2, 0, 0, 2, 0, 0, 0, 50, 0, 0, 0, 0};
+        ASSERT_TRUE(viewer.send(setEncodings));
+        ASSERT_TRUE(waitUntil([&] { return server->h264ListingViewers() == 1; }, 5s));
     }
     ~Pipeline() {
+        viewer.shutdown();
+        door.reset();
         mailbox.close();
         pump->stop();
         thread->stop();
@@ -59,6 +72,8 @@ struct Pipeline {
     encode::testing::FakeH264Encoder *encoder = nullptr;
     std::unique_ptr<encode::H264EncoderThread> thread;
     std::unique_ptr<FramePump> pump;
+    std::unique_ptr<door::FrontDoor> door;
+    testing::RawRfbConnection viewer;
     uint64_t framesBefore = 0;
 };
 
@@ -66,6 +81,7 @@ struct Pipeline {
 
 TEST(FramePumpH264Test, FramesGoToTheEncoderOnlyWhileTheScreenMoves) {
     Pipeline p;
+    p.connectH264Viewer();
     p.publish(1, kSize.height);  // the first frame: all changed
     p.publish(2, kSize.height);
     EXPECT_EQ(p.thread->stats().submitted, 0u) << "two large changes are not motion yet";
@@ -80,6 +96,18 @@ TEST(FramePumpH264Test, FramesGoToTheEncoderOnlyWhileTheScreenMoves) {
     p.publish(5, 2, 4);  // a small change after the motion
     p.publish(6, 2, 4);
     EXPECT_EQ(p.thread->stats().submitted, 2u) << "small changes stay tiles";
+}
+
+// No viewer decodes H.264: the motion is not encoded for no one.
+TEST(FramePumpH264Test, NothingIsEncodedWithoutAViewerThatListsFifty) {
+    Pipeline p;
+    for (uint8_t i = 1; i <= 6; ++i)
+        p.publish(i, kSize.height);
+    EXPECT_EQ(p.thread->stats().submitted, 0u);
+    p.connectH264Viewer();  // longer than the still period: motion starts anew
+    for (uint8_t i = 7; i <= 9; ++i)
+        p.publish(i, kSize.height);
+    ASSERT_TRUE(waitUntil([&] { return p.thread->stats().encoded == 1; }, 5s));
 }
 
 }  // namespace kvmvnc::app

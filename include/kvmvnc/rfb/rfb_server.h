@@ -140,10 +140,13 @@ public:
     void attachH264Stream(encode::H264Stream *stream, const H264UpdateOptions &options = {});
     bool h264Sharpens() const { return h264Sharpen_; }
     encode::H264Stream *h264Stream() const { return h264Stream_.load(); }
-    // Whether pictures should be encoded now: a stream is attached and the
-    // screen is in motion. For the producer (the frame pump), after
-    // markModified(). Thread-safe.
+    // Whether pictures should be encoded now: a stream is attached, the
+    // screen is in motion and a viewer that listed 50 is connected. For the producer (the frame
+    // pump), after markModified(). Thread-safe.
     bool h264Wanted() const;
+    // Viewers connected that listed 50 (in any SetEncodings so far).
+    // Thread-safe.
+    int h264ListingViewers() const;
     // Wakes the output threads of viewers sending H.264 or waiting for a
     // unit: after each unit published (the encoder thread's callback), and
     // now and then while the screen is still, so that they leave H.264 and
