@@ -22,6 +22,7 @@ namespace {
 constexpr const char *kLog = "rfb";
 constexpr int kH264Encoding = 50;
 constexpr uint32_t kResetContext = 1u << 0;
+constexpr uint32_t kResetAllContexts = 1u << 1;
 
 rfbProtocolExtension gExtension;
 int gPseudoEncodings[] = {kH264Encoding, 0};
@@ -68,7 +69,10 @@ bool sendUnitsLocked(rfbClientPtr client, const encode::H264Stream::Batch &batch
     putU16(head + 10, static_cast<unsigned>(batch.size.height));
     putU32(head + 12, kH264Encoding);
     putU32(head + 16, length);
-    putU32(head + 20, batch.resetContext ? kResetContext : 0);
+    // A new context resets all of them: a viewer has one context at a time
+    // here (the whole screen), and decoders of an old size would otherwise
+    // stay allocated in it (noVNC keeps up to 64).
+    putU32(head + 20, batch.resetContext ? kResetContext | kResetAllContexts : 0);
     if (rfbWriteExact(client, reinterpret_cast<char *>(head), sizeof(head)) <= 0)
         return false;
     for (const auto &unit : batch.units) {

@@ -41,7 +41,7 @@ using testing::readExactly;
 constexpr int32_t kH264 = 50;
 constexpr int32_t kRaw = 0;
 constexpr int32_t kDesktopSize = -223;
-constexpr uint32_t kResetContext = 1;
+constexpr uint32_t kResetContext = 1 | 2;  // and ResetAllContexts: one context at a time
 
 std::string u16(int value) {
     return {static_cast<char>(value >> 8 & 0xff), static_cast<char>(value & 0xff)};
