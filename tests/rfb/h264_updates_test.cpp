@@ -498,6 +498,45 @@ TEST(H264UpdatesTest, AViewerInContinuousModeGetsEncoding50WithoutAsking) {
     EXPECT_EQ(viewer.canvas(), expected) << "the sharp picture after the motion, unasked";
 }
 
+// A viewer that ends continuous updates while it waits for the next unit
+// has no request left: the encoder's wake must not give the parked one
+// back, or it would be sent updates it did not ask for.
+TEST(H264UpdatesTest, EndingContinuousUpdatesDropsTheParkedRequest) {
+    auto owned = std::make_unique<encode::testing::FakeH264Encoder>();
+    encode::testing::FakeH264Encoder *encoder = owned.get();
+    H264Server h(kSize, std::move(owned));
+    Viewer viewer(*h.server, {kH264, kRaw, -312, -313});
+    std::vector<ReceivedRect> rects;
+    ASSERT_TRUE(viewer.readUpdates(200ms, rects));
+    viewer.askAfterEach = false;
+    viewer.send(std::string{static_cast<char>(150), 1} + u16(0) + u16(0) + u16(kSize.width) +
+                u16(kSize.height));
+    ASSERT_TRUE(viewer.readUpdates(100ms, rects));
+    for (int i = 1; i <= 6; ++i) {
+        h.showFill(static_cast<uint8_t>(i * 16));
+        ASSERT_TRUE(viewer.readUpdates(40ms, rects));
+    }
+    ASSERT_GT(countEncoding(rects, kH264), 0);
+    // The next picture's encode is held: the viewer's update waits parked
+    // for its unit. Continuous updates end meanwhile.
+    encoder->setHold(true);
+    h.showFill(7 * 16);
+    encoder->waitEntered();
+    ASSERT_TRUE(viewer.readUpdates(100ms, rects));
+    viewer.send(std::string{static_cast<char>(150), 0} + u16(0) + u16(0) + u16(kSize.width) +
+                u16(kSize.height));
+    ASSERT_TRUE(viewer.readUpdates(100ms, rects));
+    rects.clear();
+    encoder->setHold(false);  // the unit comes, and wakes the viewer
+    ASSERT_TRUE(viewer.readUpdates(300ms, rects));
+    EXPECT_TRUE(rects.empty()) << "nothing was asked for";
+    viewer.askAfterEach = true;
+    h.showFill(8 * 16);
+    viewer.request(true);
+    ASSERT_TRUE(viewer.readUpdates(100ms, rects));
+    EXPECT_FALSE(rects.empty()) << "a request is answered again";
+}
+
 #if defined(KVMVNC_HAVE_OPENH264) && defined(KVMVNC_TEST_LIBAV)
 
 namespace {
