@@ -485,14 +485,16 @@ void printRow(const Outcome &o) {
     const Figures f = figuresOf(o);
     char cu[8];
     std::snprintf(cu, sizeof(cu), "%s", o.run.continuous ? "on" : "off");
+    char psnr[16] = "-";  // sampled in the h264 suite only
+    if (o.psnrSamples > 0)
+        std::snprintf(psnr, sizeof(psnr), "%.1f", o.psnrMean);
     std::printf(
         "%-9s %-11s %-9s %-11s %4lld %3s %3d %7.1f %7.1f %9.2f %9.1f %8.1f %8.1f %7.1f "
-        "%8.2f %6.1f\n",
+        "%8.2f %6s\n",
         o.run.suite.c_str(), workloadName(o.run.workload), sizeName(o.run.size).c_str(),
         methodName(o.run.method), static_cast<long long>(o.run.roundTrip.count()), cu,
         o.run.viewers, o.framesOffered / o.seconds, f.deliveredFps, f.bytesPerSecond / 1e6,
-        f.bytesPerFrame / 1e3, f.latencyMedian, f.latencyP99, f.cpuShare, f.cpuPerFrame,
-        o.psnrMean);
+        f.bytesPerFrame / 1e3, f.latencyMedian, f.latencyP99, f.cpuShare, f.cpuPerFrame, psnr);
     std::fflush(stdout);
 }
 
