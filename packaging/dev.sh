@@ -277,6 +277,9 @@ bench)
             --benchmark_out="$results/h264.json" --benchmark_out_format=json |
             tee "$results/h264.txt"
     fi
+    log "screen h264: Tight against H.264 in software, to 1 and 16 viewers (about 3 minutes)"
+    "$bench/kvmvnc_screen_bench" --suites h264 --json "$results/screen_h264.json" |
+        tee "$results/screen_h264.txt"
     log "input: a keystroke from viewer to HID report"
     "$bench/kvmvnc_input_latency_bench" --events 5000 --json "$results/input_latency.json" |
         tee "$results/input_latency.txt"

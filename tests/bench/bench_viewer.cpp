@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "link_proxy.h"
+#include "test_viewer.h"
 #include "wait_until.h"
 #include "workload.h"
 
@@ -11,6 +12,38 @@ namespace kvmvnc::bench {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+namespace {
+
+// Today's viewers: libvncclient with Tight (JPEG) and CopyRect.
+class TightViewer final : public MeasuredViewer {
+public:
+    explicit TightViewer(const ViewerThread::Options &options) : viewer_(viewerOptions(options)) {}
+
+    bool connect() override { return viewer_.connect(); }
+    bool pump(milliseconds timeout) override { return viewer_.pump(timeout); }
+    uint64_t updates() const override { return viewer_.updates(); }
+    void onUpdate(std::function<void()> callback) override {
+        viewer_.onUpdate(std::move(callback));
+    }
+    Size size() const override { return viewer_.size(); }
+    const uint8_t *framebufferData() const override { return viewer_.framebufferData(); }
+    bool continuousUpdatesOn() const override { return viewer_.continuousUpdatesOn(); }
+
+private:
+    static testing::ViewerOptions viewerOptions(const ViewerThread::Options &options) {
+        testing::ViewerOptions v;
+        v.port = options.port;
+        v.encodings = "tight copyrect";
+        v.qualityLevel = options.quality;
+        v.continuousUpdates = options.continuousUpdates;
+        return v;
+    }
+
+    testing::TestViewer viewer_;
+};
+
+}  // namespace
 
 std::optional<Clock::time_point> FrameTimes::at(uint32_t n) const {
     if (n >= times_.size())
@@ -22,11 +55,7 @@ std::optional<Clock::time_point> FrameTimes::at(uint32_t n) const {
 }
 
 ViewerThread::ViewerThread(const Options &options, const FrameTimes &times)
-    : times_(times), counted_(options.counted) {
-    viewerOptions_.port = options.port;
-    viewerOptions_.encodings = "tight copyrect";
-    viewerOptions_.qualityLevel = options.quality;
-    viewerOptions_.continuousUpdates = options.continuousUpdates;
+    : options_(options), times_(times) {
     thread_ = std::thread([this] { run(); });
 }
 
@@ -48,15 +77,22 @@ void ViewerThread::stopMeasuring() {
 
 void ViewerThread::run() {
     pthread_setname_np(pthread_self(), "bench-viewer");
-    testing::TestViewer viewer(viewerOptions_);
-    if (!viewer.connect() ||
-        !viewer.pumpUntil([&] { return viewer.updates() > 0; }, std::chrono::seconds{30})) {
+    const std::unique_ptr<MeasuredViewer> made = options_.makeViewer
+                                                     ? options_.makeViewer(options_)
+                                                     : std::make_unique<TightViewer>(options_);
+    MeasuredViewer &viewer = *made;
+    const Clock::time_point connectBy = Clock::now() + std::chrono::seconds{30};
+    bool connected = viewer.connect();
+    while (connected && viewer.updates() == 0 && Clock::now() < connectBy)
+        connected = viewer.pump(milliseconds{20});
+    if (!connected || viewer.updates() == 0) {
         failed_ = true;
         return;
     }
     latencyMs.reserve(times_.capacity());
     bool counting = false;
     uint32_t last = 0;
+    Clock::time_point nextSample;
     viewer.onUpdate([&] {
         if (!counting)
             return;
@@ -65,16 +101,25 @@ void ViewerThread::run() {
         const std::optional<uint32_t> n =
             readFrameCounter(viewer.framebufferData(), size.width * 4, size);
         if (!n) {
-            unreadable += counted_ ? 1 : 0;
+            unreadable += options_.counted ? 1 : 0;
             return;
         }
         if (*n <= last)
             return;
         last = *n;
         ++delivered;
+        const Clock::time_point now = Clock::now();
         if (const auto sent = times_.at(*n))
-            latencyMs.push_back(
-                std::chrono::duration<double, std::milli>(Clock::now() - *sent).count());
+            latencyMs.push_back(std::chrono::duration<double, std::milli>(now - *sent).count());
+        if (options_.sampleEvery.count() > 0 && now >= nextSample &&
+            samples.size() < options_.maxSamples) {
+            nextSample = now + options_.sampleEvery;
+            const uint8_t *pixels = viewer.framebufferData();
+            samples.push_back(
+                {*n, size,
+                 std::vector<uint8_t>(pixels, pixels + static_cast<size_t>(size.width) * 4 *
+                                                           static_cast<size_t>(size.height))});
+        }
     });
     ready_ = true;
     double cpuStart = 0.0;

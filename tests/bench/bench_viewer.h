@@ -4,11 +4,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
 
-#include "test_viewer.h"
+#include "kvmvnc/base/geometry.h"
 
 namespace kvmvnc::bench {
 
@@ -30,10 +32,35 @@ private:
     std::vector<std::atomic<int64_t>> times_;
 };
 
-// One measuring viewer (libvncclient, Tight JPEG) on its own thread: it
-// connects, shows the first picture, then - between startMeasuring() and
-// stopMeasuring() - reads the frame number (workload.h) after every update
-// and counts each newer frame as delivered, with its latency.
+// What ViewerThread measures through: one viewer, pumped on its thread,
+// with its picture in XRGB8888 (testing::TestViewer's interface).
+class MeasuredViewer {
+public:
+    virtual ~MeasuredViewer() = default;
+    virtual bool connect() = 0;
+    // False once the connection is gone.
+    virtual bool pump(std::chrono::milliseconds timeout) = 0;
+    virtual uint64_t updates() const = 0;
+    // Called after each complete update, in the pumping thread.
+    virtual void onUpdate(std::function<void()> callback) = 0;
+    virtual Size size() const = 0;
+    // size().width * 4 bytes a row; valid until the next pump().
+    virtual const uint8_t *framebufferData() const = 0;
+    virtual bool continuousUpdatesOn() const = 0;
+};
+
+// A viewer's picture of one frame, kept to be compared with the source.
+struct PictureSample {
+    uint32_t frame = 0;
+    Size size;
+    std::vector<uint8_t> pixels;  // XRGB8888, size.width * 4 bytes a row
+};
+
+// One measuring viewer on its own thread (by default libvncclient, Tight
+// JPEG): it connects, shows the first picture, then - between
+// startMeasuring() and stopMeasuring() - reads the frame number
+// (workload.h) after every update and counts each newer frame as
+// delivered, with its latency.
 class ViewerThread {
 public:
     struct Options {
@@ -41,6 +68,13 @@ public:
         int quality = 6;  // Tight JPEG quality level
         bool continuousUpdates = false;
         bool counted = true;  // the workload carries frame numbers
+        // Another kind of viewer than testing::TestViewer with Tight and
+        // CopyRect; called on the viewer's thread.
+        std::function<std::unique_ptr<MeasuredViewer>(const Options &)> makeViewer;
+        // Keeps a copy of the picture of a newly delivered frame this often
+        // while measuring (into `samples`, at most maxSamples); 0: never.
+        std::chrono::milliseconds sampleEvery{0};
+        size_t maxSamples = 16;
     };
 
     ViewerThread(const Options &options, const FrameTimes &times);
@@ -62,13 +96,13 @@ public:
     uint64_t unreadable = 0;  // updates whose frame number could not be read
     bool continuousOn = false;
     std::vector<double> latencyMs;
+    std::vector<PictureSample> samples;
 
 private:
     void run();
 
-    testing::ViewerOptions viewerOptions_;
+    Options options_;
     const FrameTimes &times_;
-    const bool counted_;
     std::atomic<bool> ready_{false};
     std::atomic<bool> failed_{false};
     std::atomic<bool> measuring_{false};

@@ -21,9 +21,16 @@
 //   scale      video to 1, 4 and 16 viewers
 //   jpeg       the PiKVM / obmc-ikvm model: every changed frame compressed
 //              whole with TurboJPEG at the quality Tight uses (encoder only)
+//   h264       video, window drag and scrolling at 1920x1080 and 1280x720,
+//              to 1 and 16 viewers: Tight/JPEG (today's viewers) against
+//              H.264 in software (the server with an H264Stream and an
+//              OpenH264 encoder thread at the [h264] defaults, viewers that
+//              list encoding 50 and decode it with libavcodec), with the
+//              PSNR of sampled pictures against the source frames and the
+//              encoder's time per picture; needs OpenH264 and libavcodec
 //
 //   kvmvnc_screen_bench [--seconds S] [--quality 0-9] [--fps N]
-//                       [--suites workloads,4k,rtt,scale,jpeg] [--json FILE]
+//                       [--suites workloads,4k,rtt,scale,jpeg,h264] [--json FILE]
 #include <pthread.h>
 #include <turbojpeg.h>
 
@@ -43,6 +50,7 @@
 
 #include "bench_report.h"
 #include "bench_viewer.h"
+#include "kvmvnc/base/geometry.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/diff/scroll_finder.h"
 #include "kvmvnc/diff/tile_differ.h"
@@ -53,6 +61,13 @@
 #include "test_viewer.h"
 #include "workload.h"
 
+#ifdef KVMVNC_BENCH_H264
+#include "h264_viewer.h"
+#include "kvmvnc/encode/h264_encoder_thread.h"
+#include "kvmvnc/encode/h264_stream.h"
+#include "kvmvnc/encode/openh264_encoder.h"
+#endif
+
 namespace kvmvnc::bench {
 
 namespace {
@@ -60,6 +75,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+constexpr Size k720p{1280, 720};
 constexpr Size k1080p{1920, 1080};
 constexpr Size k2160p{3840, 2160};
 
@@ -70,16 +86,33 @@ constexpr TJSAMP kJpegSubsampling[10] = {TJSAMP_420, TJSAMP_420, TJSAMP_420, TJS
                                          TJSAMP_422, TJSAMP_422, TJSAMP_444, TJSAMP_444,
                                          TJSAMP_444, TJSAMP_444};
 
-enum class Method { TileDiff, WholeFrame };
+// TileDiff is today's kvmvnc with Tight viewers; H264 the same server with
+// an H.264 stream attached and viewers that list encoding 50.
+enum class Method { TileDiff, WholeFrame, H264 };
 
 const char *methodName(Method method) {
-    return method == Method::TileDiff ? "kvmvnc" : "whole-frame";
+    switch (method) {
+    case Method::TileDiff:
+        return "kvmvnc";
+    case Method::WholeFrame:
+        return "whole-frame";
+    case Method::H264:
+        return "kvmvnc-h264";
+    }
+    return "?";
 }
+
+// The h264 suite's targets (issue 18), printed next to the figures.
+constexpr double kTargetVideoBytesRatio = 1.0 / 20;
+constexpr double kTargetVideoPsnr = 32.0;
+constexpr double kTargetViewerCpuRatio = 1.3;
+constexpr double kTargetEncodeMsAt1080p = 10.0;
 
 struct Settings {
     double seconds = 3.0;
     int quality = 6;  // noVNC's default; JPEG quality 79, 4:4:4 (PiKVM's default is 80)
     int fps = 60;
+    // h264 runs on its own (--suites h264): about 3 minutes at 3 s a row.
     std::set<std::string> suites{"workloads", "4k", "rtt", "scale", "jpeg"};
     const char *jsonPath = nullptr;
 };
@@ -106,14 +139,130 @@ struct Outcome {
     double serverCpu = 0.0;
     std::vector<double> latencyMs;
     int continuousViewers = 0;
+    // Sampled pictures of the first viewer against the source frames
+    // (the h264 suite); NaN when none.
+    double psnrMean = std::nan("");
+    double psnrMin = std::nan("");
+    int psnrSamples = 0;
+    // H.264 rows: the encoder's wall time per picture, what was encoded,
+    // and what the viewers received.
+    std::vector<double> encodeMs;
+    uint64_t encoded = 0;
+    uint64_t h264Rects = 0;
+    uint64_t decodeErrors = 0;
 };
+
+// PSNR (R, G, B) of two XRGB8888 pictures of `size`, at most 99 dB (equal).
+double psnrOf(const uint8_t *a, int strideA, const uint8_t *b, int strideB, Size size) {
+    double sum = 0;
+    for (int y = 0; y < size.height; ++y) {
+        const uint8_t *rowA = a + static_cast<size_t>(y) * strideA;
+        const uint8_t *rowB = b + static_cast<size_t>(y) * strideB;
+        for (int x = 0; x < size.width * 4; ++x) {
+            if (x % 4 == 3)
+                continue;  // the padding byte
+            const double d = static_cast<double>(rowA[x]) - rowB[x];
+            sum += d * d;
+        }
+    }
+    const double mse = sum / (3.0 * size.width * size.height);
+    return mse == 0 ? 99.0 : std::min(99.0, 10.0 * std::log10(255.0 * 255.0 / mse));
+}
+
+// Plays the workload again up to the last sampled frame and compares each
+// sample with the frame it shows (the workload is deterministic).
+void comparePictures(const Workload &workload, std::vector<PictureSample> samples,
+                     Outcome &outcome) {
+    std::sort(samples.begin(), samples.end(),
+              [](const PictureSample &a, const PictureSample &b) { return a.frame < b.frame; });
+    capture::Frame frame = workload.firstFrame();
+    std::vector<Rect> dirty;
+    uint32_t n = 0;
+    double sum = 0;
+    double least = 99.0;
+    for (const PictureSample &sample : samples) {
+        if (sample.size != workload.size())
+            continue;
+        while (n < sample.frame) {
+            dirty.clear();
+            workload.advance(frame, ++n, dirty);
+        }
+        const double db = psnrOf(sample.pixels.data(), sample.size.width * 4, frame.pixels.data(),
+                                 frame.stride, sample.size);
+        sum += db;
+        least = std::min(least, db);
+        ++outcome.psnrSamples;
+    }
+    if (outcome.psnrSamples > 0) {
+        outcome.psnrMean = sum / outcome.psnrSamples;
+        outcome.psnrMin = least;
+    }
+}
+
+#ifdef KVMVNC_BENCH_H264
+// OpenH264Encoder, timed: each picture's encode in wall time, on the
+// encoder thread (read once the thread has stopped).
+class TimedEncoder final : public encode::H264Encoder {
+public:
+    explicit TimedEncoder(std::vector<double> &encodeMs) : encodeMs_(encodeMs) {}
+
+    bool configure(Size size, const encode::H264Options &options, std::string &error) override {
+        return encoder_.configure(size, options, error);
+    }
+    bool encode(const uint8_t *pixels, int stride, bool forceIdr, encode::EncodedPicture &out,
+                std::string &error) override {
+        const Clock::time_point start = Clock::now();
+        const bool encoded = encoder_.encode(pixels, stride, forceIdr, out, error);
+        encodeMs_.push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+        return encoded;
+    }
+    void requestIdr() override { encoder_.requestIdr(); }
+    Size size() const override { return encoder_.size(); }
+    const char *name() const override { return encoder_.name(); }
+
+private:
+    encode::OpenH264Encoder encoder_;
+    std::vector<double> &encodeMs_;
+};
+#endif
 
 Outcome measure(const Run &run, const Settings &settings) {
     rfb::RfbServerOptions options;
     options.initialSize = run.size;
     options.maxClients = 64;
+#ifdef KVMVNC_BENCH_H264
+    // As the daemon wires it: the stream outlives the server, the encoder
+    // thread wakes the server's H.264 viewers after each unit.
+    encode::H264Stream stream;
+    std::vector<double> encodeMs;
+    H264ViewerCounts h264Counts;
+#endif
     rfb::RfbServer server(options);
     const auto door = testing::loopbackDoor(server);
+#ifdef KVMVNC_BENCH_H264
+    std::unique_ptr<encode::H264EncoderThread> encoder;
+    if (run.method == Method::H264) {
+        server.attachH264Stream(&stream);
+        encoder = std::make_unique<encode::H264EncoderThread>(
+            std::make_unique<TimedEncoder>(encodeMs), encode::H264Options{}, stream,
+            [&server](uint64_t) { server.wakeH264Viewers(); });
+        encoder->start();
+    }
+#else
+    struct {
+        void submit(const uint8_t *, int, Size) {}
+    } *encoder = nullptr;
+#endif
+    // What FramePump::followMotion does: once motion ends, the H.264
+    // viewers are woken to leave H.264 (and get the sharp picture).
+    bool h264Wanted = false;
+    const auto followMotion = [&] {
+        const bool wanted = server.h264Wanted();
+        if (h264Wanted && !wanted)
+            server.wakeH264Viewers();
+        h264Wanted = wanted;
+    };
 
     const Workload workload(run.workload, run.size);
     std::memcpy(server.framebuffer(), workload.firstFrame().pixels.data(),
@@ -132,6 +281,15 @@ Outcome measure(const Run &run, const Settings &settings) {
         viewerOptions.quality = settings.quality;
         viewerOptions.continuousUpdates = run.continuous;
         viewerOptions.counted = run.workload != WorkloadKind::Static;
+        if (run.suite == "h264" && i == 0)
+            viewerOptions.sampleEvery = std::max(
+                milliseconds{100}, milliseconds{static_cast<int>(settings.seconds * 1000 / 12)});
+#ifdef KVMVNC_BENCH_H264
+        if (run.method == Method::H264)
+            viewerOptions.makeViewer = [&h264Counts](const ViewerThread::Options &o) {
+                return std::make_unique<H264Viewer>(o.port, o.quality, h264Counts);
+            };
+#endif
         viewers.push_back(std::make_unique<ViewerThread>(viewerOptions, times));
         if (!viewers.back()->waitReady(std::chrono::seconds{30})) {
             std::fprintf(stderr, "viewer %d did not get the first picture\n", i + 1);
@@ -176,7 +334,7 @@ Outcome measure(const Run &run, const Settings &settings) {
             outcome.framesOffered = n;
             times.mark(n);  // the frame is at the server from here
             changed.clear();
-            if (run.method == Method::TileDiff) {
+            if (run.method != Method::WholeFrame) {
                 // What FramePump does: scrolls as copies, then the differ.
                 moves.clear();
                 scrolls.find(frame, server.framebuffer(), server.stride(), moves);
@@ -185,8 +343,13 @@ Outcome measure(const Run &run, const Settings &settings) {
                 const size_t tiles =
                     differ.update(frame, server.framebuffer(), server.stride(), changed);
                 scrolls.noteChanges(changed, moves);
-                if (tiles > 0 || !moves.empty())
+                if (tiles > 0 || !moves.empty()) {
                     server.markModified(changed);
+                    if (encoder && server.h264Wanted())
+                        encoder->submit(server.framebuffer(), server.stride(), server.size());
+                }
+                if (encoder)
+                    followMotion();
             } else if (std::memcmp(frame.pixels.data(), server.framebuffer(),
                                    frame.pixels.size()) != 0) {
                 std::memcpy(server.framebuffer(), frame.pixels.data(), frame.pixels.size());
@@ -196,7 +359,16 @@ Outcome measure(const Run &run, const Settings &settings) {
     });
     source.join();
     // What was sent before the end still arrives: a frame in flight counts.
-    std::this_thread::sleep_for(milliseconds{300} + run.roundTrip * 2);
+    // In the h264 suite, also the end of motion: the areas that changed
+    // during it go again as pixels, sharp, a cost of H.264 as noVNC sees it.
+    const milliseconds tail = run.suite == "h264"
+                                  ? rfb::MotionPolicy::Options{}.still + milliseconds{500}
+                                  : milliseconds{300} + run.roundTrip * 2;
+    for (const Clock::time_point end = Clock::now() + tail; Clock::now() < end;) {
+        std::this_thread::sleep_for(milliseconds{20});
+        if (encoder)
+            followMotion();
+    }
     for (const auto &viewer : viewers)
         viewer->stopMeasuring();
     const double processCpu = processCpuSeconds() - processBefore;
@@ -210,6 +382,7 @@ Outcome measure(const Run &run, const Settings &settings) {
         outcome.bytes += link->serverBytes();
     }
     outcome.bytes -= bytesBefore;
+    std::vector<PictureSample> samples;
     for (const auto &viewer : viewers) {
         viewerCpu += viewer->cpuSeconds;
         outcome.framesDelivered += viewer->delivered;
@@ -220,8 +393,19 @@ Outcome measure(const Run &run, const Settings &settings) {
                                  viewer->latencyMs.end());
     }
     outcome.serverCpu = std::max(0.0, processCpu - viewerCpu - proxyCpu - drawingCpu);
+    viewers.front()->samples.swap(samples);
     viewers.clear();
     links.clear();
+#ifdef KVMVNC_BENCH_H264
+    if (encoder) {
+        encoder->stop();
+        outcome.encodeMs = std::move(encodeMs);
+        outcome.encoded = encoder->stats().encoded;
+        outcome.h264Rects = h264Counts.rects.load();
+        outcome.decodeErrors = h264Counts.decodeErrors.load();
+    }
+#endif
+    comparePictures(workload, std::move(samples), outcome);
     return outcome;
 }
 
@@ -301,13 +485,16 @@ void printRow(const Outcome &o) {
     const Figures f = figuresOf(o);
     char cu[8];
     std::snprintf(cu, sizeof(cu), "%s", o.run.continuous ? "on" : "off");
+    char psnr[16] = "-";  // sampled in the h264 suite only
+    if (o.psnrSamples > 0)
+        std::snprintf(psnr, sizeof(psnr), "%.1f", o.psnrMean);
     std::printf(
         "%-9s %-11s %-9s %-11s %4lld %3s %3d %7.1f %7.1f %9.2f %9.1f %8.1f %8.1f %7.1f "
-        "%8.2f\n",
+        "%8.2f %6s\n",
         o.run.suite.c_str(), workloadName(o.run.workload), sizeName(o.run.size).c_str(),
         methodName(o.run.method), static_cast<long long>(o.run.roundTrip.count()), cu,
         o.run.viewers, o.framesOffered / o.seconds, f.deliveredFps, f.bytesPerSecond / 1e6,
-        f.bytesPerFrame / 1e3, f.latencyMedian, f.latencyP99, f.cpuShare, f.cpuPerFrame);
+        f.bytesPerFrame / 1e3, f.latencyMedian, f.latencyP99, f.cpuShare, f.cpuPerFrame, psnr);
     std::fflush(stdout);
 }
 
@@ -336,20 +523,133 @@ std::string jsonOf(const Outcome &o) {
         .add("server_cpu_s", o.serverCpu)
         .add("server_cpu_percent", f.cpuShare)
         .add("server_cpu_ms_per_frame", f.cpuPerFrame)
+        .add("psnr_db_mean", o.psnrMean)
+        .add("psnr_db_min", o.psnrMin)
+        .add("psnr_samples", static_cast<double>(o.psnrSamples))
+        .add("h264_pictures_encoded", static_cast<double>(o.encoded))
+        .add("h264_encode_ms_median", quantile(o.encodeMs, 0.5))
+        .add("h264_encode_ms_p99", quantile(o.encodeMs, 0.99))
+        .add("h264_rects", static_cast<double>(o.h264Rects))
+        .add("h264_decode_errors", static_cast<double>(o.decodeErrors))
         .str();
 }
 
 const Outcome *find(const std::vector<Outcome> &outcomes, const std::string &suite,
                     WorkloadKind workload, Method method, milliseconds rtt = milliseconds{0},
-                    bool continuous = false, int viewers = 1) {
+                    bool continuous = false, int viewers = 1, Size size = k1080p) {
     for (const Outcome &o : outcomes)
         if (o.run.suite == suite && o.run.workload == workload && o.run.method == method &&
-            o.run.roundTrip == rtt && o.run.continuous == continuous && o.run.viewers == viewers)
+            o.run.roundTrip == rtt && o.run.continuous == continuous && o.run.viewers == viewers &&
+            o.run.size == size)
             return &o;
     return nullptr;
 }
 
 double ratio(double a, double b) { return b > 0 ? a / b : std::nan(""); }
+
+constexpr WorkloadKind kH264Workloads[] = {WorkloadKind::Video, WorkloadKind::WindowDrag,
+                                           WorkloadKind::Scrolling};
+
+const char *verdict(bool met) { return met ? "met" : "missed"; }
+
+// The h264 suite's comparison, row by row against the Tight row of the
+// same run, with the issue's targets; JSON objects for "ratios".
+void printH264Comparison(const std::vector<Outcome> &outcomes, std::vector<std::string> &json) {
+    bool headed = false;
+    for (WorkloadKind kind : kH264Workloads) {
+        for (Size size : {k1080p, k720p}) {
+            const auto at = [&](Method method, int viewers) {
+                return find(outcomes, "h264", kind, method, milliseconds{0}, false, viewers, size);
+            };
+            const Outcome *tight[2] = {at(Method::TileDiff, 1), at(Method::TileDiff, 16)};
+            const Outcome *h264[2] = {at(Method::H264, 1), at(Method::H264, 16)};
+            if (!headed && (h264[0] || h264[1])) {
+                std::printf(
+                    "\nH.264 (OpenH264 in software, the [h264] defaults: 5 Mbit/s, at most 30 "
+                    "fps) against Tight in the same run; targets (issue 18) in brackets\n");
+                headed = true;
+            }
+            for (int i = 0; i < 2; ++i) {
+                if (!tight[i] || !h264[i])
+                    continue;
+                const Figures t = figuresOf(*tight[i]);
+                const Figures h = figuresOf(*h264[i]);
+                const double bytes = ratio(h.bytesPerSecond, t.bytesPerSecond);
+                const double encodeP50 = quantile(h264[i]->encodeMs, 0.5);
+                const double encodeP99 = quantile(h264[i]->encodeMs, 0.99);
+                if (h264[i]->h264Rects == 0) {
+                    std::printf(
+                        "  %-11s %-9s %2d vw: no H.264 sent (no motion: the changes cover "
+                        "less than motion_percent of the screen); bytes x%.3f of Tight\n",
+                        workloadName(kind), sizeName(size).c_str(), h264[i]->run.viewers, bytes);
+                    continue;
+                }
+                std::printf("  %-11s %-9s %2d vw: bytes x%.3f of Tight", workloadName(kind),
+                            sizeName(size).c_str(), h264[i]->run.viewers, bytes);
+                if (kind == WorkloadKind::Video)
+                    std::printf(" [<= %.3f at >= %.0f dB: %s]", kTargetVideoBytesRatio,
+                                kTargetVideoPsnr,
+                                verdict(bytes <= kTargetVideoBytesRatio &&
+                                        h264[i]->psnrMean >= kTargetVideoPsnr));
+                std::printf(
+                    ", PSNR %.1f dB (min %.1f; Tight %.1f), fps %.1f (Tight %.1f), latency "
+                    "p50 %.1f ms (Tight %.1f), encode p50 %.1f ms p99 %.1f ms",
+                    h264[i]->psnrMean, h264[i]->psnrMin, tight[i]->psnrMean, h.deliveredFps,
+                    t.deliveredFps, h.latencyMedian, t.latencyMedian, encodeP50, encodeP99);
+                if (size == k1080p)
+                    std::printf(" [p50 < %.0f ms: %s]", kTargetEncodeMsAt1080p,
+                                verdict(encodeP50 < kTargetEncodeMsAt1080p));
+                std::printf(", %llu of %llu updates H.264, %llu decode errors\n",
+                            static_cast<unsigned long long>(h264[i]->h264Rects),
+                            static_cast<unsigned long long>(h264[i]->updates),
+                            static_cast<unsigned long long>(h264[i]->decodeErrors));
+                json.push_back(JsonObject()
+                                   .add("suite", "h264")
+                                   .add("workload", workloadName(kind))
+                                   .add("size", sizeName(size))
+                                   .add("viewers", static_cast<double>(h264[i]->run.viewers))
+                                   .add("bytes_h264_over_tight", bytes)
+                                   .add("psnr_db_h264", h264[i]->psnrMean)
+                                   .add("psnr_db_tight", tight[i]->psnrMean)
+                                   .add("fps_h264", h.deliveredFps)
+                                   .add("fps_tight", t.deliveredFps)
+                                   .add("latency_ms_median_h264", h.latencyMedian)
+                                   .add("latency_ms_median_tight", t.latencyMedian)
+                                   .add("encode_ms_median", encodeP50)
+                                   .add("encode_ms_p99", encodeP99)
+                                   .str());
+            }
+            if (tight[0] && tight[1] && h264[0] && h264[1] && h264[0]->h264Rects > 0 &&
+                h264[1]->h264Rects > 0) {
+                // Server CPU over the same time, whatever the frames delivered;
+                // and per picture encoded, which holds when the machine is
+                // saturated and the encoder thread gets fewer pictures done.
+                const double h = ratio(figuresOf(*h264[1]).cpuShare, figuresOf(*h264[0]).cpuShare);
+                const double perPicture =
+                    ratio(h264[1]->serverCpu / static_cast<double>(h264[1]->encoded),
+                          h264[0]->serverCpu / static_cast<double>(h264[0]->encoded));
+                const double t =
+                    ratio(figuresOf(*tight[1]).cpuShare, figuresOf(*tight[0]).cpuShare);
+                std::printf(
+                    "  %-11s %-9s server CPU, 16 viewers / 1 viewer: H.264 x%.2f [<= %.1f: %s], "
+                    "per picture encoded x%.2f [%s] (%llu and %llu pictures); Tight x%.2f\n",
+                    workloadName(kind), sizeName(size).c_str(), h, kTargetViewerCpuRatio,
+                    verdict(h <= kTargetViewerCpuRatio), perPicture,
+                    verdict(perPicture <= kTargetViewerCpuRatio),
+                    static_cast<unsigned long long>(h264[1]->encoded),
+                    static_cast<unsigned long long>(h264[0]->encoded), t);
+                json.push_back(JsonObject()
+                                   .add("suite", "h264")
+                                   .add("workload", workloadName(kind))
+                                   .add("size", sizeName(size))
+                                   .add("cpu_16_over_1_viewer_h264", h)
+                                   .add("cpu_per_picture_16_over_1_viewer_h264", perPicture)
+                                   .add("cpu_16_over_1_viewer_tight", t)
+                                   .str());
+            }
+        }
+    }
+}
 
 Settings parse(int argc, char **argv) {
     Settings s;
@@ -403,6 +703,17 @@ int run(int argc, char **argv) {
         for (int viewers : {1, 4, 16})
             runs.push_back({"scale", WorkloadKind::Video, k1080p, Method::TileDiff, milliseconds{0},
                             true, viewers});
+#ifdef KVMVNC_BENCH_H264
+    // Each H.264 row right after its Tight row: what else runs on the
+    // machine weighs on both alike.
+    if (settings.suites.count("h264"))
+        for (WorkloadKind kind : kH264Workloads)
+            for (Size size : {k1080p, k720p})
+                for (int viewers : {1, 16})
+                    for (Method method : {Method::TileDiff, Method::H264})
+                        runs.push_back(
+                            {"h264", kind, size, method, milliseconds{0}, false, viewers});
+#endif
 
     std::printf("kvmvnc screen benchmark on %s\n", machineDescription().c_str());
     std::printf(
@@ -412,9 +723,13 @@ int run(int argc, char **argv) {
         kJpegSubsampling[settings.quality] == TJSAMP_444   ? "4:4:4"
         : kJpegSubsampling[settings.quality] == TJSAMP_422 ? "4:2:2"
                                                            : "4:2:0");
-    std::printf("%-9s %-11s %-9s %-11s %4s %3s %3s %7s %7s %9s %9s %8s %8s %7s %8s\n", "suite",
+#ifndef KVMVNC_BENCH_H264
+    if (settings.suites.count("h264"))
+        std::printf("suite h264 skipped: built without OpenH264 or libavcodec\n\n");
+#endif
+    std::printf("%-9s %-11s %-9s %-11s %4s %3s %3s %7s %7s %9s %9s %8s %8s %7s %8s %6s\n", "suite",
                 "workload", "size", "server", "rtt", "cu", "vw", "offered", "fps", "MB/s",
-                "KB/frame", "lat p50", "lat p99", "CPU %", "ms/frame");
+                "KB/frame", "lat p50", "lat p99", "CPU %", "ms/frame", "PSNR");
     std::vector<Outcome> outcomes;
     for (const Run &r : runs) {
         outcomes.push_back(measure(r, settings));
@@ -500,6 +815,7 @@ int run(int argc, char **argv) {
             "  %2d viewers  %.1f fps each, server CPU %.1f%% of a core, %.1f%% per viewer\n",
             o.run.viewers, f.deliveredFps, f.cpuShare, f.cpuShare / o.run.viewers);
     }
+    printH264Comparison(outcomes, ratioJson);
 
     if (settings.jsonPath) {
         std::vector<std::string> runJson;
