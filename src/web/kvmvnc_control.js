@@ -9,8 +9,10 @@
 //     queue before noVNC would fail on an unknown type;
 //   - the RFB object's _decoders (one per encoding, each with decodeRect())
 //     and RFB.prototype._framebufferUpdate, to count what the picture
-//     arrives as; for H.264 also its contexts' _createContext, _handleFrame
-//     and _handleError (core/decoders/h264.js).
+//     arrives as; for H.264 also its contexts' _createContext, decode,
+//     _configureDecoder, _handleFrame and _handleError (core/decoders/h264.js);
+//   - the display's _renderQ and _scanRenderQ (core/display.js) and
+//     RFB.prototype._sendEncodings, to go on without H.264 after it failed.
 import RFB from './novnc/core/rfb.js';
 import { encodings, encodingName } from './novnc/core/encodings.js';
 
@@ -168,15 +170,23 @@ const PUSHES = {
 // noVNC calls RFB.messages.clientEncodings(this._sock, encs) from
 // _sendEncodings() (after ServerInit, and again when quality or compression
 // changes). The wrapper appends ours only for the sockets of KvmRfb objects,
-// so a plain RFB on the same page stays as it was.
+// so a plain RFB on the same page stays as it was. Once H.264 failed to
+// decode in this page, the KvmRfb connections (this one and those after a
+// reconnect) also stop listing encoding 50: the same browser would most
+// likely fail on the same stream again.
 const kvmSockets = new WeakSet();
+let h264FailedInPage = false;
 const plainClientEncodings = RFB.messages.clientEncodings;
-RFB.messages.clientEncodings = function (sock, encodings) {
-    if (kvmSockets.has(sock) && !encodings.includes(KVMVNC_CONTROL_ENCODING)) {
-        encodings = [...encodings, KVMVNC_CONTROL_ENCODING];
+RFB.messages.clientEncodings = function (sock, list) {
+    if (kvmSockets.has(sock)) {
+        if (h264FailedInPage) list = list.filter((e) => e !== encodings.encodingH264);
+        if (!list.includes(KVMVNC_CONTROL_ENCODING)) list = [...list, KVMVNC_CONTROL_ENCODING];
     }
-    return plainClientEncodings.call(this, sock, encodings);
+    return plainClientEncodings.call(this, sock, list);
 };
+
+// The VideoDecoders whose decode() is watched for refusals.
+const watchedDecoders = new WeakSet();
 
 const UPLOAD_WINDOW = 4;  // chunks in flight: keeps the pipe full without flooding it
 
@@ -195,7 +205,12 @@ export class KvmRfb extends RFB {
         // encoding number, the pictures WebCodecs gave back for H.264 and the
         // errors it reported, and the encodings of the latest update that
         // carried pixels.
-        this.decodeStats = { rects: {}, pixels: {}, h264Frames: 0, h264Errors: 0, latest: [] };
+        // h264Failed: H.264 failed in this page and is no longer listed;
+        // h264Dropped: the H.264 rectangles that came after that, skipped.
+        this.decodeStats = {
+            rects: {}, pixels: {}, h264Frames: 0, h264Errors: 0, latest: [],
+            h264Failed: h264FailedInPage, h264Dropped: 0,
+        };
         this._updateEncodings = new Set();
         this._countDecoders();
         // Requests still waiting when the connection ends never get a Reply.
@@ -215,9 +230,13 @@ export class KvmRfb extends RFB {
         for (const [key, decoder] of Object.entries(this._decoders)) {
             const encoding = Number(key);
             const decodeRect = decoder.decodeRect.bind(decoder);
+            const isH264 = encoding === encodings.encodingH264;
             decoder.decodeRect = (x, y, width, height, ...rest) => {
+                if (isH264 && this.decodeStats.h264Failed) return this._dropH264Rect();
                 const done = decodeRect(x, y, width, height, ...rest);
-                if (done) {
+                if (done && isH264 && this.decodeStats.h264Failed) {
+                    this.decodeStats.h264Dropped++;  // the rectangle that failed
+                } else if (done) {
                     const { rects, pixels } = this.decodeStats;
                     rects[encoding] = (rects[encoding] || 0) + 1;
                     pixels[encoding] = (pixels[encoding] || 0) + width * height;
@@ -228,27 +247,113 @@ export class KvmRfb extends RFB {
         }
         // An H.264 rectangle is only handed to WebCodecs; whether it decoded
         // shows in the context's output and error callbacks, asynchronously.
+        // A failure, there or when WebCodecs refuses the stream outright, gives
+        // H.264 up (_giveUpH264).
         const h264 = this._decoders[encodings.encodingH264];
         if (!h264 || !h264._createContext) return;
         const createContext = h264._createContext.bind(h264);
         h264._createContext = (...args) => {
             const context = createContext(...args);
+            const decode = context.decode.bind(context);
+            const configureDecoder = context._configureDecoder.bind(context);
             const handleFrame = context._handleFrame.bind(context);
-            const handleError = context._handleError.bind(context);
+            context.decode = (payload) => {
+                let frame;
+                try {
+                    frame = decode(payload);
+                } catch (e) {
+                    // No VideoDecoder, a configuration it throws on, a payload
+                    // that is no H.264: noVNC would end the connection. (Once
+                    // given up, _configureDecoder below throws on purpose.)
+                    if (!this.decodeStats.h264Failed) this._giveUpH264(e);
+                    return null;
+                }
+                // A picture of a decoder given up meanwhile would never come.
+                return this.decodeStats.h264Failed ? null : frame;
+            };
+            context._configureDecoder = (...config) => {
+                if (this.decodeStats.h264Failed) throw new Error('H.264 was given up');
+                configureDecoder(...config);
+                // noVNC only logs a picture that decode() refused at once,
+                // and its queue then waits for that picture for ever.
+                const decoder = context._decoder;
+                if (watchedDecoders.has(decoder)) return;
+                watchedDecoders.add(decoder);
+                const decodeChunk = decoder.decode.bind(decoder);
+                decoder.decode = (chunk) => {
+                    try {
+                        return decodeChunk(chunk);
+                    } catch (e) {
+                        this._giveUpH264(e);
+                        throw e;
+                    }
+                };
+            };
             context._handleFrame = (frame) => {
                 this.decodeStats.h264Frames++;
                 const shown = handleFrame(frame);
                 this._dispatchDecodeStats();
                 return shown;
             };
-            context._handleError = (e) => {
-                this.decodeStats.h264Errors++;
-                console.error('kvmvnc: H.264 decode error', e);
-                this._dispatchDecodeStats();
-                return handleError(e);  // noVNC's own handling (it throws)
-            };
+            // noVNC's own handler only throws, and the picture the display
+            // waits for never comes: rendering would stop for good.
+            context._handleError = (e) => this._giveUpH264(e);
             return context;
         };
+    }
+
+    // After an H.264 failure noVNC 1.7 stops drawing: its display queue waits
+    // for a picture the closed decoder never delivers, and the next update
+    // waits (RFB._flushing) for that queue to drain. So: close every H.264
+    // decoder, take their pictures out of the queue and let it drain, stop
+    // listing 50 (the server sends Tight from its next update) and ask for
+    // the whole screen, which repaints what the lost pictures left stale.
+    _giveUpH264(error) {
+        console.error('kvmvnc: H.264 decode error, going on without H.264', error);
+        this.decodeStats.h264Errors++;
+        if (this.decodeStats.h264Failed) {
+            this._dispatchDecodeStats();
+            return;
+        }
+        h264FailedInPage = true;
+        this.decodeStats.h264Failed = true;
+        this.decodeStats.latest = [];
+        this._updateEncodings.delete(encodings.encodingH264);
+        const h264 = this._decoders[encodings.encodingH264];
+        const lost = new Set();
+        for (const context of Object.values(h264._contexts)) {
+            for (const pending of context._pendingFrames) lost.add(pending);
+            context._pendingFrames = [];
+            if (context._decoder && context._decoder.state !== 'closed') {
+                try {
+                    context._decoder.close();  // no more outputs, nor errors
+                } catch {
+                    // already closed by its error
+                }
+            }
+        }
+        h264._resetAllContexts();
+        const display = this._display;
+        display._renderQ = display._renderQ.filter((a) => !(a.type === 'frame' && lost.has(a.frame)));
+        display._scanRenderQ();  // draws what waited behind them; resolves a flush
+        if (this._rfbConnectionState === 'connected') {
+            this._sendEncodings();
+            RFB.messages.fbUpdateRequest(this._sock, false, 0, 0, this._fbWidth, this._fbHeight);
+        }
+        this._dispatchDecodeStats();
+    }
+
+    // An H.264 rectangle after H.264 was given up (sent before the server
+    // saw our SetEncodings): its bytes are skipped, as decodeRect() would
+    // read them. False while they are not all in.
+    _dropH264Rect() {
+        const sock = this._sock;
+        if (sock.rQwait('h264 header', 8)) return false;
+        const length = new DataView(sock.rQpeekBytes(4).buffer).getUint32(0);
+        if (sock.rQwait('h264 payload', 8 + length)) return false;
+        sock.rQskipBytes(8 + length);
+        this.decodeStats.h264Dropped++;
+        return true;
     }
 
     // noVNC calls this per message while an update's rectangles come in; true

@@ -308,19 +308,24 @@ $('kvm-cad-button').addEventListener('click', () => { rfb.sendCtrlAltDel(); rfb.
 // --- how the picture arrives ---
 
 // The encodings of the latest update (e.g. "H.264" while the screen moves,
-// "Tight" otherwise). The counts ride along as data attributes: rectangles by
+// "Tight" otherwise; "Tight (H.264 failed)" once H.264 failed to decode and
+// was given up). The counts ride along as data attributes: rectangles by
 // encoding number and their pixels (JSON), pictures H.264 decoded, H.264
-// decode errors.
+// decode errors, whether H.264 was given up and the H.264 rectangles skipped
+// since.
 function showDecodeStats(stats) {
     const badge = $('kvm-encoding');
-    const text = stats.latestNames.join(', ');
+    let text = stats.latestNames.join(', ');
+    if (stats.h264Failed) text = text ? `${text} (H.264 failed)` : 'H.264 failed';
     if (badge.textContent !== text) badge.textContent = text;
     badge.hidden = text === '';
     badge.dataset.rects = JSON.stringify(stats.rects);
     badge.dataset.pixels = JSON.stringify(stats.pixels);
     badge.dataset.h264Frames = String(stats.h264Frames);
     badge.dataset.h264Errors = String(stats.h264Errors);
-    badge.classList.toggle('warning', stats.h264Errors > 0);
+    badge.dataset.h264Failed = String(stats.h264Failed);
+    badge.dataset.h264Dropped = String(stats.h264Dropped);
+    badge.classList.toggle('warning', stats.h264Errors > 0 || stats.h264Failed);
 }
 
 // --- health ---

@@ -5,9 +5,16 @@
 // counts. Paused, the last H.264 picture stays (`sharpen = false`: nothing
 // is sent again as pixels), and the canvas must match the daemon's
 // framebuffer, as a second viewer that lists Raw only saves it, within
-// 30 dB PSNR. With H.264 off the same video arrives as Tight.
+// 30 dB PSNR. With H.264 off the same video arrives as Tight. The h264_*
+// modes break H.264 decoding once while the video plays: the panel must
+// give H.264 up (SetEncodings without 50, a full update) and keep showing
+// the video, as Tight:
+//   h264_corrupt  one picture corrupted: WebCodecs reports an EncodingError
+//   h264_refused  VideoDecoder.decode() refuses a picture (throws)
+//   h264_throws   noVNC's decode throws (as its parser does on a payload
+//                 without a start code, or without WebCodecs)
 //
-//   node panel_h264_test.mjs h264|tight KVMVNCD KVMVNCCTL KVMVNC_RAW_SNAPSHOT
+//   node panel_h264_test.mjs MODE KVMVNCD KVMVNCCTL KVMVNC_RAW_SNAPSHOT
 import {execFile} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,13 +23,14 @@ import {freePort, launchChromium, requireFiles, runTest, scratchFolder, sleep, s
         timeoutMs, waitFor, withPage} from './browser_support.mjs';
 
 const [mode, kvmvncd, kvmvncctl, rawSnapshot] = process.argv.slice(2);
-const usage = 'panel_h264_test.mjs h264|tight KVMVNCD KVMVNCCTL KVMVNC_RAW_SNAPSHOT';
-if (mode !== 'h264' && mode !== 'tight') {
+const faults = ['h264_corrupt', 'h264_refused', 'h264_throws'];
+const usage = `panel_h264_test.mjs h264|tight|${faults.join('|')} KVMVNCD KVMVNCCTL KVMVNC_RAW_SNAPSHOT`;
+if (!['h264', 'tight', ...faults].includes(mode)) {
     console.error(`usage: ${usage}`);
     process.exit(2);
 }
 requireFiles(usage, [kvmvncd, kvmvncctl, rawSnapshot]);
-const h264 = mode === 'h264';
+const h264 = mode !== 'tight';
 
 const user = 'alice';
 const password = 'correct horse';
@@ -51,6 +59,7 @@ function decodeStats(page) {
             pixels: JSON.parse(badge.dataset.pixels || '{}'),
             h264Frames: Number(badge.dataset.h264Frames || 0),
             h264Errors: Number(badge.dataset.h264Errors || 0),
+            h264Failed: badge.dataset.h264Failed === 'true',
         };
     });
 }
@@ -132,7 +141,39 @@ function psnr(rgba, reference) {
     return {whole: db(total / (width * height * 3)), worstBlock: worst};
 }
 
-await runTest(`the panel, ${h264 ? 'H.264' : 'Tight'} video`, async () => {
+async function logIn(page) {
+    await page.locator('#kvm-login-user').waitFor({state: 'visible'});
+    await page.fill('#kvm-login-user', user);
+    await page.fill('#kvm-login-password', password);
+    await page.click('#kvm-login-button');
+}
+
+// Breaks the next picture noVNC hands to WebCodecs. noVNC looks
+// EncodedVideoChunk up at each picture, so replacing it once reaches the
+// panel's decoder without a hook in the panel.
+function breakNextPicture(page, fault) {
+    return page.evaluate(fault => {
+        const Chunk = window.EncodedVideoChunk;
+        window.EncodedVideoChunk = function (init) {
+            window.EncodedVideoChunk = Chunk;
+            if (fault === 'h264_throws')
+                throw new TypeError('no EncodedVideoChunk (injected by the test)');
+            if (fault === 'h264_refused')
+                return {...init};  // no EncodedVideoChunk: decode() throws a TypeError
+            // Every fourth byte from the ninth on (past the start code and
+            // the first NAL header) set to 0xff, as the Web Platform Tests'
+            // "decode corrupt frame" does.
+            const data = new Uint8Array(init.data);
+            for (let i = 8; i < data.length; i += 4)
+                data[i] = 0xff;
+            return new Chunk({...init, data});
+        };
+    }, fault);
+}
+
+const title = {h264: 'H.264 video', tight: 'Tight video', h264_corrupt: 'corrupt H.264 picture',
+               h264_refused: 'H.264 picture refused', h264_throws: 'H.264 decode throws'}[mode];
+await runTest(`the panel, ${title}`, async () => {
     const work = scratchFolder();
     const port = await freePort();
     const users = path.join(work, 'users');
@@ -147,11 +188,19 @@ await runTest(`the panel, ${h264 ? 'H.264' : 'Tight'} video`, async () => {
             throw new Error('kvmvncd does not send H.264 (built without OpenH264?)');
         const browser = await launchChromium(['--ignore-certificate-errors']);
         await withPage(browser, async page => {
+            // The page's WebSockets, for the test to cut the panel's. Plain
+            // ones: noVNC wants the properties on the object's prototype.
+            await page.addInitScript(() => {
+                const Native = window.WebSocket;
+                window.kvmTestSockets = [];
+                window.WebSocket = Object.assign(function (...args) {
+                    const socket = new Native(...args);
+                    window.kvmTestSockets.push(socket);
+                    return socket;
+                }, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3, prototype: Native.prototype});
+            });
             await page.goto(`https://127.0.0.1:${port}/`);
-            await page.locator('#kvm-login-user').waitFor({state: 'visible'});
-            await page.fill('#kvm-login-user', user);
-            await page.fill('#kvm-login-password', password);
-            await page.click('#kvm-login-button');
+            await logIn(page);
             await waitFor('the target\'s screen', async () => {
                 const canvas = await canvasHash(page);
                 return canvas && canvas.width === 1024 && canvas.height === 768;
@@ -170,7 +219,51 @@ await runTest(`the panel, ${h264 ? 'H.264' : 'Tight'} video`, async () => {
             await page.keyboard.type('video');
             await page.keyboard.press('Enter');
 
-            if (h264) {
+            if (faults.includes(mode)) {
+                await waitFor('H.264 pictures decoded in the panel', async () => {
+                    const stats = await decodeStats(page);
+                    if (stats.h264Errors > 0)
+                        throw new Error(`H.264 decode errors before the test broke one: ${JSON.stringify(stats)}`);
+                    return stats.text === 'H.264' && stats.h264Frames >= 20;
+                });
+                await breakNextPicture(page, mode);
+                await waitFor('the panel to notice the broken picture', async () =>
+                    (await decodeStats(page)).h264Errors > 0);
+                const failed = await decodeStats(page);
+                console.log(`failed: ${JSON.stringify(failed)}`);
+
+                // The video goes on as Tight: many full pictures of it, the
+                // canvas changing all along, and the badge says why.
+                const hashes = new Set();
+                await waitFor('the video as Tight after the decode error', async () => {
+                    const stats = await decodeStats(page);
+                    hashes.add((await canvasHash(page)).hash);
+                    const tight = (stats.pixels[TIGHT] || 0) - (failed.pixels[TIGHT] || 0);
+                    return stats.text === 'Tight (H.264 failed)' && stats.h264Failed &&
+                           tight > 20 * 1024 * 768 && hashes.size >= 10;
+                });
+                const after = await decodeStats(page);
+                console.log(`after: ${JSON.stringify(after)}`);
+                if (after.h264Errors !== failed.h264Errors)
+                    throw new Error(`more H.264 decode errors: ${after.h264Errors}`);
+                // Pictures already on their way were dropped, not decoded.
+                if (after.rects[H264] !== failed.rects[H264] || after.h264Frames !== failed.h264Frames)
+                    throw new Error('H.264 was still decoded after the decode error: ' +
+                                    `${JSON.stringify(failed)} then ${JSON.stringify(after)}`);
+
+                // A new connection from this page does not list 50 again: the
+                // video, still playing, comes as Tight only (its counts start
+                // from zero).
+                await page.evaluate(() => window.kvmTestSockets.at(-1).close());
+                await page.locator('#kvm-reconnect-button').click();
+                await logIn(page);
+                await waitFor('the video as Tight only after reconnecting', async () => {
+                    const stats = await decodeStats(page);
+                    return stats.text === 'Tight (H.264 failed)' && !stats.rects[H264] &&
+                           !stats.h264Frames && (stats.pixels[TIGHT] || 0) > 20 * 1024 * 768;
+                });
+                console.log(`reconnected: ${JSON.stringify(await decodeStats(page))}`);
+            } else if (h264) {
                 await waitFor('H.264 pictures decoded in the panel', async () => {
                     const stats = await decodeStats(page);
                     if (stats.h264Errors > 0)
