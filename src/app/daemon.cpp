@@ -320,6 +320,8 @@ std::unique_ptr<door::FrontDoor> makeFrontDoor(
     auto door = std::make_unique<door::FrontDoor>(std::move(options));
     LOG_INFO(kLog, "listening on %s port %d (%s)", cfg.server.listen.c_str(), door->port(),
              describeLogins(*credentials, cfg.security).c_str());
+    if (door->rfbPort() > 0)
+        LOG_INFO(kLog, "RFB viewers only on port %d (greeted at once)", door->rfbPort());
     if (webRoot.empty())
         LOG_WARN(kLog, "no browser panel: no index.html in %s or %s ([server] web_root)",
                  KVMVNC_WEB_INSTALL_DIR, KVMVNC_WEB_BUILD_DIR);

@@ -17,6 +17,7 @@ door::FrontDoorOptions frontDoorOptionsOf(const config::ServerSection &server,
     door::FrontDoorOptions options;
     options.listen = server.listen;
     options.port = server.port;
+    options.rfbPort = server.rfbPort == 0 ? -1 : server.rfbPort;
     options.policy = securityPolicyOf(security);
     options.handshakeTimeout = std::chrono::milliseconds{security.handshakeTimeoutMs};
     options.stallTimeout = std::chrono::milliseconds{server.stallTimeoutMs};

@@ -80,6 +80,12 @@ const std::vector<Key> &keys() {
         intKey(
             "server", "port", "5900", 1, 65535, "TCP port for RFB (VNC) clients.",
             [](auto &c) -> auto & { return c.server.port; }),
+        intKey(
+            "server", "rfb_port", "0", 0, 65535,
+            "A second TCP port, on the same address, for RFB viewers only (0: none). The port "
+            "above serves browsers too, so it waits 300 ms to see whether a client speaks first "
+            "(a browser does, a VNC viewer does not); here a viewer is greeted at once.",
+            [](auto &c) -> auto & { return c.server.rfbPort; }),
         live(pathKey(
             "server", "passwd_file", "", "a path (relative to this file)",
             "TigerVNC vncpasswd file: full password, then optionally the view-only one. "

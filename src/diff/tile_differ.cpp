@@ -6,6 +6,17 @@
 
 namespace kvmvnc::diff {
 
+namespace {
+
+uint32_t pixelAt(const uint8_t *row, int x) {
+    uint32_t value;
+    std::memcpy(&value, row + static_cast<size_t>(x) * capture::Frame::kBytesPerPixel,
+                sizeof(value));
+    return value;
+}
+
+}  // namespace
+
 size_t TileDiffer::update(const capture::Frame &frame, uint8_t *framebuffer, int stride,
                           std::vector<Rect> &changed, const std::vector<Rect> *damage) {
     constexpr int bpp = capture::Frame::kBytesPerPixel;
@@ -30,7 +41,7 @@ size_t TileDiffer::update(const capture::Frame &frame, uint8_t *framebuffer, int
         if (damage && std::find(rowDamaged_.begin() + bandY, rowDamaged_.begin() + bandBottom, 1) ==
                           rowDamaged_.begin() + bandBottom)
             continue;  // nothing drawn in this band of tiles
-        std::fill(spans_.begin(), spans_.end(), TileSpan{-1, -1});
+        std::fill(spans_.begin(), spans_.end(), TileSpan{-1, -1, 0, 0});
 
         for (int y = bandY; y < bandBottom; ++y) {
             if (damage && !rowDamaged_[static_cast<size_t>(y)])
@@ -52,11 +63,25 @@ size_t TileDiffer::update(const capture::Frame &frame, uint8_t *framebuffer, int
                 const size_t offset = static_cast<size_t>(x) * bpp;
                 if (std::memcmp(src + offset, dst + offset, bytes) == 0)
                     continue;
+                // The changed columns of this row of the tile: from either
+                // end to the first pixel that differs (memcmp said one
+                // does). A typed character is then its cell, not a tile.
+                int first = x;
+                while (pixelAt(src, first) == pixelAt(dst, first))
+                    ++first;
+                int last = x + static_cast<int>(bytes / bpp) - 1;
+                while (pixelAt(src, last) == pixelAt(dst, last))
+                    --last;
                 std::memcpy(dst + offset, src + offset, bytes);
                 TileSpan &span = spans_[tile];
-                if (span.firstRow < 0)
+                if (span.firstRow < 0) {
                     span.firstRow = y;
+                    span.firstColumn = first;
+                    span.lastColumn = last;
+                }
                 span.lastRow = y;
+                span.firstColumn = std::min(span.firstColumn, first);
+                span.lastColumn = std::max(span.lastColumn, last);
             }
         }
 
@@ -75,8 +100,9 @@ size_t TileDiffer::update(const capture::Frame &frame, uint8_t *framebuffer, int
                 ++end;
             }
             changedTiles += end - tile;
-            const int x = tile * kTileSize;
-            const int right = std::min(end * kTileSize, width);
+            // The run's left edge is its first tile's, the right its last's.
+            const int x = spans_[tile].firstColumn;
+            const int right = spans_[end - 1].lastColumn + 1;
             changed.push_back({x, top, right - x, bottom - top + 1});
             tile = end;
         }

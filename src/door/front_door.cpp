@@ -237,6 +237,8 @@ FrontDoor::FrontDoor(FrontDoorOptions options)
     if (!options_.handoff)
         throw std::invalid_argument("FrontDoor needs a handoff");
     listenSocket_ = listenOn(options_.listen, options_.port, port_);
+    if (options_.rfbPort >= 0)
+        rfbListenSocket_ = listenOn(options_.listen, options_.rfbPort, rfbPort_);
     stopEvent_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!stopEvent_.isValid())
         throw std::runtime_error(std::string("eventfd: ") + errorText(errno));
@@ -383,63 +385,73 @@ struct FrontDoor::Handshake {
     // The client's, wrapped in TLS and WebSocket as the phases find them.
     std::unique_ptr<Transport> transport{};
     std::string layers{};  // " over TLS", " over wss"...: for the log and the RFB server
+    bool rfbOnly = false;  // accepted on the RFB-only port
 };
 
 void FrontDoor::acceptLoop() {
     while (!stopping_.load()) {
-        pollfd fds[2] = {{listenSocket_.get(), POLLIN, 0}, {stopEvent_.get(), POLLIN, 0}};
-        if (::poll(fds, 2, 1000) < 0 && errno != EINTR) {
+        // poll() skips the RFB-only entry when its descriptor is -1.
+        pollfd fds[3] = {{listenSocket_.get(), POLLIN, 0},
+                         {rfbListenSocket_.get(), POLLIN, 0},
+                         {stopEvent_.get(), POLLIN, 0}};
+        if (::poll(fds, 3, 1000) < 0 && errno != EINTR) {
             LOG_ERROR(kLog, "poll: %s", errorText(errno).c_str());
             return;
         }
         reapFinished();
         throttle_.update(Clock::now());
-        if (fds[1].revents)
+        if (fds[2].revents)
             return;
-        if (!(fds[0].revents & POLLIN))
-            continue;
-        sockaddr_storage address{};
-        socklen_t length = sizeof(address);
-        UniqueFd socket(::accept4(listenSocket_.get(), reinterpret_cast<sockaddr *>(&address),
-                                  &length, SOCK_CLOEXEC));
-        if (!socket.isValid()) {
-            if (errno == EMFILE || errno == ENFILE) {
-                LOG_ERROR(kLog, "accept: %s", errorText(errno).c_str());
-                std::this_thread::sleep_for(std::chrono::milliseconds{100});
-            }
-            continue;
-        }
-        std::string peer = peerName(address, length);
-        // A viewer whose machine vanished (no FIN) is noticed within minutes.
-        const int on = 1;
-        setsockopt(socket.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
-        std::lock_guard lock(connectionsMutex_);
-        Connection &connection = connections_.emplace_back();
-        connection.clientFd = socket.get();
-        connection.peer = peer;
-        // Counted as a handshake from now until authenticated or gone (serve()).
-        HandshakeSlot slot(*this, connection, addressGroup(peer));
-        try {
-            connection.thread = std::thread(
-                [this, &connection, slot = std::move(slot), fd = socket.get(), peer]() mutable {
-                    pthread_setname_np(pthread_self(), "kvm-conn");
-                    serve(connection, std::move(slot), UniqueFd(fd), std::move(peer));
-                    connection.finished = true;
-                });
-            socket.release();  // the thread's now
-        } catch (const std::system_error &e) {
-            // Out of threads: this client goes, the daemon stays. Its slot
-            // went with the function the thread did not start.
-            LOG_ERROR(kLog, "closing connection from %s: cannot start a thread: %s", peer.c_str(),
-                      e.what());
-            connections_.pop_back();
-        }
+        if (fds[0].revents & POLLIN)
+            acceptFrom(listenSocket_.get(), false);
+        if (fds[1].revents & POLLIN)
+            acceptFrom(rfbListenSocket_.get(), true);
     }
 }
 
-void FrontDoor::serve(Connection &connection, HandshakeSlot slot, UniqueFd socket,
-                      std::string peer) {
+void FrontDoor::acceptFrom(int listenFd, bool rfbOnly) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof(address);
+    UniqueFd socket(
+        ::accept4(listenFd, reinterpret_cast<sockaddr *>(&address), &length, SOCK_CLOEXEC));
+    if (!socket.isValid()) {
+        if (errno == EMFILE || errno == ENFILE) {
+            LOG_ERROR(kLog, "accept: %s", errorText(errno).c_str());
+            std::this_thread::sleep_for(std::chrono::milliseconds{100});
+        }
+        return;
+    }
+    std::string peer = peerName(address, length);
+    // A viewer whose machine vanished (no FIN) is noticed within minutes.
+    const int on = 1;
+    setsockopt(socket.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    std::lock_guard lock(connectionsMutex_);
+    Connection &connection = connections_.emplace_back();
+    connection.clientFd = socket.get();
+    connection.peer = peer;
+    // Counted as a handshake from now until authenticated or gone (serve()).
+    HandshakeSlot slot(*this, connection, addressGroup(peer));
+    try {
+        connection.thread = std::thread([this, &connection, slot = std::move(slot),
+                                         fd = socket.get(), peer, rfbOnly]() mutable {
+            pthread_setname_np(pthread_self(), "kvm-conn");
+            serve(connection, std::move(slot), UniqueFd(fd), std::move(peer), rfbOnly);
+            connection.finished = true;
+        });
+        socket.release();  // the thread's now
+    } catch (const std::system_error &e) {
+        // Out of threads: this client goes, the daemon stays. Its slot
+        // went with the function the thread did not start.
+        LOG_ERROR(kLog, "closing connection from %s: cannot start a thread: %s", peer.c_str(),
+                  e.what());
+        connections_.pop_back();
+    }
+}
+
+void FrontDoor::serve(Connection &connection, HandshakeSlot slot, UniqueFd socket, std::string peer,
+                      bool rfbOnly) {
     Handshake handshake{connection, std::move(peer), Clock::now() + options_.handshakeTimeout};
+    handshake.rfbOnly = rfbOnly;
     const int one = 1;
     setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     {
@@ -479,7 +491,8 @@ std::optional<Admission> FrontDoor::admit(Handshake &handshake, HandshakeSlot &p
     // (takeSlot() shuts its socket down); it then ends here without a
     // word, takeSlot() having said so once for many.
     try {
-        Speaks speaks = sniff(socket.get(), options_.sniffTime);
+        // On the RFB-only port the server speaks first, at once.
+        Speaks speaks = handshake.rfbOnly ? Speaks::Rfb : sniff(socket.get(), options_.sniffTime);
         handshake.transport = std::make_unique<SocketTransport>(std::move(socket));
         if (speaks == Speaks::Tls) {
             TlsTransport &session = startTls(handshake);

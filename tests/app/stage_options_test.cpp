@@ -33,6 +33,7 @@ TEST(StageOptionsTest, StagesDefaultsAreTheKeyTables) {
     const door::FrontDoorOptions doorDefaults;
     EXPECT_EQ(door.listen, doorDefaults.listen);
     EXPECT_EQ(door.port, doorDefaults.port);
+    EXPECT_EQ(door.rfbPort, doorDefaults.rfbPort);
     EXPECT_EQ(door.handshakeTimeout, doorDefaults.handshakeTimeout);
     EXPECT_EQ(door.stallTimeout, doorDefaults.stallTimeout);
     EXPECT_EQ(door.throttle.failuresPerMinute, doorDefaults.throttle.failuresPerMinute);
@@ -114,6 +115,7 @@ TEST(StageOptionsTest, ConfiguredValuesReachTheirStage) {
 [server]
 listen = ::1
 port = 5901
+rfb_port = 5902
 desktop_name = Rack 4
 max_clients = 4
 xvp = false
@@ -179,6 +181,7 @@ sharpen = false
     const door::FrontDoorOptions door = frontDoorOptionsOf(cfg.server, cfg.security);
     EXPECT_EQ(door.listen, "::1");
     EXPECT_EQ(door.port, 5901);
+    EXPECT_EQ(door.rfbPort, 5902);
     EXPECT_EQ(door.stallTimeout, std::chrono::milliseconds{4000});
     EXPECT_EQ(door.handshakeTimeout, std::chrono::milliseconds{3000});
     EXPECT_EQ(door.throttle.failuresPerMinute, 10);

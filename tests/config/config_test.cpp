@@ -250,6 +250,7 @@ const char *const kEveryKeyChanged = R"(
 [server]
 listen = ::1
 port = 5901
+rfb_port = 5902
 passwd_file = vncpasswd
 desktop_name = Rack 4
 max_clients = 4

@@ -53,14 +53,13 @@ TEST_P(TileDifferTest, IdenticalFramesChangeNothing) {
     EXPECT_TRUE(changed.empty());
 }
 
-TEST_P(TileDifferTest, OnePixelMarksOneRowOfOneTile) {
+TEST_P(TileDifferTest, OnePixelMarksThatPixel) {
     const int x = size.width - 1;
     const int y = size.height / 2;
     setPixel(frame, x, y, 0x00abcdef);
     EXPECT_EQ(update(), 1u);
     ASSERT_EQ(changed.size(), 1u);
-    const int tileX = x / TileDiffer::kTileSize * TileDiffer::kTileSize;
-    EXPECT_EQ(changed[0], (Rect{tileX, y, size.width - tileX, 1}));
+    EXPECT_EQ(changed[0], (Rect{x, y, 1, 1}));
     EXPECT_EQ(framebuffer, frame.pixels);
 }
 
@@ -144,7 +143,23 @@ TEST(TileDifferMergeTest, NeighbouringTilesMergeIntoOneRectangle) {
     std::vector<Rect> changed;
     EXPECT_EQ(differ.update(frame, framebuffer.data(), frame.stride, changed), 2u);
     ASSERT_EQ(changed.size(), 1u);
-    EXPECT_EQ(changed[0], (Rect{0, 10, 128, 10}));
+    EXPECT_EQ(changed[0], (Rect{60, 10, 10, 10})) << "the change's own box";
+}
+
+// A typed character: its cell, whatever pixels of it changed, in one tile.
+TEST(TileDifferMergeTest, AChangedTileReportsTheBoundingBoxOfItsChangedPixels) {
+    Frame frame;
+    frame.allocate(128, 64);
+    std::vector<uint8_t> framebuffer = frame.pixels;
+    setPixel(frame, 70, 20, 1);  // the glyph's top left
+    setPixel(frame, 77, 24, 2);  // its right edge, lower
+    setPixel(frame, 72, 35, 3);  // its bottom
+    TileDiffer differ;
+    std::vector<Rect> changed;
+    EXPECT_EQ(differ.update(frame, framebuffer.data(), frame.stride, changed), 1u);
+    ASSERT_EQ(changed.size(), 1u);
+    EXPECT_EQ(changed[0], (Rect{70, 20, 8, 16}));
+    EXPECT_EQ(framebuffer, frame.pixels);
 }
 
 // Rows are compared whole before tile by tile: padding past the last pixel,
@@ -172,7 +187,7 @@ TEST(TileDifferStrideTest, PaddingIsNeitherComparedNorCopied) {
     setPixel(frame, kWidth - 1, 1, 0x00123456);
     EXPECT_EQ(differ.update(frame, framebuffer.data(), stride, changed), 1u);
     ASSERT_EQ(changed.size(), 1u);
-    EXPECT_EQ(changed[0], (Rect{64, 1, kWidth - 64, 1}));
+    EXPECT_EQ(changed[0], (Rect{kWidth - 1, 1, 1, 1}));
     for (int y = 0; y < kHeight; ++y) {
         const uint8_t *row = framebuffer.data() + y * stride;
         EXPECT_EQ(std::memcmp(row, frame.row(y), kWidth * 4), 0) << "row " << y;
@@ -193,8 +208,8 @@ TEST(TileDifferMergeTest, TilesApartStayApart) {
     std::vector<Rect> changed;
     EXPECT_EQ(differ.update(frame, framebuffer.data(), frame.stride, changed), 2u);
     ASSERT_EQ(changed.size(), 2u);
-    EXPECT_EQ(changed[0], (Rect{0, 5, 64, 1}));
-    EXPECT_EQ(changed[1], (Rect{128, 5, 64, 1}));
+    EXPECT_EQ(changed[0], (Rect{0, 5, 1, 1}));
+    EXPECT_EQ(changed[1], (Rect{191, 5, 1, 1}));
     EXPECT_EQ(framebuffer, frame.pixels);
 }
 

@@ -225,6 +225,53 @@ TEST_F(FrontDoorTest, AnRfbClientIsAdmittedAndRelayed) {
     EXPECT_FALSE(viewers_[0].viewOnly);
 }
 
+// [server] rfb_port: an RFB viewer is greeted at once there; on the shared
+// port the door first waits to see whether the client speaks (a browser).
+TEST_F(FrontDoorTest, TheRfbOnlyPortGreetsAtOnce) {
+    FrontDoorOptions options;
+    options.sniffTime = 5s;  // long enough that no loaded machine blurs the two
+    options.rfbPort = 0;
+    start(std::move(options));
+    ASSERT_GT(door_->rfbPort(), 0);
+    ASSERT_NE(door_->rfbPort(), door_->port());
+    const auto before = std::chrono::steady_clock::now();
+    UniqueFd fd = connectLoopback(door_->rfbPort());
+    EXPECT_EQ(readExactly(fd.get(), 12), "RFB 003.008\n");
+    EXPECT_LT(std::chrono::steady_clock::now() - before, 2500ms) << "no sniffing wait";
+    sendAll(fd.get(), "RFB 003.008\n");
+    EXPECT_EQ(readExactly(fd.get(), 2), std::string("\x01\x01", 2));
+    sendAll(fd.get(), "\x01");
+    EXPECT_EQ(readExactly(fd.get(), 4), std::string(4, '\0'));
+    sendAll(fd.get(), viewerTraffic(1));
+    EXPECT_EQ(readExactly(fd.get(), 9), viewerTraffic(1)) << "admitted and relayed";
+
+    // The shared port still waits.
+    const auto shared = std::chrono::steady_clock::now();
+    UniqueFd other = connectLoopback(door_->port());
+    EXPECT_EQ(readExactly(other.get(), 12), "RFB 003.008\n");
+    EXPECT_GE(std::chrono::steady_clock::now() - shared, 5s);
+}
+
+// What a browser sends first (a TLS ClientHello, an HTTP request) is not
+// an RFB version: on the RFB-only port it is refused, and the door goes on
+// serving.
+TEST_F(FrontDoorTest, TheRfbOnlyPortTakesNoTlsOrHttp) {
+    FrontDoorOptions options;
+    options.rfbPort = 0;
+    start(std::move(options));
+    for (const std::string &first :
+         {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\x5a\x5a\x5a\x5a\x5a", 16),
+          std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n")}) {
+        UniqueFd fd = connectLoopback(door_->rfbPort());
+        sendAll(fd.get(), first);
+        EXPECT_TRUE(closedByServer(fd.get()));
+    }
+    EXPECT_EQ(door_->handshakesInProgress(), 0);
+    UniqueFd client = rfbClient();
+    sendAll(client.get(), viewerTraffic(1));
+    EXPECT_EQ(readExactly(client.get(), 9), viewerTraffic(1));
+}
+
 TEST_F(FrontDoorTest, AStalledClientIsDroppedAndDoesNotKeepOthersOut) {
     FrontDoorOptions options;
     options.handshakeTimeout = 800ms;

@@ -17,6 +17,7 @@ enum class SourceKind { Virtual, V4l2, X11 };
 struct ServerSection {
     std::string listen;
     int port{};
+    int rfbPort{};           // 0: none
     std::string passwdFile;  // absolute, or empty for no authentication
     std::string desktopName;
     int maxClients{};

@@ -16,10 +16,11 @@ namespace kvmvnc::diff {
 // The frame is compared in tiles of kTileSize x kTileSize, walking memory in
 // row order: a row that is unchanged as a whole (most of them, most of the
 // time) costs one memcmp; in a changed row each tile's part is compared and
-// copied only when it differs. A changed tile reports its exact vertical extent, and
-// changed tiles next to each other in a tile row merge into one rectangle, so
-// one typed character marks one small rectangle and a static screen marks
-// nothing at all.
+// copied only when it differs. A changed tile reports the bounding box of its
+// changed pixels (the first and last differing pixel of each changed row of
+// it, found from either end), and changed tiles next to each other in a tile
+// row merge into one rectangle, at most one per tile: one typed character
+// marks its character cell and a static screen marks nothing at all.
 //
 // Thread-bound (the frame pump); keeps its scratch space between frames so
 // steady state allocates nothing.
@@ -39,8 +40,10 @@ public:
 
 private:
     struct TileSpan {
-        int firstRow;
+        int firstRow;  // -1: unchanged
         int lastRow;
+        int firstColumn;  // of the frame, not the tile
+        int lastColumn;
     };
     std::vector<TileSpan> spans_;
     std::vector<uint8_t> rowDamaged_;  // per row, with `damage`: compare it

@@ -46,6 +46,11 @@ struct FrontDoorOptions {
     // ClientHello can be that late on a busy machine; mistaking it for RFB
     // would send it "RFB 003.008" and break the page.
     std::chrono::milliseconds sniffTime{300};
+    // A second port for RFB viewers only ([server] rfb_port), on the same
+    // address: they are greeted at once, without sniffTime's wait, and
+    // whatever they send first is taken as RFB. -1: none; 0: any free port
+    // (tests).
+    int rfbPort = -1;
     // Connections not yet authenticated, in all and from one address (an
     // IPv6 /64; a browser loading the panel opens six at once, each a
     // handshake until its first request); a newcomer beyond them pushes out
@@ -98,6 +103,8 @@ public:
     FrontDoor &operator=(const FrontDoor &) = delete;
 
     int port() const { return port_; }
+    // The RFB-only port; -1 when there is none.
+    int rfbPort() const { return rfbPort_; }
     void setCredentials(std::shared_ptr<const Credentials> credentials);
     std::shared_ptr<const Credentials> credentials() const;
     void setPolicy(const SecurityPolicy &policy);
@@ -120,8 +127,12 @@ private:
     struct Handshake;
 
     void acceptLoop();
-    // A connection's thread: admit() then handOver().
-    void serve(Connection &connection, HandshakeSlot slot, UniqueFd socket, std::string peer);
+    // Accepts one connection from `listenFd` and starts its thread.
+    void acceptFrom(int listenFd, bool rfbOnly);
+    // A connection's thread: admit() then handOver(). `rfbOnly`: accepted
+    // on the RFB-only port, so no sniffing.
+    void serve(Connection &connection, HandshakeSlot slot, UniqueFd socket, std::string peer,
+               bool rfbOnly);
     // The phases before the RFB server: what the client speaks (TLS around
     // it, HTTP until it upgrades to WebSocket), then the RFB security
     // handshake, which gives up `slot`. Nothing when the connection ended
@@ -146,6 +157,8 @@ private:
 
     FrontDoorOptions options_;
     UniqueFd listenSocket_;
+    UniqueFd rfbListenSocket_;  // invalid without an RFB-only port
+    int rfbPort_ = -1;
     UniqueFd stopEvent_;
     int port_ = 0;
 
