@@ -45,7 +45,7 @@ source = virtual
 width = 640
 height = 480
 [hid]
-target = none
+target = virtual
 [atx]
 target = none
 [msd]
