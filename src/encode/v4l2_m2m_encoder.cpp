@@ -653,7 +653,8 @@ bool V4l2M2mEncoder::encode(const uint8_t *pixels, int stride, bool forceIdr, En
             const bool failed = (done.flags & V4L2_BUF_FLAG_ERROR) != 0;
             if (ours && !failed && coded.bytesused > coded.data_offset) {
                 const auto *bytes = static_cast<const uint8_t *>(capture_[done.index].address);
-                out.bytes.assign(bytes + coded.data_offset, bytes + coded.bytesused);
+                out.bytes.insert(out.bytes.end(), bytes + coded.data_offset,
+                                 bytes + coded.bytesused);
             }
             if ((done.flags & V4L2_BUF_FLAG_LAST) == 0 && !queueCapture(done.index, error))
                 return false;
@@ -665,14 +666,20 @@ bool V4l2M2mEncoder::encode(const uint8_t *pixels, int stride, bool forceIdr, En
                                           : ": the device gave an empty coded picture");
                 return false;
             }
-            out.idr = (done.flags & V4L2_BUF_FLAG_KEYFRAME) != 0;
+            out.idr = out.idr || (done.flags & V4L2_BUF_FLAG_KEYFRAME) != 0;
             if (coded_ == V4L2_PIX_FMT_FWHT) {
                 out.idr = out.idr || fwhtIntra(out.bytes.data(), out.bytes.size());
-            } else if (coded_ == V4L2_PIX_FMT_H264 && !out.idr) {
+            } else if (coded_ == V4L2_PIX_FMT_H264) {
+                bool slice = false;
                 for (const NalUnit &nal : splitAnnexB(out.bytes.data(), out.bytes.size())) {
-                    if (nal.type == static_cast<uint8_t>(NalType::IdrSlice))
-                        out.idr = true;
+                    slice = slice || nal.type == static_cast<uint8_t>(NalType::Slice) ||
+                            nal.type == static_cast<uint8_t>(NalType::IdrSlice);
+                    out.idr = out.idr || nal.type == static_cast<uint8_t>(NalType::IdrSlice);
                 }
+                // Parameter sets alone (a device may send them in a buffer
+                // of their own): the picture's slice comes in the next one.
+                if (!slice)
+                    continue;
             }
             idrRequested_ = false;
             fresh_ = false;

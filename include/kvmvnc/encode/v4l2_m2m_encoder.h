@@ -25,10 +25,11 @@ namespace kvmvnc::encode {
 // queue: XBGR32, ABGR32 or BGR32 (V4L2's names for our XRGB8888 byte order:
 // a row copy), else YUV420 or NV12 (libyuv's BT.601 conversion). One
 // picture is in the device at a time: encode() queues it and waits (1 s at
-// most) for its coded buffer, matched by timestamp. The controls (bitrate,
-// I period, Constrained Baseline, level, quantiser bounds, SPS and PPS
-// with every IDR, forcing a keyframe) are set where the device has them;
-// one it lacks is logged once. Without FORCE_KEY_FRAME an IDR is made by a
+// most) for its coded buffer, matched by timestamp (an H.264 buffer of
+// parameter sets alone is joined to the slice that follows). The controls
+// (bitrate, I period, Constrained Baseline, level, quantiser bounds, SPS
+// and PPS with every IDR, forcing a keyframe) are set where the device has
+// them; one it lacks is logged once. Without FORCE_KEY_FRAME an IDR is made by a
 // reset: drain, then CAPTURE off and on, which starts a new stream.
 //
 // Failures are return values with a one-line reason. A failed encode
