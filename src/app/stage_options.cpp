@@ -112,7 +112,7 @@ rfb::H264UpdateOptions h264UpdateOptionsOf(const config::H264Section &h264) {
 namespace {
 
 // OpenH264, or null in a build without it; `why` ends the log line.
-H264EncoderChoice software(std::string why, bool warning) {
+H264EncoderChoice software(const std::string &why, bool warning) {
     H264EncoderChoice choice;
 #ifdef KVMVNC_HAVE_OPENH264
     choice.encoder = std::make_unique<encode::OpenH264Encoder>();
