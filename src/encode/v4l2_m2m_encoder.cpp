@@ -284,12 +284,12 @@ bool V4l2M2mEncoder::configure(Size size, const H264Options &options, std::strin
     error = checkOptions(size, options);
     if (!error.empty())
         return false;
+    if (!fd_.isValid() && !open(error))
+        return false;
     if (!maxSize_.isEmpty() && (size.width > maxSize_.width || size.height > maxSize_.height)) {
         error = device_ + " codes at most " + sizeText(maxSize_) + ", not " + sizeText(size);
         return false;
     }
-    if (!fd_.isValid() && !open(error))
-        return false;
     options_ = options;
     if (!setUp(size, error)) {
         tearDown();

@@ -95,10 +95,10 @@ TEST_F(M2mLab, EncodesResetsResizesAndDrains) {
 }
 
 // kvmvncd's choice: vicodec's node exists and opens, but codes no H.264, so
-// auto and v4l2m2m both end with OpenH264, each saying why in one line.
-// Then the device goes away under an encoder between two pictures
-// (vicodec unbound): the picture fails with ENODEV, configure() fails (the
-// node is gone), neither crashes the probe nor the guest's kernel.
+// auto and v4l2m2m both end with OpenH264, each saying why in one line. A
+// size above the device's largest is refused. Then the device goes away under an encoder between
+// two pictures (vicodec unbound): the picture fails with ENODEV, configure() fails (the node is
+// gone), neither crashes the probe nor the guest's kernel.
 TEST_F(M2mLab, FallsBackToSoftwareAndSurvivesTheDeviceGoing) {
     LabVm::Reply daemon = run("kvmvncd-h264 auto");
     std::printf("%s", daemon.output.c_str());
@@ -109,6 +109,18 @@ TEST_F(M2mLab, FallsBackToSoftwareAndSurvivesTheDeviceGoing) {
     std::printf("%s", daemon.output.c_str());
     EXPECT_NE(daemon.output.find("H.264 by OpenH264 instead of"), std::string::npos)
         << daemon.output;
+
+    // Above the largest size the device lists (ENUM_FRAMESIZES): refused
+    // before any format is set.
+    const LabVm::Reply tooLarge = run("probe configure 4104x2160 encode 1 close");
+    std::printf("%s", tooLarge.output.c_str());
+    const std::vector<std::string> refused = probeLines(tooLarge.output);
+    ASSERT_EQ(refused.size(), 4u) << tooLarge.output;
+    EXPECT_NE(refused[0].find("configure 4104x2160 error="), std::string::npos) << refused[0];
+    EXPECT_NE(refused[0].find("codes at most 4096x2160, not 4104x2160"), std::string::npos)
+        << refused[0];
+    EXPECT_EQ(refused[2], "picture 1 error=the encoder is not configured");
+    EXPECT_EQ(refused[3], "closed drains=0 configured=0");
 
     const LabVm::Reply reply =
         run("probe configure 640x480 encode 2 sh /tmp/unbind encode 1 configure 640x480 close");
