@@ -348,6 +348,7 @@ bool V4l2M2mEncoder::setUp(Size size, std::string &error) {
     }
     frame_ = taken;
     bytesPerLine_ = format.fmt.pix_mp.plane_fmt[0].bytesperline;
+    imageBytes_ = format.fmt.pix_mp.plane_fmt[0].sizeimage;
     if (taken != size) {
         v4l2_selection crop{};
         crop.type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
@@ -619,7 +620,10 @@ bool V4l2M2mEncoder::encode(const uint8_t *pixels, int stride, bool forceIdr, En
 
     ++sequence_;
     v4l2_plane plane{};
-    plane.bytesused = static_cast<uint32_t>(output_[index].length);
+    // The picture's bytes, not the whole mapping (a device may round that up).
+    plane.bytesused = imageBytes_ != 0
+                          ? std::min(imageBytes_, static_cast<uint32_t>(output_[index].length))
+                          : static_cast<uint32_t>(output_[index].length);
     v4l2_buffer buffer{};
     buffer.index = index;
     buffer.type = kOutput;

@@ -121,6 +121,7 @@ private:
     Size size_;   // configured; empty when unconfigured
     Size frame_;  // what the OUTPUT buffers hold (size_, or rounded up)
     uint32_t bytesPerLine_ = 0;
+    uint32_t imageBytes_ = 0;  // a raw picture's size (the OUTPUT format's sizeimage)
     H264Options options_;
     std::vector<Buffer> output_;
     std::vector<Buffer> capture_;

@@ -57,5 +57,5 @@ encoder_device = $ENCODER
 INI
     kvmvncd_start /tmp/m2m.ini || return 1
     kvmvncd_stop || return 1
-    grep -i 'h.264\|h264' "$KVMVNCD_LOG"
+    grep 'H\.264' "$KVMVNCD_LOG"
 }
