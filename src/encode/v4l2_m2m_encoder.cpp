@@ -117,6 +117,14 @@ int V4l2M2mEncoder::h264Level(Size size, int fps) {
     return 51;
 }
 
+bool V4l2M2mEncoder::parameterSetsOnly(const uint8_t *data, size_t size) {
+    const std::vector<NalUnit> nals = splitAnnexB(data, size);
+    return !nals.empty() && std::all_of(nals.begin(), nals.end(), [](const NalUnit &nal) {
+        return nal.type == static_cast<uint8_t>(NalType::Sps) ||
+               nal.type == static_cast<uint8_t>(NalType::Pps);
+    });
+}
+
 bool V4l2M2mEncoder::fwhtIntra(const uint8_t *data, size_t size) {
     // struct fwht_cframe_hdr: magic1, magic2, version, width, height, then
     // the flags, each 32 bits, big-endian after the magics.
@@ -655,10 +663,15 @@ bool V4l2M2mEncoder::encode(const uint8_t *pixels, int stride, bool forceIdr, En
                 capture_[done.index].queued = false;
             const bool ours = microseconds(done.timestamp) == static_cast<int64_t>(sequence_);
             const bool failed = (done.flags & V4L2_BUF_FLAG_ERROR) != 0;
-            if (ours && !failed && coded.bytesused > coded.data_offset) {
+            if (!failed && coded.bytesused > coded.data_offset) {
                 const auto *bytes = static_cast<const uint8_t *>(capture_[done.index].address);
-                out.bytes.insert(out.bytes.end(), bytes + coded.data_offset,
-                                 bytes + coded.bytesused);
+                const size_t size = coded.bytesused - coded.data_offset;
+                // Parameter sets in a buffer of their own may not carry the
+                // picture's timestamp; they still belong in front of it.
+                if (ours || (coded_ == V4L2_PIX_FMT_H264 &&
+                             parameterSetsOnly(bytes + coded.data_offset, size)))
+                    out.bytes.insert(out.bytes.end(), bytes + coded.data_offset,
+                                     bytes + coded.bytesused);
             }
             if ((done.flags & V4L2_BUF_FLAG_LAST) == 0 && !queueCapture(done.index, error))
                 return false;

@@ -66,6 +66,20 @@ TEST(V4l2M2mEncoderTest, ReadsTheFwhtIntraFlag) {
     EXPECT_FALSE(V4l2M2mEncoder::fwhtIntra(nullptr, 0));
 }
 
+// What a device may send in a buffer ahead of the picture's slice.
+TEST(V4l2M2mEncoderTest, TellsParameterSetsAloneFromAPicture) {
+    const std::vector<uint8_t> parameterSets = {0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f,
+                                                0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80};
+    EXPECT_TRUE(V4l2M2mEncoder::parameterSetsOnly(parameterSets.data(), parameterSets.size()));
+    std::vector<uint8_t> withIdr = parameterSets;
+    withIdr.insert(withIdr.end(), {0, 0, 1, 0x65, 0x88, 0x84});
+    EXPECT_FALSE(V4l2M2mEncoder::parameterSetsOnly(withIdr.data(), withIdr.size()));
+    const std::vector<uint8_t> slice = {0, 0, 0, 1, 0x41, 0x9a, 0x02};
+    EXPECT_FALSE(V4l2M2mEncoder::parameterSetsOnly(slice.data(), slice.size()));
+    const std::vector<uint8_t> garbage = {0x12, 0x34, 0x56, 0x78};
+    EXPECT_FALSE(V4l2M2mEncoder::parameterSetsOnly(garbage.data(), garbage.size()));
+}
+
 TEST(V4l2M2mEncoderTest, NamesItsFormatAndDevice) {
     EXPECT_EQ(V4l2M2mEncoder::fourccText(V4L2_PIX_FMT_H264), "H264");
     EXPECT_EQ(V4l2M2mEncoder::fourccText(V4L2_PIX_FMT_XBGR32), "XR24");

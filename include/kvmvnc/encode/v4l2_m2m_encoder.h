@@ -26,7 +26,8 @@ namespace kvmvnc::encode {
 // a row copy), else YUV420 or NV12 (libyuv's BT.601 conversion). One
 // picture is in the device at a time: encode() queues it and waits (1 s at
 // most) for its coded buffer, matched by timestamp (an H.264 buffer of
-// parameter sets alone is joined to the slice that follows). The controls
+// parameter sets alone, whatever its timestamp, is joined to the slice that
+// follows: bcm2835-codec may send them apart). The controls
 // (bitrate, I period, Constrained Baseline, level, quantiser bounds, SPS
 // and PPS with every IDR, forcing a keyframe) are set where the device has
 // them; one it lacks is logged once. Without FORCE_KEY_FRAME an IDR is made by a
@@ -84,6 +85,8 @@ public:
     // The H.264 level_idc (31 for 3.1) a stream of `size` at `fps` needs:
     // 3.1, 4.0, 4.2 or 5.1.
     static int h264Level(Size size, int fps);
+    // Whether an Annex B buffer holds SPS and PPS and nothing else.
+    static bool parameterSetsOnly(const uint8_t *data, size_t size);
     // Whether an FWHT picture (vicodec's header) is intra coded.
     static bool fwhtIntra(const uint8_t *data, size_t size);
     // "H264", "XR24": a fourcc as text.
