@@ -50,8 +50,10 @@ int64_t microseconds(const timeval &time) {
 
 }  // namespace
 
-V4l2M2mEncoder::V4l2M2mEncoder(std::string device, uint32_t codedFormat)
-    : device_(std::move(device)), coded_(codedFormat != 0 ? codedFormat : V4L2_PIX_FMT_H264) {
+V4l2M2mEncoder::V4l2M2mEncoder(std::string device, uint32_t codedFormat, uint32_t rawFormat)
+    : device_(std::move(device)),
+      coded_(codedFormat != 0 ? codedFormat : V4L2_PIX_FMT_H264),
+      wantedRaw_(rawFormat) {
     name_ = "V4L2 M2M " + fourccText(coded_) + " encoder " + device_;
 }
 
@@ -200,14 +202,20 @@ bool V4l2M2mEncoder::open(std::string &error) {
     format.fmt.pix_mp.num_planes = 1;
     xioctl(fd_.get(), VIDIOC_S_FMT, &format);
     const std::vector<uint32_t> rawFormats = listFormats(kOutput);
-    rawFormat_ = chooseRawFormat(rawFormats);
+    rawFormat_ =
+        wantedRaw_ == 0 ? chooseRawFormat(rawFormats)
+        : chooseRawFormat({wantedRaw_}) == wantedRaw_ &&
+                std::find(rawFormats.begin(), rawFormats.end(), wantedRaw_) != rawFormats.end()
+            ? wantedRaw_
+            : 0;
     if (rawFormat_ == 0) {
         std::string listed;
         for (uint32_t raw : rawFormats)
             listed += (listed.empty() ? "" : " ") + fourccText(raw);
         fd_.reset();
-        error = device_ + " (" + card + ") takes no raw format kvmvncd fills (it lists: " +
-                (listed.empty() ? "none" : listed) + ")";
+        error = device_ + " (" + card + ") takes no raw format kvmvncd fills" +
+                (wantedRaw_ != 0 ? " of " + fourccText(wantedRaw_) : "") +
+                " (it lists: " + (listed.empty() ? "none" : listed) + ")";
         return false;
     }
 

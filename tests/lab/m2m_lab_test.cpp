@@ -92,6 +92,38 @@ TEST_F(M2mLab, EncodesResetsResizesAndDrains) {
     EXPECT_EQ(picture(lines[16]).idr, 1) << lines[16];
     EXPECT_GT(picture(lines[16]).bytes, 0) << lines[16];
     EXPECT_EQ(lines[17], "closed drains=4 configured=0");
+    for (int i : {2, 9, 16})
+        EXPECT_NE(lines[i].find(" fwht=rgb:"), std::string::npos) << "XBGR32 is RGB: " << lines[i];
+}
+
+// The conversions, for a device without our byte order (bcm2835-codec may
+// list only YUV): YUV420 and NV12 forced on vicodec, which then codes 4:2:0
+// YUV (its header says so), at a size whose chroma rows are odd (640x362).
+// vicodec codes both from the same planes (it reads NV12's interleaved
+// chroma apart), so the same pictures code to the same sizes: one conversion
+// putting a plane or a row elsewhere than the other would change them.
+TEST_F(M2mLab, EncodesFromYuv420AndNv12) {
+    std::vector<std::vector<int>> sizes;
+    for (const char *raw : {"YU12", "NV12"}) {
+        sizes.emplace_back();
+        const LabVm::Reply reply =
+            run(std::string("probe-raw ") + raw + " configure 640x362 encode 2 idr encode 1 close");
+        std::printf("%s", reply.output.c_str());
+        const std::vector<std::string> lines = probeLines(reply.output);
+        ASSERT_EQ(lines.size(), 6u) << reply.output;
+        EXPECT_EQ(lines[0], std::string("configure 640x362 ok raw=") + raw +
+                                " max=4096x2160 keyframes=reset");
+        const int expectedIdr[] = {1, 0, 1};
+        for (int i = 0; i < 3; ++i) {
+            const Picture p = picture(lines[2 + i]);
+            EXPECT_GT(p.bytes, 0) << lines[2 + i];
+            EXPECT_EQ(p.idr, expectedIdr[i]) << lines[2 + i];
+            EXPECT_NE(lines[2 + i].find(" fwht=yuv:3:420"), std::string::npos) << lines[2 + i];
+            sizes.back().push_back(p.bytes);
+        }
+        EXPECT_EQ(lines[5], "closed drains=2 configured=0");
+    }
+    EXPECT_EQ(sizes[0], sizes[1]) << "YUV420 and NV12 coded differently";
 }
 
 // kvmvncd's choice: vicodec's node exists and opens, but codes no H.264, so

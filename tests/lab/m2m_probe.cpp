@@ -2,19 +2,24 @@
 // kvmvnc-m2m-probe: encode::V4l2M2mEncoder driven by hand in the lab guest,
 // on a real V4L2 memory-to-memory encoder (vicodec, which codes FWHT).
 //
-//   kvmvnc-m2m-probe DEVICE FOURCC STEP...
+//   kvmvnc-m2m-probe DEVICE CODED[:RAW] STEP...
 //
-// One encoder lives through the steps, in order:
+// CODED and RAW are fourccs (FWHT, XR24, YU12, NV12); without RAW the
+// encoder chooses. One encoder lives through the steps, in order:
 //   configure WxH   prints "configure WxH ok raw=XR24 max=WxH keyframes=reset|control"
 //                   or "configure WxH error=<reason>"
 //   encode N        N pictures (a pattern that moves a little each time);
-//                   prints "picture K bytes=B idr=0|1" or "picture K error=<reason>"
+//                   prints "picture K bytes=B idr=0|1" (FWHT: and " fwht=ENC:N:CHROMA",
+//                   what its header says was coded: rgb or yuv, N components,
+//                   444 or 420) or "picture K error=<reason>"
 //   idr             the next picture is an IDR (requestIdr())
 //   sh COMMAND      runs COMMAND (unbinding the device under the encoder)
 //   close           what the destructor does (the drain); prints "closed drains=D
 //                   configured=0"
-// and "counters resets=R drains=D" after configure and idr. The stage's
+// and "counters resets=R drains=D" after each configure. The stage's
 // log goes to stderr.
+#include <linux/videodev2.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -54,6 +59,26 @@ void pattern(std::vector<uint8_t> &pixels, Size size, int shift) {
     }
 }
 
+// " fwht=yuv:3:420": the pixel encoding, components and chroma subsampling
+// the FWHT header (struct fwht_cframe_hdr, flags 20 bytes in) names.
+std::string fwhtCoding(const std::vector<uint8_t> &bytes) {
+    if (bytes.size() < 24)
+        return " fwht=short";
+    const uint32_t flags = (uint32_t{bytes[20]} << 24) | (uint32_t{bytes[21]} << 16) |
+                           (uint32_t{bytes[22]} << 8) | bytes[23];
+    // (V4L2_FWHT_FL_PIXENC_MSK and _COMPONENTS_NUM_MSK use the kernel's
+    // GENMASK, which user space lacks.)
+    const uint32_t pixenc = flags & (3u << V4L2_FWHT_FL_PIXENC_OFFSET);
+    const char *encoding = pixenc == V4L2_FWHT_FL_PIXENC_YUV   ? "yuv"
+                           : pixenc == V4L2_FWHT_FL_PIXENC_RGB ? "rgb"
+                                                               : "other";
+    const unsigned components = ((flags >> V4L2_FWHT_FL_COMPONENTS_NUM_OFFSET) & 7u) + 1;
+    const bool full = (flags & V4L2_FWHT_FL_CHROMA_FULL_WIDTH) != 0 &&
+                      (flags & V4L2_FWHT_FL_CHROMA_FULL_HEIGHT) != 0;
+    return std::string(" fwht=") + encoding + ":" + std::to_string(components) + ":" +
+           (full ? "444" : "420");
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -62,7 +87,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     log::setLevel(log::Level::Info);
-    auto encoder = std::make_unique<V4l2M2mEncoder>(argv[1], fourcc(argv[2]));
+    const std::string formats = argv[2];
+    const size_t colon = formats.find(':');
+    const uint32_t coded = fourcc(formats.substr(0, colon));
+    const uint32_t raw = colon == std::string::npos ? 0 : fourcc(formats.substr(colon + 1));
+    auto encoder = std::make_unique<V4l2M2mEncoder>(argv[1], coded, raw);
     const std::vector<std::string> args(argv + 3, argv + argc);
     std::vector<uint8_t> pixels;
     int pictures = 0;
@@ -93,8 +122,9 @@ int main(int argc, char **argv) {
                 pattern(pixels, size, pictures * 4);
                 EncodedPicture out;
                 if (encoder->encode(pixels.data(), size.width * 4, false, out, error))
-                    std::printf("picture %d bytes=%zu idr=%d\n", pictures, out.bytes.size(),
-                                out.idr ? 1 : 0);
+                    std::printf("picture %d bytes=%zu idr=%d%s\n", pictures, out.bytes.size(),
+                                out.idr ? 1 : 0,
+                                coded == V4L2_PIX_FMT_FWHT ? fwhtCoding(out.bytes).c_str() : "");
                 else
                     std::printf("picture %d error=%s\n", pictures, error.c_str());
             }

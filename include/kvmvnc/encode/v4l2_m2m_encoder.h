@@ -44,7 +44,9 @@ public:
     static constexpr int kTimeoutMs = 1000;  // for one picture, and for a drain
 
     // `codedFormat`: the CAPTURE fourcc, V4L2_PIX_FMT_H264 when 0.
-    explicit V4l2M2mEncoder(std::string device, uint32_t codedFormat = 0);
+    // `rawFormat`: one of chooseRawFormat()'s to take instead of its choice
+    // (the lab proves each on one device); 0: its choice.
+    explicit V4l2M2mEncoder(std::string device, uint32_t codedFormat = 0, uint32_t rawFormat = 0);
     ~V4l2M2mEncoder() override;
     V4l2M2mEncoder(const V4l2M2mEncoder &) = delete;
     V4l2M2mEncoder &operator=(const V4l2M2mEncoder &) = delete;
@@ -114,6 +116,7 @@ private:
 
     std::string device_;
     uint32_t coded_;
+    uint32_t wantedRaw_;
     std::string name_;
     UniqueFd fd_;
     uint32_t rawFormat_ = 0;

@@ -6,6 +6,7 @@
 #
 # Verbs:
 #   probe STEP...        kvmvnc-m2m-probe $ENCODER FWHT STEP... (its usage)
+#   probe-raw RAW STEP...  the same with the raw format RAW (YU12, NV12) forced
 #   formats              v4l2-ctl's list of the encoder's formats
 #   kvmvncd-h264 MODE    kvmvncd with [h264] on, encoder = MODE and
 #                        encoder_device = $ENCODER; prints its H.264 log lines
@@ -33,6 +34,11 @@ SCRIPT
 }
 
 cmd_probe() { kvmvnc-m2m-probe "$ENCODER" FWHT "$@"; }
+cmd_probe_raw() {
+    local raw=$1
+    shift
+    kvmvnc-m2m-probe "$ENCODER" "FWHT:$raw" "$@"
+}
 cmd_formats() { v4l2-ctl -d "$ENCODER" --list-formats-out-ext --list-formats-ext 2>&1 | head -40; }
 
 cmd_kvmvncd_h264() {
