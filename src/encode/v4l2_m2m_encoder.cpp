@@ -127,6 +127,29 @@ bool V4l2M2mEncoder::parameterSetsOnly(const uint8_t *data, size_t size) {
     });
 }
 
+void V4l2M2mEncoder::keepViewerNals(std::vector<uint8_t> &bytes) {
+    const std::vector<NalUnit> nals = splitAnnexB(bytes.data(), bytes.size());
+    auto forViewers = [](const NalUnit &nal) {
+        return nal.type == static_cast<uint8_t>(NalType::Slice) ||
+               nal.type == static_cast<uint8_t>(NalType::IdrSlice) ||
+               nal.type == static_cast<uint8_t>(NalType::Sei) ||
+               nal.type == static_cast<uint8_t>(NalType::Sps) ||
+               nal.type == static_cast<uint8_t>(NalType::Pps);
+    };
+    if (std::all_of(nals.begin(), nals.end(), forViewers))
+        return;  // the usual case: nothing to copy
+    std::vector<uint8_t> kept;
+    kept.reserve(bytes.size());
+    for (const NalUnit &nal : nals) {
+        if (!forViewers(nal))
+            continue;
+        kept.insert(kept.end(), {0, 0, 0, 1});
+        kept.insert(kept.end(), bytes.begin() + static_cast<ptrdiff_t>(nal.offset),
+                    bytes.begin() + static_cast<ptrdiff_t>(nal.offset + nal.size));
+    }
+    bytes = std::move(kept);
+}
+
 bool V4l2M2mEncoder::fwhtIntra(const uint8_t *data, size_t size) {
     // struct fwht_cframe_hdr: magic1, magic2, version, width, height, then
     // the flags, each 32 bits, big-endian after the magics.
@@ -292,6 +315,11 @@ void V4l2M2mEncoder::setControls(Size size) {
     setControl(V4L2_CID_MPEG_VIDEO_H264_MAX_QP, "H.264 maximum QP", options_.maxQp);
     // SPS and PPS with every IDR: a viewer may start at any of them.
     setControl(V4L2_CID_MPEG_VIDEO_REPEAT_SEQ_HEADER, "repeat sequence header", 1);
+    // One slice a picture (noVNC starts a frame at each) and no B-frames
+    // (one picture in, one out, in order).
+    setControl(V4L2_CID_MPEG_VIDEO_MULTI_SLICE_MODE, "slice mode",
+               V4L2_MPEG_VIDEO_MULTI_SLICE_MODE_SINGLE);
+    setControl(V4L2_CID_MPEG_VIDEO_B_FRAMES, "B-frames", 0);
 }
 
 bool V4l2M2mEncoder::configure(Size size, const H264Options &options, std::string &error) {
@@ -705,6 +733,7 @@ bool V4l2M2mEncoder::encode(const uint8_t *pixels, int stride, bool forceIdr, En
                 // of their own): the picture's slice comes in the next one.
                 if (!slice)
                     continue;
+                keepViewerNals(out.bytes);
             }
             idrRequested_ = false;
             fresh_ = false;

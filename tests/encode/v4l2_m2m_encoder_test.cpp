@@ -80,6 +80,25 @@ TEST(V4l2M2mEncoderTest, TellsParameterSetsAloneFromAPicture) {
     EXPECT_FALSE(V4l2M2mEncoder::parameterSetsOnly(garbage.data(), garbage.size()));
 }
 
+// An access unit delimiter (9) or filler (12) is dropped; what noVNC takes
+// stays, each unit behind a 4-byte start code.
+TEST(V4l2M2mEncoderTest, KeepsOnlyTheUnitsViewersTake) {
+    std::vector<uint8_t> bytes = {0, 0, 0, 1,    0x09, 0xf0,               // delimiter
+                                  0, 0, 0, 1,    0x67, 0x42, 0xc0, 0x1f,   // SPS
+                                  0, 0, 1, 0x68, 0xce, 0x3c, 0x80,         // PPS, 3-byte code
+                                  0, 0, 0, 1,    0x65, 0x88, 0x84,         // IDR slice
+                                  0, 0, 0, 1,    0x0c, 0xff, 0xff, 0x80};  // filler
+    V4l2M2mEncoder::keepViewerNals(bytes);
+    const std::vector<uint8_t> expected = {0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f,
+                                           0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80,
+                                           0, 0, 0, 1, 0x65, 0x88, 0x84};
+    EXPECT_EQ(bytes, expected);
+    // Already clean: untouched, 3-byte start codes included.
+    std::vector<uint8_t> clean = {0, 0, 1, 0x41, 0x9a, 0x02};
+    V4l2M2mEncoder::keepViewerNals(clean);
+    EXPECT_EQ(clean, (std::vector<uint8_t>{0, 0, 1, 0x41, 0x9a, 0x02}));
+}
+
 TEST(V4l2M2mEncoderTest, NamesItsFormatAndDevice) {
     EXPECT_EQ(V4l2M2mEncoder::fourccText(V4L2_PIX_FMT_H264), "H264");
     EXPECT_EQ(V4l2M2mEncoder::fourccText(V4L2_PIX_FMT_XBGR32), "XR24");

@@ -29,8 +29,9 @@ namespace kvmvnc::encode {
 // parameter sets alone, whatever its timestamp, is joined to the slice that
 // follows: bcm2835-codec may send them apart). The controls
 // (bitrate, I period, Constrained Baseline, level, quantiser bounds, SPS
-// and PPS with every IDR, forcing a keyframe) are set where the device has
-// them; one it lacks is logged once. Without FORCE_KEY_FRAME an IDR is made by a
+// and PPS with every IDR, one slice, no B-frames, forcing a keyframe) are
+// set where the device has them; one it lacks is logged once. NAL units
+// viewers do not take (delimiters, filler) are dropped. Without FORCE_KEY_FRAME an IDR is made by a
 // reset: drain, then CAPTURE off and on, which starts a new stream.
 //
 // Failures are return values with a one-line reason. A failed encode
@@ -89,6 +90,9 @@ public:
     static int h264Level(Size size, int fps);
     // Whether an Annex B buffer holds SPS and PPS and nothing else.
     static bool parameterSetsOnly(const uint8_t *data, size_t size);
+    // Drops the NAL units RFB viewers do not take (noVNC takes slices, SEI,
+    // SPS and PPS; an access unit delimiter or filler it logs as unhandled).
+    static void keepViewerNals(std::vector<uint8_t> &bytes);
     // Whether an FWHT picture (vicodec's header) is intra coded.
     static bool fwhtIntra(const uint8_t *data, size_t size);
     // "H264", "XR24": a fourcc as text.
