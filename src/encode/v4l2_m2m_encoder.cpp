@@ -225,20 +225,20 @@ bool V4l2M2mEncoder::open(std::string &error) {
     format.fmt.pix_mp.num_planes = 1;
     xioctl(fd_.get(), VIDIOC_S_FMT, &format);
     const std::vector<uint32_t> rawFormats = listFormats(kOutput);
-    rawFormat_ =
-        wantedRaw_ == 0 ? chooseRawFormat(rawFormats)
-        : chooseRawFormat({wantedRaw_}) == wantedRaw_ &&
-                std::find(rawFormats.begin(), rawFormats.end(), wantedRaw_) != rawFormats.end()
-            ? wantedRaw_
-            : 0;
+    const bool listed =
+        std::find(rawFormats.begin(), rawFormats.end(), wantedRaw_) != rawFormats.end();
+    if (wantedRaw_ == 0)
+        rawFormat_ = chooseRawFormat(rawFormats);
+    else  // one we fill, and the device's
+        rawFormat_ = listed && chooseRawFormat({wantedRaw_}) == wantedRaw_ ? wantedRaw_ : 0;
     if (rawFormat_ == 0) {
-        std::string listed;
+        std::string names;
         for (uint32_t raw : rawFormats)
-            listed += (listed.empty() ? "" : " ") + fourccText(raw);
+            names += (names.empty() ? "" : " ") + fourccText(raw);
         fd_.reset();
         error = device_ + " (" + card + ") takes no raw format kvmvncd fills" +
                 (wantedRaw_ != 0 ? " of " + fourccText(wantedRaw_) : "") +
-                " (it lists: " + (listed.empty() ? "none" : listed) + ")";
+                " (it lists: " + (names.empty() ? "none" : names) + ")";
         return false;
     }
 
