@@ -19,9 +19,6 @@
 #include "kvmvnc/capture/x11_capture.h"
 #endif
 #include "kvmvnc/door/front_door.h"
-#ifdef KVMVNC_HAVE_OPENH264
-#include "kvmvnc/encode/openh264_encoder.h"
-#endif
 #include "kvmvnc/input/gadget_hid.h"
 #include "kvmvnc/input/text_typer.h"
 #include "kvmvnc/msd/configfs_drive.h"
@@ -458,18 +455,24 @@ Daemon::Daemon(const config::Config &cfg) : startConfig_(cfg) {
 void Daemon::startH264(const config::H264Section &h264) {
     if (!h264.enabled)
         return;
-#ifdef KVMVNC_HAVE_OPENH264
+    // A failed M2M device was replaced by OpenH264 here; one that fails
+    // later is given up on by the encoder thread after three failures at a
+    // size (viewers get pixels), as OpenH264 would be.
+    H264EncoderChoice choice = chooseH264Encoder(h264);
+    if (choice.warning)
+        LOG_WARN(kLog, "%s", choice.why.c_str());
+    else
+        LOG_INFO(kLog, "%s", choice.why.c_str());
+    if (!choice.encoder)
+        return;
     h264Stream_ = std::make_unique<encode::H264Stream>();
     h264Encoder_ = std::make_unique<encode::H264EncoderThread>(
-        std::make_unique<encode::OpenH264Encoder>(), h264OptionsOf(h264), *h264Stream_,
+        std::move(choice.encoder), h264OptionsOf(h264), *h264Stream_,
         [server = server_.get()](uint64_t) { server->wakeH264Viewers(); });
     server_->attachH264Stream(h264Stream_.get(), h264UpdateOptionsOf(h264));
     pump_->setH264Encoder(h264Encoder_.get());
     h264Encoder_->start();
     LOG_INFO(kLog, "H.264 (encoding 50) on for the viewers that decode it");
-#else
-    LOG_WARN(kLog, "[h264] enabled, but kvmvncd was built without OpenH264: no H.264");
-#endif
 }
 
 Daemon::~Daemon() {

@@ -2,6 +2,10 @@
 #include "kvmvnc/app/stage_options.h"
 
 #include "kvmvnc/app/security_setup.h"
+#include "kvmvnc/encode/v4l2_m2m_encoder.h"
+#ifdef KVMVNC_HAVE_OPENH264
+#include "kvmvnc/encode/openh264_encoder.h"
+#endif
 
 namespace kvmvnc::app {
 
@@ -104,6 +108,42 @@ rfb::H264UpdateOptions h264UpdateOptionsOf(const config::H264Section &h264) {
                        .frames = h264.motionFrames,
                        .still = std::chrono::milliseconds{h264.stillMs}},
             .sharpen = h264.sharpen};
+}
+
+namespace {
+
+// OpenH264, or null in a build without it; `why` ends the log line.
+H264EncoderChoice software(const std::string &why, bool warning) {
+    H264EncoderChoice choice;
+#ifdef KVMVNC_HAVE_OPENH264
+    choice.encoder = std::make_unique<encode::OpenH264Encoder>();
+    choice.why = "H.264 by OpenH264 " + why;
+#else
+    choice.why = "no H.264 (kvmvncd was built without OpenH264) " + why;
+#endif
+    choice.warning = warning;
+    return choice;
+}
+
+}  // namespace
+
+H264EncoderChoice chooseH264Encoder(const config::H264Section &h264) {
+    if (h264.encoder == config::H264EncoderKind::Software)
+        return software("([h264] encoder = software)", false);
+    const bool autoChosen = h264.encoder == config::H264EncoderKind::Auto;
+    auto device = std::make_unique<encode::V4l2M2mEncoder>(h264.encoderDevice);
+    std::string error;
+    if (!device->open(error)) {
+        if (autoChosen)
+            return software("([h264] encoder = auto: " + error + ")", false);
+        return software(
+            "instead of " + h264.encoderDevice + " ([h264] encoder = v4l2m2m): " + error, true);
+    }
+    H264EncoderChoice choice;
+    choice.why = std::string("H.264 by the ") + device->name() + " ([h264] encoder = " +
+                 (autoChosen ? "auto: it opens and encodes H.264)" : "v4l2m2m)");
+    choice.encoder = std::move(device);
+    return choice;
 }
 
 }  // namespace kvmvnc::app

@@ -433,6 +433,21 @@ const std::vector<Key> &keys() {
             "video, a window dragged), one encode for all of them; the areas that moved are sent "
             "again sharp once the screen is still. Needs kvmvncd built with OpenH264.",
             [](auto &c) -> auto & { return c.h264.enabled; }),
+        enumKey<H264EncoderKind>(
+            "h264", "encoder", "auto",
+            "What encodes: auto takes the V4L2 memory-to-memory encoder at encoder_device when "
+            "it opens and encodes H.264 (the Raspberry Pi 4's hardware one), else OpenH264; "
+            "v4l2m2m the device (OpenH264 when it fails at start, with a warning); software "
+            "OpenH264. The log says which and why.",
+            [](auto &c) -> auto & { return c.h264.encoder; },
+            {{"auto", H264EncoderKind::Auto},
+             {"v4l2m2m", H264EncoderKind::V4l2M2m},
+             {"software", H264EncoderKind::Software}}),
+        stringKey(
+            "h264", "encoder_device", "/dev/video11", "a device path",
+            "The V4L2 memory-to-memory H.264 encoder (encoder = auto or v4l2m2m); the Pi 4's "
+            "bcm2835-codec encoder is /dev/video11.",
+            [](auto &c) -> auto & { return c.h264.encoderDevice; }, notEmpty),
         intKey(
             "h264", "bitrate_kbps", "5000", 100, 100000,
             "What the encoder's rate control aims at while the screen moves (5000 is PiKVM's "

@@ -251,4 +251,47 @@ sharpen = false
 #endif
 }
 
+// [h264] encoder: auto and v4l2m2m fall back to OpenH264 when the M2M device
+// does not do (the host kernel's answers: a missing node, a character device
+// that is no V4L2 device), saying why in one line; only v4l2m2m warns. The
+// device taken when it does is proven in the lab (M2mLab).
+TEST(StageOptionsTest, H264EncoderFallsBackToSoftwareSayingWhy) {
+    const std::string missing = ::testing::TempDir() + "/no-video11";
+    config::H264Section h264 = parse("").h264;
+    EXPECT_EQ(h264.encoder, config::H264EncoderKind::Auto);
+    h264.encoderDevice = missing;
+    H264EncoderChoice choice = chooseH264Encoder(h264);
+    EXPECT_FALSE(choice.warning);
+#ifdef KVMVNC_HAVE_OPENH264
+    ASSERT_NE(choice.encoder, nullptr);
+    EXPECT_STREQ(choice.encoder->name(), "OpenH264");
+    EXPECT_EQ(choice.why, "H.264 by OpenH264 ([h264] encoder = auto: " + missing +
+                              ": No such file or directory)");
+#else
+    EXPECT_EQ(choice.encoder, nullptr);
+#endif
+
+    h264 = parse("[h264]\nencoder = v4l2m2m\nencoder_device = /dev/null\n").h264;
+    choice = chooseH264Encoder(h264);
+    EXPECT_TRUE(choice.warning);
+#ifdef KVMVNC_HAVE_OPENH264
+    ASSERT_NE(choice.encoder, nullptr);
+    EXPECT_STREQ(choice.encoder->name(), "OpenH264");
+    EXPECT_EQ(choice.why.rfind("H.264 by OpenH264 instead of /dev/null ([h264] encoder = v4l2m2m): "
+                               "/dev/null: not a V4L2 device",
+                               0),
+              0u)
+        << choice.why;
+#endif
+
+    h264 = parse("[h264]\nencoder = software\n").h264;
+    choice = chooseH264Encoder(h264);
+    EXPECT_FALSE(choice.warning);
+#ifdef KVMVNC_HAVE_OPENH264
+    ASSERT_NE(choice.encoder, nullptr);
+    EXPECT_STREQ(choice.encoder->name(), "OpenH264");
+    EXPECT_EQ(choice.why, "H.264 by OpenH264 ([h264] encoder = software)");
+#endif
+}
+
 }  // namespace kvmvnc::app

@@ -95,6 +95,17 @@ TEST(ConfigTest, MouseModeChoosesTheMouse) {
     EXPECT_EQ(parse("").hid.relativeMouse, "/dev/hidg2");
 }
 
+TEST(ConfigTest, H264EncoderChoosesHardwareOrSoftware) {
+    EXPECT_EQ(parse("").h264.encoder, H264EncoderKind::Auto);
+    EXPECT_EQ(parse("").h264.encoderDevice, "/dev/video11");
+    Config config = parse("[h264]\nencoder = V4L2M2M\nencoder_device = /dev/video12\n");
+    EXPECT_EQ(config.h264.encoder, H264EncoderKind::V4l2M2m);
+    EXPECT_EQ(config.h264.encoderDevice, "/dev/video12");
+    EXPECT_EQ(parse("[h264]\nencoder = software\n").h264.encoder, H264EncoderKind::Software);
+    EXPECT_THROW(parse("[h264]\nencoder = vaapi\n"), ConfigError);
+    EXPECT_THROW(parse("[h264]\nencoder_device =\n"), ConfigError);
+}
+
 TEST(ConfigTest, X11SourceNamesItsDisplay) {
     EXPECT_EQ(parse("").capture.display, "");
     Config config = parse("[capture]\nsource = X11\ndisplay = :99\nfps = 0\n");
@@ -320,6 +331,8 @@ login_failures_per_minute = 10
 web_origins = https://kvm.example, http://127.0.0.1:8080
 [h264]
 enabled = true
+encoder = software
+encoder_device = /dev/video31
 bitrate_kbps = 2500
 max_fps = 24
 gop = 60

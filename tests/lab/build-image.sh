@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Builds the virtual appliance lab's guest: a Debian kernel and an initramfs
-# with busybox, the kernel modules the scenarios need (vivid, dummy_hcd and the
-# USB gadget functions, the USB host side, gpio-sim built out of tree), the
+# with busybox, the kernel modules the scenarios need (vivid, dummy_hcd, the USB
+# gadget functions and host side; gpio-sim and vicodec built out of tree), the
 # project's binaries with their libraries, and the guest scripts in guest/.
 #
 #   build-image.sh --out DIR --kvmvncd PATH [--binary PATH]... [--file SRC:DEST]...
@@ -12,7 +12,7 @@
 # folder at DEST in the guest.
 #
 # Writes DIR/vmlinuz, DIR/initrd.img and DIR/image.env (what went in). The
-# Debian packages, the unpacked kernel and the gpio-sim module are cached in
+# Debian packages, the unpacked kernel and the out-of-tree modules are cached in
 # ${KVMVNC_LAB_CACHE:-/var/cache/kvmvnc-lab} (~/.cache/kvmvnc-lab when that is
 # not writable), one folder per kernel package version; only the newest two
 # versions are kept. The initramfs itself is rebuilt on every call (about a
@@ -102,7 +102,7 @@ fi
 # them with every dependency modules.dep lists.
 wanted_modules=(
     configfs virtio_pci virtio_net                       # configfs, network
-    vivid                                                # capture
+    vivid                                                # capture (its vb2 serves vicodec)
     dummy_hcd libcomposite usb_f_hid usb_f_mass_storage  # the USB gadget
     usbhid hid-generic evdev                             # the target's side: keyboard, mouse
     usb-storage sd_mod sr_mod                            # the target's side: disk, CD-ROM
@@ -229,11 +229,49 @@ prepare_entry() {
         mkdir -p "$gpiosim"
         cp "$gpiosim.tmp/module/gpio-sim-oot.ko" "$gpiosim/"
         rm -rf "$gpiosim.tmp"
-        # The sources and headers are not needed again for this version.
-        rm -f "$debs/linux-source-${series}_"*.deb "$debs/linux-headers-"*.deb \
-            "$debs/linux-kbuild-"*.deb
         log "gpio-sim built in $((SECONDS - start)) s"
     fi
+
+    # vicodec (a V4L2 stateful encoder coding FWHT, for encode::V4l2M2mEncoder)
+    # and the v4l2-mem2mem module it needs: Debian's kernel builds neither
+    # (CONFIG_VIDEO_VICODEC and CONFIG_V4L2_MEM2MEM_DEV are off). One folder,
+    # two modules, so modpost sees v4l2-mem2mem's exports for vicodec.
+    vicodec=$entry/vicodec
+    if [[ ! -f $vicodec/vicodec.ko || ! -f $vicodec/v4l2-mem2mem.ko ]]; then
+        download "linux-headers-$abi" "linux-headers-$flavour_common" "linux-kbuild-$series" \
+            "linux-source-$series"
+        [[ -z ${download_failed:-} ]] || return 0
+        start=$SECONDS
+        rm -rf "$vicodec.tmp"
+        mkdir -p "$vicodec.tmp/headers" "$vicodec.tmp/src" "$vicodec.tmp/module"
+        for package in "linux-headers-$abi" "linux-headers-$flavour_common" "linux-kbuild-$series"; do
+            dpkg-deb -x "$debs/${package}_"*.deb "$vicodec.tmp/headers"
+        done
+        sed -i "s|/usr/src/|$vicodec.tmp/headers/usr/src/|" \
+            "$vicodec.tmp/headers/usr/src/linux-headers-$abi/Makefile"
+        log "extracting vicodec and v4l2-mem2mem from linux-source-$series"
+        dpkg-deb --fsys-tarfile "$debs/linux-source-${series}_"*.deb |
+            tar -xO "./usr/src/linux-source-$series.tar.xz" | xz -dc |
+            tar -x -C "$vicodec.tmp/src" --strip-components=1 \
+                "linux-source-$series/drivers/media/test-drivers/vicodec" \
+                "linux-source-$series/drivers/media/v4l2-core/v4l2-mem2mem.c"
+        cp "$vicodec.tmp/src/drivers/media/test-drivers/vicodec/"*.[ch] \
+            "$vicodec.tmp/src/drivers/media/v4l2-core/v4l2-mem2mem.c" "$vicodec.tmp/module/"
+        printf 'obj-m := v4l2-mem2mem.o vicodec.o\nvicodec-objs := vicodec-core.o codec-fwht.o codec-v4l2-fwht.o\n' \
+            >"$vicodec.tmp/module/Kbuild"
+        log "building vicodec.ko and v4l2-mem2mem.ko"
+        make -s -C "$vicodec.tmp/headers/usr/src/linux-headers-$abi" M="$vicodec.tmp/module" \
+            -j2 modules >"$vicodec.tmp/build.log" 2>&1 ||
+            { cat "$vicodec.tmp/build.log" >&2; die "building vicodec failed"; }
+        rm -rf "$vicodec"
+        mkdir -p "$vicodec"
+        cp "$vicodec.tmp/module/vicodec.ko" "$vicodec.tmp/module/v4l2-mem2mem.ko" "$vicodec/"
+        rm -rf "$vicodec.tmp"
+        log "vicodec built in $((SECONDS - start)) s"
+    fi
+    # The sources and headers are not needed again for this version.
+    rm -f "$debs/linux-source-${series}_"*.deb "$debs/linux-headers-"*.deb \
+        "$debs/linux-kbuild-"*.deb
     touch "$entry/.complete"
 }
 
@@ -303,12 +341,13 @@ for spec in "${files[@]}"; do
     cp -a "${spec%%:*}" "$root${spec#*:}"
 done
 
-# Modules: the cached selection, plus gpio-sim.
+# Modules: the cached selection, plus gpio-sim, vicodec and v4l2-mem2mem.
 dest_moddir=$root/usr/lib/modules/$abi
 mkdir -p "$(dirname "$dest_moddir")"
 cp -r "$moddir" "$dest_moddir"
 mkdir -p "$dest_moddir/extra"
-cp "$gpiosim/gpio-sim-oot.ko" "$dest_moddir/extra/"
+cp "$gpiosim/gpio-sim-oot.ko" "$vicodec/vicodec.ko" "$vicodec/v4l2-mem2mem.ko" \
+    "$dest_moddir/extra/"
 depmod -b "$root/usr" "$abi"
 
 # The guest's scripts.

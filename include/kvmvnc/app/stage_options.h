@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <memory>
 #include <optional>
+#include <string>
 
 #include "kvmvnc/atx/atx_controller.h"
 #include "kvmvnc/atx/gpio_atx_pins.h"
@@ -53,5 +55,17 @@ health::HealthOptions healthOptionsOf(const config::HealthSection &health);
 // [h264]: the encoder's part and the RFB server's (when and how viewers get it).
 encode::H264Options h264OptionsOf(const config::H264Section &h264);
 rfb::H264UpdateOptions h264UpdateOptionsOf(const config::H264Section &h264);
+
+// [h264] encoder and encoder_device: the encoder made, and the log line
+// that says which and why. auto takes the M2M device when it opens and
+// encodes H.264, else OpenH264; v4l2m2m takes the device, else OpenH264
+// with a warning (never no daemon); software takes OpenH264. `encoder` is
+// null only in a build without OpenH264 whose device did not do.
+struct H264EncoderChoice {
+    std::unique_ptr<encode::H264Encoder> encoder;
+    std::string why;
+    bool warning = false;  // encoder = v4l2m2m, and the device failed
+};
+H264EncoderChoice chooseH264Encoder(const config::H264Section &h264);
 
 }  // namespace kvmvnc::app

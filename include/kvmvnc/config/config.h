@@ -126,9 +126,15 @@ struct SecuritySection {
 
 // H.264 (RFB encoding 50) for viewers that list it, while the screen is in
 // large continuous motion (src/encode, src/rfb/h264_updates.h).
+// Which H.264 encoder: a V4L2 M2M device (the Pi 4's) when it can, the
+// device only (OpenH264 when it fails), or OpenH264 only.
+enum class H264EncoderKind { Auto, V4l2M2m, Software };
+
 struct H264Section {
     bool enabled{};
-    int bitrateKbps{};  // encode::H264Options
+    H264EncoderKind encoder{};
+    std::string encoderDevice;  // the V4L2 M2M encoder's node
+    int bitrateKbps{};          // encode::H264Options
     int maxFps{};
     int gop{};
     int qpMin{};
