@@ -2,6 +2,7 @@
 #include "kvmvnc/app/stage_options.h"
 
 #include "kvmvnc/app/security_setup.h"
+#include "kvmvnc/input/key_chord.h"
 
 namespace kvmvnc::app {
 
@@ -10,6 +11,11 @@ rfb::RfbServerOptions rfbServerOptionsOf(const config::ServerSection &server) {
             .maxClients = server.maxClients,
             .xvp = server.xvp,
             .stallTimeout = std::chrono::milliseconds{server.stallTimeoutMs}};
+}
+
+std::vector<uint32_t> pasteChordOf(const config::HidSection &hid) {
+    // The key table checked it.
+    return input::parseKeyChord(hid.pasteChord).value_or(std::vector<uint32_t>{});
 }
 
 door::FrontDoorOptions frontDoorOptionsOf(const config::ServerSection &server,
