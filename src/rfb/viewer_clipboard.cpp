@@ -18,6 +18,9 @@ ViewerClipboard::Outcome ViewerClipboard::setLatin1(std::string_view text) {
 
 ViewerClipboard::Outcome ViewerClipboard::setUtf8(std::string_view text) {
     text_.clear();
+    // The Extended Clipboard's text ends with a NUL (TigerVNC sends one).
+    if (!text.empty() && text.back() == '\0')
+        text.remove_suffix(1);
     // Checked whole, not only the part kept: a broken text is refused
     // wherever it breaks.
     if (!decodeUtf8Strict(text))

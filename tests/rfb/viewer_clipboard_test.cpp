@@ -22,6 +22,12 @@ TEST(ViewerClipboardTest, Utf8IsKeptAsItIs) {
     EXPECT_EQ(clipboard.text(), "\xe2\x82\xac 5\r\nok");
 }
 
+TEST(ViewerClipboardTest, TheExtendedClipboardsEndingNulIsNotText) {
+    ViewerClipboard clipboard;
+    EXPECT_EQ(clipboard.setUtf8(std::string("echo Hi\0", 8)), Outcome::Kept);
+    EXPECT_EQ(clipboard.text(), "echo Hi");
+}
+
 TEST(ViewerClipboardTest, BrokenUtf8EmptiesTheClipboard) {
     ViewerClipboard clipboard;
     clipboard.setUtf8("old secret");

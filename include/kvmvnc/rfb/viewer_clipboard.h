@@ -27,7 +27,7 @@ public:
 
     // Plain ClientCutText: ISO 8859-1.
     Outcome setLatin1(std::string_view text);
-    // Extended Clipboard (0xC0A1E5CE) text: UTF-8.
+    // Extended Clipboard (0xC0A1E5CE) text: UTF-8, and the NUL that ends it.
     Outcome setUtf8(std::string_view text);
 
     const std::string &text() const { return text_; }
