@@ -552,10 +552,11 @@ void RfbServer::onCutText(const char *text, int length, bool utf8, rfbClientPtr 
             LOG_INFO(kLog, "viewer %llu: clipboard of %zu bytes kept for its paste chord", id,
                      tag->clipboard.text().size());
             break;
-        case ViewerClipboard::Outcome::Truncated:
+        case ViewerClipboard::Outcome::TooLong:
             LOG_WARN(kLog,
-                     "viewer %llu: clipboard of %d bytes cut to its first %zu for its paste chord",
-                     id, length, tag->clipboard.text().size());
+                     "viewer %llu: clipboard of %d bytes is over %zu (what one paste types); "
+                     "nothing kept to paste",
+                     id, length, ViewerClipboard::kMaxBytes);
             break;
         case ViewerClipboard::Outcome::NotUtf8:
             LOG_WARN(kLog, "viewer %llu: clipboard is not UTF-8; nothing kept to paste", id);
