@@ -55,6 +55,7 @@ test_packages=(
     clang-tidy  # tests/lint: the checks in .clang-tidy over src/
     xvfb tigervnc-viewer imagemagick vncsnapshot xdotool  # real viewers for the integration tests
     x11-xserver-utils  # xrandr: the X11 capture follows a resized Xvfb screen
+    xclip  # sets the X clipboard TigerVNC sends for the paste chord test
     x11vnc tigervnc-scraping-server  # the peers kvmvnc_peer_bench compares kvmvncd with
     tshark  # what a VeNCrypt session shows on the wire
     clang libclang-rt-14-dev  # libFuzzer, for the fuzz run under CI (tests/fuzz)

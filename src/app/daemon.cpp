@@ -422,6 +422,7 @@ Daemon::Daemon(const config::Config &cfg) : startConfig_(cfg) {
 
     rfb::RfbServerOptions serverOptions = rfbServerOptionsOf(cfg.server);
     serverOptions.initialSize = source.startSize;
+    serverOptions.pasteChord = pasteChordOf(cfg.hid);
     serverOptions.input = routerAdapter_.get();
     serverOptions.control = control_.get();
     server_ = std::make_unique<rfb::RfbServer>(serverOptions);

@@ -3,6 +3,7 @@
 
 #include "kvmvnc/app/security_setup.h"
 #include "kvmvnc/encode/v4l2_m2m_encoder.h"
+#include "kvmvnc/input/key_chord.h"
 #ifdef KVMVNC_HAVE_OPENH264
 #include "kvmvnc/encode/openh264_encoder.h"
 #endif
@@ -14,6 +15,11 @@ rfb::RfbServerOptions rfbServerOptionsOf(const config::ServerSection &server) {
             .maxClients = server.maxClients,
             .xvp = server.xvp,
             .stallTimeout = std::chrono::milliseconds{server.stallTimeoutMs}};
+}
+
+std::vector<uint32_t> pasteChordOf(const config::HidSection &hid) {
+    // The key table checked it.
+    return input::parseKeyChord(hid.pasteChord).value_or(std::vector<uint32_t>{});
 }
 
 door::FrontDoorOptions frontDoorOptionsOf(const config::ServerSection &server,

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kvmvnc/base/error_text.h"
+#include "kvmvnc/input/key_chord.h"
 
 namespace kvmvnc::config {
 
@@ -59,6 +60,11 @@ std::string aLayoutName(const std::string &value) {
         value.find("..") != std::string::npos)
         return "'" + value + "' is not a layout name";
     return {};
+}
+
+std::string aKeyChord(const std::string &value) {
+    std::string problem;
+    return input::parseKeyChord(value, &problem) ? "" : "'" + value + "': " + problem;
 }
 
 // Where a seam's actions go ([atx] and [msd] target).
@@ -257,6 +263,15 @@ const std::vector<Key> &keys() {
             "Pause after each character typed from pasted text (kvmvncctl type); each report "
             "already waits for the target to read the one before.",
             [](auto &c) -> auto & { return c.hid.typeIntervalMs; })),
+        stringKey(
+            "hid", "paste_chord", "alt_l,alt_l,p",
+            "key names separated by commas (a-z, 0-9, f1-f12, alt_l, ctrl_l, shift_l, super_l, "
+            "their _r twins, ...), or off",
+            "The keys a viewer presses to have its clipboard typed on the target: every key but "
+            "the last tapped, the last pressed (default: Left Alt twice, then P, as PiKVM). "
+            "None of them reaches the target; a tap of the first key is held back until the "
+            "viewer's next key or click shows it was not the chord.",
+            [](auto &c) -> auto & { return c.hid.pasteChord; }, aKeyChord),
         targetKey(
             "atx",
             "Where power and reset presses go: GPIO lines (device), the virtual "

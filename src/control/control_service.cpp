@@ -234,6 +234,8 @@ struct ControlService::Impl {
     Outcome inputGetState(ControlSession &session, const Payload &payload);
     Outcome typeText(ControlSession &session, const Payload &payload);
     Outcome typeCancel(ControlSession &session, const Payload &payload);
+    // TypeText's work once the payload is read.
+    Outcome type(ControlSession &session, std::string_view utf8, bool skipUntypable);
     Outcome healthGetState(ControlSession &session, const Payload &payload);
     Outcome edidGetState(ControlSession &session, const Payload &payload);
     Outcome hardwareCheck(ControlSession &session, const Payload &payload);
@@ -600,12 +602,17 @@ Outcome ControlService::Impl::typeText(ControlSession &session, const Payload &p
     if (!body)
         return fail(Status::Malformed, "TypeText takes flags and up to " +
                                            std::to_string(kMaxTypeText) + " bytes of text");
-    std::optional<std::u32string> text = decodeUtf8Strict(body->text);
+    return type(session, body->text, body->skipUntypable);
+}
+
+Outcome ControlService::Impl::type(ControlSession &session, std::string_view utf8,
+                                   bool skipUntypable) {
+    std::optional<std::u32string> text = decodeUtf8Strict(utf8);
     if (!text)
         return fail(Status::Malformed, "the text is not UTF-8");
     input::TypingPlan plan = devices.typer->plan(*text);
     const std::string &layout = devices.typer->layout().name();
-    if (!plan.untypable.empty() && !body->skipUntypable)
+    if (!plan.untypable.empty() && !skipUntypable)
         return fail(Status::Untypable,
                     "layout '" + layout + "' has no key for " + describeCharacters(plan.untypable));
     if (!hostListening)
@@ -649,6 +656,22 @@ Outcome ControlService::Impl::edidGetState(ControlSession &, const Payload &) {
 
 Outcome ControlService::Impl::hardwareCheck(ControlSession &, const Payload &) {
     return {Status::Ok, {}, encode(devices.hardwareCheck())};
+}
+
+ControlService::Typed ControlService::typeText(ControlSession &session, std::string_view utf8) {
+    Outcome outcome;
+    if (!session.fullRights())
+        outcome = fail(Status::PermissionDenied, "this connection is view-only");
+    else if (const char *why = impl_->missing(Impl::Needs::Keyboard))
+        outcome = fail(Status::Unsupported, why);
+    else
+        outcome = impl_->type(session, utf8, /*skipUntypable=*/false);
+    Typed typed{outcome.status, std::move(outcome.message), 0};
+    if (typed.status == Status::Ok) {
+        std::optional<TypeTextResult> result = decodeTypeTextResult(outcome.result);
+        typed.characters = result ? result->characters : 0;
+    }
+    return typed;
 }
 
 bool ControlService::xvp(ControlSession &session, uint8_t code) {

@@ -37,6 +37,12 @@ constexpr int32_t kEncodingContinuousUpdates = -313;
 constexpr int32_t kEncodingExtendedClipboard = static_cast<int32_t>(0xC0A1E5CE);
 
 constexpr size_t kControlHeader = 12;
+// Extended Clipboard: the flags word that begins an extended ClientCutText,
+// and the actions in it.
+constexpr uint32_t kClipboardCaps = 1u << 24;
+constexpr uint32_t kClipboardRequest = 1u << 25;
+constexpr uint32_t kClipboardPeek = 1u << 26;
+constexpr uint32_t kClipboardProvide = 1u << 28;
 constexpr size_t kMaxFencePayload = 64;
 
 uint16_t u16(const std::vector<uint8_t> &bytes, size_t at) {
@@ -81,6 +87,10 @@ bool pixelFormatUsable(const std::vector<uint8_t> &message, std::string &why) {
 
 }  // namespace
 
+bool ClientMessageFilter::extendedCutText() const {
+    return (announced_ & kListedExtendedClipboard) && (u32(head_, 4) & 0x80000000u);
+}
+
 bool ClientMessageFilter::refuse(std::string reason) {
     failed_ = true;
     closeReason_ = std::move(reason);
@@ -100,7 +110,8 @@ size_t ClientMessageFilter::headSize() const {
     case kPointerEvent:
         return 6;
     case kClientCutText:
-        return 8;
+        // An extended one's flags too, when it has them.
+        return head_.size() < 8 || !extendedCutText() || 0u - u32(head_, 4) < 4 ? 8 : 12;
     case kSetScale:
     case kPalmVncSetScaleFactor:
     case kXvp:
@@ -181,14 +192,31 @@ bool ClientMessageFilter::judge(std::vector<uint8_t> &output) {
         return true;
     case kClientCutText: {
         // With the extended clipboard a negative length means its format.
+        const bool extended = extendedCutText();
         uint32_t length = u32(head_, 4);
-        if ((announced_ & kListedExtendedClipboard) && (length & 0x80000000u))
+        if (extended)
             length = 0u - length;
+        bool wanted = !viewOnly_ && length <= kMaxCutText;
+        if (extended && length >= 4) {
+            // Only text provided: the capabilities would let libvncserver
+            // turn the extension off while this filter still reads negative
+            // lengths as extended (and a viewer's requests and peeks ask
+            // for a server clipboard kvmvncd never sets).
+            const uint32_t flags = u32(head_, 8);
+            wanted = wanted && (flags & kClipboardProvide) &&
+                     !(flags & (kClipboardCaps | kClipboardRequest | kClipboardPeek));
+            length -= 4;
+        } else if (extended) {
+            wanted = false;  // too short for its flags: libvncserver would close
+        }
+        if (!viewOnly_ && length > kMaxCutText)
+            LOG_INFO(kLog, "a viewer's clipboard of %u bytes is over %u: not kept", length,
+                     kMaxCutText);
         // However long: a viewer sends its clipboard unasked (TigerVNC on
         // every copy), and skipping costs nothing but the bytes.
-        drop();
+        wanted ? pass() : drop();
         payloadLeft_ = length;
-        payloadPasses_ = false;
+        payloadPasses_ = wanted;
         return true;
     }
     case kSetScale:

@@ -32,6 +32,8 @@ extern "C" {
 #include "h264_updates.h"
 #include "kvmvnc/base/error_text.h"
 #include "kvmvnc/base/log.h"
+#include "kvmvnc/control/control_service.h"
+#include "kvmvnc/rfb/viewer_clipboard.h"
 #include "qemu_extensions.h"
 #include "viewer_outbox.h"
 
@@ -116,6 +118,15 @@ void updateRequestHook(rfbClientPtr client, rfbFramebufferUpdateRequestMsg *requ
     request->h = 1;
 }
 
+// libvncserver calls these only for viewers that are not view-only.
+void cutTextTrampoline(char *text, int length, rfbClientPtr client) {
+    serverOf(client)->onCutText(text, length, /*utf8=*/false, client);
+}
+
+void cutTextUtf8Trampoline(char *text, int length, rfbClientPtr client) {
+    serverOf(client)->onCutText(text, length, /*utf8=*/true, client);
+}
+
 void pointerTrampoline(int buttons, int x, int y, rfbClientPtr client) {
     serverOf(client)->onPointer(buttons, x, y, client);
 }
@@ -138,14 +149,22 @@ void setXrgbFormat(rfbScreenInfoPtr screen) {
 // Our data for one viewer, in client->clientData from acceptance until the
 // client-gone hook, which libvncserver calls once all its threads are done.
 struct ClientTag {
-    ClientTag(uint64_t viewerId, rfbClientPtr client, std::chrono::milliseconds stallLimit)
-        : id(viewerId), outbox(client, viewerId, stallLimit), control(client, viewerId, outbox) {}
+    ClientTag(uint64_t viewerId, rfbClientPtr client, std::chrono::milliseconds stallLimit,
+              const std::vector<uint32_t> &pasteChord)
+        : id(viewerId),
+          outbox(client, viewerId, stallLimit),
+          control(client, viewerId, outbox),
+          chord(pasteChord) {}
     uint64_t id;
     ViewerOutbox outbox;
     QemuClientState qemu;
     ContinuousUpdateState continuous;
     ViewerControlSession control;
     H264ViewerState h264;
+    // Its input thread's: the paste chord taken out of its keys, and the
+    // last clipboard it sent, which the chord types.
+    input::ChordFilter chord;
+    ViewerClipboard clipboard;
     // The resolution changed since the viewer learnt its size: its next
     // update (with the send lock, so never during a SetEncodings) checks
     // that it understands DesktopSize. A connection that never asks for a
@@ -271,7 +290,8 @@ RfbServer::RfbServer(const RfbServerOptions &options)
       names_{options.desktopName},
       maxClients_(options.maxClients),
       input_(options.input),
-      control_(options.control) {
+      control_(options.control),
+      pasteChord_(options.pasteChord) {
     rfbLog = libraryLog;
     rfbErr = libraryError;
     registerQemuExtensions();
@@ -315,6 +335,11 @@ RfbServer::RfbServer(const RfbServerOptions &options)
     screen_->displayFinishedHook = afterUpdate;
     screen_->kbdAddEvent = keyTrampoline;
     screen_->ptrAddEvent = pointerTrampoline;
+    // A viewer's clipboard is kept for its paste chord. libvncserver 0.9.14
+    // offers the Extended Clipboard (text, up to 1 MiB) to every viewer
+    // that lists it, and hands the text it is provided to the UTF-8 hook.
+    screen_->setXCutText = cutTextTrampoline;
+    screen_->setXCutTextUTF8 = cutTextUtf8Trampoline;
     // A KVM is watched by several people at once: a new viewer never
     // disconnects the others, whatever its shared flag says.
     screen_->alwaysShared = TRUE;
@@ -430,7 +455,7 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
         return RFB_CLIENT_REFUSE;
     }
     clients_.fetch_add(1);
-    auto *tag = new (std::nothrow) ClientTag(id, client, stallTimeout_);
+    auto *tag = new (std::nothrow) ClientTag(id, client, stallTimeout_, pasteChord_);
     if (tag) {
         // What ServerInit carries, unless a reload renames the desktop
         // before it is sent: then announcing -307 sends the new name again.
@@ -453,19 +478,113 @@ int RfbServer::onNewClient(rfbClientPtr client) noexcept {
 
 void RfbServer::onKey(bool down, uint32_t keysym, rfbClientPtr client) noexcept {
     if (input_ && !client->viewOnly)
-        input_->keysymEvent(idOf(client), down, keysym);
+        routeKey(client, {down, keysym, 0, false});
 }
 
 void RfbServer::onExtendedKey(bool down, uint32_t keysym, uint32_t keycode,
                               rfbClientPtr client) noexcept {
     if (input_ && !client->viewOnly)
-        input_->scancodeEvent(idOf(client), down, keycode, keysym);
+        routeKey(client, {down, keysym, keycode, true});
+}
+
+void RfbServer::forwardKey(uint64_t viewer, const input::ViewerKey &key) {
+    if (key.extended)
+        input_->scancodeEvent(viewer, key.down, key.xtKeycode, key.keysym);
+    else
+        input_->keysymEvent(viewer, key.down, key.keysym);
+}
+
+// Both key paths (keysyms and QEMU extended key events, which TigerVNC
+// sends) carry a keysym, which is what the chord is written in.
+void RfbServer::routeKey(rfbClientPtr client, const input::ViewerKey &key) noexcept {
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    if (!tag) {
+        forwardKey(0, key);
+        return;
+    }
+    try {
+        input::ChordFilter::Result result = tag->chord.key(key);
+        for (const input::ViewerKey &passed : result.pass)
+            forwardKey(tag->id, passed);
+        if (result.triggered)
+            pasteClipboard(client);
+    } catch (const std::exception &e) {
+        LOG_ERROR(kLog, "viewer %llu: key lost: %s", static_cast<unsigned long long>(tag->id),
+                  e.what());
+    }
+}
+
+void RfbServer::pasteClipboard(rfbClientPtr client) noexcept {
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    const auto id = static_cast<unsigned long long>(tag->id);
+    if (!control_) {
+        LOG_WARN(kLog, "viewer %llu pressed the paste chord; this server has nothing to type with",
+                 id);
+        return;
+    }
+    const std::string &text = tag->clipboard.text();
+    if (text.empty()) {
+        LOG_INFO(kLog, "viewer %llu pressed the paste chord; its clipboard is empty", id);
+        return;
+    }
+    try {
+        const control::ControlService::Typed typed = control_->typeText(tag->control, text);
+        if (typed.status == control::Status::Ok)
+            LOG_INFO(kLog, "viewer %llu pastes its clipboard (%u characters)", id,
+                     typed.characters);
+        else
+            LOG_WARN(kLog, "viewer %llu: its clipboard is not typed: %s", id,
+                     typed.message.c_str());
+    } catch (const std::exception &e) {
+        LOG_ERROR(kLog, "viewer %llu: paste failed: %s", id, e.what());
+    }
+}
+
+void RfbServer::onCutText(const char *text, int length, bool utf8, rfbClientPtr client) noexcept {
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    if (!tag || client->viewOnly || length < 0)
+        return;
+    const auto id = static_cast<unsigned long long>(tag->id);
+    const std::string_view received(text, static_cast<size_t>(length));
+    try {
+        switch (utf8 ? tag->clipboard.setUtf8(received) : tag->clipboard.setLatin1(received)) {
+        case ViewerClipboard::Outcome::Kept:
+            LOG_INFO(kLog, "viewer %llu: clipboard of %zu bytes kept for its paste chord", id,
+                     tag->clipboard.text().size());
+            break;
+        case ViewerClipboard::Outcome::TooLong:
+            LOG_WARN(kLog,
+                     "viewer %llu: clipboard of %d bytes is over %zu (what one paste types); "
+                     "nothing kept to paste",
+                     id, length, ViewerClipboard::kMaxBytes);
+            break;
+        case ViewerClipboard::Outcome::NotUtf8:
+            LOG_WARN(kLog, "viewer %llu: clipboard is not UTF-8; nothing kept to paste", id);
+            break;
+        }
+    } catch (const std::exception &e) {
+        LOG_ERROR(kLog, "viewer %llu: clipboard lost: %s", id, e.what());
+    }
 }
 
 void RfbServer::onPointer(int buttons, int x, int y, rfbClientPtr client) noexcept {
-    if (input_ && !client->viewOnly)
-        input_->pointerEvent(idOf(client), static_cast<uint8_t>(buttons), x, y,
-                             {client->screen->width, client->screen->height});
+    if (!input_ || client->viewOnly)
+        return;
+    // A click shows that keys held back for the paste chord were not it:
+    // they reach the target before it, in their order. Moving alone does
+    // not, so a chord is not broken by a hand resting on the mouse.
+    auto *tag = static_cast<ClientTag *>(client->clientData);
+    if (tag && buttons != 0 && tag->chord.holding()) {
+        try {
+            for (const input::ViewerKey &held : tag->chord.flush())
+                forwardKey(tag->id, held);
+        } catch (const std::exception &e) {
+            LOG_ERROR(kLog, "viewer %llu: keys lost: %s", static_cast<unsigned long long>(tag->id),
+                      e.what());
+        }
+    }
+    input_->pointerEvent(idOf(client), static_cast<uint8_t>(buttons), x, y,
+                         {client->screen->width, client->screen->height});
 }
 
 bool RfbServer::onXvp(rfbClientPtr client, uint8_t code) noexcept {

@@ -18,6 +18,14 @@ config::Config parse(const std::string &text) {
 // A stage's options struct keeps defaults of its own, for the stage's tests;
 // they must be the key table's, or a stage built in a test would not be the
 // one kvmvncd runs with its defaults.
+TEST(StageOptionsTest, PasteChordIsTheKeysymsOrNone) {
+    config::HidSection hid;
+    hid.pasteChord = "ctrl_r,ctrl_r,V";
+    EXPECT_EQ(pasteChordOf(hid), (std::vector<uint32_t>{0xffe4, 0xffe4, 'v'}));
+    hid.pasteChord = "off";
+    EXPECT_TRUE(pasteChordOf(hid).empty());
+}
+
 TEST(StageOptionsTest, StagesDefaultsAreTheKeyTables) {
     const config::Config defaults;
 
@@ -26,6 +34,7 @@ TEST(StageOptionsTest, StagesDefaultsAreTheKeyTables) {
     EXPECT_EQ(server.desktopName, serverDefaults.desktopName);
     EXPECT_EQ(server.maxClients, serverDefaults.maxClients);
     EXPECT_EQ(server.stallTimeout, serverDefaults.stallTimeout);
+    EXPECT_EQ(pasteChordOf(defaults.hid), serverDefaults.pasteChord);
     // Not xvp: the server offers it only when asked (it needs a control
     // service); kvmvncd asks unless [server] xvp says no.
 

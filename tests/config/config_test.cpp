@@ -164,6 +164,13 @@ INSTANTIATE_TEST_SUITE_P(
                   "test.ini:2: syntax error (expected [section] or key = value)"},
         BadConfig{"port = 5900\n",
                   "test.ini:1: [] port: unknown section (see kvmvncd --help-config)"},
+        BadConfig{"[hid]\npaste_chord = alt_l,hyper\n",
+                  "test.ini:2: [hid] paste_chord: 'alt_l,hyper': 'hyper' is not a key name (a-z, "
+                  "0-9, f1-f12, alt_l, ctrl_l, shift_l, super_l, their _r twins, meta_l, escape, "
+                  "insert, pause, scroll_lock, print, menu, space)"},
+        BadConfig{"[hid]\npaste_chord = p\n",
+                  "test.ini:2: [hid] paste_chord: 'p': a chord needs at least two keys (a lone "
+                  "key would never reach the target)"},
         BadConfig{"[server]\ndesktop_name = \n",
                   "test.ini:2: [server] desktop_name: must not be empty"}));
 
@@ -241,6 +248,7 @@ TEST(ConfigReloadTest, LiveKeysAreExactlyTheOnesTheDaemonCanChange) {
                                                             {"capture", "device"},
                                                             {"hid", "keymaps_dir"},
                                                             {"hid", "mouse_mode"},
+                                                            {"hid", "paste_chord"},
                                                             {"atx", "power_button"},
                                                             {"msd", "storage"}})
         EXPECT_EQ(reloadOf(section, key), Reload::Restart) << section << " " << key;
@@ -291,6 +299,7 @@ mouse_mode = relative
 layout = de(nodeadkeys)
 keymaps_dir = /opt/keymaps
 type_interval_ms = 50
+paste_chord = ctrl_r,ctrl_r,v
 [atx]
 target = none
 chip = gpiochip4

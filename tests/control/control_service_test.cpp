@@ -422,6 +422,39 @@ TEST_F(ControlServiceTypingTest, ALeavingSessionStopsItsTyping) {
         << "a key was left pressed";
 }
 
+// The paste chord's way in: TypeText's rules without a request.
+TEST_F(ControlServiceTypingTest, TypesAViewersTextWithTypeTextsRules) {
+    ControlService::Typed typed = service_.typeText(full_, "ls -l\n");
+    ASSERT_EQ(typed.status, Status::Ok) << typed.message;
+    EXPECT_EQ(typed.characters, 6u);
+    EXPECT_TRUE(testing::waitUntil([&] { return router_.stats().typedCharacters == 6u; },
+                                   std::chrono::seconds{20}, std::chrono::milliseconds{5}));
+    EXPECT_TRUE(testing::waitUntil([&] { return !typer_.busy(); }, std::chrono::seconds{20},
+                                   std::chrono::milliseconds{5}));
+
+    EXPECT_EQ(service_.typeText(viewer_, "a").status, Status::PermissionDenied);
+    EXPECT_EQ(service_.typeText(full_, "caf\xc3").status, Status::Malformed);
+    ControlService::Typed untypable = service_.typeText(full_, "caf\xc3\xa9");
+    EXPECT_EQ(untypable.status, Status::Untypable);
+    EXPECT_NE(untypable.message.find("U+00E9"), std::string::npos) << untypable.message;
+    EXPECT_EQ(router_.stats().typedCharacters, 6u) << "nothing typed when refused";
+
+    ASSERT_EQ(service_.typeText(full_, std::string(2000, 'x')).status, Status::Ok);
+    EXPECT_EQ(service_.typeText(other_, "y").status, Status::Busy);
+    EXPECT_EQ(call(other_, Request::TypeCancel).status, Status::Ok);
+    EXPECT_TRUE(testing::waitUntil([&] { return !typer_.busy(); }, std::chrono::seconds{20},
+                                   std::chrono::milliseconds{5}));
+
+    service_.setHostListening(false);
+    EXPECT_EQ(service_.typeText(full_, "a").status, Status::NotListening);
+}
+
+TEST(ControlServiceWithoutDevicesTest, TypingTextWithoutAKeyboardIsUnsupported) {
+    ControlService service(ControlDevices{});
+    RecordingSession full{1, true};
+    EXPECT_EQ(service.typeText(full, "a").status, Status::Unsupported);
+}
+
 TEST(ControlServiceHealthTest, AnnouncedSessionsGetTheHealthAndEveryChange) {
     ControlDevices devices;
     devices.health = true;

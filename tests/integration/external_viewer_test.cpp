@@ -290,6 +290,41 @@ TEST_F(ExternalViewerTest, TigerVncTypingAndClickingReachTheUsbDevices) {
     EXPECT_EQ(mouse[mouse.size() - 7], 0) << "the button is released at the end";
 }
 
+// TigerVNC sends the X clipboard (through the Extended Clipboard) once its
+// window has the focus; kvmvncd keeps it and types it on the target only
+// when Left Alt is tapped twice and P pressed in that window. Neither the
+// Alt taps nor the P reach the target: its command line shows the text
+// alone.
+TEST_F(ExternalViewerTest, TigerVncPastesItsClipboardOnThePasteChord) {
+    ASSERT_TRUE(haveProgram("xclip"))
+        << "xclip is missing: packaging/dev.sh installs the test tools";
+    startDaemon(stillConfig({800, 600}, 0));
+    startTigerVnc({"-PreferredEncoding=ZRLE", "-FullColor=1"});
+    ASSERT_TRUE(waitForExactPicture(stillImage(target::MachinePhase::Desktop, {800, 600}), 30s));
+
+    const std::vector<std::string> display = {"DISPLAY=" + x_.display()};
+    std::ofstream(dir_ + "/clip.txt") << "echo Hi";
+    // xclip holds the selection in the foreground (-quiet) until stopped.
+    Subprocess clipboard;
+    ASSERT_TRUE(clipboard.start(
+        {"xclip", "-quiet", "-selection", "clipboard", "-i", dir_ + "/clip.txt"}, display));
+    const std::string id = focusViewer();
+    ASSERT_FALSE(id.empty());
+    EXPECT_TRUE(daemon_->waitForLog("clipboard of 7 bytes kept", 20000ms)) << daemon_->log();
+    ASSERT_EQ(runCommand({"xdotool", "key", "--delay", "80", "Alt_L", "Alt_L", "p"}, display), 0);
+
+    // The top left, with the terminal's window: where the pointer is (X's,
+    // in the middle of its screen) is no part of it.
+    target::InputView input;
+    input.commandLine = "echo Hi";
+    const Image terminal =
+        Image{{800, 600}, stillPicture(target::MachinePhase::Desktop, {800, 600}, input)}.crop(
+            {0, 0, 590, 290});
+    EXPECT_TRUE(waitForExactPicture(terminal, 20s)) << daemon_->log();
+    EXPECT_TRUE(daemon_->waitForLog("pastes its clipboard (7 characters)", 1000ms));
+    clipboard.stop();
+}
+
 // TigerVNC shows the desktop name in its title. When the target does not
 // read the keyboard (here: a FIFO nobody reads), the name says so through
 // DesktopName (-307), and stops saying so once it reads again.

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -207,21 +208,53 @@ TEST(ClientMessageFilterTest, ServerSideScalingIsNotOffered) {
     }
 }
 
-TEST(ClientMessageFilterTest, ClipboardTextIsReadAndDropped) {
-    const Bytes input = cutText(std::string(5000, 'x')) + kUpdateRequest;
+TEST(ClientMessageFilterTest, ClipboardTextGoesIn) {
+    // Kept for the paste chord.
+    const Bytes text = cutText(std::string(5000, 'x'));
+    const Bytes input = text + kUpdateRequest;
     for (const Filtered &run : {feed(false, input), feedBytewise(false, input)}) {
         EXPECT_TRUE(run.ok) << run.reason;
-        EXPECT_EQ(run.output, kUpdateRequest);
+        EXPECT_EQ(run.output, input);
     }
-    // The extended clipboard (listed) says its format with a negative length.
-    const Bytes extended = Bytes{6, 0, 0, 0} + s32(-8) + s32(0x10000001) + s32(1024);
-    const Filtered run =
-        feed(false, setEncodings({static_cast<int32_t>(0xC0A1E5CE)}) + extended + kUpdateRequest);
-    EXPECT_TRUE(run.ok) << run.reason;
-    EXPECT_EQ(run.output.size(), 1 + 4 + 4 + kUpdateRequest.size());
+    // Up to libvncserver's bound.
+    const Bytes most = cutText(std::string(ClientMessageFilter::kMaxCutText, 'y'));
+    EXPECT_EQ(feed(false, most).output, most);
 }
 
-TEST(ClientMessageFilterTest, ClipboardTextOfAnyLengthIsSkipped) {
+TEST(ClientMessageFilterTest, AViewOnlyViewersClipboardIsDropped) {
+    const Filtered run = feed(true, cutText("secret") + kUpdateRequest);
+    EXPECT_TRUE(run.ok) << run.reason;
+    EXPECT_EQ(run.output, kUpdateRequest);
+}
+
+TEST(ClientMessageFilterTest, ExtendedClipboardProvidedTextGoesInAndTheRestIsDropped) {
+    const Bytes list = setEncodings({static_cast<int32_t>(0xC0A1E5CE)});
+    // Provide | text, with 6 bytes of (zlib) data.
+    const Bytes provide = Bytes{6, 0, 0, 0} + s32(-10) + s32(0x10000001) + Bytes(6, 'z');
+    const Bytes input = list + provide + kUpdateRequest;
+    for (const Filtered &run : {feed(false, input), feedBytewise(false, input)}) {
+        EXPECT_TRUE(run.ok) << run.reason;
+        EXPECT_EQ(run.output, betweenUpdates(list) + provide + kUpdateRequest);
+    }
+    // Capabilities (which could turn the extension off in libvncserver),
+    // requests, peeks, and a message too short for its flags.
+    for (const Bytes &other : {Bytes{6, 0, 0, 0} + s32(-8) + s32(0x01000001) + s32(1024),
+                               Bytes{6, 0, 0, 0} + s32(-4) + s32(0x02000001),
+                               Bytes{6, 0, 0, 0} + s32(-4) + s32(0x04000000),
+                               Bytes{6, 0, 0, 0} + s32(-2) + Bytes{0, 0}}) {
+        for (const Filtered &run : {feed(false, list + other + kUpdateRequest),
+                                    feedBytewise(false, list + other + kUpdateRequest)}) {
+            EXPECT_TRUE(run.ok) << run.reason;
+            EXPECT_EQ(run.output, betweenUpdates(list) + kUpdateRequest);
+        }
+    }
+    // Without the extension listed, a negative length is a (huge) plain one.
+    const Filtered unlisted = feed(false, Bytes{6, 0, 0, 0} + s32(-10) + Bytes(100, 'q'));
+    EXPECT_TRUE(unlisted.ok) << unlisted.reason;
+    EXPECT_TRUE(unlisted.output.empty());
+}
+
+TEST(ClientMessageFilterTest, ClipboardTextOverTheBoundIsSkipped) {
     // TigerVNC sends the local clipboard on every copy: a big one must not
     // cost the viewer its connection.
     const Bytes huge = Bytes{6, 0, 0, 0} + s32((1 << 20) + 1) + Bytes((1 << 20) + 1, 'x');
@@ -234,6 +267,14 @@ TEST(ClientMessageFilterTest, ClipboardTextOfAnyLengthIsSkipped) {
         << "2 GiB announced: skipped as it comes, nothing held";
     EXPECT_TRUE(filter.feed(Bytes(100000, 'y'), output));
     EXPECT_EQ(output, Bytes{1});
+    // The extended form's most negative length is 2 GiB too.
+    const Bytes list = setEncodings({static_cast<int32_t>(0xC0A1E5CE)});
+    ClientMessageFilter extended(false);
+    Bytes out;
+    EXPECT_TRUE(extended.feed(
+        Bytes{1} + list + Bytes{6, 0, 0, 0} + s32(INT32_MIN) + s32(0x10000001) + Bytes(1000, 'y'),
+        out));
+    EXPECT_EQ(out, Bytes{1} + betweenUpdates(list)) << "the list only";
 }
 
 TEST(ClientMessageFilterTest, OversizedOrMalformedMessagesClose) {

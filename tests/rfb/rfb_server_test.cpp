@@ -7,9 +7,14 @@
 
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 
+#include "kvmvnc/control/control_service.h"
+#include "kvmvnc/input/input_router.h"
+#include "kvmvnc/input/text_typer.h"
+#include "recording_sink.h"
 #include "socket_io.h"
 #include "wait_until.h"
 
@@ -126,6 +131,168 @@ TEST(RfbServerTest, DesktopNameChangesAndKeepsTheKeyboardNote) {
     EXPECT_EQ(server.desktopName(), "rack 5 (keyboard not connected)");
     server.setDesktopName("rack 6");
     EXPECT_EQ(server.desktopName(), "rack 6 (keyboard not connected)");
+}
+
+namespace {
+
+// What reaches the target from viewers, in order: keys as "+keysym" /
+// "-keysym", clicks as "click"; keys go on to the router.
+class RecordingInput : public RfbInputHandler {
+public:
+    explicit RecordingInput(input::InputRouter &router) : router_(router) {}
+    void keysymEvent(uint64_t viewer, bool down, uint32_t keysym) override {
+        note((down ? "+" : "-") + std::to_string(keysym));
+        router_.keysymEvent(viewer, down, keysym);
+    }
+    void scancodeEvent(uint64_t viewer, bool down, uint32_t xtKeycode, uint32_t keysym) override {
+        note((down ? "+" : "-") + std::to_string(keysym));
+        router_.scancodeEvent(viewer, down, xtKeycode);
+    }
+    void pointerEvent(uint64_t, uint8_t buttons, int, int, Size) override {
+        if (buttons)
+            note("click");
+    }
+    void viewerLeft(uint64_t viewer) override { router_.viewerLeft(viewer); }
+    std::vector<std::string> events() const {
+        std::lock_guard lock(mutex_);
+        return events_;
+    }
+
+private:
+    void note(std::string event) {
+        std::lock_guard lock(mutex_);
+        events_.push_back(std::move(event));
+    }
+    input::InputRouter &router_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> events_;
+};
+
+std::string u32(uint32_t value) {
+    return {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
+            static_cast<char>(value >> 8), static_cast<char>(value)};
+}
+
+std::string key(bool down, uint32_t keysym) {
+    return std::string{4, static_cast<char>(down), 0, 0} + u32(keysym);
+}
+
+std::string tap(uint32_t keysym) { return key(true, keysym) + key(false, keysym); }
+
+std::string cutText(const std::string &text) {
+    return std::string{6, 0, 0, 0} + u32(static_cast<uint32_t>(text.size())) + text;
+}
+
+constexpr uint32_t kAltL = 0xffe9;
+const std::string kChord = tap(kAltL) + tap(kAltL) + tap('p');
+
+// A server with a keyboard (a recording one), a typist and the control
+// service that types for the paste chord, and one logged-in viewer.
+class RfbServerPasteTest : public ::testing::Test {
+protected:
+    RfbServerPasteTest()
+        : router_(std::make_shared<const input::KeysymMap>(
+                      input::KeysymMap::forLayout("us", {KVMVNC_KEYMAPS_BUILD_DIR})),
+                  sink_),
+          typer_(router_, std::chrono::milliseconds{0}),
+          service_(control::ControlDevices{nullptr, false, nullptr, nullptr, &typer_}),
+          input_(router_) {
+        RfbServerOptions serverOptions = options();
+        serverOptions.input = &input_;
+        serverOptions.control = &service_;
+        server_ = std::make_unique<RfbServer>(serverOptions);
+        bool adopted = false;
+        client_ = adoptOne(*server_, adopted);
+        EXPECT_TRUE(adopted);
+        EXPECT_EQ(readExactly(client_.get(), 12), "RFB 003.008\n");
+        sendAll(client_.get(), "RFB 003.008\n");
+        EXPECT_EQ(readExactly(client_.get(), 2).size(), 2u);
+        sendAll(client_.get(), "\x01");
+        EXPECT_EQ(readExactly(client_.get(), 4).size(), 4u);
+        sendAll(client_.get(), "\x01");
+        const std::string init = readExactly(client_.get(), 24);
+        EXPECT_EQ(readExactly(client_.get(), static_cast<uint8_t>(init.at(23))), "rack 4");
+    }
+    ~RfbServerPasteTest() override {
+        client_.reset();
+        waitForClients(*server_, 0);
+        server_.reset();
+        typer_.cancelAndWait();
+    }
+
+    // Sends `bytes`, then a tap of 'z', and waits for the z to arrive: what
+    // came before it has been handled. What reached the target since the
+    // last call, the z left out.
+    std::vector<std::string> sendAndSettle(const std::string &bytes) {
+        sendAll(client_.get(), bytes + tap('z'));
+        const std::string zUp = "-" + std::to_string('z');
+        std::vector<std::string> events;
+        testing::waitUntil(
+            [&] {
+                events = input_.events();
+                return events.size() >= settled_ + 2 && events.back() == zUp;
+            },
+            std::chrono::seconds{5});
+        EXPECT_TRUE(events.size() >= settled_ + 2 && events.back() == zUp)
+            << "the closing z did not arrive";
+        if (events.size() < settled_ + 2)
+            return events;
+        std::vector<std::string> since(events.begin() + static_cast<ptrdiff_t>(settled_),
+                                       events.end() - 2);
+        settled_ = events.size();
+        return since;
+    }
+
+    bool waitForTyped(uint64_t characters) {
+        return testing::waitUntil(
+            [&] { return router_.stats().typedCharacters == characters && !typer_.busy(); },
+            std::chrono::seconds{5});
+    }
+
+    input::RecordingSink sink_;
+    input::InputRouter router_;
+    input::TextTyper typer_;
+    control::ControlService service_;
+    RecordingInput input_;
+    std::unique_ptr<RfbServer> server_;
+    UniqueFd client_;
+    size_t settled_ = 0;
+};
+
+}  // namespace
+
+TEST_F(RfbServerPasteTest, TheChordTypesTheViewersClipboardAndNoneOfItsKeysPass) {
+    EXPECT_TRUE(sendAndSettle(cutText("ls -l") + kChord).empty());
+    EXPECT_TRUE(waitForTyped(5)) << router_.stats().typedCharacters;
+}
+
+TEST_F(RfbServerPasteTest, TheClipboardAloneTypesNothing) {
+    EXPECT_TRUE(sendAndSettle(cutText("rm -rf /")).empty());
+    EXPECT_EQ(router_.stats().typedCharacters, 0u);
+}
+
+TEST_F(RfbServerPasteTest, AnUntypableClipboardIsRefusedWholeAndTheLastOneCounts) {
+    // Latin-1 "cafe" with e acute: "us" has no key for it, so nothing is typed.
+    EXPECT_TRUE(sendAndSettle(cutText("first") + cutText("caf\xe9") + kChord).empty());
+    EXPECT_EQ(router_.stats().typedCharacters, 0u);
+    EXPECT_TRUE(sendAndSettle(cutText("second") + kChord).empty());
+    EXPECT_TRUE(waitForTyped(6));
+}
+
+TEST_F(RfbServerPasteTest, AnAltTapThatIsNotTheChordReachesTheTargetInOrder) {
+    const std::string alt = std::to_string(kAltL);
+    const std::string a = std::to_string('a');
+    EXPECT_EQ(sendAndSettle(cutText("secret") + tap(kAltL) + tap('a')),
+              (std::vector<std::string>{"+" + alt, "-" + alt, "+" + a, "-" + a}));
+    // A click lets it go before the click.
+    const std::string click = std::string{5, 1, 0, 10, 0, 10} + std::string{5, 0, 0, 10, 0, 10};
+    EXPECT_EQ(sendAndSettle(tap(kAltL) + click),
+              (std::vector<std::string>{"+" + alt, "-" + alt, "click"}));
+    // Alt held with P is a shortcut, not the chord.
+    const std::string p = std::to_string('p');
+    EXPECT_EQ(sendAndSettle(key(true, kAltL) + tap('p') + key(false, kAltL)),
+              (std::vector<std::string>{"+" + alt, "+" + p, "-" + p, "-" + alt}));
+    EXPECT_EQ(router_.stats().typedCharacters, 0u);
 }
 
 }  // namespace kvmvnc::rfb

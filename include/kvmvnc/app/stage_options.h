@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kvmvnc/atx/atx_controller.h"
 #include "kvmvnc/atx/gpio_atx_pins.h"
@@ -28,6 +30,8 @@
 namespace kvmvnc::app {
 
 rfb::RfbServerOptions rfbServerOptionsOf(const config::ServerSection &server);
+// RfbServerOptions::pasteChord: the keysyms of [hid] paste_chord.
+std::vector<uint32_t> pasteChordOf(const config::HidSection &hid);
 
 // Without the web root: where the panel is found is the daemon's to say.
 door::FrontDoorOptions frontDoorOptionsOf(const config::ServerSection &server,

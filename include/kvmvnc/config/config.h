@@ -63,6 +63,7 @@ struct HidSection {
     std::string layout;
     std::string keymapsDir;  // empty: the installed tables, then the build tree's
     int typeIntervalMs{};    // pause after each pasted character
+    std::string pasteChord;  // input/key_chord.h: "alt_l,alt_l,p", or "off"
 };
 
 // Where a seam's actions go: the Linux device, the virtual target, or

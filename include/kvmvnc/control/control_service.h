@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "kvmvnc/control/protocol.h"
@@ -88,6 +90,20 @@ public:
     // The device's health, pushed to every announced session as HealthState
     // (the caller decides when a change is worth it). Any thread.
     void setHealth(const HealthStateBody &health);
+
+    // Types `utf8` for `session` as TypeText does without skipping anything
+    // (the paste chord types a viewer's clipboard so), with its refusals in
+    // its order: view-only, no keyboard, not UTF-8, characters the layout
+    // cannot type (listed in the message), the target not listening,
+    // another text being typed. Progress goes to the session if it
+    // announced the pseudo-encoding; TypeCancel and the session leaving
+    // stop it. Any thread.
+    struct Typed {
+        Status status = Status::Ok;
+        std::string message;  // why, when refused
+        uint32_t characters = 0;
+    };
+    Typed typeText(ControlSession &session, std::string_view utf8);
 
     // xvp (noVNC's power menu): 2 shutdown, 3 reboot, 4 reset (a hard power
     // cycle, AtxController::powerCycle()). False when refused (view-only, no

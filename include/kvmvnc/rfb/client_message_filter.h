@@ -36,9 +36,14 @@ constexpr uint8_t kBetweenUpdatesMessage = 201;
 //  - Server-side scaling (SetScale, PalmVNC's SetServerScale) is not
 //    offered: dropped, so libvncserver's scaled screens (and their division
 //    by a size after a resize) never exist.
-//  - ClientCutText is read and dropped, whatever its length (kvmvncd types
-//    nothing by itself; libvncserver would close a viewer whose clipboard
-//    holds over 1 MiB, and viewers send it unasked).
+//  - ClientCutText goes in up to kMaxCutText bytes (the viewer's clipboard,
+//    typed on the target only when that viewer presses the paste chord);
+//    longer ones are skipped, whatever their length (libvncserver would
+//    close a viewer whose clipboard holds over 1 MiB, and viewers send it
+//    unasked). With the Extended Clipboard (0xC0A1E5CE) listed, only
+//    messages that provide data go in: capabilities, requests and peeks
+//    are dropped, as are messages too short for their flags. A view-only
+//    viewer's clipboard is dropped (it could never be typed).
 //  - Any other message type closes the connection: its length is unknown,
 //    so the stream cannot be followed.
 //
@@ -51,6 +56,8 @@ class ClientMessageFilter {
 public:
     static constexpr uint32_t kMaxEncodings = 1024;
     static constexpr uint32_t kMaxDesktopScreens = 64;
+    // libvncserver's own bound for ClientCutText.
+    static constexpr uint32_t kMaxCutText = 1u << 20;
 
     explicit ClientMessageFilter(bool viewOnly) : viewOnly_(viewOnly) {}
 
@@ -67,6 +74,8 @@ private:
     // How many bytes of the message in `head_` must be held before it can
     // be judged; 0 when the type is unknown.
     size_t headSize() const;
+    // A ClientCutText head (8 bytes read) whose negative length says Extended Clipboard.
+    bool extendedCutText() const;
     // Judges the complete head: appends it (or not) to `output`, sets up
     // what follows it. False: close.
     bool judge(std::vector<uint8_t> &output);

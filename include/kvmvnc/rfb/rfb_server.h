@@ -16,6 +16,7 @@
 #include "kvmvnc/base/geometry.h"
 #include "kvmvnc/base/unique_fd.h"
 #include "kvmvnc/door/viewer_identity.h"
+#include "kvmvnc/input/chord_filter.h"
 #include "kvmvnc/rfb/motion_policy.h"
 
 namespace kvmvnc::control {
@@ -57,6 +58,11 @@ struct RfbServerOptions {
     // A viewer whose socket takes no byte for this long while something
     // waits to be sent to it is disconnected ([server] stall_timeout_ms).
     std::chrono::milliseconds stallTimeout{10000};
+    // The keys a viewer presses to have its clipboard typed on the target
+    // ([hid] paste_chord, kvmvnc/input/key_chord.h): keysyms, every one but
+    // the last tapped, the last pressed; none of them reaches the target.
+    // Empty: no chord. Typing needs `control`.
+    std::vector<uint32_t> pasteChord{0xffe9, 0xffe9, 'p'};  // Left Alt twice, then P
 };
 
 // When and how viewers get H.264 ([h264]): the MotionPolicy's thresholds,
@@ -189,12 +195,18 @@ public:
     void onExtendedKey(bool down, uint32_t keysym, uint32_t keycode,
                        _rfbClientRec *client) noexcept;
     void onPointer(int buttons, int x, int y, _rfbClientRec *client) noexcept;
+    // ClientCutText: Latin-1, or UTF-8 from the Extended Clipboard.
+    void onCutText(const char *text, int length, bool utf8, _rfbClientRec *client) noexcept;
     bool onXvp(_rfbClientRec *client, uint8_t code) noexcept;
     RfbInputHandler *inputHandler() const { return input_; }
     control::ControlService *controlService() const { return control_; }
 
 private:
     void sendDesktopNameToAll();
+    // A viewer's key on its way to the target, through its paste chord.
+    void routeKey(_rfbClientRec *client, const input::ViewerKey &key) noexcept;
+    void forwardKey(uint64_t viewer, const input::ViewerKey &key);
+    void pasteClipboard(_rfbClientRec *client) noexcept;
     void reapGoneThreads(_rfbClientRec *client) noexcept;
     static void unlockSenders(const std::vector<_rfbClientRec *> &locked);
 
@@ -233,6 +245,7 @@ private:
     std::atomic<encode::H264Stream *> h264Stream_{nullptr};
     MotionPolicy motion_;  // noted by markModified()
     bool h264Sharpen_ = true;
+    const std::vector<uint32_t> pasteChord_;
 };
 
 }  // namespace kvmvnc::rfb
