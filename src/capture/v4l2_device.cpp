@@ -47,14 +47,6 @@ private:
 
 }  // namespace
 
-int xioctl(int fd, unsigned long request, void *arg) {
-    int ret;
-    do {
-        ret = ::ioctl(fd, request, arg);
-    } while (ret < 0 && errno == EINTR);
-    return ret < 0 ? -errno : 0;
-}
-
 std::unique_ptr<V4l2Device> openV4l2Device(const std::string &path, int &error) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
     if (!fd.isValid()) {

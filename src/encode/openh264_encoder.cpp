@@ -38,16 +38,7 @@ std::string checkOptions(Size size, const H264Options &options) {
     if (macroblocks > OpenH264Encoder::kMaxMacroblocks)
         return "picture size " + std::to_string(size.width) + "x" + std::to_string(size.height) +
                " is above OpenH264's 36864 macroblocks (4096x2304)";
-    if (options.bitrateKbps < 1 || options.bitrateKbps > 2'000'000)
-        return "bitrate " + std::to_string(options.bitrateKbps) + " kbit/s is not in 1-2000000";
-    if (options.maxFps < 1 || options.maxFps > OpenH264Encoder::kMaxFps)
-        return "frame rate " + std::to_string(options.maxFps) + " is not in 1-60";
-    if (options.gop < 0)
-        return "keyframe interval " + std::to_string(options.gop) + " is negative";
-    if (options.minQp < 0 || options.maxQp > 51 || options.minQp > options.maxQp)
-        return "quantiser bounds " + std::to_string(options.minQp) + "-" +
-               std::to_string(options.maxQp) + " are not within 0-51, lowest first";
-    return {};
+    return checkH264Options(options, OpenH264Encoder::kMaxFps);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "kvmvnc/base/error_text.h"
+#include "kvmvnc/base/ioctl.h"
 #include "kvmvnc/base/log.h"
 #include "kvmvnc/encode/annex_b.h"
 
@@ -28,17 +29,10 @@ constexpr unsigned kOutputBuffers = 2;
 constexpr unsigned kCaptureBuffers = 4;
 // What a coded picture may take at most: ustreamer asks bcm2835-codec for
 // 1.5 MiB after smaller buffers truncated IDRs (raspberrypi/linux#5232).
-constexpr uint32_t kMinCodedBytes = 1536 * 1024;
+// Pictures a second rate control may plan for (H.264 levels go far beyond).
+constexpr int kMaxFps = 240;
 
-// The same pattern as capture::xioctl (encode depends on base only): 0 or
-// -errno, again while a signal interrupts the call.
-int xioctl(int fd, unsigned long request, void *arg) {
-    int ret;
-    do {
-        ret = ::ioctl(fd, request, arg);
-    } while (ret < 0 && errno == EINTR);
-    return ret < 0 ? -errno : 0;
-}
+constexpr uint32_t kMinCodedBytes = 1536 * 1024;
 
 std::string sizeText(Size size) {
     return std::to_string(size.width) + "x" + std::to_string(size.height);
@@ -93,16 +87,7 @@ std::string V4l2M2mEncoder::checkOptions(Size size, const H264Options &options) 
         return "picture size " + sizeText(size) + " is below 16x16";
     if (size.width > 8192 || size.height > 8192)
         return "picture size " + sizeText(size) + " is above 8192x8192";
-    if (options.bitrateKbps < 1 || options.bitrateKbps > 2'000'000)
-        return "bitrate " + std::to_string(options.bitrateKbps) + " kbit/s is not in 1-2000000";
-    if (options.maxFps < 1 || options.maxFps > 240)
-        return "frame rate " + std::to_string(options.maxFps) + " is not in 1-240";
-    if (options.gop < 0)
-        return "keyframe interval " + std::to_string(options.gop) + " is negative";
-    if (options.minQp < 0 || options.maxQp > 51 || options.minQp > options.maxQp)
-        return "quantiser bounds " + std::to_string(options.minQp) + "-" +
-               std::to_string(options.maxQp) + " are not within 0-51, lowest first";
-    return {};
+    return checkH264Options(options, kMaxFps);
 }
 
 int V4l2M2mEncoder::h264Level(Size size, int fps) {

@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "kvmvnc/base/ioctl.h"
+
 namespace kvmvnc::capture {
 
 // One open V4L2 device node, as V4l2Capture uses it: the calls it makes on
@@ -40,9 +42,8 @@ public:
 // -errno.
 using V4l2Opener = std::function<std::unique_ptr<V4l2Device>(const std::string &path, int &error)>;
 
-// ioctl(2) on `fd`, again while a signal interrupts it: 0 or -errno. For
-// the kernel's device, the media graph and the doctor's probe alike.
-int xioctl(int fd, unsigned long request, void *arg);
+// ioctl(2) on `fd`, again while a signal interrupts it (base/ioctl.h).
+using kvmvnc::xioctl;
 
 // The kernel's device: open(2) (read-write, non-blocking), ioctl(2), mmap(2)
 // and poll(2) on one descriptor, closed on destruction.

@@ -18,6 +18,10 @@ struct H264Options {
     int maxQp = 32;
 };
 
+// What is wrong with `options` for an encoder that takes up to `maxFps`
+// pictures a second; empty when nothing is. For the encoders' configure().
+std::string checkH264Options(const H264Options &options, int maxFps);
+
 // One picture as H.264 Annex B: NAL units behind 4-byte start codes, one
 // access unit, whole (what RFB encoding 50 carries).
 struct EncodedPicture {
