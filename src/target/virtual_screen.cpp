@@ -279,15 +279,18 @@ void renderVideo(const VideoView &video, Canvas &canvas, capture::Frame &out) {
                          static_cast<uint8_t>(wave[(k * kWave / 384 + kWave / 3) % kWave] * 2),
                          static_cast<uint8_t>(wave[(k * kWave / 384 + 2 * kWave / 3) % kWave] * 2));
     }
+    // Each row is made in a buffer of pixels, then copied: the frame's rows
+    // are bytes, with no promise of a pixel's alignment.
+    std::vector<Color> row(static_cast<size_t>(width));
     for (int y = 0; y < height; ++y) {
         const int rowPhase = y * 3 * kWave / 2 / std::max(height, 1);
         const int rowValue = wave[(rowPhase + shiftB) % kWave];
-        Color *row = reinterpret_cast<Color *>(out.row(y));
         for (int x = 0; x < width; ++x) {
             const int diagonal = wave[(columnPhase[x] + rowPhase + shiftC) % kWave];
             const int grain = static_cast<int>(((x * 73856093u) ^ (y * 19349663u)) >> 7 & 7);
             row[x] = palette[std::min(columnValue[x] + rowValue + diagonal + grain, 3 * 128 - 1)];
         }
+        std::memcpy(out.row(y), row.data(), row.size() * sizeof(Color));
     }
     const int logicalWidth = width / s;
     const int logicalHeight = height / s;
