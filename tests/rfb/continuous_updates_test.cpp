@@ -23,27 +23,11 @@ constexpr uint32_t kBlockBefore = 1u << 0;
 constexpr uint32_t kSyncNext = 1u << 2;
 constexpr uint32_t kRequest = 1u << 31;
 
+using testing::getU16;
+using testing::getU32;
 using testing::readExactly;
-
-std::string u16(int value) {
-    return {static_cast<char>(value >> 8 & 0xff), static_cast<char>(value & 0xff)};
-}
-
-std::string s32(int32_t value) {
-    const auto v = static_cast<uint32_t>(value);
-    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16 & 0xff),
-            static_cast<char>(v >> 8 & 0xff), static_cast<char>(v & 0xff)};
-}
-
-uint32_t getU32(const std::string &bytes, size_t at) {
-    return uint32_t{static_cast<uint8_t>(bytes[at])} << 24 |
-           uint32_t{static_cast<uint8_t>(bytes[at + 1])} << 16 |
-           uint32_t{static_cast<uint8_t>(bytes[at + 2])} << 8 | static_cast<uint8_t>(bytes[at + 3]);
-}
-
-int getU16(const std::string &bytes, size_t at) {
-    return static_cast<uint8_t>(bytes[at]) << 8 | static_cast<uint8_t>(bytes[at + 1]);
-}
+using testing::s32;
+using testing::u16;
 
 std::string fence(uint32_t flags, const std::string &payload) {
     return std::string{static_cast<char>(248), 0, 0, 0} + s32(static_cast<int32_t>(flags)) +

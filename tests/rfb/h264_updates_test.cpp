@@ -36,32 +36,16 @@ namespace kvmvnc::rfb {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::getU16;
+using testing::getU32;
 using testing::readExactly;
+using testing::s32;
+using testing::u16;
 
 constexpr int32_t kH264 = 50;
 constexpr int32_t kRaw = 0;
 constexpr int32_t kDesktopSize = -223;
 constexpr uint32_t kResetContext = 1 | 2;  // and ResetAllContexts: one context at a time
-
-std::string u16(int value) {
-    return {static_cast<char>(value >> 8 & 0xff), static_cast<char>(value & 0xff)};
-}
-
-std::string s32(int32_t value) {
-    const auto v = static_cast<uint32_t>(value);
-    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16 & 0xff),
-            static_cast<char>(v >> 8 & 0xff), static_cast<char>(v & 0xff)};
-}
-
-uint32_t getU32(const std::string &bytes, size_t at) {
-    return uint32_t{static_cast<uint8_t>(bytes[at])} << 24 |
-           uint32_t{static_cast<uint8_t>(bytes[at + 1])} << 16 |
-           uint32_t{static_cast<uint8_t>(bytes[at + 2])} << 8 | static_cast<uint8_t>(bytes[at + 3]);
-}
-
-int getU16(const std::string &bytes, size_t at) {
-    return static_cast<uint8_t>(bytes[at]) << 8 | static_cast<uint8_t>(bytes[at + 1]);
-}
 
 struct ReceivedRect {
     Rect rect;

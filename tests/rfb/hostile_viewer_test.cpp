@@ -31,29 +31,15 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using testing::getU16;
+using testing::getU32;
 using testing::readExactly;
+using testing::s32;
+using testing::u16;
 
 const std::string kFullPassword = "fullpass";
 const std::string kViewOnlyPassword = "viewpass";
 constexpr auto kStallLimit = 1500ms;
-
-std::string u16(int value) {
-    return {static_cast<char>(value >> 8 & 0xff), static_cast<char>(value & 0xff)};
-}
-
-std::string s32(int64_t value) {
-    const auto v = static_cast<uint32_t>(value);
-    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16 & 0xff),
-            static_cast<char>(v >> 8 & 0xff), static_cast<char>(v & 0xff)};
-}
-
-int getU16(const std::string &bytes, size_t at) {
-    return static_cast<uint8_t>(bytes[at]) << 8 | static_cast<uint8_t>(bytes[at + 1]);
-}
-
-uint32_t getU32(const std::string &bytes, size_t at) {
-    return uint32_t(getU16(bytes, at)) << 16 | uint32_t(getU16(bytes, at + 2));
-}
 
 std::string setEncodings(std::initializer_list<int32_t> encodings) {
     std::string message = std::string{2, 0} + u16(static_cast<int>(encodings.size()));

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -57,6 +59,27 @@ inline bool sendAll(int fd, std::string_view bytes) {
         done += static_cast<size_t>(n);
     }
     return true;
+}
+
+// Big-endian fields as RFB writes them, for hand-played messages.
+inline std::string u16(int value) {
+    return {static_cast<char>(value >> 8 & 0xff), static_cast<char>(value & 0xff)};
+}
+
+inline std::string s32(int64_t value) {
+    const auto v = static_cast<uint32_t>(value);
+    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16 & 0xff),
+            static_cast<char>(v >> 8 & 0xff), static_cast<char>(v & 0xff)};
+}
+
+inline int getU16(const std::string &bytes, size_t at) {
+    return static_cast<uint8_t>(bytes[at]) << 8 | static_cast<uint8_t>(bytes[at + 1]);
+}
+
+inline uint32_t getU32(const std::string &bytes, size_t at) {
+    return uint32_t{static_cast<uint8_t>(bytes[at])} << 24 |
+           uint32_t{static_cast<uint8_t>(bytes[at + 1])} << 16 |
+           uint32_t{static_cast<uint8_t>(bytes[at + 2])} << 8 | static_cast<uint8_t>(bytes[at + 3]);
 }
 
 }  // namespace kvmvnc::testing
